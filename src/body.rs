@@ -1,0 +1,228 @@
+//! The bodies the layer hands on: [`BufferedBody`] to the inner service, [`ResponseBody`] back
+//! to the server.
+
+use std::{
+    convert::Infallible,
+    fmt,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+/// The request body the inner service receives: exactly the bytes that were verified, in one
+/// frame, followed by the request's trailers if it had any.
+///
+/// It never fails and knows its exact length, so every extractor (`String`, `Bytes`, `Json`)
+/// works on it unchanged.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http_body::Body;
+/// use tower_webhook::BufferedBody;
+///
+/// let body = BufferedBody::new(Bytes::from_static(b"{\"ok\":true}"));
+/// assert_eq!(body.size_hint().exact(), Some(11));
+/// assert_eq!(body.bytes().as_ref(), b"{\"ok\":true}");
+/// ```
+#[derive(Default)]
+pub struct BufferedBody {
+    data: Bytes,
+    data_sent: bool,
+    trailers: Option<HeaderMap>,
+}
+
+impl BufferedBody {
+    /// A body of these bytes, with no trailers.
+    #[must_use]
+    pub fn new(data: Bytes) -> Self {
+        Self {
+            data,
+            data_sent: false,
+            trailers: None,
+        }
+    }
+
+    pub(crate) fn with_trailers(data: Bytes, trailers: Option<HeaderMap>) -> Self {
+        Self {
+            data,
+            data_sent: false,
+            trailers,
+        }
+    }
+
+    /// The body's bytes, whether or not they have been polled yet (cloning `Bytes` is cheap).
+    #[must_use]
+    pub fn bytes(&self) -> &Bytes {
+        &self.data
+    }
+}
+
+impl From<Bytes> for BufferedBody {
+    fn from(data: Bytes) -> Self {
+        Self::new(data)
+    }
+}
+
+impl Body for BufferedBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if !self.data_sent {
+            self.data_sent = true;
+            if !self.data.is_empty() {
+                return Poll::Ready(Some(Ok(Frame::data(self.data.clone()))));
+            }
+        }
+        Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(t))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        (self.data_sent || self.data.is_empty()) && self.trailers.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        if self.data_sent {
+            SizeHint::with_exact(0)
+        } else {
+            SizeHint::with_exact(self.data.len() as u64)
+        }
+    }
+}
+
+impl fmt::Debug for BufferedBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BufferedBody")
+            .field("len", &self.data.len())
+            .field("trailers", &self.trailers.is_some())
+            .finish()
+    }
+}
+
+pin_project! {
+    /// The response body of [`WebhookSignature`](crate::WebhookSignature): the inner
+    /// service's body, untouched, or the short text of a [`Rejection`](crate::Rejection).
+    pub struct ResponseBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<B> {
+        Inner {
+            #[pin]
+            body: B,
+        },
+        Rejected {
+            message: Option<Bytes>,
+        },
+    }
+}
+
+impl<B> ResponseBody<B> {
+    pub(crate) fn inner(body: B) -> Self {
+        Self {
+            kind: Kind::Inner { body },
+        }
+    }
+
+    pub(crate) fn rejected(message: Bytes) -> Self {
+        Self {
+            kind: Kind::Rejected {
+                message: Some(message),
+            },
+        }
+    }
+}
+
+impl<B> Body for ResponseBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.project().kind.project() {
+            KindProj::Inner { body } => body.poll_frame(cx),
+            KindProj::Rejected { message } => {
+                Poll::Ready(message.take().map(|m| Ok(Frame::data(m))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Inner { body } => body.is_end_stream(),
+            Kind::Rejected { message } => message.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Inner { body } => body.size_hint(),
+            Kind::Rejected { message } => {
+                SizeHint::with_exact(message.as_ref().map_or(0, |m| m.len() as u64))
+            }
+        }
+    }
+}
+
+impl<B> fmt::Debug for ResponseBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            Kind::Inner { .. } => "Inner",
+            Kind::Rejected { .. } => "Rejected",
+        };
+        f.debug_tuple("ResponseBody").field(&kind).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn yields_the_bytes_once_then_trailers() {
+        let mut trailers = HeaderMap::new();
+        trailers.insert("x-checksum", "abc".parse().unwrap());
+        let mut body = BufferedBody::with_trailers(Bytes::from_static(b"abc"), Some(trailers));
+        assert!(!body.is_end_stream());
+        let first = body.frame().await.unwrap().unwrap();
+        assert_eq!(first.into_data().unwrap(), "abc");
+        assert_eq!(body.size_hint().exact(), Some(0));
+        let second = body.frame().await.unwrap().unwrap();
+        assert_eq!(second.into_trailers().unwrap()["x-checksum"], "abc");
+        assert!(body.is_end_stream());
+        assert!(body.frame().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn empty_body_ends_at_once() {
+        let mut body = BufferedBody::default();
+        assert!(body.is_end_stream());
+        assert_eq!(body.size_hint().exact(), Some(0));
+        assert!(body.frame().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn rejected_response_body_is_the_message() {
+        let body: ResponseBody<BufferedBody> = ResponseBody::rejected(Bytes::from_static(b"no\n"));
+        assert_eq!(body.size_hint().exact(), Some(3));
+        let collected = body.collect().await.unwrap().to_bytes();
+        assert_eq!(collected, "no\n");
+    }
+}

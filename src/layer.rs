@@ -1,0 +1,187 @@
+//! [`WebhookSignatureLayer`]: the builder users touch.
+
+use std::{fmt, sync::Arc};
+
+use tower_layer::Layer;
+
+use crate::{ConnectionPeer, IpAllowlist, PeerSource, Scheme, WebhookSignature};
+
+/// The body size limit when none is set: 2 MiB, the same as axum's default.
+pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
+
+/// A [`Layer`] that verifies webhook signatures before the inner service sees the request.
+///
+/// For each request, in this order, the layer:
+/// 1. if an allowlist is set ([`allow_ips`](Self::allow_ips)), answers `403` unless the peer
+///    address is in it, before reading anything;
+/// 2. asks the [`Scheme`] to check the signature header(s), answering `401` if they are missing
+///    or malformed;
+/// 3. answers `413` if `Content-Length` (or the body's size hint) is over the limit, `400` if
+///    it is not a number;
+/// 4. reads the body, feeding each frame to the verifier as it arrives and answering `413` as
+///    soon as it passes the limit, `400` if it fails;
+/// 5. answers `401` if the signature does not match; otherwise passes the request on with
+///    exactly the same bytes as its body ([`BufferedBody`](crate::BufferedBody)) and a
+///    [`Verified`](crate::Verified) in its extensions.
+///
+/// Rejections are short plain-text responses (see [`Rejection`](crate::Rejection)) and a
+/// `tracing` event with target `tower_webhook` and fields `scheme`, `reason` and `peer`.
+///
+/// # Example
+///
+/// ```
+/// use std::net::SocketAddr;
+/// use axum::{routing::post, Router};
+/// use tower_webhook::{presets, IpAllowlist, WebhookSignatureLayer};
+///
+/// async fn handle_loopwise(body: String) -> &'static str {
+///     "ok"
+/// }
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let app: Router = Router::new()
+///     .route("/webhooks/loopwise", post(handle_loopwise))
+///     .layer(
+///         WebhookSignatureLayer::new(presets::loopwise("signing key"))
+///             .allow_ips("52.194.91.27".parse::<IpAllowlist>()?)
+///             .max_body_size(1 << 20),
+///     );
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct WebhookSignatureLayer<Sch> {
+    config: Config<Sch>,
+}
+
+impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
+    /// A layer that verifies requests with `scheme`, with no allowlist and a 2 MiB body limit.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::loop_returns("secret"));
+    /// ```
+    #[must_use]
+    pub fn new(scheme: Sch) -> Self {
+        Self {
+            config: Config {
+                name: Arc::from(scheme.name()),
+                scheme: Arc::new(scheme),
+                allowlist: None,
+                max_body_size: DEFAULT_MAX_BODY_SIZE,
+                peer_source: Arc::new(ConnectionPeer),
+            },
+        }
+    }
+
+    /// Only accept requests whose peer address is in `allowlist`; answer others, and requests
+    /// whose peer address is unknown, with `403` before reading their body.
+    ///
+    /// The peer address comes from the [`PeerSource`], by default [`ConnectionPeer`]: with
+    /// axum, serve with `into_make_service_with_connect_info::<SocketAddr>()`.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, IpAllowlist, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::loopwise("secret"))
+    ///     .allow_ips("52.194.91.27, 127.0.0.1, ::1".parse::<IpAllowlist>()?);
+    /// # Ok::<(), tower_webhook::AllowlistParseError>(())
+    /// ```
+    #[must_use]
+    pub fn allow_ips(mut self, allowlist: IpAllowlist) -> Self {
+        self.config.allowlist = Some(Arc::new(allowlist));
+        self
+    }
+
+    /// The largest body accepted, in bytes; larger ones get `413`. Default:
+    /// [`DEFAULT_MAX_BODY_SIZE`] (2 MiB).
+    ///
+    /// The whole body is held in memory while it is verified, so this bounds the memory one
+    /// request can take.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::loopwise("secret")).max_body_size(64 * 1024);
+    /// ```
+    #[must_use]
+    pub fn max_body_size(mut self, limit: usize) -> Self {
+        self.config.max_body_size = limit;
+        self
+    }
+
+    /// Where the peer address checked against the allowlist comes from. Default:
+    /// [`ConnectionPeer`].
+    ///
+    /// ```
+    /// use std::net::IpAddr;
+    /// use http::request::Parts;
+    /// use tower_webhook::{presets, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::loopwise("secret"))
+    ///     .peer_source(|_: &Parts| Some(IpAddr::from([127, 0, 0, 1])));
+    /// ```
+    #[must_use]
+    pub fn peer_source(mut self, source: impl PeerSource) -> Self {
+        self.config.peer_source = Arc::new(source);
+        self
+    }
+}
+
+impl<S, Sch> Layer<S> for WebhookSignatureLayer<Sch> {
+    type Service = WebhookSignature<S, Sch>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        WebhookSignature::from_config(inner, Arc::new(self.config.clone()))
+    }
+}
+
+impl<Sch> Clone for WebhookSignatureLayer<Sch> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<Sch: fmt::Debug> fmt::Debug for WebhookSignatureLayer<Sch> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSignatureLayer")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// What a layer and its services share. Every field is cheap to clone.
+pub(crate) struct Config<Sch> {
+    pub(crate) scheme: Arc<Sch>,
+    /// The scheme's name, kept apart so a request future can hold it for its `tracing` event.
+    pub(crate) name: Arc<str>,
+    pub(crate) allowlist: Option<Arc<IpAllowlist>>,
+    pub(crate) max_body_size: usize,
+    pub(crate) peer_source: Arc<dyn PeerSource>,
+}
+
+impl<Sch> Clone for Config<Sch> {
+    fn clone(&self) -> Self {
+        Self {
+            scheme: Arc::clone(&self.scheme),
+            name: Arc::clone(&self.name),
+            allowlist: self.allowlist.clone(),
+            max_body_size: self.max_body_size,
+            peer_source: Arc::clone(&self.peer_source),
+        }
+    }
+}
+
+impl<Sch: fmt::Debug> fmt::Debug for Config<Sch> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("scheme", &self.scheme)
+            .field("allowlist", &self.allowlist)
+            .field("max_body_size", &self.max_body_size)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,86 @@
+//! Tower middleware that verifies signed webhooks before your handler sees them.
+//!
+//! Webhook senders sign each request with an HMAC of the raw body. [`WebhookSignatureLayer`]
+//! checks that signature against the exact bytes received, in constant time, before anything
+//! parses them; optionally accepts only the sender's IP addresses; bounds the body's size; and
+//! hands the inner service the same bytes, so extractors work unchanged. It works with any
+//! tower-based server: axum, hyper, tonic.
+//!
+//! ```no_run
+//! use std::net::SocketAddr;
+//! use axum::{routing::post, Router};
+//! use tower_webhook::{presets, IpAllowlist, WebhookSignatureLayer};
+//!
+//! async fn handle_loopwise(body: String) -> &'static str { "ok" }
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = Router::new()
+//!     .route("/webhooks/loopwise", post(handle_loopwise))
+//!     .layer(
+//!         WebhookSignatureLayer::new(presets::loopwise(std::env::var("LOOPWISE_SIGNING_KEY")?))
+//!             .allow_ips("52.194.91.27".parse::<IpAllowlist>()?)
+//!             .max_body_size(1 << 20),
+//!     );
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! For any other sender, describe its scheme with [`HmacScheme`] instead of writing code:
+//!
+//! ```
+//! use tower_webhook::{Encoding, HmacScheme, WebhookSignatureLayer};
+//!
+//! let scheme = HmacScheme::sha256("secret")   // HMAC-SHA256 of the raw body
+//!     .header("X-Signature")                  // where the signature is
+//!     .encoding(Encoding::Base64)             // Hex (default) | Base64
+//!     .prefix("sha256=");                     // optional text before the value
+//! let layer = WebhookSignatureLayer::new(scheme);
+//! ```
+//!
+//! # What a request goes through
+//!
+//! | check | when | answer |
+//! |---|---|---|
+//! | peer address in the allowlist (if one is set) | before reading the body | `403` |
+//! | signature header present and well-formed | before reading the body | `401` |
+//! | `Content-Length` within the limit (default 2 MiB) | before reading the body | `413` (`400` if not a number) |
+//! | body within the limit | while reading, frame by frame | `413` (`400` if the body fails) |
+//! | signature matches | when the last byte has arrived | `401` |
+//!
+//! On success the inner service gets the request with a [`BufferedBody`] of exactly the bytes
+//! received and a [`Verified`] in its extensions. Rejections are short `text/plain` responses
+//! described by [`Rejection`], and a `tracing` event (target `tower_webhook`; fields `scheme`,
+//! `reason`, `peer`).
+//!
+//! # Cargo features
+//!
+//! - `axum`: read the peer address from axum's `ConnectInfo<SocketAddr>`.
+//! - `tonic`: read the peer address from tonic's `TcpConnectInfo`.
+//!
+//! Without either, servers supply it as a [`PeerAddr`] extension or through a [`PeerSource`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod allowlist;
+mod body;
+mod future;
+mod layer;
+mod peer;
+pub mod presets;
+mod rejection;
+mod scheme;
+mod service;
+
+pub use crate::{
+    allowlist::{AllowlistParseError, IpAllowlist},
+    body::{BufferedBody, ResponseBody},
+    future::ResponseFuture,
+    layer::{WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE},
+    peer::{ConnectionPeer, PeerAddr, PeerSource},
+    rejection::Rejection,
+    scheme::{Encoding, HmacScheme, HmacVerifier, Scheme, Verified, Verifier},
+    service::WebhookSignature,
+};

@@ -1,0 +1,208 @@
+//! [`Rejection`]: why a webhook request was turned away, and the response it gets.
+
+use std::{error::Error, fmt, net::IpAddr};
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+
+/// A boxed error, as returned by request bodies.
+pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Why a webhook request was turned away before it reached the inner service.
+///
+/// Every variant maps to one status code ([`Rejection::status`]) and one short, fixed
+/// plain-text message (its `Display`). Neither ever contains a secret, the expected signature
+/// or the signature that was sent.
+///
+/// | variant | status |
+/// |---|---|
+/// | [`MissingSignature`](Rejection::MissingSignature), [`MalformedSignature`](Rejection::MalformedSignature), [`InvalidSignature`](Rejection::InvalidSignature) | `401 Unauthorized` |
+/// | [`AddressNotAllowed`](Rejection::AddressNotAllowed), [`UnknownPeer`](Rejection::UnknownPeer) | `403 Forbidden` |
+/// | [`BodyTooLarge`](Rejection::BodyTooLarge) | `413 Payload Too Large` |
+/// | [`InvalidContentLength`](Rejection::InvalidContentLength), [`BodyRead`](Rejection::BodyRead) | `400 Bad Request` |
+///
+/// # Example
+///
+/// ```
+/// use http::StatusCode;
+/// use tower_webhook::Rejection;
+///
+/// let rejection = Rejection::InvalidSignature;
+/// assert_eq!(rejection.status(), StatusCode::UNAUTHORIZED);
+/// assert_eq!(rejection.to_string(), "invalid webhook signature");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The signature header is absent, empty or only whitespace.
+    MissingSignature,
+    /// The signature header is not in the scheme's format: wrong prefix, bad hex or base64,
+    /// wrong length, characters that are not visible ASCII, or the header sent more than once.
+    MalformedSignature,
+    /// The signature is well-formed but does not match the body under any configured secret.
+    InvalidSignature,
+    /// An allowlist is set and the peer address is not in it.
+    AddressNotAllowed(IpAddr),
+    /// An allowlist is set but no peer address is known for the request (fail closed).
+    ///
+    /// With axum, serve with `into_make_service_with_connect_info::<SocketAddr>()`; with
+    /// hyper, insert a [`PeerAddr`](crate::PeerAddr) into the request extensions.
+    UnknownPeer,
+    /// The body is larger than the configured limit, by its `Content-Length`, its size hint,
+    /// or the bytes actually received.
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A `Content-Length` header is not a decimal number, or several disagree.
+    InvalidContentLength,
+    /// Reading the request body failed (the client went away, a framing error, a timeout of
+    /// a body-level layer).
+    BodyRead(BoxError),
+}
+
+impl Rejection {
+    /// The status code this rejection is answered with.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_webhook::Rejection;
+    ///
+    /// assert_eq!(Rejection::BodyTooLarge { limit: 10 }.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingSignature | Self::MalformedSignature | Self::InvalidSignature => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::AddressNotAllowed(_) | Self::UnknownPeer => StatusCode::FORBIDDEN,
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidContentLength | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// A stable, machine-friendly name for the reason, used as the `reason` field of the
+    /// `tracing` events this crate emits.
+    ///
+    /// ```
+    /// use tower_webhook::Rejection;
+    ///
+    /// assert_eq!(Rejection::MissingSignature.reason(), "missing_signature");
+    /// ```
+    #[must_use]
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MissingSignature => "missing_signature",
+            Self::MalformedSignature => "malformed_signature",
+            Self::InvalidSignature => "invalid_signature",
+            Self::AddressNotAllowed(_) => "address_not_allowed",
+            Self::UnknownPeer => "unknown_peer",
+            Self::BodyTooLarge { .. } => "body_too_large",
+            Self::InvalidContentLength => "invalid_content_length",
+            Self::BodyRead(_) => "body_read_failed",
+        }
+    }
+
+    fn message(&self) -> &'static str {
+        match self {
+            Self::MissingSignature => "missing webhook signature",
+            Self::MalformedSignature => "malformed webhook signature",
+            Self::InvalidSignature => "invalid webhook signature",
+            Self::AddressNotAllowed(_) => "address not allowed",
+            Self::UnknownPeer => "peer address unknown",
+            Self::BodyTooLarge { .. } => "request body too large",
+            Self::InvalidContentLength => "invalid content-length",
+            Self::BodyRead(_) => "failed to read request body",
+        }
+    }
+
+    /// The response this rejection is answered with: its status and its message as a short
+    /// `text/plain` body.
+    ///
+    /// ```
+    /// use tower_webhook::Rejection;
+    ///
+    /// let response = Rejection::UnknownPeer.to_response();
+    /// assert_eq!(response.status(), 403);
+    /// assert_eq!(response.body().as_ref(), b"peer address unknown\n");
+    /// ```
+    #[must_use]
+    pub fn to_response(&self) -> Response<Bytes> {
+        let mut body = String::with_capacity(self.message().len() + 1);
+        body.push_str(self.message());
+        body.push('\n');
+        let mut response = Response::new(Bytes::from(body));
+        *response.status_mut() = self.status();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl Error for Rejection {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::BodyRead(error) => Some(&**error),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<Rejection> {
+        vec![
+            Rejection::MissingSignature,
+            Rejection::MalformedSignature,
+            Rejection::InvalidSignature,
+            Rejection::AddressNotAllowed(IpAddr::from([10, 0, 0, 1])),
+            Rejection::UnknownPeer,
+            Rejection::BodyTooLarge { limit: 1 },
+            Rejection::InvalidContentLength,
+            Rejection::BodyRead("boom".into()),
+        ]
+    }
+
+    #[test]
+    fn every_rejection_has_the_documented_status() {
+        let statuses: Vec<u16> = all().iter().map(|r| r.status().as_u16()).collect();
+        assert_eq!(statuses, [401, 401, 401, 403, 403, 413, 400, 400]);
+    }
+
+    #[test]
+    fn response_is_short_plain_text_with_the_message() {
+        for rejection in all() {
+            let response = rejection.to_response();
+            assert_eq!(response.status(), rejection.status());
+            assert_eq!(
+                response.headers()[header::CONTENT_TYPE],
+                "text/plain; charset=utf-8"
+            );
+            assert_eq!(
+                response.body().as_ref(),
+                format!("{rejection}\n").as_bytes()
+            );
+        }
+    }
+
+    #[test]
+    fn body_read_keeps_its_source_but_never_shows_it_to_the_client() {
+        let rejection = Rejection::BodyRead("connection reset".into());
+        assert_eq!(rejection.source().unwrap().to_string(), "connection reset");
+        assert_eq!(
+            rejection.to_response().body().as_ref(),
+            b"failed to read request body\n"
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! What is signed and how: the [`Scheme`] and [`Verifier`] traits, and [`HmacScheme`].
+//!
+//! A scheme looks at the request head before any body byte is read and either rejects it
+//! (missing or malformed signature, and later stale timestamp) or returns a [`Verifier`]. The
+//! verifier is fed the body frame by frame as it arrives, so the verdict is ready when the last
+//! byte is, and then given the whole buffered body once, for algorithms that cannot stream.
+//! Whatever a scheme signs before the body (a timestamp, an id) it feeds to its verifier when it
+//! creates it.
+
+mod hmac;
+
+use http::request::Parts;
+
+pub use self::hmac::{Encoding, HmacScheme, HmacVerifier};
+use crate::Rejection;
+
+/// A way webhooks are signed: which header(s), which bytes, which algorithm, which secret(s).
+///
+/// [`HmacScheme`] covers the usual "HMAC of the raw body in a header" senders; implement this
+/// trait for anything else.
+///
+/// # Example
+///
+/// A scheme that accepts a request when a header carries a fixed token. (Use a real signature
+/// scheme in production; this only shows the shape of the trait.)
+///
+/// ```
+/// use http::request::Parts;
+/// use subtle::ConstantTimeEq;
+/// use tower_webhook::{Rejection, Scheme, Verified, Verifier};
+///
+/// struct SharedToken(&'static [u8]);
+///
+/// struct TokenOk;
+///
+/// impl Verifier for TokenOk {
+///     fn update(&mut self, _chunk: &[u8]) {}
+///     fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
+///         Ok(Verified::new(0))
+///     }
+/// }
+///
+/// impl Scheme for SharedToken {
+///     type Verifier = TokenOk;
+///
+///     fn name(&self) -> &str {
+///         "shared-token"
+///     }
+///
+///     fn verifier(&self, request: &Parts) -> Result<TokenOk, Rejection> {
+///         let token = request.headers.get("x-token").ok_or(Rejection::MissingSignature)?;
+///         if bool::from(token.as_bytes().ct_eq(self.0)) {
+///             Ok(TokenOk)
+///         } else {
+///             Err(Rejection::InvalidSignature)
+///         }
+///     }
+/// }
+///
+/// let layer = tower_webhook::WebhookSignatureLayer::new(SharedToken(b"s3cr3t"));
+/// ```
+pub trait Scheme: Send + Sync + 'static {
+    /// The per-request state that checks the body.
+    type Verifier: Verifier;
+
+    /// A short name for the scheme (`"loopwise"`, `"hmac-sha256"`), used in `tracing` events.
+    fn name(&self) -> &str;
+
+    /// Checks the request head and starts verifying its body.
+    ///
+    /// Called before any body byte is read. Return a rejection for anything the head alone
+    /// decides: a missing or malformed signature header, a timestamp outside the window.
+    fn verifier(&self, request: &Parts) -> Result<Self::Verifier, Rejection>;
+}
+
+/// The per-request half of a [`Scheme`]: fed the body as it arrives, then asked for a verdict.
+///
+/// See [`Scheme`] for an example.
+pub trait Verifier: Send + 'static {
+    /// Feeds the next piece of the body, in order. Called once per non-empty frame.
+    fn update(&mut self, chunk: &[u8]);
+
+    /// The verdict, once the whole body has been fed.
+    ///
+    /// `body` is the whole body, exactly the bytes that were fed, for algorithms that cannot
+    /// stream; streaming verifiers ignore it. Return [`Rejection::InvalidSignature`] when the
+    /// signature does not match, and compare in constant time.
+    fn finish(self, body: &[u8]) -> Result<Verified, Rejection>;
+}
+
+/// Proof that a request's signature was verified, inserted into its extensions before the
+/// inner service sees it.
+///
+/// Handlers can take it as an extractor (`Extension<Verified>` in axum) to make sure they sit
+/// behind the layer.
+///
+/// ```
+/// use tower_webhook::Verified;
+///
+/// let verified = Verified::new(0);
+/// assert_eq!(verified.key_index(), 0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Verified {
+    key_index: usize,
+}
+
+impl Verified {
+    /// A marker saying the secret at `key_index` (in the order the scheme was given its
+    /// secrets) verified the request.
+    #[must_use]
+    pub fn new(key_index: usize) -> Self {
+        Self { key_index }
+    }
+
+    /// Which of the scheme's secrets verified the request, counting from 0. Never the secret.
+    #[must_use]
+    pub fn key_index(&self) -> usize {
+        self.key_index
+    }
+}

@@ -1,0 +1,252 @@
+//! [`WebhookSignature`]: the service; checks what it can before reading, then starts the future.
+
+use std::{
+    fmt,
+    net::IpAddr,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use http::{header::CONTENT_LENGTH, request::Parts, HeaderMap, Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use crate::{
+    body::{BufferedBody, ResponseBody},
+    future::{log_rejection, Reading, ResponseFuture},
+    layer::Config,
+    rejection::BoxError,
+    Rejection, Scheme, WebhookSignatureLayer,
+};
+
+/// Middleware that verifies webhook signatures; see [`WebhookSignatureLayer`] for what it
+/// does and how to configure it.
+///
+/// # Example
+///
+/// ```
+/// use std::convert::Infallible;
+/// use http::{Request, Response};
+/// use tower::{service_fn, ServiceExt};
+/// use tower_webhook::{presets, BufferedBody, WebhookSignature};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let echo = service_fn(|request: Request<BufferedBody>| async move {
+///     Ok::<_, Infallible>(Response::new(request.into_body()))
+/// });
+/// let scheme = presets::loopwise("signing key");
+/// let signature = scheme.sign(b"hello");
+/// let service = WebhookSignature::layer(scheme).layer(echo);
+///
+/// let request = Request::post("/")
+///     .header("Loopwise-Webhook-Signature", signature)
+///     .body(String::from("hello"))?;
+/// let response = service.oneshot(request).await?;
+/// assert_eq!(response.status(), 200);
+/// # Ok(())
+/// # }
+/// # use tower::Layer as _;
+/// ```
+pub struct WebhookSignature<S, Sch> {
+    inner: S,
+    config: Arc<Config<Sch>>,
+}
+
+impl<S, Sch> WebhookSignature<S, Sch> {
+    pub(crate) fn from_config(inner: S, config: Arc<Config<Sch>>) -> Self {
+        Self { inner, config }
+    }
+
+    /// A [`WebhookSignatureLayer`] with `scheme`, the same as [`WebhookSignatureLayer::new`].
+    ///
+    /// ```
+    /// use tower_webhook::{presets, WebhookSignature};
+    ///
+    /// let layer = WebhookSignature::layer(presets::loopwise("secret"));
+    /// ```
+    #[must_use]
+    pub fn layer(scheme: Sch) -> WebhookSignatureLayer<Sch>
+    where
+        Sch: Scheme,
+    {
+        WebhookSignatureLayer::new(scheme)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, Sch, ReqBody, ResBody> Service<Request<ReqBody>> for WebhookSignature<S, Sch>
+where
+    S: Service<Request<BufferedBody>, Response = Response<ResBody>> + Clone,
+    Sch: Scheme,
+    ReqBody: Body,
+    ReqBody::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, S, ReqBody, Sch::Verifier>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (parts, body) = request.into_parts();
+        let config = &*self.config;
+        let peer = config.peer_source.peer_addr(&parts);
+        match admit(config, &parts, &body, peer) {
+            Ok((verifier, capacity)) => {
+                // The body is read before `inner` is called: take the instance that was
+                // driven ready and leave a clone, so back-pressure holds.
+                let ready = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, ready);
+                ResponseFuture::reading(
+                    body,
+                    Reading::new(
+                        parts,
+                        verifier,
+                        inner,
+                        config.max_body_size,
+                        capacity,
+                        Arc::clone(&config.name),
+                        peer,
+                    ),
+                )
+            }
+            Err(rejection) => {
+                log_rejection(&config.name, peer, &rejection);
+                ResponseFuture::rejected(rejection)
+            }
+        }
+    }
+}
+
+/// Everything decided from the request head, before a body byte is read. Returns the
+/// verifier and how many bytes to reserve for the body.
+fn admit<Sch: Scheme, B: Body>(
+    config: &Config<Sch>,
+    parts: &Parts,
+    body: &B,
+    peer: Option<IpAddr>,
+) -> Result<(Sch::Verifier, usize), Rejection> {
+    if let Some(allowlist) = &config.allowlist {
+        // Fail closed: an allowlist that cannot place a request does not pass it.
+        let peer = peer.ok_or(Rejection::UnknownPeer)?;
+        if !allowlist.contains(peer) {
+            return Err(Rejection::AddressNotAllowed(peer));
+        }
+    }
+    let verifier = config.scheme.verifier(parts)?;
+
+    let limit = config.max_body_size;
+    let too_large = Rejection::BodyTooLarge { limit };
+    let declared = declared_length(&parts.headers)?;
+    let hint = body.size_hint();
+    let over = |n: u64| usize::try_from(n).map_or(true, |n| n > limit);
+    if declared.is_some_and(over) || over(hint.lower()) {
+        return Err(too_large);
+    }
+    // Reserve what the request says it will send, never more than the limit: a lying
+    // Content-Length cannot make us allocate past it.
+    let expected = declared.or(hint.upper()).unwrap_or(hint.lower());
+    let capacity = usize::try_from(expected).map_or(limit, |n| n.min(limit));
+    Ok((verifier, capacity))
+}
+
+/// The `Content-Length`, if the request has one. Each value must be plain decimal digits and
+/// all must agree; anything else is a framing ambiguity (request smuggling), answered `400`.
+fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, Rejection> {
+    let mut declared = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        let bytes = value.as_bytes();
+        let parsed = if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) {
+            // Digits only, so only an overflow can fail here.
+            std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or(Rejection::InvalidContentLength)?
+        } else {
+            return Err(Rejection::InvalidContentLength);
+        };
+        match declared {
+            Some(previous) if previous != parsed => return Err(Rejection::InvalidContentLength),
+            _ => declared = Some(parsed),
+        }
+    }
+    Ok(declared)
+}
+
+impl<S: Clone, Sch> Clone for WebhookSignature<S, Sch> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+impl<S: fmt::Debug, Sch: fmt::Debug> fmt::Debug for WebhookSignature<S, Sch> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSignature")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for value in values {
+            map.append(CONTENT_LENGTH, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn content_length_is_strict_decimal() {
+        assert_eq!(declared_length(&headers(&[])).unwrap(), None);
+        assert_eq!(declared_length(&headers(&["0"])).unwrap(), Some(0));
+        assert_eq!(declared_length(&headers(&["42", "42"])).unwrap(), Some(42));
+        assert_eq!(
+            declared_length(&headers(&["18446744073709551615"])).unwrap(),
+            Some(u64::MAX)
+        );
+        for bad in [
+            &["+5"][..],
+            &["-1"],
+            &["5 "],
+            &["0x10"],
+            &["5,5"],
+            &[""],
+            &["1", "2"],
+            &["18446744073709551616"],
+        ] {
+            assert!(
+                matches!(
+                    declared_length(&headers(bad)),
+                    Err(Rejection::InvalidContentLength)
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+}
