@@ -144,6 +144,15 @@ impl<B> ResponseBody<B> {
     }
 }
 
+impl<B> Default for ResponseBody<B> {
+    /// An empty body, for layers that build their own responses (tower-http's `TimeoutLayer`).
+    fn default() -> Self {
+        Self {
+            kind: Kind::Rejected { message: None },
+        }
+    }
+}
+
 impl<B> Body for ResponseBody<B>
 where
     B: Body<Data = Bytes>,

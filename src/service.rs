@@ -53,11 +53,7 @@ pub struct WebhookSignature<S, Sch> {
     config: Arc<Config<Sch>>,
 }
 
-impl<S, Sch> WebhookSignature<S, Sch> {
-    pub(crate) fn from_config(inner: S, config: Arc<Config<Sch>>) -> Self {
-        Self { inner, config }
-    }
-
+impl<Sch: Scheme> WebhookSignature<(), Sch> {
     /// A [`WebhookSignatureLayer`] with `scheme`, the same as [`WebhookSignatureLayer::new`].
     ///
     /// ```
@@ -66,11 +62,14 @@ impl<S, Sch> WebhookSignature<S, Sch> {
     /// let layer = WebhookSignature::layer(presets::loopwise("secret"));
     /// ```
     #[must_use]
-    pub fn layer(scheme: Sch) -> WebhookSignatureLayer<Sch>
-    where
-        Sch: Scheme,
-    {
+    pub fn layer(scheme: Sch) -> WebhookSignatureLayer<Sch> {
         WebhookSignatureLayer::new(scheme)
+    }
+}
+
+impl<S, Sch> WebhookSignature<S, Sch> {
+    pub(crate) fn from_config(inner: S, config: Arc<Config<Sch>>) -> Self {
+        Self { inner, config }
     }
 
     /// The inner service.

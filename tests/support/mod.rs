@@ -1,0 +1,338 @@
+//! Helpers shared by the integration tests: an inner service that records what reached it,
+//! bodies that arrive the way a test needs, the published test vectors, and real servers.
+#![allow(dead_code)]
+
+use std::{
+    collections::VecDeque,
+    convert::Infallible,
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    task::{Context, Poll},
+};
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt, Full};
+use tower_webhook::Verified;
+
+/// What the inner service saw of one request.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub body: Bytes,
+    pub headers: HeaderMap,
+    pub verified: Option<Verified>,
+    pub trailers: Option<HeaderMap>,
+}
+
+/// An inner service that records every request that reaches it and answers
+/// `200 inner saw N bytes` with an `x-inner: called` header.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn calls(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// The only request that reached the service; panics unless exactly one did.
+    pub fn only(&self) -> Seen {
+        let seen = self.seen();
+        assert_eq!(
+            seen.len(),
+            1,
+            "expected exactly one call to the inner service"
+        );
+        seen.into_iter().next().unwrap()
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<B> tower::Service<Request<B>> for Recorder
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: std::fmt::Debug,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let seen = Arc::clone(&self.seen);
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let collected = body.collect().await.expect("inner body never fails");
+            let trailers = collected.trailers().cloned();
+            let body = collected.to_bytes();
+            let len = body.len();
+            seen.lock().unwrap().push(Seen {
+                body,
+                headers: parts.headers,
+                verified: parts.extensions.get::<Verified>().copied(),
+                trailers,
+            });
+            let response = Response::builder()
+                .status(StatusCode::OK)
+                .header("x-inner", "called")
+                .body(Full::new(Bytes::from(format!("inner saw {len} bytes"))))
+                .unwrap();
+            Ok(response)
+        })
+    }
+}
+
+/// A request body that yields the given frames in order, optionally returning `Pending` (and
+/// waking itself) before each one, and counting how many frames were polled out of it.
+pub struct Frames {
+    frames: VecDeque<Result<Frame<Bytes>, &'static str>>,
+    hint: SizeHint,
+    pending_first: bool,
+    pending_now: bool,
+    polled: Arc<AtomicUsize>,
+}
+
+impl Frames {
+    /// The body split into `chunks`, with no size hint (like a chunked request).
+    pub fn chunks<I, C>(chunks: I) -> Self
+    where
+        I: IntoIterator<Item = C>,
+        C: Into<Bytes>,
+    {
+        Self {
+            frames: chunks
+                .into_iter()
+                .map(|c| Ok(Frame::data(c.into())))
+                .collect(),
+            hint: SizeHint::default(),
+            pending_first: false,
+            pending_now: false,
+            polled: Arc::default(),
+        }
+    }
+
+    /// `body` split every `size` bytes.
+    pub fn split(body: &[u8], size: usize) -> Self {
+        Self::chunks(
+            body.chunks(size.max(1))
+                .map(Bytes::copy_from_slice)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Returns `Pending` once before every frame.
+    pub fn with_pending(mut self) -> Self {
+        self.pending_first = true;
+        self.pending_now = true;
+        self
+    }
+
+    /// Reports an exact size hint (as hyper does for a `Content-Length` body).
+    pub fn with_exact_hint(mut self, len: u64) -> Self {
+        self.hint = SizeHint::with_exact(len);
+        self
+    }
+
+    /// Ends with an error after the frames.
+    pub fn then_error(mut self, error: &'static str) -> Self {
+        self.frames.push_back(Err(error));
+        self
+    }
+
+    /// Ends with trailers after the frames.
+    pub fn then_trailers(mut self, trailers: HeaderMap) -> Self {
+        self.frames.push_back(Ok(Frame::trailers(trailers)));
+        self
+    }
+
+    /// A counter of frames polled out of this body.
+    pub fn polled(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.polled)
+    }
+}
+
+impl Body for Frames {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.pending_now && !self.frames.is_empty() {
+            self.pending_now = false;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.pending_now = self.pending_first;
+        let next = self.frames.pop_front();
+        if next.is_some() {
+            self.polled.fetch_add(1, Ordering::SeqCst);
+        }
+        Poll::Ready(next.map(|frame| frame.map_err(Into::into)))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.hint
+    }
+}
+
+/// A body that never ends: `chunk`-sized frames forever, counting how many were polled.
+pub struct Endless {
+    chunk: Bytes,
+    pub polled: Arc<AtomicUsize>,
+}
+
+impl Endless {
+    pub fn new(chunk_size: usize) -> Self {
+        Self {
+            chunk: Bytes::from(vec![b'x'; chunk_size]),
+            polled: Arc::default(),
+        }
+    }
+}
+
+impl Body for Endless {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.polled.fetch_add(1, Ordering::SeqCst);
+        Poll::Ready(Some(Ok(Frame::data(self.chunk.clone()))))
+    }
+}
+
+/// A body that fails the test if anything reads it.
+pub struct MustNotRead;
+
+impl Body for MustNotRead {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        panic!("the body was read, but the request should have been decided before that");
+    }
+}
+
+/// One entry of `tests/vectors/basic.json` (copied from the project's shared vectors,
+/// computed by an independent implementation).
+#[derive(Clone, Debug)]
+pub struct Vector {
+    pub name: String,
+    pub provider: String,
+    pub header: String,
+    pub secret: String,
+    pub body: String,
+    pub signature: String,
+}
+
+pub fn vectors() -> Vec<Vector> {
+    let text = include_str!("../vectors/basic.json");
+    let json: serde_json::Value = serde_json::from_str(text).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            assert_eq!(v["expect"], "accept");
+            let s = |k: &str| v[k].as_str().unwrap().to_owned();
+            Vector {
+                name: s("name"),
+                provider: s("provider"),
+                header: s("header"),
+                secret: s("secret"),
+                body: s("body"),
+                signature: s("signature"),
+            }
+        })
+        .collect()
+}
+
+pub fn vectors_of(provider: &str) -> Vec<Vector> {
+    let found: Vec<_> = vectors()
+        .into_iter()
+        .filter(|v| v.provider == provider)
+        .collect();
+    assert!(!found.is_empty(), "no vectors for {provider}");
+    found
+}
+
+/// Collects a response body into bytes.
+pub async fn body_bytes<B>(body: B) -> Bytes
+where
+    B: Body,
+    B::Error: std::fmt::Debug,
+{
+    body.collect().await.unwrap().to_bytes()
+}
+
+/// Serves `app` on 127.0.0.1 at an ephemeral port with axum, recording the TCP peer as
+/// `ConnectInfo<SocketAddr>`. The server runs until the test's runtime ends.
+pub async fn serve_axum(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
+
+/// A real HTTP/1.1 client for request bodies of type `B`.
+pub fn client<B>(
+) -> hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, B>
+where
+    B: Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
+}
+
+/// Sends `request` to `addr` over a real connection; returns status, headers and body.
+pub async fn send<B>(addr: SocketAddr, request: Request<B>) -> (StatusCode, HeaderMap, Bytes)
+where
+    B: Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (mut parts, body) = request.into_parts();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    parts.uri = format!("http://{addr}{path}").parse().unwrap();
+    let response = client::<B>()
+        .request(Request::from_parts(parts, body))
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, body_bytes(response.into_body()).await)
+}
