@@ -1,0 +1,100 @@
+//! A real webhook receiver for both seed senders, on 127.0.0.1:3000.
+//!
+//! ```sh
+//! cargo run --example axum --features axum
+//! ```
+//!
+//! It prints ready-to-paste `curl` commands with valid signatures. Set `LOOPWISE_SIGNING_KEY`
+//! and `LOOP_WEBHOOK_SECRET` to use real secrets, and `RUST_LOG`-style filtering is not needed:
+//! rejections are printed as `tracing` events.
+
+use std::net::SocketAddr;
+
+use axum::{routing::post, Extension, Json, Router};
+use tower_webhook::{presets, IpAllowlist, Verified, WebhookSignatureLayer};
+
+/// Demo secrets, used only when the environment does not provide real ones.
+const DEMO_LOOPWISE_KEY: &str = "demo-loopwise-signing-key-NOT-FOR-PRODUCTION";
+const DEMO_LOOP_SECRET: &str = "demo-loop-secret-NOT-FOR-PRODUCTION";
+
+async fn handle_loopwise(
+    Extension(verified): Extension<Verified>,
+    Json(event): Json<serde_json::Value>,
+) -> &'static str {
+    println!(
+        "loopwise: verified with key #{}: event {}",
+        verified.key_index(),
+        event["event"]
+    );
+    "ok\n"
+}
+
+async fn handle_loop(body: String) -> &'static str {
+    println!("loop: verified: {body}");
+    "ok\n"
+}
+
+fn secret(var: &str, demo: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        println!("{var} is not set: using the DEMO secret {demo:?} (never in production)");
+        demo.to_owned()
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().with_target(false).init();
+
+    let loopwise = presets::loopwise(secret("LOOPWISE_SIGNING_KEY", DEMO_LOOPWISE_KEY));
+    let loop_returns = presets::loop_returns(secret("LOOP_WEBHOOK_SECRET", DEMO_LOOP_SECRET));
+
+    // Loopwise's own address, plus loopback so the example can be tried locally.
+    let loopwise_senders: IpAllowlist =
+        format!("{}, 127.0.0.1, ::1", presets::LOOPWISE_IPS).parse()?;
+
+    let loopwise_body = r#"{"event":"order.paid","data":{"id":"ord_123","amount":4200}}"#;
+    let loop_body = r#"{"topic":"return","trigger":"return.created","id":9912}"#;
+    let loopwise_signature = loopwise.sign(loopwise_body.as_bytes());
+    let loop_signature = loop_returns.sign(loop_body.as_bytes());
+
+    let app = Router::new()
+        .route(
+            "/webhooks/loopwise",
+            post(handle_loopwise).layer(
+                WebhookSignatureLayer::new(loopwise)
+                    .allow_ips(loopwise_senders)
+                    .max_body_size(1 << 20),
+            ),
+        )
+        .route(
+            "/webhooks/loop",
+            post(handle_loop).layer(WebhookSignatureLayer::new(loop_returns)),
+        );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}\n");
+    println!("# a signed Loopwise webhook (200):");
+    println!(
+        "curl -i http://{addr}/webhooks/loopwise -H 'Content-Type: application/json' \
+         -H 'Loopwise-Webhook-Signature: {loopwise_signature}' --data-binary '{loopwise_body}'\n"
+    );
+    println!("# a signed Loop Returns webhook (200):");
+    println!(
+        "curl -i http://{addr}/webhooks/loop \
+         -H 'X-Loop-Signature: {loop_signature}' --data-binary '{loop_body}'\n"
+    );
+    println!("# a tampered body (401):");
+    println!(
+        "curl -i http://{addr}/webhooks/loopwise -H 'Content-Type: application/json' \
+         -H 'Loopwise-Webhook-Signature: {loopwise_signature}' --data-binary '{}'\n",
+        loopwise_body.replace("4200", "1")
+    );
+
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
+    Ok(())
+}
