@@ -6,8 +6,7 @@ use std::net::IpAddr;
 
 use bytes::Bytes;
 use http::{request::Parts, Request, StatusCode};
-use support::{body_bytes, MustNotRead, Recorder};
-use tower::{Layer, ServiceExt};
+use support::{run_through, MustNotRead, Recorder};
 use tower_webhook::{presets, IpAllowlist, PeerAddr, WebhookSignatureLayer};
 
 const SECRET: &str = "allowlist-secret";
@@ -41,14 +40,8 @@ where
     B: http_body::Body + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let recorder = Recorder::new();
-    let response = layer
-        .layer(recorder.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, body_bytes(response.into_body()).await, recorder)
+    let out = run_through(layer, request).await;
+    (out.status, out.body, out.recorder)
 }
 
 #[tokio::test]

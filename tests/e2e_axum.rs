@@ -13,7 +13,7 @@ use axum::{extract::State, routing::post, Extension, Json, Router};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::Full;
-use support::{send, vectors, Frames, Vector};
+use support::{scheme_for, send, vectors, Frames, Vector};
 use tower::ServiceBuilder;
 use tower_webhook::{presets, HmacScheme, IpAllowlist, Verified, WebhookSignatureLayer};
 
@@ -38,15 +38,6 @@ async fn record(
         body.len(),
         verified.key_index()
     )
-}
-
-fn scheme_for(vector: &Vector) -> HmacScheme {
-    match vector.provider.as_str() {
-        "loopwise" => presets::loopwise(&vector.secret),
-        "loop_returns" => presets::loop_returns(&vector.secret),
-        "github" => presets::github(&vector.secret),
-        other => panic!("no preset for {other}"),
-    }
 }
 
 fn app(layer: WebhookSignatureLayer<HmacScheme>, received: &Received) -> Router {

@@ -8,8 +8,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::Full;
-use support::{body_bytes, Endless, Frames, MustNotRead, Recorder};
-use tower::{Layer, ServiceExt};
+use support::{run_through, Endless, Frames, MustNotRead, Recorder};
 use tower_webhook::{presets, HmacScheme, WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE};
 
 const SECRET: &str = "limits-secret";
@@ -33,18 +32,12 @@ where
     B: http_body::Body + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let recorder = Recorder::new();
     let mut layer = WebhookSignatureLayer::new(scheme());
     if let Some(limit) = limit {
         layer = layer.max_body_size(limit);
     }
-    let response = layer
-        .layer(recorder.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, body_bytes(response.into_body()).await, recorder)
+    let out = run_through(layer, request).await;
+    (out.status, out.body, out.recorder)
 }
 
 #[tokio::test]

@@ -5,18 +5,8 @@ mod support;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
-use support::{body_bytes, vectors, vectors_of, Frames, Recorder, Vector};
-use tower::{Layer, ServiceExt};
-use tower_webhook::{presets, HmacScheme, WebhookSignatureLayer};
-
-fn scheme_for(vector: &Vector) -> HmacScheme {
-    match vector.provider.as_str() {
-        "loopwise" => presets::loopwise(&vector.secret),
-        "loop_returns" => presets::loop_returns(&vector.secret),
-        "github" => presets::github(&vector.secret),
-        other => panic!("no preset for {other}"),
-    }
-}
+use support::{run_through, scheme_for, vectors, vectors_of, Frames, Recorder, Vector};
+use tower_webhook::WebhookSignatureLayer;
 
 fn signed_request<B>(vector: &Vector, body: B) -> Request<B> {
     Request::post("/webhook")
@@ -32,16 +22,8 @@ where
     B: http_body::Body + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let recorder = Recorder::new();
-    let service = WebhookSignatureLayer::new(scheme_for(vector)).layer(recorder.clone());
-    let response = service.oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    (
-        parts.status,
-        parts.headers,
-        body_bytes(body).await,
-        recorder,
-    )
+    let out = run_through(WebhookSignatureLayer::new(scheme_for(vector)), request).await;
+    (out.status, out.headers, out.body, out.recorder)
 }
 
 #[tokio::test]

@@ -336,3 +336,47 @@ where
     let headers = response.headers().clone();
     (status, headers, body_bytes(response.into_body()).await)
 }
+
+/// The preset a vector's provider uses.
+pub fn scheme_for(vector: &Vector) -> tower_webhook::HmacScheme {
+    use tower_webhook::presets;
+    match vector.provider.as_str() {
+        "loopwise" => presets::loopwise(&vector.secret),
+        "loop_returns" => presets::loop_returns(&vector.secret),
+        "github" => presets::github(&vector.secret),
+        other => panic!("no preset for {other}"),
+    }
+}
+
+/// What came back from one request through the layer, and what reached the inner service.
+pub struct Outcome {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub recorder: Recorder,
+}
+
+/// Sends `request` through `layer` over a fresh [`Recorder`], in process.
+pub async fn run_through<B>(
+    layer: tower_webhook::WebhookSignatureLayer<tower_webhook::HmacScheme>,
+    request: Request<B>,
+) -> Outcome
+where
+    B: Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use tower::{Layer, ServiceExt};
+    let recorder = Recorder::new();
+    let response = layer
+        .layer(recorder.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    Outcome {
+        status: parts.status,
+        headers: parts.headers,
+        body: body_bytes(body).await,
+        recorder,
+    }
+}
