@@ -66,6 +66,7 @@
 
 mod allowlist;
 mod body;
+mod clock;
 mod future;
 mod layer;
 mod peer;
@@ -77,10 +78,14 @@ mod service;
 pub use crate::{
     allowlist::{AllowlistParseError, IpAllowlist},
     body::{BufferedBody, ResponseBody},
+    clock::{Clock, SystemClock},
     future::ResponseFuture,
     layer::{WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE},
     peer::{ConnectionPeer, PeerAddr, PeerSource},
     rejection::Rejection,
-    scheme::{Encoding, HmacScheme, HmacVerifier, Scheme, Verified, Verifier},
+    scheme::{
+        Encoding, HmacScheme, HmacVerifier, Message, Scheme, SignatureFormat, Verified, Verifier,
+        DEFAULT_TOLERANCE,
+    },
     service::WebhookSignature,
 };

@@ -16,7 +16,7 @@ pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
 ///
 /// | variant | status |
 /// |---|---|
-/// | [`MissingSignature`](Rejection::MissingSignature), [`MalformedSignature`](Rejection::MalformedSignature), [`InvalidSignature`](Rejection::InvalidSignature) | `401 Unauthorized` |
+/// | [`MissingSignature`](Rejection::MissingSignature), [`MalformedSignature`](Rejection::MalformedSignature), [`InvalidSignature`](Rejection::InvalidSignature), [`InvalidTimestamp`](Rejection::InvalidTimestamp), [`TimestampOutOfTolerance`](Rejection::TimestampOutOfTolerance) | `401 Unauthorized` |
 /// | [`AddressNotAllowed`](Rejection::AddressNotAllowed), [`UnknownPeer`](Rejection::UnknownPeer) | `403 Forbidden` |
 /// | [`BodyTooLarge`](Rejection::BodyTooLarge) | `413 Payload Too Large` |
 /// | [`InvalidContentLength`](Rejection::InvalidContentLength), [`BodyRead`](Rejection::BodyRead) | `400 Bad Request` |
@@ -41,6 +41,11 @@ pub enum Rejection {
     MalformedSignature,
     /// The signature is well-formed but does not match the body under any configured secret.
     InvalidSignature,
+    /// The scheme signs a timestamp and it is missing, or not whole seconds as decimal digits.
+    InvalidTimestamp,
+    /// The signed timestamp is further from the receiver's clock than the scheme's tolerance:
+    /// a replay of an old delivery, or a badly wrong clock on either side.
+    TimestampOutOfTolerance,
     /// An allowlist is set and the peer address is not in it.
     AddressNotAllowed(IpAddr),
     /// An allowlist is set but no peer address is known for the request (fail closed).
@@ -73,9 +78,11 @@ impl Rejection {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MissingSignature | Self::MalformedSignature | Self::InvalidSignature => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::MissingSignature
+            | Self::MalformedSignature
+            | Self::InvalidSignature
+            | Self::InvalidTimestamp
+            | Self::TimestampOutOfTolerance => StatusCode::UNAUTHORIZED,
             Self::AddressNotAllowed(_) | Self::UnknownPeer => StatusCode::FORBIDDEN,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidContentLength | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
@@ -96,6 +103,8 @@ impl Rejection {
             Self::MissingSignature => "missing_signature",
             Self::MalformedSignature => "malformed_signature",
             Self::InvalidSignature => "invalid_signature",
+            Self::InvalidTimestamp => "invalid_timestamp",
+            Self::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
             Self::AddressNotAllowed(_) => "address_not_allowed",
             Self::UnknownPeer => "unknown_peer",
             Self::BodyTooLarge { .. } => "body_too_large",
@@ -109,6 +118,8 @@ impl Rejection {
             Self::MissingSignature => "missing webhook signature",
             Self::MalformedSignature => "malformed webhook signature",
             Self::InvalidSignature => "invalid webhook signature",
+            Self::InvalidTimestamp => "invalid webhook timestamp",
+            Self::TimestampOutOfTolerance => "webhook timestamp outside the tolerance",
             Self::AddressNotAllowed(_) => "address not allowed",
             Self::UnknownPeer => "peer address unknown",
             Self::BodyTooLarge { .. } => "request body too large",
@@ -166,6 +177,8 @@ mod tests {
             Rejection::MissingSignature,
             Rejection::MalformedSignature,
             Rejection::InvalidSignature,
+            Rejection::InvalidTimestamp,
+            Rejection::TimestampOutOfTolerance,
             Rejection::AddressNotAllowed(IpAddr::from([10, 0, 0, 1])),
             Rejection::UnknownPeer,
             Rejection::BodyTooLarge { limit: 1 },
@@ -177,7 +190,7 @@ mod tests {
     #[test]
     fn every_rejection_has_the_documented_status() {
         let statuses: Vec<u16> = all().iter().map(|r| r.status().as_u16()).collect();
-        assert_eq!(statuses, [401, 401, 401, 403, 403, 413, 400, 400]);
+        assert_eq!(statuses, [401, 401, 401, 401, 401, 403, 403, 413, 400, 400]);
     }
 
     #[test]

@@ -1,15 +1,31 @@
-//! [`HmacScheme`]: an HMAC of the raw body, in a header, hex or base64, with an optional prefix.
+//! [`HmacScheme`]: an HMAC of the raw body (and optionally a timestamp or id before it), in a
+//! header, hex or base64.
 
-use std::{borrow::Cow, fmt};
+use std::{
+    borrow::Cow,
+    fmt,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use hmac::{Hmac, Mac as _};
-use http::{request::Parts, HeaderName};
+use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::{Scheme, Verified, Verifier};
-use crate::Rejection;
+use super::{
+    format::SignatureFormat,
+    payload::{Piece, SignedPayload},
+    Scheme, Verified, Verifier,
+};
+use crate::{
+    clock::{unix_seconds, Clock, SystemClock},
+    Rejection,
+};
 
 /// How the MAC is written in the header.
 ///
@@ -29,10 +45,45 @@ pub enum Encoding {
     Base64,
 }
 
+impl Encoding {
+    fn encode(self, bytes: &[u8]) -> String {
+        match self {
+            Self::Hex => hex::encode(bytes),
+            Self::Base64 => STANDARD.encode(bytes),
+        }
+    }
+
+    /// Decodes `encoded` into exactly `out.len()` bytes; `false` for anything else.
+    fn decode_exact(self, encoded: &[u8], out: &mut [u8]) -> bool {
+        match self {
+            Self::Hex => {
+                encoded.len() == 2 * out.len() && hex::decode_to_slice(encoded, out).is_ok()
+            }
+            Self::Base64 => {
+                if encoded.len() != 4 * out.len().div_ceil(3) {
+                    return false;
+                }
+                // Room for the decoder's worst-case estimate; the exact length is checked.
+                let mut buf = [0u8; MAX_TAG_LEN + 3];
+                match STANDARD.decode_slice(encoded, &mut buf) {
+                    Ok(n) if n == out.len() => {
+                        out.copy_from_slice(&buf[..n]);
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+/// The default tolerance between a signed timestamp and the receiver's clock, either way.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
 /// The largest MAC any supported algorithm produces, in bytes.
 const MAX_TAG_LEN: usize = 64;
 
-/// A MAC value: the computed one or the one decoded from the header.
+/// A MAC value: the computed one or one decoded from the header.
 #[derive(Clone, Copy)]
 struct Tag {
     bytes: [u8; MAX_TAG_LEN],
@@ -54,6 +105,10 @@ enum KeyedMac {
 
 impl KeyedMac {
     fn sha256(secret: &[u8]) -> Self {
+        assert!(
+            !secret.is_empty(),
+            "tower-webhook: the HMAC secret is empty; is its environment variable set?"
+        );
         match Hmac::<Sha256>::new_from_slice(secret) {
             Ok(mac) => Self::Sha256(mac),
             Err(_) => unreachable!("HMAC accepts keys of any length"),
@@ -84,19 +139,27 @@ impl KeyedMac {
     }
 }
 
-/// An HMAC of the raw request body, sent in one header.
+/// An HMAC-signed webhook scheme: which header(s), which bytes, which secret(s).
 ///
-/// Built with [`HmacScheme::sha256`] and described with builder methods: which header
-/// ([`header`](Self::header), default `X-Signature`), which [`Encoding`]
-/// ([`encoding`](Self::encoding), default hex), and an optional [`prefix`](Self::prefix) before
-/// the value (`sha256=`).
+/// Built with [`HmacScheme::sha256`] and described with builder methods:
 ///
-/// Parsing is strict: the header must appear once; surrounding whitespace is ignored and hex
-/// may be either case, but the prefix must match exactly and the value must decode to exactly
-/// the MAC's length. The comparison is constant time.
+/// | method | default | what |
+/// |---|---|---|
+/// | [`header`](Self::header) | `X-Signature` | the header carrying the signature(s) |
+/// | [`encoding`](Self::encoding) | hex | how each MAC is written |
+/// | [`prefix`](Self::prefix) | none | text before a single signature (`sha256=`) |
+/// | [`signature_format`](Self::signature_format) | one signature | several signatures, a timestamp inside the header |
+/// | [`signed_payload`](Self::signed_payload) | `{body}` | what is signed: `{timestamp}.{body}`, `{id}.{timestamp}.{body}` |
+/// | [`timestamp_header`](Self::timestamp_header), [`id_header`](Self::id_header) | none | where `{timestamp}` and `{id}` come from |
+/// | [`tolerance`](Self::tolerance) | 5 minutes | how far a signed timestamp may be from now, either way |
+/// | [`also_accept`](Self::also_accept) | none | more secrets that verify (key rotation) |
 ///
-/// The secret is used to key the MAC when the scheme is built and is not kept; `Debug` shows
-/// neither it nor the keyed state.
+/// Parsing is strict: the signature header must appear once; surrounding whitespace is ignored
+/// and hex may be either case, but prefixes, separators and lengths must be exact. Every MAC
+/// comparison is constant time. A request passes if any secret verifies any of its signatures.
+///
+/// Secrets key the MAC when the scheme is built and are not kept; `Debug` shows neither them
+/// nor the keyed state.
 ///
 /// # Example
 ///
@@ -114,9 +177,15 @@ impl KeyedMac {
 #[derive(Clone)]
 pub struct HmacScheme {
     name: Cow<'static, str>,
-    header: HeaderName,
+    /// Where the signature is; the first name present wins (Standard Webhooks' `svix-*`).
+    signature_headers: Vec<HeaderName>,
+    timestamp_headers: Vec<HeaderName>,
+    id_headers: Vec<HeaderName>,
     encoding: Encoding,
-    prefix: Cow<'static, str>,
+    format: SignatureFormat,
+    payload: SignedPayload,
+    tolerance: Duration,
+    clock: Arc<dyn Clock>,
     keys: Vec<KeyedMac>,
 }
 
@@ -137,18 +206,40 @@ impl HmacScheme {
     /// ```
     #[must_use]
     pub fn sha256(secret: impl AsRef<[u8]>) -> Self {
-        let secret = secret.as_ref();
-        assert!(
-            !secret.is_empty(),
-            "tower-webhook: the HMAC secret is empty; is its environment variable set?"
-        );
         Self {
             name: Cow::Borrowed("hmac-sha256"),
-            header: HeaderName::from_static("x-signature"),
+            signature_headers: vec![HeaderName::from_static("x-signature")],
+            timestamp_headers: Vec::new(),
+            id_headers: Vec::new(),
             encoding: Encoding::Hex,
-            prefix: Cow::Borrowed(""),
-            keys: vec![KeyedMac::sha256(secret)],
+            format: SignatureFormat::default(),
+            payload: SignedPayload::default(),
+            tolerance: DEFAULT_TOLERANCE,
+            clock: Arc::new(SystemClock),
+            keys: vec![KeyedMac::sha256(secret.as_ref())],
         }
+    }
+
+    /// Another secret whose signatures are accepted too, for rotating secrets without
+    /// downtime. [`Verified::key_index`] says which one matched (0 is the one given to
+    /// [`sha256`](Self::sha256), then these in order). Signing always uses the first.
+    ///
+    /// # Panics
+    ///
+    /// If `secret` is empty, as [`sha256`](Self::sha256).
+    ///
+    /// ```
+    /// use tower_webhook::presets;
+    ///
+    /// let scheme = presets::github("new secret").also_accept("old secret");
+    /// ```
+    #[must_use]
+    pub fn also_accept(mut self, secret: impl AsRef<[u8]>) -> Self {
+        let key = match &self.keys[0] {
+            KeyedMac::Sha256(_) => KeyedMac::sha256(secret.as_ref()),
+        };
+        self.keys.push(key);
+        self
     }
 
     /// The header that carries the signature (matched case-insensitively, as HTTP does).
@@ -166,15 +257,53 @@ impl HmacScheme {
     /// ```
     #[must_use]
     pub fn header(mut self, name: impl AsRef<str>) -> Self {
-        let name = name.as_ref();
-        self.header = match HeaderName::from_bytes(name.as_bytes()) {
-            Ok(header) => header,
-            Err(_) => panic!("tower-webhook: `{name}` is not a valid HTTP header name"),
-        };
+        self.signature_headers = vec![header_name(name.as_ref())];
         self
     }
 
-    /// How the MAC is written in the header. Default: [`Encoding::Hex`].
+    /// The header that carries the signed timestamp, in whole seconds since the Unix epoch
+    /// (Slack's `X-Slack-Request-Timestamp`). Requests without it are rejected, and so are
+    /// those whose timestamp is further than the [`tolerance`](Self::tolerance) from now.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a valid HTTP header name.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha256("secret")
+    ///     .header("X-Acme-Signature")
+    ///     .timestamp_header("X-Acme-Timestamp")
+    ///     .signed_payload("{timestamp}:{body}");
+    /// ```
+    #[must_use]
+    pub fn timestamp_header(mut self, name: impl AsRef<str>) -> Self {
+        self.timestamp_headers = vec![header_name(name.as_ref())];
+        self
+    }
+
+    /// The header that carries the message id signed as `{id}` (Standard Webhooks'
+    /// `webhook-id`). Requests that need it and lack it are rejected.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a valid HTTP header name.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha256("secret")
+    ///     .id_header("X-Acme-Delivery")
+    ///     .signed_payload("{id}.{body}");
+    /// ```
+    #[must_use]
+    pub fn id_header(mut self, name: impl AsRef<str>) -> Self {
+        self.id_headers = vec![header_name(name.as_ref())];
+        self
+    }
+
+    /// How each MAC is written in the header. Default: [`Encoding::Hex`].
     ///
     /// ```
     /// use tower_webhook::{Encoding, HmacScheme};
@@ -187,8 +316,8 @@ impl HmacScheme {
         self
     }
 
-    /// Text that must come right before the encoded MAC, such as `sha256=`. Matched exactly,
-    /// case included. Default: none.
+    /// Text that must come right before the encoded MAC, such as `sha256=`: shorthand for
+    /// [`SignatureFormat::Single`] with that prefix. Matched exactly, case included.
     ///
     /// # Panics
     ///
@@ -201,14 +330,114 @@ impl HmacScheme {
     /// assert!(scheme.sign(b"").starts_with("sha256="));
     /// ```
     #[must_use]
-    pub fn prefix(mut self, prefix: impl Into<Cow<'static, str>>) -> Self {
-        let prefix = prefix.into();
-        assert!(
-            prefix.bytes().all(|b| b.is_ascii_graphic()),
-            "tower-webhook: the signature prefix `{}` must be visible ASCII",
-            prefix.escape_debug()
-        );
-        self.prefix = prefix;
+    pub fn prefix(self, prefix: impl Into<Cow<'static, str>>) -> Self {
+        self.signature_format(SignatureFormat::Single {
+            prefix: prefix.into(),
+        })
+    }
+
+    /// How the signature header lays out its signature(s) and timestamp. Default: one
+    /// signature, no prefix.
+    ///
+    /// # Panics
+    ///
+    /// If the format's texts are not visible ASCII, which no header value can carry.
+    ///
+    /// ```
+    /// use tower_webhook::{HmacScheme, SignatureFormat};
+    ///
+    /// // Stripe's layout: `t=<timestamp>,v1=<hex>[,v1=<hex>…]`
+    /// let scheme = HmacScheme::sha256("secret")
+    ///     .header("Stripe-Signature")
+    ///     .signature_format(SignatureFormat::Pairs {
+    ///         separator: ',',
+    ///         timestamp_key: "t".into(),
+    ///         signature_key: "v1".into(),
+    ///     })
+    ///     .signed_payload("{timestamp}.{body}");
+    /// ```
+    #[must_use]
+    pub fn signature_format(mut self, format: SignatureFormat) -> Self {
+        let texts: Vec<String> = match &format {
+            SignatureFormat::Single { prefix } => vec![prefix.to_string()],
+            SignatureFormat::Pairs {
+                separator,
+                timestamp_key,
+                signature_key,
+            } => vec![
+                separator.to_string(),
+                timestamp_key.to_string(),
+                signature_key.to_string(),
+            ],
+            SignatureFormat::Versioned { version } => vec![version.to_string()],
+        };
+        for text in texts {
+            assert!(
+                text.bytes().all(|b| b.is_ascii_graphic()),
+                "tower-webhook: `{}` in the signature format must be visible ASCII",
+                text.escape_debug()
+            );
+        }
+        self.format = format;
+        self
+    }
+
+    /// What is signed: a template of literal text and the placeholders `{timestamp}`, `{id}`
+    /// and `{body}`, which comes once, at the end. Default: `{body}`.
+    ///
+    /// `{timestamp}` is the timestamp exactly as sent, from the signature header
+    /// ([`SignatureFormat::Pairs`]) or the [`timestamp_header`](Self::timestamp_header); `{id}`
+    /// is the [`id_header`](Self::id_header)'s value.
+    ///
+    /// # Panics
+    ///
+    /// If the template does not end with `{body}` or has another placeholder.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let slack_like = HmacScheme::sha256("secret")
+    ///     .header("X-Slack-Signature")
+    ///     .prefix("v0=")
+    ///     .timestamp_header("X-Slack-Request-Timestamp")
+    ///     .signed_payload("v0:{timestamp}:{body}");
+    /// ```
+    #[must_use]
+    pub fn signed_payload(mut self, template: &str) -> Self {
+        self.payload = match SignedPayload::parse(template) {
+            Ok(payload) => payload,
+            Err(message) => panic!("tower-webhook: {message}"),
+        };
+        self
+    }
+
+    /// How far a signed timestamp may be from the receiver's clock, in either direction
+    /// (a timestamp exactly at the edge passes). Default: [`DEFAULT_TOLERANCE`], 5 minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::presets;
+    ///
+    /// let stripe = presets::stripe("whsec_…").tolerance(Duration::from_secs(60));
+    /// ```
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Where the current time comes from, for the tolerance check and for signing. Default:
+    /// [`SystemClock`]. Tests pass a closure that returns a fixed time.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_webhook::presets;
+    ///
+    /// let slack = presets::slack("secret").clock(|| UNIX_EPOCH + Duration::from_secs(1_531_420_618));
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 
@@ -227,7 +456,22 @@ impl HmacScheme {
         self
     }
 
-    /// The header this scheme reads.
+    /// Also read the signature, timestamp and id from these headers when the primary ones are
+    /// absent (Standard Webhooks senders that still use `svix-*` names).
+    pub(crate) fn fallback_headers(mut self, signature: &str, timestamp: &str, id: &str) -> Self {
+        self.signature_headers.push(header_name(signature));
+        self.timestamp_headers.push(header_name(timestamp));
+        self.id_headers.push(header_name(id));
+        self
+    }
+
+    /// Signs `literal` (a URL) before the body, for senders that sign where they sent to.
+    pub(crate) fn signed_literal_then_body(mut self, literal: impl Into<bytes::Bytes>) -> Self {
+        self.payload = SignedPayload::literal_then_body(literal);
+        self
+    }
+
+    /// The header this scheme reads the signature from.
     ///
     /// ```
     /// use tower_webhook::presets;
@@ -236,7 +480,7 @@ impl HmacScheme {
     /// ```
     #[must_use]
     pub fn header_name(&self) -> &HeaderName {
-        &self.header
+        &self.signature_headers[0]
     }
 
     /// The encoding this scheme expects.
@@ -251,8 +495,11 @@ impl HmacScheme {
         self.encoding
     }
 
-    /// The header value a sender would send for `body`: prefix and encoded MAC under the
-    /// (first) secret. Use it to sign test requests and outgoing webhooks.
+    /// The value of the signature header a sender would send for `body`, under the first
+    /// secret, timestamped now if the scheme signs a timestamp.
+    ///
+    /// For schemes that sign a timestamp or an id, [`sign_message`](Self::sign_message) gives
+    /// every header the request needs.
     ///
     /// ```
     /// use tower_webhook::presets;
@@ -265,69 +512,152 @@ impl HmacScheme {
     /// ```
     #[must_use]
     pub fn sign(&self, body: &[u8]) -> String {
-        let mut mac = self.keys[0].clone();
-        mac.update(body);
-        let tag = mac.finalize();
-        let encoded = match self.encoding {
-            Encoding::Hex => hex::encode(tag.as_slice()),
-            Encoding::Base64 => STANDARD.encode(tag.as_slice()),
-        };
-        let mut value = String::with_capacity(self.prefix.len() + encoded.len());
-        value.push_str(&self.prefix);
-        value.push_str(&encoded);
-        value
+        self.signature_value(&Message::new(body))
     }
 
-    /// Decodes the signature header of `request` into the MAC it claims.
-    fn claimed_tag(&self, request: &Parts) -> Result<Tag, Rejection> {
-        let mut values = request.headers.get_all(&self.header).iter();
-        let value = values.next().ok_or(Rejection::MissingSignature)?;
-        // Two signature headers are ambiguous: a proxy or client may read the other one.
-        if values.next().is_some() {
-            return Err(Rejection::MalformedSignature);
+    /// Every header a sender would send for `message`: the signature, and the timestamp and
+    /// id headers where the scheme has them. A message without a timestamp is signed at the
+    /// clock's now; one without an id, where the scheme needs one, gets a fresh `msg_…` id.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, Message};
+    ///
+    /// let scheme = presets::standard_webhooks("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let headers = scheme.sign_message(
+    ///     &Message::new(br#"{"test": 2432232314}"#)
+    ///         .timestamp(1614265330)
+    ///         .id("msg_p5jXN8AQM9LWM0D4loKWxJek"),
+    /// );
+    /// assert_eq!(headers["webhook-signature"], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    /// assert_eq!(headers["webhook-timestamp"], "1614265330");
+    /// assert_eq!(headers["webhook-id"], "msg_p5jXN8AQM9LWM0D4loKWxJek");
+    /// # Ok::<(), tower_webhook::presets::InvalidSecret>(())
+    /// ```
+    #[must_use]
+    pub fn sign_message(&self, message: &Message<'_>) -> HeaderMap {
+        let message = self.complete(message);
+        let mut headers = HeaderMap::new();
+        let value = self.signature_value(&message);
+        // Every part is visible ASCII: the format's texts are checked when set, the
+        // timestamp is digits, the id is checked by `Message::id`, the MAC is encoded.
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.insert(self.signature_headers[0].clone(), value);
         }
-        let value = value.as_bytes().trim_ascii();
-        if value.is_empty() {
-            return Err(Rejection::MissingSignature);
+        if let Some(name) = self.timestamp_headers.first() {
+            headers.insert(
+                name.clone(),
+                HeaderValue::from(message.timestamp.unwrap_or(0)),
+            );
         }
-        let encoded = value
-            .strip_prefix(self.prefix.as_bytes())
-            .ok_or(Rejection::MalformedSignature)?;
+        if let (Some(name), Some(id)) = (self.id_headers.first(), message.id) {
+            if let Ok(value) = HeaderValue::try_from(id.as_ref()) {
+                headers.insert(name.clone(), value);
+            }
+        }
+        headers
+    }
 
-        let len = self.keys[0].output_len();
-        let mut tag = Tag {
-            bytes: [0; MAX_TAG_LEN],
-            len,
-        };
-        if decode_exact(self.encoding, encoded, &mut tag.bytes[..len]) {
-            Ok(tag)
-        } else {
-            Err(Rejection::MalformedSignature)
+    /// Fills in what the scheme needs and the message lacks.
+    fn complete<'a>(&self, message: &Message<'a>) -> Message<'a> {
+        let mut message = message.clone();
+        if message.timestamp.is_none() {
+            message.timestamp = Some(unix_seconds(&*self.clock));
         }
+        if message.id.is_none() && self.payload.needs(&Piece::Id) {
+            message.id = Some(Cow::Owned(fresh_id()));
+        }
+        message
+    }
+
+    fn signature_value(&self, message: &Message<'_>) -> String {
+        let message = self.complete(message);
+        let timestamp = message.timestamp.unwrap_or(0);
+        let mut mac = self.keys[0].clone();
+        let timestamp_text = timestamp.to_string();
+        for piece in self.payload.pieces() {
+            match piece {
+                Piece::Literal(bytes) => mac.update(bytes),
+                Piece::Timestamp => mac.update(timestamp_text.as_bytes()),
+                Piece::Id => mac.update(message.id.as_deref().unwrap_or("").as_bytes()),
+            }
+        }
+        mac.update(message.body);
+        let encoded = self.encoding.encode(mac.finalize().as_slice());
+        self.format.render(&encoded, timestamp)
+    }
+
+    /// The timestamp the request claims, if the scheme has one, checked against the window.
+    fn fresh_timestamp<'a>(
+        &self,
+        request: &'a Parts,
+        in_header: Option<&'a [u8]>,
+    ) -> Result<Option<&'a [u8]>, Rejection> {
+        let claimed = if self.format.carries_timestamp() {
+            Some(in_header.ok_or(Rejection::InvalidTimestamp)?)
+        } else if !self.timestamp_headers.is_empty() {
+            let value = find_one(&request.headers, &self.timestamp_headers)?
+                .ok_or(Rejection::InvalidTimestamp)?;
+            Some(value.as_bytes().trim_ascii())
+        } else if self.payload.needs(&Piece::Timestamp) {
+            // Signs a timestamp it has nowhere to read: fail closed.
+            return Err(Rejection::InvalidTimestamp);
+        } else {
+            None
+        };
+        if let Some(text) = claimed {
+            let seconds = parse_seconds(text).ok_or(Rejection::InvalidTimestamp)?;
+            let now = unix_seconds(&*self.clock);
+            if now.abs_diff(seconds) > self.tolerance.as_secs() {
+                return Err(Rejection::TimestampOutOfTolerance);
+            }
+        }
+        Ok(claimed)
     }
 }
 
-/// Decodes `encoded` into exactly `out.len()` bytes; `false` for anything else.
-fn decode_exact(encoding: Encoding, encoded: &[u8], out: &mut [u8]) -> bool {
-    match encoding {
-        Encoding::Hex => {
-            encoded.len() == 2 * out.len() && hex::decode_to_slice(encoded, out).is_ok()
-        }
-        Encoding::Base64 => {
-            if encoded.len() != 4 * out.len().div_ceil(3) {
-                return false;
+/// Whole seconds as plain decimal digits (at most 19, so any value fits in a `u64`).
+fn parse_seconds(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+fn header_name(name: &str) -> HeaderName {
+    match HeaderName::from_bytes(name.as_bytes()) {
+        Ok(header) => header,
+        Err(_) => panic!("tower-webhook: `{name}` is not a valid HTTP header name"),
+    }
+}
+
+/// The value of the first of `names` present in `headers`. A header sent more than once is
+/// ambiguous (a proxy or another reader may use the other copy) and so malformed.
+fn find_one<'a>(
+    headers: &'a HeaderMap,
+    names: &[HeaderName],
+) -> Result<Option<&'a HeaderValue>, Rejection> {
+    for name in names {
+        let mut values = headers.get_all(name).iter();
+        if let Some(value) = values.next() {
+            if values.next().is_some() {
+                return Err(Rejection::MalformedSignature);
             }
-            // Room for the decoder's worst-case estimate; the exact length is checked.
-            let mut buf = [0u8; MAX_TAG_LEN + 3];
-            match STANDARD.decode_slice(encoded, &mut buf) {
-                Ok(n) if n == out.len() => {
-                    out.copy_from_slice(&buf[..n]);
-                    true
-                }
-                _ => false,
-            }
+            return Ok(Some(value));
         }
     }
+    Ok(None)
+}
+
+/// A message id unique within this process and across restarts in practice.
+fn fresh_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "msg_{nanos:x}{:04x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff
+    )
 }
 
 impl Scheme for HmacScheme {
@@ -338,11 +668,51 @@ impl Scheme for HmacScheme {
     }
 
     fn verifier(&self, request: &Parts) -> Result<HmacVerifier, Rejection> {
-        let claimed = self.claimed_tag(request)?;
-        Ok(HmacVerifier {
-            macs: self.keys.clone(),
-            claimed,
-        })
+        let value = find_one(&request.headers, &self.signature_headers)?
+            .ok_or(Rejection::MissingSignature)?
+            .as_bytes()
+            .trim_ascii();
+        if value.is_empty() {
+            return Err(Rejection::MissingSignature);
+        }
+        let parsed = self.format.parse(value)?;
+        if parsed.signatures.is_empty() {
+            return Err(Rejection::MissingSignature);
+        }
+        let len = self.keys[0].output_len();
+        let mut claimed = Vec::with_capacity(parsed.signatures.len());
+        for encoded in &parsed.signatures {
+            let mut tag = Tag {
+                bytes: [0; MAX_TAG_LEN],
+                len,
+            };
+            if !self.encoding.decode_exact(encoded, &mut tag.bytes[..len]) {
+                return Err(Rejection::MalformedSignature);
+            }
+            claimed.push(tag);
+        }
+
+        let timestamp = self.fresh_timestamp(request, parsed.timestamp)?;
+        let id = if self.payload.needs(&Piece::Id) {
+            let id = find_one(&request.headers, &self.id_headers)?
+                .ok_or(Rejection::MalformedSignature)?;
+            Some(id.as_bytes())
+        } else {
+            None
+        };
+
+        let mut macs = self.keys.clone();
+        for piece in self.payload.pieces() {
+            let bytes = match piece {
+                Piece::Literal(bytes) => bytes.as_ref(),
+                Piece::Timestamp => timestamp.unwrap_or_default(),
+                Piece::Id => id.unwrap_or_default(),
+            };
+            for mac in &mut macs {
+                mac.update(bytes);
+            }
+        }
+        Ok(HmacVerifier { macs, claimed })
     }
 }
 
@@ -350,19 +720,68 @@ impl fmt::Debug for HmacScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HmacScheme")
             .field("name", &self.name)
-            .field("header", &self.header)
+            .field("header", &self.signature_headers)
             .field("encoding", &self.encoding)
-            .field("prefix", &self.prefix)
+            .field("format", &self.format)
+            .field("payload", &self.payload)
+            .field("tolerance", &self.tolerance)
             .field("secrets", &format_args!("[redacted; {}]", self.keys.len()))
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
-/// The [`Verifier`] of an [`HmacScheme`]: the keyed MACs, fed the body as it arrives, and
-/// the MAC the header claims.
+/// A message to sign: its body and, for schemes that sign them, its timestamp and id.
+///
+/// ```
+/// use tower_webhook::{presets, Message};
+///
+/// let headers = presets::stripe("whsec_test")
+///     .sign_message(&Message::new(b"{}").timestamp(1_700_000_000));
+/// assert!(headers["stripe-signature"].to_str()?.starts_with("t=1700000000,v1="));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Message<'a> {
+    body: &'a [u8],
+    timestamp: Option<u64>,
+    id: Option<Cow<'a, str>>,
+}
+
+impl<'a> Message<'a> {
+    /// A message with this body, timestamped when signed, with an id made up if needed.
+    #[must_use]
+    pub fn new(body: &'a [u8]) -> Self {
+        Self {
+            body,
+            timestamp: None,
+            id: None,
+        }
+    }
+
+    /// Signs this timestamp (seconds since the Unix epoch) instead of the clock's now.
+    #[must_use]
+    pub fn timestamp(mut self, unix_seconds: u64) -> Self {
+        self.timestamp = Some(unix_seconds);
+        self
+    }
+
+    /// Signs this message id. Ids are visible ASCII; other characters are dropped.
+    #[must_use]
+    pub fn id(mut self, id: &'a str) -> Self {
+        self.id = Some(if id.bytes().all(|b| b.is_ascii_graphic()) {
+            Cow::Borrowed(id)
+        } else {
+            Cow::Owned(id.chars().filter(char::is_ascii_graphic).collect())
+        });
+        self
+    }
+}
+
+/// The [`Verifier`] of an [`HmacScheme`]: the keyed MACs, fed the signed prefix and then the
+/// body as it arrives, and the MACs the header claims.
 pub struct HmacVerifier {
     macs: Vec<KeyedMac>,
-    claimed: Tag,
+    claimed: Vec<Tag>,
 }
 
 impl Verifier for HmacVerifier {
@@ -374,9 +793,16 @@ impl Verifier for HmacVerifier {
 
     fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
         for (index, mac) in self.macs.into_iter().enumerate() {
+            let computed = mac.finalize();
             // Constant time: a byte-by-byte early exit would tell an attacker how many
             // leading bytes of a forged MAC are right.
-            if bool::from(mac.finalize().as_slice().ct_eq(self.claimed.as_slice())) {
+            let matched = self
+                .claimed
+                .iter()
+                .fold(subtle::Choice::from(0), |any, claimed| {
+                    any | computed.as_slice().ct_eq(claimed.as_slice())
+                });
+            if bool::from(matched) {
                 return Ok(Verified::new(index));
             }
         }
@@ -388,7 +814,8 @@ impl fmt::Debug for HmacVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HmacVerifier")
             .field("secrets", &format_args!("[redacted; {}]", self.macs.len()))
-            .finish_non_exhaustive()
+            .field("signatures", &self.claimed.len())
+            .finish()
     }
 }
 

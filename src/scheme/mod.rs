@@ -7,11 +7,16 @@
 //! Whatever a scheme signs before the body (a timestamp, an id) it feeds to its verifier when it
 //! creates it.
 
+mod format;
 mod hmac;
+mod payload;
 
 use http::request::Parts;
 
-pub use self::hmac::{Encoding, HmacScheme, HmacVerifier};
+pub use self::{
+    format::SignatureFormat,
+    hmac::{Encoding, HmacScheme, HmacVerifier, Message, DEFAULT_TOLERANCE},
+};
 use crate::Rejection;
 
 /// A way webhooks are signed: which header(s), which bytes, which algorithm, which secret(s).
