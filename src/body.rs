@@ -8,7 +8,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
@@ -20,7 +20,7 @@ use pin_project_lite::pin_project;
 /// works on it unchanged.
 ///
 /// ```
-/// use bytes::Bytes;
+/// use bytes::{Bytes, BytesMut};
 /// use http_body::Body;
 /// use tower_webhook::BufferedBody;
 ///
@@ -103,6 +103,47 @@ impl fmt::Debug for BufferedBody {
             .field("len", &self.data.len())
             .field("trailers", &self.trailers.is_some())
             .finish()
+    }
+}
+
+/// The body so far: a single frame is kept as it came (no copy); from the second frame on,
+/// frames are copied into one buffer reserved for the expected length.
+pub(crate) enum Buffer {
+    Empty { capacity: usize },
+    One { first: Bytes, capacity: usize },
+    Many(BytesMut),
+}
+
+impl Buffer {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self::Empty { capacity }
+    }
+
+    pub(crate) fn push(&mut self, chunk: Bytes) {
+        *self = match std::mem::replace(self, Self::Many(BytesMut::new())) {
+            Self::Empty { capacity } => Self::One {
+                first: chunk,
+                capacity,
+            },
+            Self::One { first, capacity } => {
+                let mut all = BytesMut::with_capacity(capacity.max(first.len() + chunk.len()));
+                all.extend_from_slice(&first);
+                all.extend_from_slice(&chunk);
+                Self::Many(all)
+            }
+            Self::Many(mut all) => {
+                all.extend_from_slice(&chunk);
+                Self::Many(all)
+            }
+        };
+    }
+
+    pub(crate) fn into_bytes(self) -> Bytes {
+        match self {
+            Self::Empty { .. } => Bytes::new(),
+            Self::One { first, .. } => first,
+            Self::Many(all) => all.freeze(),
+        }
     }
 }
 
@@ -203,6 +244,33 @@ impl<B> fmt::Debug for ResponseBody<B> {
 mod tests {
     use super::*;
     use http_body_util::BodyExt;
+
+    #[test]
+    fn buffer_keeps_a_single_frame_without_copying() {
+        let frame = Bytes::from(vec![7u8; 100]);
+        let mut buffer = Buffer::new(100);
+        buffer.push(frame.clone());
+        let out = buffer.into_bytes();
+        assert_eq!(out.as_ptr(), frame.as_ptr());
+    }
+
+    #[test]
+    fn buffer_joins_frames_into_one_allocation_of_the_expected_size() {
+        let mut buffer = Buffer::new(10);
+        for part in [&b"abc"[..], b"de", b"fghij"] {
+            buffer.push(Bytes::copy_from_slice(part));
+        }
+        let Buffer::Many(all) = &buffer else {
+            panic!("expected a joined buffer")
+        };
+        assert_eq!(all.capacity(), 10);
+        assert_eq!(buffer.into_bytes(), "abcdefghij");
+    }
+
+    #[test]
+    fn empty_buffer_is_empty_bytes() {
+        assert!(Buffer::new(0).into_bytes().is_empty());
+    }
 
     #[tokio::test]
     async fn yields_the_bytes_once_then_trailers() {

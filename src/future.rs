@@ -9,14 +9,14 @@ use std::{
     task::{ready, Context, Poll},
 };
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Buf;
 use http::{request::Parts, HeaderMap, Request, Response};
 use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::{
-    body::{BufferedBody, ResponseBody},
+    body::{Buffer, BufferedBody, ResponseBody},
     rejection::BoxError,
     Rejection, Verifier,
 };
@@ -244,47 +244,6 @@ impl<S, V: Verifier> Reading<S, V> {
     }
 }
 
-/// The body so far: a single frame is kept as it came (no copy); from the second frame on,
-/// frames are copied into one buffer reserved for the expected length.
-enum Buffer {
-    Empty { capacity: usize },
-    One { first: Bytes, capacity: usize },
-    Many(BytesMut),
-}
-
-impl Buffer {
-    fn new(capacity: usize) -> Self {
-        Self::Empty { capacity }
-    }
-
-    fn push(&mut self, chunk: Bytes) {
-        *self = match std::mem::replace(self, Self::Many(BytesMut::new())) {
-            Self::Empty { capacity } => Self::One {
-                first: chunk,
-                capacity,
-            },
-            Self::One { first, capacity } => {
-                let mut all = BytesMut::with_capacity(capacity.max(first.len() + chunk.len()));
-                all.extend_from_slice(&first);
-                all.extend_from_slice(&chunk);
-                Self::Many(all)
-            }
-            Self::Many(mut all) => {
-                all.extend_from_slice(&chunk);
-                Self::Many(all)
-            }
-        };
-    }
-
-    fn into_bytes(self) -> Bytes {
-        match self {
-            Self::Empty { .. } => Bytes::new(),
-            Self::One { first, .. } => first,
-            Self::Many(all) => all.freeze(),
-        }
-    }
-}
-
 /// The `tracing` event of a rejected request. Never carries a secret or a signature.
 pub(crate) fn log_rejection(scheme: &str, peer: Option<IpAddr>, rejection: &Rejection) {
     let reason = rejection.reason();
@@ -305,37 +264,5 @@ pub(crate) fn log_rejection(scheme: &str, peer: Option<IpAddr>, rejection: &Reje
             peer,
             "webhook rejected"
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn buffer_keeps_a_single_frame_without_copying() {
-        let frame = Bytes::from(vec![7u8; 100]);
-        let mut buffer = Buffer::new(100);
-        buffer.push(frame.clone());
-        let out = buffer.into_bytes();
-        assert_eq!(out.as_ptr(), frame.as_ptr());
-    }
-
-    #[test]
-    fn buffer_joins_frames_into_one_allocation_of_the_expected_size() {
-        let mut buffer = Buffer::new(10);
-        for part in [&b"abc"[..], b"de", b"fghij"] {
-            buffer.push(Bytes::copy_from_slice(part));
-        }
-        let Buffer::Many(all) = &buffer else {
-            panic!("expected a joined buffer")
-        };
-        assert_eq!(all.capacity(), 10);
-        assert_eq!(buffer.into_bytes(), "abcdefghij");
-    }
-
-    #[test]
-    fn empty_buffer_is_empty_bytes() {
-        assert!(Buffer::new(0).into_bytes().is_empty());
     }
 }

@@ -74,6 +74,7 @@ pub mod presets;
 mod rejection;
 mod scheme;
 mod service;
+mod signing;
 
 pub use crate::{
     allowlist::{AllowlistParseError, IpAllowlist},
@@ -88,4 +89,5 @@ pub use crate::{
         DEFAULT_TOLERANCE,
     },
     service::WebhookSignature,
+    signing::{Signer, SigningFuture, WebhookSigning, WebhookSigningLayer},
 };
