@@ -106,34 +106,53 @@ impl fmt::Debug for BufferedBody {
     }
 }
 
-/// The body so far: a single frame is kept as it came (no copy); from the second frame on,
-/// frames are copied into one buffer reserved for the expected length.
+/// The body so far, gathered with one body-sized allocation at most:
+/// - a body of a single frame is kept as it came (no copy at all);
+/// - with a known length (`Content-Length`), frames are copied as they arrive into one buffer
+///   reserved for that length, so the frames can be freed as they go;
+/// - without one, frames are kept as they came (cheap `Bytes` handles) and joined once, at the
+///   end, into a buffer of exactly the total length, instead of growing one by doubling.
 pub(crate) enum Buffer {
     Empty { capacity: usize },
     One { first: Bytes, capacity: usize },
-    Many(BytesMut),
+    Reserved(BytesMut),
+    Frames { frames: Vec<Bytes>, len: usize },
 }
 
 impl Buffer {
+    /// A buffer for a body expected to be `capacity` bytes long (0 if unknown).
     pub(crate) fn new(capacity: usize) -> Self {
         Self::Empty { capacity }
     }
 
     pub(crate) fn push(&mut self, chunk: Bytes) {
-        *self = match std::mem::replace(self, Self::Many(BytesMut::new())) {
+        *self = match std::mem::replace(self, Self::Empty { capacity: 0 }) {
             Self::Empty { capacity } => Self::One {
                 first: chunk,
                 capacity,
             },
             Self::One { first, capacity } => {
-                let mut all = BytesMut::with_capacity(capacity.max(first.len() + chunk.len()));
-                all.extend_from_slice(&first);
-                all.extend_from_slice(&chunk);
-                Self::Many(all)
+                let len = first.len() + chunk.len();
+                if capacity >= len {
+                    let mut all = BytesMut::with_capacity(capacity);
+                    all.extend_from_slice(&first);
+                    all.extend_from_slice(&chunk);
+                    Self::Reserved(all)
+                } else {
+                    Self::Frames {
+                        frames: vec![first, chunk],
+                        len,
+                    }
+                }
             }
-            Self::Many(mut all) => {
+            Self::Reserved(mut all) => {
                 all.extend_from_slice(&chunk);
-                Self::Many(all)
+                Self::Reserved(all)
+            }
+            Self::Frames { mut frames, len } => {
+                let len = len + chunk.len();
+                frames.push(chunk);
+                Self::Frames { frames, len }
             }
         };
     }
@@ -142,7 +161,14 @@ impl Buffer {
         match self {
             Self::Empty { .. } => Bytes::new(),
             Self::One { first, .. } => first,
-            Self::Many(all) => all.freeze(),
+            Self::Reserved(all) => all.freeze(),
+            Self::Frames { frames, len } => {
+                let mut all = BytesMut::with_capacity(len);
+                for frame in frames {
+                    all.extend_from_slice(&frame);
+                }
+                all.freeze()
+            }
         }
     }
 }
@@ -255,15 +281,35 @@ mod tests {
     }
 
     #[test]
-    fn buffer_joins_frames_into_one_allocation_of_the_expected_size() {
+    fn buffer_with_a_known_length_copies_into_one_allocation_of_that_size() {
         let mut buffer = Buffer::new(10);
         for part in [&b"abc"[..], b"de", b"fghij"] {
             buffer.push(Bytes::copy_from_slice(part));
         }
-        let Buffer::Many(all) = &buffer else {
-            panic!("expected a joined buffer")
+        let Buffer::Reserved(all) = &buffer else {
+            panic!("expected a reserved buffer")
         };
         assert_eq!(all.capacity(), 10);
+        assert_eq!(buffer.into_bytes(), "abcdefghij");
+    }
+
+    #[test]
+    fn buffer_without_a_length_joins_frames_once_at_exactly_their_size() {
+        let mut buffer = Buffer::new(0);
+        for part in [&b"abc"[..], b"de", b"fghij"] {
+            buffer.push(Bytes::copy_from_slice(part));
+        }
+        assert!(matches!(&buffer, Buffer::Frames { len: 10, .. }));
+        let joined = buffer.into_bytes();
+        assert_eq!(joined, "abcdefghij");
+    }
+
+    #[test]
+    fn buffer_with_a_length_that_was_too_small_still_keeps_every_byte() {
+        let mut buffer = Buffer::new(4);
+        for part in [&b"abc"[..], b"de", b"fghij"] {
+            buffer.push(Bytes::copy_from_slice(part));
+        }
         assert_eq!(buffer.into_bytes(), "abcdefghij");
     }
 
