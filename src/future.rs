@@ -138,7 +138,8 @@ pub(crate) struct Reading<S, V> {
     limit: usize,
     received: usize,
     buffer: Buffer,
-    trailers: Option<HeaderMap>,
+    /// Boxed: rare, and 96 bytes inline would be moved with every request's state.
+    trailers: Option<Box<HeaderMap>>,
     name: Arc<str>,
     peer: Option<IpAddr>,
 }
@@ -211,7 +212,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 if let Ok(trailers) = frame.into_trailers() {
                     match &mut self.trailers {
                         Some(existing) => existing.extend(trailers),
-                        None => self.trailers = Some(trailers),
+                        None => self.trailers = Some(Box::new(trailers)),
                     }
                 }
             }
@@ -236,7 +237,7 @@ impl<S, V: Verifier> Reading<S, V> {
                     key_index = verified.key_index(),
                     "webhook verified"
                 );
-                let body = BufferedBody::with_trailers(body, self.trailers);
+                let body = BufferedBody::with_trailers(body, self.trailers.map(|t| *t));
                 Ok((Request::from_parts(parts, body), self.inner))
             }
             Err(rejection) => Err((rejection, self.name, self.peer)),

@@ -172,22 +172,27 @@ fn admit<Sch: Scheme, B: Body>(
 fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, Rejection> {
     let mut declared = None;
     for value in headers.get_all(CONTENT_LENGTH) {
-        let bytes = value.as_bytes();
-        let parsed = if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) {
-            // Digits only, so only an overflow can fail here.
-            std::str::from_utf8(bytes)
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
-                .ok_or(Rejection::InvalidContentLength)?
-        } else {
-            return Err(Rejection::InvalidContentLength);
-        };
+        let parsed = parse_decimal(value.as_bytes()).ok_or(Rejection::InvalidContentLength)?;
         match declared {
             Some(previous) if previous != parsed => return Err(Rejection::InvalidContentLength),
             _ => declared = Some(parsed),
         }
     }
     Ok(declared)
+}
+
+/// Plain decimal digits, at least one, that fit in a `u64`.
+fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        if d.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        } else {
+            None
+        }
+    })
 }
 
 impl<S: Clone, Sch> Clone for WebhookSignature<S, Sch> {

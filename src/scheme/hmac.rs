@@ -186,7 +186,10 @@ pub struct HmacScheme {
     payload: SignedPayload,
     tolerance: Duration,
     clock: Arc<dyn Clock>,
-    keys: Vec<KeyedMac>,
+    /// The secret that signs, and the first tried.
+    primary: KeyedMac,
+    /// Older secrets still accepted ([`also_accept`](Self::also_accept)), in order.
+    rotated: Vec<KeyedMac>,
 }
 
 impl HmacScheme {
@@ -216,7 +219,8 @@ impl HmacScheme {
             payload: SignedPayload::default(),
             tolerance: DEFAULT_TOLERANCE,
             clock: Arc::new(SystemClock),
-            keys: vec![KeyedMac::sha256(secret.as_ref())],
+            primary: KeyedMac::sha256(secret.as_ref()),
+            rotated: Vec::new(),
         }
     }
 
@@ -235,10 +239,10 @@ impl HmacScheme {
     /// ```
     #[must_use]
     pub fn also_accept(mut self, secret: impl AsRef<[u8]>) -> Self {
-        let key = match &self.keys[0] {
+        let key = match &self.primary {
             KeyedMac::Sha256(_) => KeyedMac::sha256(secret.as_ref()),
         };
-        self.keys.push(key);
+        self.rotated.push(key);
         self
     }
 
@@ -572,7 +576,7 @@ impl HmacScheme {
     fn signature_value(&self, message: &Message<'_>) -> String {
         let message = self.complete(message);
         let timestamp = message.timestamp.unwrap_or(0);
-        let mut mac = self.keys[0].clone();
+        let mut mac = self.primary.clone();
         let timestamp_text = timestamp.to_string();
         for piece in self.payload.pieces() {
             match piece {
@@ -679,7 +683,7 @@ impl Scheme for HmacScheme {
         if parsed.signatures.is_empty() {
             return Err(Rejection::MissingSignature);
         }
-        let len = self.keys[0].output_len();
+        let len = self.primary.output_len();
         let mut claimed = Vec::with_capacity(parsed.signatures.len());
         for encoded in &parsed.signatures {
             let mut tag = Tag {
@@ -701,7 +705,10 @@ impl Scheme for HmacScheme {
             None
         };
 
-        let mut macs = self.keys.clone();
+        let mut macs: Vec<KeyedMac> = std::iter::once(&self.primary)
+            .chain(&self.rotated)
+            .cloned()
+            .collect();
         for piece in self.payload.pieces() {
             let bytes = match piece {
                 Piece::Literal(bytes) => bytes.as_ref(),
@@ -725,7 +732,10 @@ impl fmt::Debug for HmacScheme {
             .field("format", &self.format)
             .field("payload", &self.payload)
             .field("tolerance", &self.tolerance)
-            .field("secrets", &format_args!("[redacted; {}]", self.keys.len()))
+            .field(
+                "secrets",
+                &format_args!("[redacted; {}]", 1 + self.rotated.len()),
+            )
             .finish_non_exhaustive()
     }
 }

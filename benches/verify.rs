@@ -1,0 +1,238 @@
+//! Verification cost, side by side, for bodies of 256 B to 16 MiB:
+//! - `floor`: HMAC-SHA256 over the bytes, keyed each time (`floor_prekeyed`: a keyed state
+//!   cloned), the physical limit of this work on this CPU;
+//! - `by_hand_*`: what a handler does without this crate: collect the body, HMAC it, decode
+//!   the hex header, `verify_slice`;
+//! - `layer_*`: a whole request through `WebhookSignatureLayer` to a no-op inner service, for
+//!   the Loopwise (hex) and Loop Returns (base64) presets, the body in one frame or in 16 KiB
+//!   frames;
+//! - `peer_standardwebhooks` / `layer_standard_webhooks`: the `standardwebhooks` crate's
+//!   `Webhook::verify` against this crate's preset on the same signed request.
+//!
+//! Futures are polled by hand with a no-op waker (every body here is always ready), so no
+//! executor's cost is counted on either side. `scripts/bench-report.py` prints the ratios.
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    hint::black_box,
+    pin::{pin, Pin},
+    task::{Context, Poll, Waker},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use hmac::{Hmac, Mac};
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use sha2::Sha256;
+use tower::{service_fn, Layer, Service, ServiceExt};
+use tower_webhook::{presets, BufferedBody, HmacScheme, Message, WebhookSignatureLayer};
+
+const KEY: &str = "benchmark-signing-key";
+const SW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const FRAME: usize = 16 * 1024;
+
+const SIZES: [(usize, &str); 5] = [
+    (256, "256B"),
+    (4 * 1024, "4KiB"),
+    (64 * 1024, "64KiB"),
+    (1024 * 1024, "1MiB"),
+    (16 * 1024 * 1024, "16MiB"),
+];
+
+/// A body in frames of `frame` bytes, zero-copy slices of one buffer (as hyper hands them),
+/// reporting its exact length like a `Content-Length` body.
+struct Frames {
+    data: Bytes,
+    frame: usize,
+}
+
+impl Body for Frames {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.data.is_empty() {
+            return Poll::Ready(None);
+        }
+        let n = self.frame.min(self.data.len());
+        Poll::Ready(Some(Ok(Frame::data(self.data.split_to(n)))))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.len() as u64)
+    }
+}
+
+/// Runs an always-ready future to completion without an executor.
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+/// ASCII, like the JSON webhooks carry (the `standardwebhooks` peer refuses non-UTF-8).
+fn body_of(size: usize) -> Bytes {
+    (0..size)
+        .map(|i| b'a' + (i * 7 % 26) as u8)
+        .collect::<Vec<_>>()
+        .into()
+}
+
+fn request(headers: &http::HeaderMap, body: &Bytes, frame: usize) -> Request<Frames> {
+    let mut request = Request::post("/webhook")
+        .header("content-type", "application/json")
+        .header("content-length", body.len())
+        .body(Frames {
+            data: body.clone(),
+            frame,
+        })
+        .unwrap();
+    request.headers_mut().extend(headers.clone());
+    request
+}
+
+/// What users write without the crate: collect, HMAC, decode the header, compare.
+async fn by_hand(request: Request<Frames>) -> StatusCode {
+    let (parts, body) = request.into_parts();
+    let Some(header) = parts.headers.get("loopwise-webhook-signature") else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    let mut expected = [0u8; 32];
+    if hex::decode_to_slice(header.as_bytes(), &mut expected).is_err() {
+        return StatusCode::UNAUTHORIZED;
+    }
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
+    mac.update(&bytes);
+    if mac.verify_slice(&expected).is_err() {
+        return StatusCode::UNAUTHORIZED;
+    }
+    black_box(bytes);
+    StatusCode::OK
+}
+
+fn layered(
+    scheme: HmacScheme,
+) -> impl Service<
+    Request<Frames>,
+    Response = Response<tower_webhook::ResponseBody<String>>,
+    Error = Infallible,
+> + Clone {
+    let inner = service_fn(|request: Request<BufferedBody>| async move {
+        black_box(request);
+        Ok::<_, Infallible>(Response::new(String::new()))
+    });
+    WebhookSignatureLayer::new(scheme)
+        .max_body_size(32 * 1024 * 1024)
+        .layer(inner)
+}
+
+fn verify(c: &mut Criterion) {
+    for (size, label) in SIZES {
+        let mut group = c.benchmark_group(format!("verify/{label}"));
+        group.throughput(Throughput::Bytes(size as u64));
+        group.warm_up_time(Duration::from_millis(500));
+        if size >= 1024 * 1024 {
+            group.sample_size(10);
+            group.measurement_time(Duration::from_secs(if size > 1024 * 1024 { 5 } else { 2 }));
+        } else {
+            group.measurement_time(Duration::from_secs(2));
+        }
+        let body = body_of(size);
+
+        group.bench_function("floor", |b| {
+            b.iter(|| {
+                let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
+                mac.update(black_box(&body));
+                black_box(mac.finalize().into_bytes())
+            })
+        });
+        let keyed = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
+        group.bench_function("floor_prekeyed", |b| {
+            b.iter(|| {
+                let mut mac = keyed.clone();
+                mac.update(black_box(&body));
+                black_box(mac.finalize().into_bytes())
+            })
+        });
+
+        let loopwise = presets::loopwise(KEY);
+        let loop_returns = presets::loop_returns(KEY);
+        let loopwise_headers = loopwise.sign_message(&Message::new(&body));
+        let loop_headers = loop_returns.sign_message(&Message::new(&body));
+
+        for (frame, frames) in [(size, "1frame"), (FRAME, "16KiB_frames")] {
+            group.bench_function(format!("by_hand_{frames}"), |b| {
+                b.iter_batched(
+                    || request(&loopwise_headers, &body, frame),
+                    |request| assert_eq!(run(by_hand(request)), StatusCode::OK),
+                    BatchSize::SmallInput,
+                )
+            });
+            for (name, scheme, headers) in [
+                ("loopwise", &loopwise, &loopwise_headers),
+                ("loop", &loop_returns, &loop_headers),
+            ] {
+                let service = layered(scheme.clone());
+                group.bench_function(format!("layer_{name}_{frames}"), |b| {
+                    b.iter_batched(
+                        || (service.clone(), request(headers, &body, frame)),
+                        |(service, request)| {
+                            let response = run(service.oneshot(request)).unwrap();
+                            assert_eq!(response.status(), StatusCode::OK);
+                        },
+                        BatchSize::SmallInput,
+                    )
+                });
+            }
+        }
+
+        // The Standard Webhooks peer checks the timestamp against the real clock: sign now.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let standard = presets::standard_webhooks(SW_SECRET).unwrap();
+        let sw_headers =
+            standard.sign_message(&Message::new(&body).timestamp(now).id("msg_benchmark"));
+        let peer = standardwebhooks::Webhook::new(SW_SECRET).unwrap();
+        group.bench_function("peer_standardwebhooks", |b| {
+            b.iter_batched(
+                || request(&sw_headers, &body, size),
+                |request| {
+                    // The peer verifies collected bytes: collect them as its users must.
+                    let (parts, body) = request.into_parts();
+                    let bytes = run(body.collect()).unwrap().to_bytes();
+                    peer.verify(&bytes, &parts.headers).unwrap();
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        let service = layered(standard);
+        group.bench_function("layer_standard_webhooks", |b| {
+            b.iter_batched(
+                || (service.clone(), request(&sw_headers, &body, size)),
+                |(service, request)| {
+                    let response = run(service.oneshot(request)).unwrap();
+                    assert_eq!(response.status(), StatusCode::OK);
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, verify);
+criterion_main!(benches);
