@@ -82,7 +82,7 @@ pub use crate::{
     clock::{Clock, SystemClock},
     future::ResponseFuture,
     layer::{WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE},
-    peer::{ConnectionPeer, PeerAddr, PeerSource},
+    peer::{ConnectionPeer, PeerAddr, PeerSource, TrustedProxies},
     rejection::Rejection,
     scheme::{
         Encoding, HmacScheme, HmacVerifier, Message, Scheme, SignatureFormat, Verified, Verifier,
