@@ -15,10 +15,12 @@ use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use bytes::Bytes;
+
 use crate::{
     body::{Buffer, BufferedBody, ResponseBody},
-    rejection::BoxError,
-    Rejection, Verifier,
+    rejection::{BoxError, Verdicts},
+    Rejection, Unverified, Verifier,
 };
 
 /// How many frames one poll reads before yielding, so a body that is always ready (a flood
@@ -46,7 +48,7 @@ pin_project! {
             future: F,
         },
         Rejected {
-            rejection: Option<Rejection>,
+            response: Option<Response<Bytes>>,
         },
     }
 }
@@ -61,10 +63,10 @@ impl<F, S, B, V> ResponseFuture<F, S, B, V> {
         }
     }
 
-    pub(crate) fn rejected(rejection: Rejection) -> Self {
+    pub(crate) fn rejected(response: Response<Bytes>) -> Self {
         Self {
             state: State::Rejected {
-                rejection: Some(rejection),
+                response: Some(response),
             },
         }
     }
@@ -88,31 +90,31 @@ where
                     let response = ready!(future.poll(cx))?;
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
-                StateProj::Rejected { rejection } => {
-                    let rejection = rejection
-                        .take()
-                        .expect("ResponseFuture polled after completion");
-                    let response = rejection.to_response().map(ResponseBody::rejected);
-                    return Poll::Ready(Ok(response));
+                StateProj::Rejected { response } => {
+                    let Some(response) = response.take() else {
+                        polled_after_completion()
+                    };
+                    return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
                 }
                 StateProj::Reading { body, reading } => {
                     let progress = match reading.as_mut() {
                         Some(state) => ready!(state.poll_read(body, cx)),
-                        None => panic!("ResponseFuture polled after completion"),
+                        None => polled_after_completion(),
                     };
                     let Some(state) = reading.take() else {
-                        unreachable!("checked just above")
+                        polled_after_completion()
                     };
-                    match progress.and_then(|()| state.finish()) {
-                        Ok((request, mut inner)) => State::Calling {
+                    let next = match progress {
+                        Ok(()) => state.finish(),
+                        Err(rejection) => Next::Reject(state.reject(&rejection)),
+                    };
+                    match next {
+                        Next::Call(request, mut inner) => State::Calling {
                             future: inner.call(request),
                         },
-                        Err((rejection, name, peer)) => {
-                            log_rejection(&name, peer, &rejection);
-                            State::Rejected {
-                                rejection: Some(rejection),
-                            }
-                        }
+                        Next::Reject(response) => State::Rejected {
+                            response: Some(response),
+                        },
                     }
                 }
             };
@@ -127,31 +129,51 @@ impl<F, S, B, V> fmt::Debug for ResponseFuture<F, S, B, V> {
     }
 }
 
-/// A rejection with what its `tracing` event needs.
-type Failed = (Rejection, Arc<str>, Option<IpAddr>);
+/// Polling a future again after it returned `Ready` is the caller's bug, as for any future.
+#[expect(
+    clippy::panic,
+    reason = "a broken `Future` contract by the caller; no request input leads here"
+)]
+pub(crate) fn polled_after_completion() -> ! {
+    panic!("tower-webhook future polled after completion")
+}
+
+/// What follows once the body is read.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "made once per request and matched at once; boxing would cost an allocation"
+)]
+enum Next<S> {
+    /// Call the inner service with the request.
+    Call(Request<BufferedBody>, S),
+    /// Answer with this response.
+    Reject(Response<Bytes>),
+}
 
 /// Everything a request carries while its body is read.
 pub(crate) struct Reading<S, V> {
     parts: Parts,
-    verifier: V,
+    /// The verifier, or the policy failure that report-only mode lets through to be reported
+    /// once the body is read.
+    verifier: Result<V, Rejection>,
     inner: S,
     limit: usize,
     received: usize,
     buffer: Buffer,
     /// Boxed: rare, and 96 bytes inline would be moved with every request's state.
     trailers: Option<Box<HeaderMap>>,
-    name: Arc<str>,
+    verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
 }
 
 impl<S, V: Verifier> Reading<S, V> {
     pub(crate) fn new(
         parts: Parts,
-        verifier: V,
+        verifier: Result<V, Rejection>,
         inner: S,
         limit: usize,
         capacity: usize,
-        name: Arc<str>,
+        verdicts: Arc<Verdicts>,
         peer: Option<IpAddr>,
     ) -> Self {
         Self {
@@ -162,7 +184,7 @@ impl<S, V: Verifier> Reading<S, V> {
             received: 0,
             buffer: Buffer::new(capacity),
             trailers: None,
-            name,
+            verdicts,
             peer,
         }
     }
@@ -173,7 +195,7 @@ impl<S, V: Verifier> Reading<S, V> {
         &mut self,
         mut body: Pin<&mut B>,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<(), Failed>>
+    ) -> Poll<Result<(), Rejection>>
     where
         B: Body,
         B::Error: Into<BoxError>,
@@ -185,7 +207,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 Some(Err(error)) => Err(Rejection::BodyRead(error.into())),
             };
             if let Err(rejection) = result {
-                return Poll::Ready(Err(self.failed(rejection)));
+                return Poll::Ready(Err(rejection));
             }
         }
         cx.waker().wake_by_ref();
@@ -204,7 +226,9 @@ impl<S, V: Verifier> Reading<S, V> {
                 if len > 0 {
                     // Zero-copy when the frame's data is already `Bytes`.
                     let chunk = data.copy_to_bytes(len);
-                    self.verifier.update(&chunk);
+                    if let Ok(verifier) = &mut self.verifier {
+                        verifier.update(&chunk);
+                    }
                     self.buffer.push(chunk);
                 }
             }
@@ -220,50 +244,33 @@ impl<S, V: Verifier> Reading<S, V> {
         Ok(())
     }
 
-    fn failed(&self, rejection: Rejection) -> Failed {
-        (rejection, Arc::clone(&self.name), self.peer)
+    fn reject(&self, rejection: &Rejection) -> Response<Bytes> {
+        self.verdicts.reject(rejection, self.peer)
     }
 
-    /// The verdict; on success, the request for the inner service and the service to call.
-    fn finish(self) -> Result<(Request<BufferedBody>, S), Failed> {
+    /// The verdict: call the inner service with the request, or answer with a rejection. In report-only mode a failed request goes on too,
+    /// marked [`Unverified`].
+    fn finish(self) -> Next<S> {
         let body = self.buffer.into_bytes();
-        match self.verifier.finish(&body) {
+        let mut parts = self.parts;
+        let verdict = self.verifier.and_then(|verifier| verifier.finish(&body));
+        match verdict {
             Ok(verified) => {
-                let mut parts = self.parts;
-                parts.extensions.insert(verified);
                 tracing::debug!(
                     target: "tower_webhook",
-                    scheme = &*self.name,
+                    scheme = &*self.verdicts.scheme,
                     key_index = verified.key_index(),
                     "webhook verified"
                 );
-                let body = BufferedBody::with_trailers(body, self.trailers.map(|t| *t));
-                Ok((Request::from_parts(parts, body), self.inner))
+                parts.extensions.insert(verified);
             }
-            Err(rejection) => Err((rejection, self.name, self.peer)),
+            Err(rejection) if self.verdicts.passes(&rejection) => {
+                self.verdicts.report(&rejection, self.peer);
+                parts.extensions.insert(Unverified::from(&rejection));
+            }
+            Err(rejection) => return Next::Reject(self.verdicts.reject(&rejection, self.peer)),
         }
-    }
-}
-
-/// The `tracing` event of a rejected request. Never carries a secret or a signature.
-pub(crate) fn log_rejection(scheme: &str, peer: Option<IpAddr>, rejection: &Rejection) {
-    let reason = rejection.reason();
-    let peer = peer.map(tracing::field::display);
-    match rejection {
-        Rejection::BodyRead(error) => tracing::info!(
-            target: "tower_webhook",
-            scheme,
-            reason,
-            peer,
-            error = %error,
-            "webhook rejected"
-        ),
-        _ => tracing::warn!(
-            target: "tower_webhook",
-            scheme,
-            reason,
-            peer,
-            "webhook rejected"
-        ),
+        let body = BufferedBody::with_trailers(body, self.trailers.map(|t| *t));
+        Next::Call(Request::from_parts(parts, body), self.inner)
     }
 }

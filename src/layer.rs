@@ -2,9 +2,14 @@
 
 use std::{fmt, sync::Arc};
 
+use bytes::Bytes;
+use http::Response;
 use tower_layer::Layer;
 
-use crate::{ConnectionPeer, IpAllowlist, PeerSource, Scheme, WebhookSignature};
+use crate::{
+    rejection::Verdicts, ConnectionPeer, IpAllowlist, PeerSource, Rejection, Scheme,
+    WebhookSignature,
+};
 
 /// The body size limit when none is set: 2 MiB, the same as axum's default.
 pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
@@ -67,7 +72,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     pub fn new(scheme: Sch) -> Self {
         Self {
             config: Config {
-                name: Arc::from(scheme.name()),
+                verdicts: Arc::new(Verdicts::new(scheme.name())),
                 scheme: Arc::new(scheme),
                 allowlist: None,
                 max_body_size: DEFAULT_MAX_BODY_SIZE,
@@ -128,6 +133,54 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
         self.config.peer_source = Arc::new(source);
         self
     }
+
+    /// Verify every request but pass it on whatever the verdict, to deploy the layer and watch
+    /// what it would do before enforcing it.
+    ///
+    /// A request that fails a signature, timestamp or address check reaches the inner service
+    /// with an [`Unverified`](crate::Unverified) in its extensions (instead of
+    /// [`Verified`](crate::Verified)) and is logged as a `tracing` warning with
+    /// `mode = "report_only"`. Limits are still enforced: a body over the limit (`413`), a
+    /// malformed `Content-Length` or a body that fails (`400`) cannot be passed on whole.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::stripe("whsec_…")).report_only();
+    /// ```
+    #[must_use]
+    pub fn report_only(mut self) -> Self {
+        Arc::make_mut(&mut self.config.verdicts).report_only = true;
+        self
+    }
+
+    /// How rejections are answered. Default: [`Rejection::to_response`], a short `text/plain`
+    /// body with the rejection's status.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{header, Response};
+    /// use tower_webhook::{presets, Rejection, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::loopwise("secret")).on_rejection(
+    ///     |rejection: &Rejection| {
+    ///         let body = format!(r#"{{"error":"{}"}}"#, rejection.reason());
+    ///         Response::builder()
+    ///             .status(rejection.status())
+    ///             .header(header::CONTENT_TYPE, "application/json")
+    ///             .body(Bytes::from(body))
+    ///             .unwrap_or_default()
+    ///     },
+    /// );
+    /// ```
+    #[must_use]
+    pub fn on_rejection<F>(mut self, respond: F) -> Self
+    where
+        F: Fn(&Rejection) -> Response<Bytes> + Send + Sync + 'static,
+    {
+        Arc::make_mut(&mut self.config.verdicts).respond = Arc::new(respond);
+        self
+    }
 }
 
 impl<S, Sch> Layer<S> for WebhookSignatureLayer<Sch> {
@@ -157,8 +210,8 @@ impl<Sch: fmt::Debug> fmt::Debug for WebhookSignatureLayer<Sch> {
 /// What a layer and its services share. Every field is cheap to clone.
 pub(crate) struct Config<Sch> {
     pub(crate) scheme: Arc<Sch>,
-    /// The scheme's name, kept apart so a request future can hold it for its `tracing` event.
-    pub(crate) name: Arc<str>,
+    /// Kept apart from the scheme so a request's future can hold it, whatever the scheme type.
+    pub(crate) verdicts: Arc<Verdicts>,
     pub(crate) allowlist: Option<Arc<IpAllowlist>>,
     pub(crate) max_body_size: usize,
     pub(crate) peer_source: Arc<dyn PeerSource>,
@@ -168,7 +221,7 @@ impl<Sch> Clone for Config<Sch> {
     fn clone(&self) -> Self {
         Self {
             scheme: Arc::clone(&self.scheme),
-            name: Arc::clone(&self.name),
+            verdicts: Arc::clone(&self.verdicts),
             allowlist: self.allowlist.clone(),
             max_body_size: self.max_body_size,
             peer_source: Arc::clone(&self.peer_source),
@@ -182,6 +235,7 @@ impl<Sch: fmt::Debug> fmt::Debug for Config<Sch> {
             .field("scheme", &self.scheme)
             .field("allowlist", &self.allowlist)
             .field("max_body_size", &self.max_body_size)
+            .field("report_only", &self.verdicts.report_only)
             .finish_non_exhaustive()
     }
 }

@@ -62,6 +62,18 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Request input must never reach a panic: library code may not unwrap, index or panic; the
+// few configuration-time panics (documented under `# Panics`) are allowed one by one.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable
+    )
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod allowlist;
@@ -83,7 +95,7 @@ pub use crate::{
     future::ResponseFuture,
     layer::{WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE},
     peer::{ConnectionPeer, PeerAddr, PeerSource, TrustedProxies},
-    rejection::Rejection,
+    rejection::{Rejection, Unverified},
     scheme::{
         Encoding, HmacScheme, HmacVerifier, Message, Scheme, SignatureFormat, Verified, Verifier,
         DEFAULT_TOLERANCE,

@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use crate::{
     body::{BufferedBody, ResponseBody},
-    future::{log_rejection, Reading, ResponseFuture},
+    future::{Reading, ResponseFuture},
     layer::Config,
     rejection::BoxError,
     Rejection, Scheme, WebhookSignatureLayer,
@@ -107,42 +107,43 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (parts, body) = request.into_parts();
         let config = &*self.config;
+        let verdicts = &config.verdicts;
         let peer = config.peer_source.peer_addr(&parts);
-        match admit(config, &parts, &body, peer) {
-            Ok((verifier, capacity)) => {
-                // The body is read before `inner` is called: take the instance that was
-                // driven ready and leave a clone, so back-pressure holds.
-                let ready = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, ready);
-                ResponseFuture::reading(
-                    body,
-                    Reading::new(
-                        parts,
-                        verifier,
-                        inner,
-                        config.max_body_size,
-                        capacity,
-                        Arc::clone(&config.name),
-                        peer,
-                    ),
-                )
+        let verifier = match check_policy(config, &parts, peer) {
+            Err(rejection) if !verdicts.passes(&rejection) => {
+                return ResponseFuture::rejected(verdicts.reject(&rejection, peer));
             }
-            Err(rejection) => {
-                log_rejection(&config.name, peer, &rejection);
-                ResponseFuture::rejected(rejection)
-            }
-        }
+            verifier => verifier,
+        };
+        let capacity = match check_length(config.max_body_size, &parts, &body) {
+            Ok(capacity) => capacity,
+            Err(rejection) => return ResponseFuture::rejected(verdicts.reject(&rejection, peer)),
+        };
+        // The body is read before `inner` is called: take the instance that was driven ready
+        // and leave a clone, so back-pressure holds.
+        let ready = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, ready);
+        ResponseFuture::reading(
+            body,
+            Reading::new(
+                parts,
+                verifier,
+                inner,
+                config.max_body_size,
+                capacity,
+                Arc::clone(verdicts),
+                peer,
+            ),
+        )
     }
 }
 
-/// Everything decided from the request head, before a body byte is read. Returns the
-/// verifier and how many bytes to reserve for the body.
-fn admit<Sch: Scheme, B: Body>(
+/// The address and the signature header(s), decided before a body byte is read.
+fn check_policy<Sch: Scheme>(
     config: &Config<Sch>,
     parts: &Parts,
-    body: &B,
     peer: Option<IpAddr>,
-) -> Result<(Sch::Verifier, usize), Rejection> {
+) -> Result<Sch::Verifier, Rejection> {
     if let Some(allowlist) = &config.allowlist {
         // Fail closed: an allowlist that cannot place a request does not pass it.
         let peer = peer.ok_or(Rejection::UnknownPeer)?;
@@ -150,21 +151,22 @@ fn admit<Sch: Scheme, B: Body>(
             return Err(Rejection::AddressNotAllowed(peer));
         }
     }
-    let verifier = config.scheme.verifier(parts)?;
+    config.scheme.verifier(parts)
+}
 
-    let limit = config.max_body_size;
-    let too_large = Rejection::BodyTooLarge { limit };
+/// The declared length against the limit, before a body byte is read. Returns how many bytes
+/// to reserve for the body.
+fn check_length<B: Body>(limit: usize, parts: &Parts, body: &B) -> Result<usize, Rejection> {
     let declared = declared_length(&parts.headers)?;
     let hint = body.size_hint();
     let over = |n: u64| usize::try_from(n).map_or(true, |n| n > limit);
     if declared.is_some_and(over) || over(hint.lower()) {
-        return Err(too_large);
+        return Err(Rejection::BodyTooLarge { limit });
     }
     // Reserve what the request says it will send, never more than the limit: a lying
     // Content-Length cannot make us allocate past it.
     let expected = declared.or(hint.upper()).unwrap_or(hint.lower());
-    let capacity = usize::try_from(expected).map_or(limit, |n| n.min(limit));
-    Ok((verifier, capacity))
+    Ok(usize::try_from(expected).map_or(limit, |n| n.min(limit)))
 }
 
 /// The `Content-Length`, if the request has one. Each value must be plain decimal digits and

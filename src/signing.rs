@@ -17,6 +17,7 @@ use tower_service::Service;
 
 use crate::{
     body::{Buffer, BufferedBody},
+    future::polled_after_completion,
     rejection::BoxError,
     HmacScheme, Message,
 };
@@ -258,7 +259,7 @@ where
                 }
                 SigningStateProj::Reading { mut body, reading } => {
                     let Some(outgoing) = reading.as_mut() else {
-                        panic!("SigningFuture polled after completion");
+                        polled_after_completion()
                     };
                     while let Some(frame) = ready!(body.as_mut().poll_frame(cx)) {
                         match frame.map_err(Into::into)?.into_data() {
@@ -279,7 +280,7 @@ where
                         }
                     }
                     let Some(outgoing) = reading.take() else {
-                        unreachable!("checked just above")
+                        polled_after_completion()
                     };
                     let Outgoing {
                         mut parts,

@@ -78,6 +78,7 @@ fn a_rejection_is_one_warning_with_scheme_reason_and_peer_and_no_secrets() {
         "scheme=\"loopwise\"",
         "reason=\"invalid_signature\"",
         "peer=52.194.91.27",
+        "mode=\"enforce\"",
     ] {
         assert!(lines[0].contains(field), "{field} missing from {log}");
     }

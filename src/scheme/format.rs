@@ -139,7 +139,8 @@ impl SignatureFormat {
 /// at either end) has none, so it is malformed.
 fn split_once(entry: &[u8], delimiter: u8) -> Option<(&[u8], &[u8])> {
     let at = entry.iter().position(|&b| b == delimiter)?;
-    Some((&entry[..at], &entry[at + 1..]))
+    let (before, rest) = entry.split_at_checked(at)?;
+    Some((before, rest.get(1..)?))
 }
 
 #[cfg(test)]

@@ -65,9 +65,12 @@ impl Encoding {
                 }
                 // Room for the decoder's worst-case estimate; the exact length is checked.
                 let mut buf = [0u8; MAX_TAG_LEN + 3];
-                match STANDARD.decode_slice(encoded, &mut buf) {
-                    Ok(n) if n == out.len() => {
-                        out.copy_from_slice(&buf[..n]);
+                match STANDARD
+                    .decode_slice(encoded, &mut buf)
+                    .map(|n| buf.get(..n))
+                {
+                    Ok(Some(decoded)) if decoded.len() == out.len() => {
+                        out.copy_from_slice(decoded);
                         true
                     }
                     _ => false,
@@ -91,8 +94,19 @@ struct Tag {
 }
 
 impl Tag {
+    fn zeroed(len: usize) -> Self {
+        Self {
+            bytes: [0; MAX_TAG_LEN],
+            len: len.min(MAX_TAG_LEN),
+        }
+    }
+
     fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        self.bytes.get_mut(..self.len).unwrap_or_default()
     }
 }
 
@@ -104,6 +118,10 @@ enum KeyedMac {
 }
 
 impl KeyedMac {
+    #[expect(
+        clippy::unreachable,
+        reason = "HMAC accepts keys of any length (RFC 2104); the error cannot happen"
+    )]
     fn sha256(secret: &[u8]) -> Self {
         assert!(
             !secret.is_empty(),
@@ -128,12 +146,11 @@ impl KeyedMac {
     }
 
     fn finalize(self) -> Tag {
-        let mut tag = Tag {
-            bytes: [0; MAX_TAG_LEN],
-            len: self.output_len(),
-        };
+        let mut tag = Tag::zeroed(self.output_len());
         match self {
-            Self::Sha256(mac) => tag.bytes[..32].copy_from_slice(&mac.finalize().into_bytes()),
+            Self::Sha256(mac) => tag
+                .as_mut_slice()
+                .copy_from_slice(&mac.finalize().into_bytes()),
         }
         tag
     }
@@ -177,8 +194,10 @@ impl KeyedMac {
 #[derive(Clone)]
 pub struct HmacScheme {
     name: Cow<'static, str>,
-    /// Where the signature is; the first name present wins (Standard Webhooks' `svix-*`).
-    signature_headers: Vec<HeaderName>,
+    /// Where the signature is.
+    signature_header: HeaderName,
+    /// Read when `signature_header` is absent (Standard Webhooks' `svix-signature`).
+    signature_fallback: Option<HeaderName>,
     timestamp_headers: Vec<HeaderName>,
     id_headers: Vec<HeaderName>,
     encoding: Encoding,
@@ -211,7 +230,8 @@ impl HmacScheme {
     pub fn sha256(secret: impl AsRef<[u8]>) -> Self {
         Self {
             name: Cow::Borrowed("hmac-sha256"),
-            signature_headers: vec![HeaderName::from_static("x-signature")],
+            signature_header: HeaderName::from_static("x-signature"),
+            signature_fallback: None,
             timestamp_headers: Vec::new(),
             id_headers: Vec::new(),
             encoding: Encoding::Hex,
@@ -261,7 +281,7 @@ impl HmacScheme {
     /// ```
     #[must_use]
     pub fn header(mut self, name: impl AsRef<str>) -> Self {
-        self.signature_headers = vec![header_name(name.as_ref())];
+        self.signature_header = header_name(name.as_ref());
         self
     }
 
@@ -407,6 +427,10 @@ impl HmacScheme {
     ///     .signed_payload("v0:{timestamp}:{body}");
     /// ```
     #[must_use]
+    #[expect(
+        clippy::panic,
+        reason = "a configuration error, documented under `# Panics`, caught on the first run"
+    )]
     pub fn signed_payload(mut self, template: &str) -> Self {
         self.payload = match SignedPayload::parse(template) {
             Ok(payload) => payload,
@@ -463,7 +487,7 @@ impl HmacScheme {
     /// Also read the signature, timestamp and id from these headers when the primary ones are
     /// absent (Standard Webhooks senders that still use `svix-*` names).
     pub(crate) fn fallback_headers(mut self, signature: &str, timestamp: &str, id: &str) -> Self {
-        self.signature_headers.push(header_name(signature));
+        self.signature_fallback = Some(header_name(signature));
         self.timestamp_headers.push(header_name(timestamp));
         self.id_headers.push(header_name(id));
         self
@@ -484,7 +508,7 @@ impl HmacScheme {
     /// ```
     #[must_use]
     pub fn header_name(&self) -> &HeaderName {
-        &self.signature_headers[0]
+        &self.signature_header
     }
 
     /// The encoding this scheme expects.
@@ -545,7 +569,7 @@ impl HmacScheme {
         // Every part is visible ASCII: the format's texts are checked when set, the
         // timestamp is digits, the id is checked by `Message::id`, the MAC is encoded.
         if let Ok(value) = HeaderValue::try_from(value) {
-            headers.insert(self.signature_headers[0].clone(), value);
+            headers.insert(self.signature_header.clone(), value);
         }
         if let Some(name) = self.timestamp_headers.first() {
             headers.insert(
@@ -627,6 +651,10 @@ fn parse_seconds(text: &[u8]) -> Option<u64> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
+#[expect(
+    clippy::panic,
+    reason = "a configuration error, documented under `# Panics`, caught on the first run"
+)]
 fn header_name(name: &str) -> HeaderName {
     match HeaderName::from_bytes(name.as_bytes()) {
         Ok(header) => header,
@@ -636,9 +664,9 @@ fn header_name(name: &str) -> HeaderName {
 
 /// The value of the first of `names` present in `headers`. A header sent more than once is
 /// ambiguous (a proxy or another reader may use the other copy) and so malformed.
-fn find_one<'a>(
+fn find_one<'a, 'n>(
     headers: &'a HeaderMap,
-    names: &[HeaderName],
+    names: impl IntoIterator<Item = &'n HeaderName>,
 ) -> Result<Option<&'a HeaderValue>, Rejection> {
     for name in names {
         let mut values = headers.get_all(name).iter();
@@ -672,7 +700,8 @@ impl Scheme for HmacScheme {
     }
 
     fn verifier(&self, request: &Parts) -> Result<HmacVerifier, Rejection> {
-        let value = find_one(&request.headers, &self.signature_headers)?
+        let names = std::iter::once(&self.signature_header).chain(&self.signature_fallback);
+        let value = find_one(&request.headers, names)?
             .ok_or(Rejection::MissingSignature)?
             .as_bytes()
             .trim_ascii();
@@ -686,11 +715,8 @@ impl Scheme for HmacScheme {
         let len = self.primary.output_len();
         let mut claimed = Vec::with_capacity(parsed.signatures.len());
         for encoded in &parsed.signatures {
-            let mut tag = Tag {
-                bytes: [0; MAX_TAG_LEN],
-                len,
-            };
-            if !self.encoding.decode_exact(encoded, &mut tag.bytes[..len]) {
+            let mut tag = Tag::zeroed(len);
+            if !self.encoding.decode_exact(encoded, tag.as_mut_slice()) {
                 return Err(Rejection::MalformedSignature);
             }
             claimed.push(tag);
@@ -727,7 +753,7 @@ impl fmt::Debug for HmacScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HmacScheme")
             .field("name", &self.name)
-            .field("header", &self.signature_headers)
+            .field("header", &self.signature_header)
             .field("encoding", &self.encoding)
             .field("format", &self.format)
             .field("payload", &self.payload)

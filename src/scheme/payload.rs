@@ -27,12 +27,11 @@ impl SignedPayload {
         let mut rest = body;
         while !rest.is_empty() {
             let literal_end = rest.find(['{', '}']).unwrap_or(rest.len());
-            if literal_end > 0 {
-                prefix.push(Piece::Literal(Bytes::copy_from_slice(
-                    &rest.as_bytes()[..literal_end],
-                )));
+            let (literal, after) = rest.split_at_checked(literal_end).unwrap_or((rest, ""));
+            if !literal.is_empty() {
+                prefix.push(Piece::Literal(Bytes::copy_from_slice(literal.as_bytes())));
             }
-            rest = &rest[literal_end..];
+            rest = after;
             if rest.is_empty() {
                 break;
             }

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
-use tower_webhook::Verified;
+use tower_webhook::{Unverified, Verified};
 
 /// What the inner service saw of one request.
 #[derive(Clone, Debug)]
@@ -27,6 +27,7 @@ pub struct Seen {
     pub body: Bytes,
     pub headers: HeaderMap,
     pub verified: Option<Verified>,
+    pub unverified: Option<Unverified>,
     pub trailers: Option<HeaderMap>,
 }
 
@@ -90,6 +91,7 @@ where
                 body,
                 headers: parts.headers,
                 verified: parts.extensions.get::<Verified>().copied(),
+                unverified: parts.extensions.get::<Unverified>().copied(),
                 trailers,
             });
             let response = Response::builder()
