@@ -158,6 +158,8 @@ pub(crate) struct Reading<S, V> {
     verifier: Result<V, Rejection>,
     inner: S,
     limit: usize,
+    /// The `Content-Length`, which the bytes received must match exactly.
+    declared: Option<u64>,
     received: usize,
     buffer: Buffer,
     /// Boxed: rare, and 96 bytes inline would be moved with every request's state.
@@ -172,6 +174,7 @@ impl<S, V: Verifier> Reading<S, V> {
         verifier: Result<V, Rejection>,
         inner: S,
         limit: usize,
+        declared: Option<u64>,
         capacity: usize,
         verdicts: Arc<Verdicts>,
         peer: Option<IpAddr>,
@@ -181,6 +184,7 @@ impl<S, V: Verifier> Reading<S, V> {
             verifier,
             inner,
             limit,
+            declared,
             received: 0,
             buffer: Buffer::new(capacity),
             trailers: None,
@@ -202,7 +206,7 @@ impl<S, V: Verifier> Reading<S, V> {
     {
         for _ in 0..FRAMES_PER_POLL {
             let result = match ready!(body.as_mut().poll_frame(cx)) {
-                None => return Poll::Ready(Ok(())),
+                None => return Poll::Ready(self.check_declared(true)),
                 Some(Ok(frame)) => self.push(frame),
                 Some(Err(error)) => Err(Rejection::BodyRead(error.into())),
             };
@@ -223,6 +227,7 @@ impl<S, V: Verifier> Reading<S, V> {
                     return Err(Rejection::BodyTooLarge { limit: self.limit });
                 }
                 self.received += len;
+                self.check_declared(false)?;
                 if len > 0 {
                     // Zero-copy when the frame's data is already `Bytes`.
                     let chunk = data.copy_to_bytes(len);
@@ -240,6 +245,19 @@ impl<S, V: Verifier> Reading<S, V> {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The bytes received against `Content-Length`: more than declared fails at once, fewer
+    /// when the body ends. A body that contradicts its framing is never verified.
+    fn check_declared(&self, ended: bool) -> Result<(), Rejection> {
+        let Some(declared) = self.declared else {
+            return Ok(());
+        };
+        let received = u64::try_from(self.received).unwrap_or(u64::MAX);
+        if received > declared || (ended && received != declared) {
+            return Err(Rejection::InvalidContentLength);
         }
         Ok(())
     }

@@ -59,7 +59,8 @@ pub enum Rejection {
         /// The limit in bytes.
         limit: usize,
     },
-    /// A `Content-Length` header is not a decimal number, or several disagree.
+    /// A `Content-Length` header is not a decimal number, several disagree, or the body's
+    /// bytes do not add up to it.
     InvalidContentLength,
     /// Reading the request body failed (the client went away, a framing error, a timeout of
     /// a body-level layer).

@@ -115,8 +115,8 @@ where
             }
             verifier => verifier,
         };
-        let capacity = match check_length(config.max_body_size, &parts, &body) {
-            Ok(capacity) => capacity,
+        let (declared, capacity) = match check_length(config.max_body_size, &parts, &body) {
+            Ok(length) => length,
             Err(rejection) => return ResponseFuture::rejected(verdicts.reject(&rejection, peer)),
         };
         // The body is read before `inner` is called: take the instance that was driven ready
@@ -130,6 +130,7 @@ where
                 verifier,
                 inner,
                 config.max_body_size,
+                declared,
                 capacity,
                 Arc::clone(verdicts),
                 peer,
@@ -154,9 +155,13 @@ fn check_policy<Sch: Scheme>(
     config.scheme.verifier(parts)
 }
 
-/// The declared length against the limit, before a body byte is read. Returns how many bytes
-/// to reserve for the body.
-fn check_length<B: Body>(limit: usize, parts: &Parts, body: &B) -> Result<usize, Rejection> {
+/// The declared length against the limit, before a body byte is read. Returns the declared
+/// length and how many bytes to reserve for the body.
+fn check_length<B: Body>(
+    limit: usize,
+    parts: &Parts,
+    body: &B,
+) -> Result<(Option<u64>, usize), Rejection> {
     let declared = declared_length(&parts.headers)?;
     let hint = body.size_hint();
     let over = |n: u64| usize::try_from(n).map_or(true, |n| n > limit);
@@ -166,7 +171,10 @@ fn check_length<B: Body>(limit: usize, parts: &Parts, body: &B) -> Result<usize,
     // Reserve what the request says it will send, never more than the limit: a lying
     // Content-Length cannot make us allocate past it.
     let expected = declared.or(hint.upper()).unwrap_or(hint.lower());
-    Ok(usize::try_from(expected).map_or(limit, |n| n.min(limit)))
+    Ok((
+        declared,
+        usize::try_from(expected).map_or(limit, |n| n.min(limit)),
+    ))
 }
 
 /// The `Content-Length`, if the request has one. Each value must be plain decimal digits and
