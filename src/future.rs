@@ -150,6 +150,16 @@ enum Next<S> {
     Reject(Response<Bytes>),
 }
 
+/// What the request head says about the body's length, checked before it is read.
+pub(crate) struct Length {
+    /// The most bytes accepted.
+    pub(crate) limit: usize,
+    /// The `Content-Length`, which the bytes received must match exactly.
+    pub(crate) declared: Option<u64>,
+    /// How many bytes to reserve: what the head says is coming, never more than the limit.
+    pub(crate) expected: usize,
+}
+
 /// Everything a request carries while its body is read.
 pub(crate) struct Reading<S, V> {
     parts: Parts,
@@ -157,9 +167,7 @@ pub(crate) struct Reading<S, V> {
     /// once the body is read.
     verifier: Result<V, Rejection>,
     inner: S,
-    limit: usize,
-    /// The `Content-Length`, which the bytes received must match exactly.
-    declared: Option<u64>,
+    length: Length,
     received: usize,
     buffer: Buffer,
     /// Boxed: rare, and 96 bytes inline would be moved with every request's state.
@@ -173,9 +181,7 @@ impl<S, V: Verifier> Reading<S, V> {
         parts: Parts,
         verifier: Result<V, Rejection>,
         inner: S,
-        limit: usize,
-        declared: Option<u64>,
-        capacity: usize,
+        length: Length,
         verdicts: Arc<Verdicts>,
         peer: Option<IpAddr>,
     ) -> Self {
@@ -183,10 +189,9 @@ impl<S, V: Verifier> Reading<S, V> {
             parts,
             verifier,
             inner,
-            limit,
-            declared,
             received: 0,
-            buffer: Buffer::new(capacity),
+            buffer: Buffer::new(length.expected),
+            length,
             trailers: None,
             verdicts,
             peer,
@@ -223,8 +228,10 @@ impl<S, V: Verifier> Reading<S, V> {
             Ok(mut data) => {
                 let len = data.remaining();
                 // Cut the body off as soon as it passes the limit, never buffer it whole.
-                if len > self.limit - self.received {
-                    return Err(Rejection::BodyTooLarge { limit: self.limit });
+                if len > self.length.limit - self.received {
+                    return Err(Rejection::BodyTooLarge {
+                        limit: self.length.limit,
+                    });
                 }
                 self.received += len;
                 self.check_declared(false)?;
@@ -252,7 +259,7 @@ impl<S, V: Verifier> Reading<S, V> {
     /// The bytes received against `Content-Length`: more than declared fails at once, fewer
     /// when the body ends. A body that contradicts its framing is never verified.
     fn check_declared(&self, ended: bool) -> Result<(), Rejection> {
-        let Some(declared) = self.declared else {
+        let Some(declared) = self.length.declared else {
             return Ok(());
         };
         let received = u64::try_from(self.received).unwrap_or(u64::MAX);

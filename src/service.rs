@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use crate::{
     body::{BufferedBody, ResponseBody},
-    future::{Reading, ResponseFuture},
+    future::{Length, Reading, ResponseFuture},
     layer::Config,
     rejection::BoxError,
     Rejection, Scheme, WebhookSignatureLayer,
@@ -115,7 +115,7 @@ where
             }
             verifier => verifier,
         };
-        let (declared, capacity) = match check_length(config.max_body_size, &parts, &body) {
+        let length = match check_length(config.max_body_size, &parts, &body) {
             Ok(length) => length,
             Err(rejection) => return ResponseFuture::rejected(verdicts.reject(&rejection, peer)),
         };
@@ -125,16 +125,7 @@ where
         let inner = std::mem::replace(&mut self.inner, ready);
         ResponseFuture::reading(
             body,
-            Reading::new(
-                parts,
-                verifier,
-                inner,
-                config.max_body_size,
-                declared,
-                capacity,
-                Arc::clone(verdicts),
-                peer,
-            ),
+            Reading::new(parts, verifier, inner, length, Arc::clone(verdicts), peer),
         )
     }
 }
@@ -155,13 +146,8 @@ fn check_policy<Sch: Scheme>(
     config.scheme.verifier(parts)
 }
 
-/// The declared length against the limit, before a body byte is read. Returns the declared
-/// length and how many bytes to reserve for the body.
-fn check_length<B: Body>(
-    limit: usize,
-    parts: &Parts,
-    body: &B,
-) -> Result<(Option<u64>, usize), Rejection> {
+/// The declared length against the limit, before a body byte is read.
+fn check_length<B: Body>(limit: usize, parts: &Parts, body: &B) -> Result<Length, Rejection> {
     let declared = declared_length(&parts.headers)?;
     let hint = body.size_hint();
     let over = |n: u64| usize::try_from(n).map_or(true, |n| n > limit);
@@ -171,10 +157,11 @@ fn check_length<B: Body>(
     // Reserve what the request says it will send, never more than the limit: a lying
     // Content-Length cannot make us allocate past it.
     let expected = declared.or(hint.upper()).unwrap_or(hint.lower());
-    Ok((
+    Ok(Length {
+        limit,
         declared,
-        usize::try_from(expected).map_or(limit, |n| n.min(limit)),
-    ))
+        expected: usize::try_from(expected).map_or(limit, |n| n.min(limit)),
+    })
 }
 
 /// The `Content-Length`, if the request has one. Each value must be plain decimal digits and
