@@ -53,6 +53,18 @@
 //! described by [`Rejection`], and a `tracing` event (target `tower_webhook`; fields `scheme`,
 //! `reason`, `peer`).
 //!
+//! # Beyond the basics
+//!
+//! - [`presets`]: Loopwise, Loop Returns, GitHub, Shopify, Stripe, Slack, Standard Webhooks,
+//!   Paddle, Zoom, Linear, Square; timestamped ones reject stale deliveries
+//!   ([`HmacScheme::tolerance`]), and any takes old secrets during rotation
+//!   ([`HmacScheme::also_accept`]).
+//! - [`TrustedProxies`]: the client address from `X-Forwarded-For` or `Forwarded`, only
+//!   through proxies you run.
+//! - [`WebhookSignatureLayer::report_only`]: verify and log, but pass everything on, to roll
+//!   out safely; [`WebhookSignatureLayer::on_rejection`]: answer rejections your way.
+//! - [`WebhookSigningLayer`] and [`HmacScheme::sign_message`]: the sending side.
+//!
 //! # Cargo features
 //!
 //! - `axum`: read the peer address from axum's `ConnectInfo<SocketAddr>`.
