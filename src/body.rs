@@ -106,26 +106,57 @@ impl fmt::Debug for BufferedBody {
     }
 }
 
-/// The body so far, gathered with one body-sized allocation at most:
+/// A body being gathered, frame by frame, into the [`BufferedBody`] handed on: its data with
+/// one body-sized allocation at most, and its trailers.
+pub(crate) struct Buffer {
+    chunks: Chunks,
+    /// Boxed: rare, and 96 bytes inline would be moved with every request's state.
+    trailers: Option<Box<HeaderMap>>,
+}
+
+impl Buffer {
+    /// A buffer for a body expected to be `capacity` bytes long (0 if unknown).
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            chunks: Chunks::Empty { capacity },
+            trailers: None,
+        }
+    }
+
+    /// The next piece of data, in order.
+    pub(crate) fn push(&mut self, chunk: Bytes) {
+        self.chunks.push(chunk);
+    }
+
+    /// Trailers; several trailer frames are merged.
+    pub(crate) fn push_trailers(&mut self, trailers: HeaderMap) {
+        match &mut self.trailers {
+            Some(existing) => existing.extend(trailers),
+            None => self.trailers = Some(Box::new(trailers)),
+        }
+    }
+
+    /// The gathered body, exactly as it arrived.
+    pub(crate) fn into_body(self) -> BufferedBody {
+        BufferedBody::with_trailers(self.chunks.into_bytes(), self.trailers.map(|t| *t))
+    }
+}
+
+/// The data so far:
 /// - a body of a single frame is kept as it came (no copy at all);
 /// - with a known length (`Content-Length`), frames are copied as they arrive into one buffer
 ///   reserved for that length, so the frames can be freed as they go;
 /// - without one, frames are kept as they came (cheap `Bytes` handles) and joined once, at the
 ///   end, into a buffer of exactly the total length, instead of growing one by doubling.
-pub(crate) enum Buffer {
+enum Chunks {
     Empty { capacity: usize },
     One { first: Bytes, capacity: usize },
     Reserved(BytesMut),
     Frames { frames: Vec<Bytes>, len: usize },
 }
 
-impl Buffer {
-    /// A buffer for a body expected to be `capacity` bytes long (0 if unknown).
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self::Empty { capacity }
-    }
-
-    pub(crate) fn push(&mut self, chunk: Bytes) {
+impl Chunks {
+    fn push(&mut self, chunk: Bytes) {
         *self = match std::mem::replace(self, Self::Empty { capacity: 0 }) {
             Self::Empty { capacity } => Self::One {
                 first: chunk,
@@ -157,7 +188,7 @@ impl Buffer {
         };
     }
 
-    pub(crate) fn into_bytes(self) -> Bytes {
+    fn into_bytes(self) -> Bytes {
         match self {
             Self::Empty { .. } => Bytes::new(),
             Self::One { first, .. } => first,
@@ -276,7 +307,7 @@ mod tests {
         let frame = Bytes::from(vec![7u8; 100]);
         let mut buffer = Buffer::new(100);
         buffer.push(frame.clone());
-        let out = buffer.into_bytes();
+        let out = buffer.into_body().bytes().clone();
         assert_eq!(out.as_ptr(), frame.as_ptr());
     }
 
@@ -286,11 +317,11 @@ mod tests {
         for part in [&b"abc"[..], b"de", b"fghij"] {
             buffer.push(Bytes::copy_from_slice(part));
         }
-        let Buffer::Reserved(all) = &buffer else {
+        let Chunks::Reserved(all) = &buffer.chunks else {
             panic!("expected a reserved buffer")
         };
         assert_eq!(all.capacity(), 10);
-        assert_eq!(buffer.into_bytes(), "abcdefghij");
+        assert_eq!(buffer.into_body().bytes().clone(), "abcdefghij");
     }
 
     #[test]
@@ -299,8 +330,8 @@ mod tests {
         for part in [&b"abc"[..], b"de", b"fghij"] {
             buffer.push(Bytes::copy_from_slice(part));
         }
-        assert!(matches!(&buffer, Buffer::Frames { len: 10, .. }));
-        let joined = buffer.into_bytes();
+        assert!(matches!(&buffer.chunks, Chunks::Frames { len: 10, .. }));
+        let joined = buffer.into_body().bytes().clone();
         assert_eq!(joined, "abcdefghij");
     }
 
@@ -310,12 +341,12 @@ mod tests {
         for part in [&b"abc"[..], b"de", b"fghij"] {
             buffer.push(Bytes::copy_from_slice(part));
         }
-        assert_eq!(buffer.into_bytes(), "abcdefghij");
+        assert_eq!(buffer.into_body().bytes().clone(), "abcdefghij");
     }
 
     #[test]
     fn empty_buffer_is_empty_bytes() {
-        assert!(Buffer::new(0).into_bytes().is_empty());
+        assert!(Buffer::new(0).into_body().bytes().is_empty());
     }
 
     #[tokio::test]

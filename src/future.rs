@@ -10,7 +10,7 @@ use std::{
 };
 
 use bytes::Buf;
-use http::{request::Parts, HeaderMap, Request, Response};
+use http::{request::Parts, Request, Response};
 use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -170,8 +170,6 @@ pub(crate) struct Reading<S, V> {
     length: Length,
     received: usize,
     buffer: Buffer,
-    /// Boxed: rare, and 96 bytes inline would be moved with every request's state.
-    trailers: Option<Box<HeaderMap>>,
     verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
 }
@@ -192,7 +190,6 @@ impl<S, V: Verifier> Reading<S, V> {
             received: 0,
             buffer: Buffer::new(length.expected),
             length,
-            trailers: None,
             verdicts,
             peer,
         }
@@ -246,10 +243,7 @@ impl<S, V: Verifier> Reading<S, V> {
             }
             Err(frame) => {
                 if let Ok(trailers) = frame.into_trailers() {
-                    match &mut self.trailers {
-                        Some(existing) => existing.extend(trailers),
-                        None => self.trailers = Some(Box::new(trailers)),
-                    }
+                    self.buffer.push_trailers(trailers);
                 }
             }
         }
@@ -276,9 +270,11 @@ impl<S, V: Verifier> Reading<S, V> {
     /// The verdict: call the inner service with the request, or answer with a rejection. In report-only mode a failed request goes on too,
     /// marked [`Unverified`].
     fn finish(self) -> Next<S> {
-        let body = self.buffer.into_bytes();
+        let body = self.buffer.into_body();
         let mut parts = self.parts;
-        let verdict = self.verifier.and_then(|verifier| verifier.finish(&body));
+        let verdict = self
+            .verifier
+            .and_then(|verifier| verifier.finish(body.bytes()));
         match verdict {
             Ok(verified) => {
                 tracing::debug!(
@@ -295,7 +291,6 @@ impl<S, V: Verifier> Reading<S, V> {
             }
             Err(rejection) => return Next::Reject(self.verdicts.reject(&rejection, self.peer)),
         }
-        let body = BufferedBody::with_trailers(body, self.trailers.map(|t| *t));
         Next::Call(Request::from_parts(parts, body), self.inner)
     }
 }

@@ -198,7 +198,6 @@ where
                 reading: Some(Outgoing {
                     parts,
                     buffer: Buffer::new(capacity),
-                    trailers: None,
                     inner,
                     signer: Arc::clone(&self.signer),
                 }),
@@ -211,7 +210,6 @@ where
 struct Outgoing<S, Sg> {
     parts: Parts,
     buffer: Buffer,
-    trailers: Option<HeaderMap>,
     inner: S,
     signer: Arc<Sg>,
 }
@@ -271,10 +269,7 @@ where
                             }
                             Err(frame) => {
                                 if let Ok(trailers) = frame.into_trailers() {
-                                    outgoing
-                                        .trailers
-                                        .get_or_insert_with(HeaderMap::new)
-                                        .extend(trailers);
+                                    outgoing.buffer.push_trailers(trailers);
                                 }
                             }
                         }
@@ -285,14 +280,12 @@ where
                     let Outgoing {
                         mut parts,
                         buffer,
-                        trailers,
                         mut inner,
                         signer,
                     } = outgoing;
-                    let body = buffer.into_bytes();
-                    signer.sign_headers(&body, &mut parts.headers);
-                    let request =
-                        Request::from_parts(parts, BufferedBody::with_trailers(body, trailers));
+                    let body = buffer.into_body();
+                    signer.sign_headers(body.bytes(), &mut parts.headers);
+                    let request = Request::from_parts(parts, body);
                     SigningState::Calling {
                         future: inner.call(request),
                     }
