@@ -540,7 +540,7 @@ impl HmacScheme {
     /// ```
     #[must_use]
     pub fn sign(&self, body: &[u8]) -> String {
-        self.signature_value(&Message::new(body))
+        self.signature_value(&self.complete(&Message::new(body)))
     }
 
     /// Every header a sender would send for `message`: the signature, and the timestamp and
@@ -597,8 +597,8 @@ impl HmacScheme {
         message
     }
 
+    /// The signature header's value for a message [`complete`](Self::complete) has filled in.
     fn signature_value(&self, message: &Message<'_>) -> String {
-        let message = self.complete(message);
         let timestamp = message.timestamp.unwrap_or(0);
         let mut mac = self.primary.clone();
         let timestamp_text = timestamp.to_string();
