@@ -109,8 +109,8 @@ pub use crate::{
     peer::{ConnectionPeer, PeerAddr, PeerSource, TrustedProxies},
     rejection::{Rejection, Unverified},
     scheme::{
-        Encoding, HmacScheme, HmacVerifier, Message, Scheme, SignatureFormat, Verified, Verifier,
-        DEFAULT_TOLERANCE,
+        Algorithm, Encoding, Hmac, HmacScheme, HmacVerifier, Message, Scheme, SignatureFormat,
+        SignatureScheme, SignatureVerifier, Verified, Verifier, DEFAULT_TOLERANCE,
     },
     service::WebhookSignature,
     signing::{Signer, SigningFuture, WebhookSigning, WebhookSigningLayer},

@@ -1,217 +1,192 @@
-//! [`HmacScheme`]: an HMAC of the raw body (and optionally a timestamp or id before it), in a
-//! header, hex or base64.
+//! [`HmacScheme`]: an HMAC (SHA-256, or SHA-1 with the `sha1` feature) under shared
+//! secrets, and the signing side: [`HmacScheme::sign_message`].
 
 use std::{
     borrow::Cow,
     fmt,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
-    time::Duration,
+    sync::atomic::{AtomicU64, Ordering},
 };
 
-use base64::{engine::general_purpose::STANDARD, Engine as _};
-use hmac::{Hmac, Mac as _};
-use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
+use hmac::{Hmac as HmacOf, Mac as _};
+use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::{
-    format::SignatureFormat,
-    payload::{Piece, SignedPayload},
-    Scheme, Verified, Verifier,
+    payload::Piece,
+    signature::{sealed, SignatureScheme, Tag},
+    Verified,
 };
-use crate::{
-    clock::{unix_seconds, Clock, SystemClock},
-    Rejection,
-};
-
-/// How the MAC is written in the header.
-///
-/// ```
-/// use tower_webhook::{Encoding, HmacScheme};
-///
-/// let scheme = HmacScheme::sha256("secret").encoding(Encoding::Base64);
-/// assert_eq!(scheme.encoding_used(), Encoding::Base64);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Encoding {
-    /// Hexadecimal, either case accepted (`9f86d0…`, `9F86D0…`). Signing writes lowercase.
-    #[default]
-    Hex,
-    /// Standard base64 (RFC 4648 §4, `+` and `/`) with its `=` padding, which is required.
-    Base64,
-}
-
-impl Encoding {
-    fn encode(self, bytes: &[u8]) -> String {
-        match self {
-            Self::Hex => hex::encode(bytes),
-            Self::Base64 => STANDARD.encode(bytes),
-        }
-    }
-
-    /// Decodes `encoded` into exactly `out.len()` bytes; `false` for anything else.
-    fn decode_exact(self, encoded: &[u8], out: &mut [u8]) -> bool {
-        match self {
-            Self::Hex => {
-                encoded.len() == 2 * out.len() && hex::decode_to_slice(encoded, out).is_ok()
-            }
-            Self::Base64 => {
-                if encoded.len() != 4 * out.len().div_ceil(3) {
-                    return false;
-                }
-                // Room for the decoder's worst-case estimate; the exact length is checked.
-                let mut buf = [0u8; MAX_TAG_LEN + 3];
-                match STANDARD
-                    .decode_slice(encoded, &mut buf)
-                    .map(|n| buf.get(..n))
-                {
-                    Ok(Some(decoded)) if decoded.len() == out.len() => {
-                        out.copy_from_slice(decoded);
-                        true
-                    }
-                    _ => false,
-                }
-            }
-        }
-    }
-}
-
-/// The default tolerance between a signed timestamp and the receiver's clock, either way.
-pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
-
-/// The largest MAC any supported algorithm produces, in bytes.
-const MAX_TAG_LEN: usize = 64;
-
-/// A MAC value: the computed one or one decoded from the header.
-#[derive(Clone, Copy)]
-struct Tag {
-    bytes: [u8; MAX_TAG_LEN],
-    len: usize,
-}
-
-impl Tag {
-    fn zeroed(len: usize) -> Self {
-        Self {
-            bytes: [0; MAX_TAG_LEN],
-            len: len.min(MAX_TAG_LEN),
-        }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        self.bytes.get_mut(..self.len).unwrap_or_default()
-    }
-}
+use crate::{clock::unix_seconds, Rejection};
 
 /// An HMAC keyed once, when the scheme is built; each request clones the keyed state, which
 /// saves hashing the key's two padded blocks on every request.
+/// # Panics
+///
+/// If `secret` is empty (documented on the constructors that take secrets).
+#[expect(
+    clippy::unreachable,
+    reason = "HMAC accepts keys of any length (RFC 2104); the error cannot happen"
+)]
+fn keyed<M: hmac::digest::KeyInit>(secret: &[u8]) -> M {
+    assert!(
+        !secret.is_empty(),
+        "tower-webhook: the HMAC secret is empty; is its environment variable set?"
+    );
+    match M::new_from_slice(secret) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    }
+}
+
 #[derive(Clone)]
-enum KeyedMac {
-    Sha256(Hmac<Sha256>),
+pub(crate) enum KeyedMac {
+    Sha256(HmacOf<Sha256>),
+    #[cfg(feature = "sha1")]
+    Sha1(HmacOf<sha1::Sha1>),
 }
 
 impl KeyedMac {
-    #[expect(
-        clippy::unreachable,
-        reason = "HMAC accepts keys of any length (RFC 2104); the error cannot happen"
-    )]
-    fn sha256(secret: &[u8]) -> Self {
-        assert!(
-            !secret.is_empty(),
-            "tower-webhook: the HMAC secret is empty; is its environment variable set?"
-        );
-        match Hmac::<Sha256>::new_from_slice(secret) {
-            Ok(mac) => Self::Sha256(mac),
-            Err(_) => unreachable!("HMAC accepts keys of any length"),
+    /// HMAC-SHA256 under `secret`.
+    pub(crate) fn sha256(secret: &[u8]) -> Self {
+        Self::Sha256(keyed(secret))
+    }
+
+    /// HMAC-SHA1 under `secret`.
+    #[cfg(feature = "sha1")]
+    pub(crate) fn sha1(secret: &[u8]) -> Self {
+        Self::Sha1(keyed(secret))
+    }
+
+    /// The same algorithm as `self`, under `secret`.
+    fn same_algorithm(&self, secret: &[u8]) -> Self {
+        match self {
+            Self::Sha256(_) => Self::sha256(secret),
+            #[cfg(feature = "sha1")]
+            Self::Sha1(_) => Self::sha1(secret),
         }
     }
 
     fn output_len(&self) -> usize {
         match self {
             Self::Sha256(_) => 32,
+            #[cfg(feature = "sha1")]
+            Self::Sha1(_) => 20,
         }
     }
 
-    fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         match self {
             Self::Sha256(mac) => mac.update(data),
+            #[cfg(feature = "sha1")]
+            Self::Sha1(mac) => mac.update(data),
         }
     }
 
-    fn finalize(self) -> Tag {
+    pub(crate) fn finalize(self) -> Tag {
         let mut tag = Tag::zeroed(self.output_len());
         match self {
             Self::Sha256(mac) => tag
                 .as_mut_slice()
                 .copy_from_slice(&mac.finalize().into_bytes()),
+            #[cfg(feature = "sha1")]
+            Self::Sha1(mac) => tag
+                .as_mut_slice()
+                .copy_from_slice(&mac.finalize().into_bytes()),
         }
         tag
     }
+
+    /// Whether this MAC, finished, equals any of `claimed`, compared in constant time: a
+    /// byte-by-byte early exit would tell an attacker how many leading bytes of a forged MAC
+    /// are right.
+    pub(crate) fn matches_any(self, claimed: &[Tag]) -> bool {
+        let computed = self.finalize();
+        let matched = claimed
+            .iter()
+            .fold(subtle::Choice::from(0), |any, claimed| {
+                any | computed.as_slice().ct_eq(claimed.as_slice())
+            });
+        bool::from(matched)
+    }
 }
 
-/// An HMAC-signed webhook scheme: which header(s), which bytes, which secret(s).
-///
-/// Built with [`HmacScheme::sha256`] and described with builder methods:
-///
-/// | method | default | what |
-/// |---|---|---|
-/// | [`header`](Self::header) | `X-Signature` | the header carrying the signature(s) |
-/// | [`encoding`](Self::encoding) | hex | how each MAC is written |
-/// | [`prefix`](Self::prefix) | none | text before a single signature (`sha256=`) |
-/// | [`signature_format`](Self::signature_format) | one signature | several signatures, a timestamp inside the header |
-/// | [`signed_payload`](Self::signed_payload) | `{body}` | what is signed: `{timestamp}.{body}`, `{id}.{timestamp}.{body}` |
-/// | [`timestamp_header`](Self::timestamp_header), [`id_header`](Self::id_header) | none | where `{timestamp}` and `{id}` come from |
-/// | [`tolerance`](Self::tolerance) | 5 minutes | how far a signed timestamp may be from now, either way |
-/// | [`also_accept`](Self::also_accept) | none | more secrets that verify (key rotation) |
-///
-/// Parsing is strict: the signature header must appear once; surrounding whitespace is ignored
-/// and hex may be either case, but prefixes, separators and lengths must be exact. Every MAC
-/// comparison is constant time. A request passes if any secret verifies any of its signatures.
-///
-/// Secrets key the MAC when the scheme is built and are not kept; `Debug` shows neither them
-/// nor the keyed state.
-///
-/// # Example
-///
-/// ```
-/// use tower_webhook::{Encoding, HmacScheme, WebhookSignatureLayer};
-///
-/// let scheme = HmacScheme::sha256("my-signing-secret") // HMAC-SHA256 of the raw body
-///     .header("X-Signature")                           // where the signature is
-///     .encoding(Encoding::Base64)                      // Hex (default) | Base64
-///     .prefix("sha256=");                              // optional text before the value
-///
-/// assert_eq!(scheme.sign(b"hello"), "sha256=xlEemLaQqsj4zZsBocNq+IvOEEKLIsfS0iZlxZaKIwk=");
-/// let layer = WebhookSignatureLayer::new(scheme);
-/// ```
+/// The HMAC [`Algorithm`](crate::Algorithm): shared secrets, each keyed once when the scheme
+/// is built. The first secret signs; every one verifies.
 #[derive(Clone)]
-pub struct HmacScheme {
-    name: Cow<'static, str>,
-    /// Where the signature is.
-    signature_header: HeaderName,
-    /// Read when `signature_header` is absent (Standard Webhooks' `svix-signature`).
-    signature_fallback: Option<HeaderName>,
-    timestamp_headers: Vec<HeaderName>,
-    id_headers: Vec<HeaderName>,
-    encoding: Encoding,
-    format: SignatureFormat,
-    payload: SignedPayload,
-    tolerance: Duration,
-    clock: Arc<dyn Clock>,
+pub struct Hmac {
     /// The secret that signs, and the first tried.
     primary: KeyedMac,
-    /// Older secrets still accepted ([`also_accept`](Self::also_accept)), in order.
+    /// Older secrets still accepted, in the order given.
     rotated: Vec<KeyedMac>,
 }
 
-impl HmacScheme {
+/// The per-request state of [`Hmac`]: one running MAC per secret, and the claimed MACs.
+pub struct HmacState {
+    macs: Vec<KeyedMac>,
+    claimed: Vec<Tag>,
+}
+
+impl sealed::Algorithm for Hmac {
+    type State = HmacState;
+
+    fn default_name(&self) -> &'static str {
+        match self.primary {
+            KeyedMac::Sha256(_) => "hmac-sha256",
+            #[cfg(feature = "sha1")]
+            KeyedMac::Sha1(_) => "hmac-sha1",
+        }
+    }
+
+    fn start(&self, claimed: Vec<Tag>) -> Result<HmacState, Rejection> {
+        let len = self.primary.output_len();
+        if claimed.iter().any(|tag| tag.as_slice().len() != len) {
+            return Err(Rejection::MalformedSignature);
+        }
+        Ok(HmacState {
+            macs: std::iter::once(&self.primary)
+                .chain(&self.rotated)
+                .cloned()
+                .collect(),
+            claimed,
+        })
+    }
+
+    fn update(state: &mut HmacState, data: &[u8]) {
+        for mac in &mut state.macs {
+            mac.update(data);
+        }
+    }
+
+    fn finish(state: HmacState) -> Result<Verified, Rejection> {
+        for (index, mac) in state.macs.into_iter().enumerate() {
+            if mac.matches_any(&state.claimed) {
+                return Ok(Verified::new(index));
+            }
+        }
+        Err(Rejection::InvalidSignature)
+    }
+
+    fn key_count(&self) -> usize {
+        1 + self.rotated.len()
+    }
+}
+
+impl fmt::Debug for Hmac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hmac([redacted; {}])", 1 + self.rotated.len())
+    }
+}
+
+/// An HMAC-signed webhook scheme: [`SignatureScheme`] under shared secrets.
+///
+/// Every builder method of [`SignatureScheme`] applies; these are HMAC's own.
+pub type HmacScheme = SignatureScheme<Hmac>;
+
+/// The [`Verifier`](crate::Verifier) of an [`HmacScheme`].
+pub type HmacVerifier = super::signature::SignatureVerifier<Hmac>;
+
+impl SignatureScheme<Hmac> {
     /// HMAC-SHA256 of the raw body under `secret`, hex-encoded in `X-Signature`, no prefix.
     ///
     /// `secret` is any byte string: `&str`, `String`, `&[u8]`, `Vec<u8>`.
@@ -228,20 +203,29 @@ impl HmacScheme {
     /// ```
     #[must_use]
     pub fn sha256(secret: impl AsRef<[u8]>) -> Self {
-        Self {
-            name: Cow::Borrowed("hmac-sha256"),
-            signature_header: HeaderName::from_static("x-signature"),
-            signature_fallback: None,
-            timestamp_headers: Vec::new(),
-            id_headers: Vec::new(),
-            encoding: Encoding::Hex,
-            format: SignatureFormat::default(),
-            payload: SignedPayload::default(),
-            tolerance: DEFAULT_TOLERANCE,
-            clock: Arc::new(SystemClock),
+        Self::with_keys(Hmac {
             primary: KeyedMac::sha256(secret.as_ref()),
             rotated: Vec::new(),
-        }
+        })
+    }
+
+    /// HMAC-SHA1 of the raw body under `secret`, for senders that still use SHA-1 (Intercom,
+    /// Twilio). Otherwise as [`sha256`](Self::sha256), including its panic on an empty secret.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha1("secret").header("X-Hub-Signature").prefix("sha1=");
+    /// assert_eq!(scheme.sign(b"").len(), "sha1=".len() + 40);
+    /// ```
+    #[cfg(feature = "sha1")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sha1")))]
+    #[must_use]
+    pub fn sha1(secret: impl AsRef<[u8]>) -> Self {
+        Self::with_keys(Hmac {
+            primary: KeyedMac::sha1(secret.as_ref()),
+            rotated: Vec::new(),
+        })
     }
 
     /// Another secret whose signatures are accepted too, for rotating secrets without
@@ -259,268 +243,9 @@ impl HmacScheme {
     /// ```
     #[must_use]
     pub fn also_accept(mut self, secret: impl AsRef<[u8]>) -> Self {
-        let key = match &self.primary {
-            KeyedMac::Sha256(_) => KeyedMac::sha256(secret.as_ref()),
-        };
-        self.rotated.push(key);
+        let key = self.keys.primary.same_algorithm(secret.as_ref());
+        self.keys.rotated.push(key);
         self
-    }
-
-    /// The header that carries the signature (matched case-insensitively, as HTTP does).
-    ///
-    /// # Panics
-    ///
-    /// If `name` is not a valid HTTP header name. Header names are fixed by the sender, so
-    /// this is a programming error caught on the first run.
-    ///
-    /// ```
-    /// use tower_webhook::HmacScheme;
-    ///
-    /// let scheme = HmacScheme::sha256("secret").header("X-Hub-Signature-256");
-    /// assert_eq!(scheme.header_name(), "x-hub-signature-256");
-    /// ```
-    #[must_use]
-    pub fn header(mut self, name: impl AsRef<str>) -> Self {
-        self.signature_header = header_name(name.as_ref());
-        self
-    }
-
-    /// The header that carries the signed timestamp, in whole seconds since the Unix epoch
-    /// (Slack's `X-Slack-Request-Timestamp`). Requests without it are rejected, and so are
-    /// those whose timestamp is further than the [`tolerance`](Self::tolerance) from now.
-    ///
-    /// # Panics
-    ///
-    /// If `name` is not a valid HTTP header name.
-    ///
-    /// ```
-    /// use tower_webhook::HmacScheme;
-    ///
-    /// let scheme = HmacScheme::sha256("secret")
-    ///     .header("X-Acme-Signature")
-    ///     .timestamp_header("X-Acme-Timestamp")
-    ///     .signed_payload("{timestamp}:{body}");
-    /// ```
-    #[must_use]
-    pub fn timestamp_header(mut self, name: impl AsRef<str>) -> Self {
-        self.timestamp_headers = vec![header_name(name.as_ref())];
-        self
-    }
-
-    /// The header that carries the message id signed as `{id}` (Standard Webhooks'
-    /// `webhook-id`). Requests that need it and lack it are rejected.
-    ///
-    /// # Panics
-    ///
-    /// If `name` is not a valid HTTP header name.
-    ///
-    /// ```
-    /// use tower_webhook::HmacScheme;
-    ///
-    /// let scheme = HmacScheme::sha256("secret")
-    ///     .id_header("X-Acme-Delivery")
-    ///     .signed_payload("{id}.{body}");
-    /// ```
-    #[must_use]
-    pub fn id_header(mut self, name: impl AsRef<str>) -> Self {
-        self.id_headers = vec![header_name(name.as_ref())];
-        self
-    }
-
-    /// How each MAC is written in the header. Default: [`Encoding::Hex`].
-    ///
-    /// ```
-    /// use tower_webhook::{Encoding, HmacScheme};
-    ///
-    /// let scheme = HmacScheme::sha256("secret").encoding(Encoding::Base64);
-    /// ```
-    #[must_use]
-    pub fn encoding(mut self, encoding: Encoding) -> Self {
-        self.encoding = encoding;
-        self
-    }
-
-    /// Text that must come right before the encoded MAC, such as `sha256=`: shorthand for
-    /// [`SignatureFormat::Single`] with that prefix. Matched exactly, case included.
-    ///
-    /// # Panics
-    ///
-    /// If `prefix` has characters other than visible ASCII, which no header value can carry.
-    ///
-    /// ```
-    /// use tower_webhook::HmacScheme;
-    ///
-    /// let scheme = HmacScheme::sha256("secret").prefix("sha256=");
-    /// assert!(scheme.sign(b"").starts_with("sha256="));
-    /// ```
-    #[must_use]
-    pub fn prefix(self, prefix: impl Into<Cow<'static, str>>) -> Self {
-        self.signature_format(SignatureFormat::Single {
-            prefix: prefix.into(),
-        })
-    }
-
-    /// How the signature header lays out its signature(s) and timestamp. Default: one
-    /// signature, no prefix.
-    ///
-    /// # Panics
-    ///
-    /// If the format's texts are not visible ASCII, which no header value can carry.
-    ///
-    /// ```
-    /// use tower_webhook::{HmacScheme, SignatureFormat};
-    ///
-    /// // Stripe's layout: `t=<timestamp>,v1=<hex>[,v1=<hex>…]`
-    /// let scheme = HmacScheme::sha256("secret")
-    ///     .header("Stripe-Signature")
-    ///     .signature_format(SignatureFormat::Pairs {
-    ///         separator: ',',
-    ///         timestamp_key: "t".into(),
-    ///         signature_key: "v1".into(),
-    ///     })
-    ///     .signed_payload("{timestamp}.{body}");
-    /// ```
-    #[must_use]
-    pub fn signature_format(mut self, format: SignatureFormat) -> Self {
-        let texts: Vec<String> = match &format {
-            SignatureFormat::Single { prefix } => vec![prefix.to_string()],
-            SignatureFormat::Pairs {
-                separator,
-                timestamp_key,
-                signature_key,
-            } => vec![
-                separator.to_string(),
-                timestamp_key.to_string(),
-                signature_key.to_string(),
-            ],
-            SignatureFormat::Versioned { version } => vec![version.to_string()],
-        };
-        for text in texts {
-            assert!(
-                text.bytes().all(|b| b.is_ascii_graphic()),
-                "tower-webhook: `{}` in the signature format must be visible ASCII",
-                text.escape_debug()
-            );
-        }
-        self.format = format;
-        self
-    }
-
-    /// What is signed: a template of literal text and the placeholders `{timestamp}`, `{id}`
-    /// and `{body}`, which comes once, at the end. Default: `{body}`.
-    ///
-    /// `{timestamp}` is the timestamp exactly as sent, from the signature header
-    /// ([`SignatureFormat::Pairs`]) or the [`timestamp_header`](Self::timestamp_header); `{id}`
-    /// is the [`id_header`](Self::id_header)'s value.
-    ///
-    /// # Panics
-    ///
-    /// If the template does not end with `{body}` or has another placeholder.
-    ///
-    /// ```
-    /// use tower_webhook::HmacScheme;
-    ///
-    /// let slack_like = HmacScheme::sha256("secret")
-    ///     .header("X-Slack-Signature")
-    ///     .prefix("v0=")
-    ///     .timestamp_header("X-Slack-Request-Timestamp")
-    ///     .signed_payload("v0:{timestamp}:{body}");
-    /// ```
-    #[must_use]
-    #[expect(
-        clippy::panic,
-        reason = "a configuration error, documented under `# Panics`, caught on the first run"
-    )]
-    pub fn signed_payload(mut self, template: &str) -> Self {
-        self.payload = match SignedPayload::parse(template) {
-            Ok(payload) => payload,
-            Err(message) => panic!("tower-webhook: {message}"),
-        };
-        self
-    }
-
-    /// How far a signed timestamp may be from the receiver's clock, in either direction
-    /// (a timestamp exactly at the edge passes). Default: [`DEFAULT_TOLERANCE`], 5 minutes.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::presets;
-    ///
-    /// let stripe = presets::stripe("whsec_…").tolerance(Duration::from_secs(60));
-    /// ```
-    #[must_use]
-    pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
-        self
-    }
-
-    /// Where the current time comes from, for the tolerance check and for signing. Default:
-    /// [`SystemClock`]. Tests pass a closure that returns a fixed time.
-    ///
-    /// ```
-    /// use std::time::{Duration, UNIX_EPOCH};
-    /// use tower_webhook::presets;
-    ///
-    /// let slack = presets::slack("secret").clock(|| UNIX_EPOCH + Duration::from_secs(1_531_420_618));
-    /// ```
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// The name used for this scheme in `tracing` events. Default: `hmac-sha256`; presets use
-    /// the sender's name.
-    ///
-    /// ```
-    /// use tower_webhook::{HmacScheme, Scheme};
-    ///
-    /// let scheme = HmacScheme::sha256("secret").named("acme");
-    /// assert_eq!(Scheme::name(&scheme), "acme");
-    /// ```
-    #[must_use]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Also read the signature, timestamp and id from these headers when the primary ones are
-    /// absent (Standard Webhooks senders that still use `svix-*` names).
-    pub(crate) fn fallback_headers(mut self, signature: &str, timestamp: &str, id: &str) -> Self {
-        self.signature_fallback = Some(header_name(signature));
-        self.timestamp_headers.push(header_name(timestamp));
-        self.id_headers.push(header_name(id));
-        self
-    }
-
-    /// Signs `literal` (a URL) before the body, for senders that sign where they sent to.
-    pub(crate) fn signed_literal_then_body(mut self, literal: impl Into<bytes::Bytes>) -> Self {
-        self.payload = SignedPayload::literal_then_body(literal);
-        self
-    }
-
-    /// The header this scheme reads the signature from.
-    ///
-    /// ```
-    /// use tower_webhook::presets;
-    ///
-    /// assert_eq!(presets::loop_returns("secret").header_name(), "x-loop-signature");
-    /// ```
-    #[must_use]
-    pub fn header_name(&self) -> &HeaderName {
-        &self.signature_header
-    }
-
-    /// The encoding this scheme expects.
-    ///
-    /// ```
-    /// use tower_webhook::{presets, Encoding};
-    ///
-    /// assert_eq!(presets::loopwise("secret").encoding_used(), Encoding::Hex);
-    /// ```
-    #[must_use]
-    pub fn encoding_used(&self) -> Encoding {
-        self.encoding
     }
 
     /// The value of the signature header a sender would send for `body`, under the first
@@ -600,7 +325,7 @@ impl HmacScheme {
     /// The signature header's value for a message [`complete`](Self::complete) has filled in.
     fn signature_value(&self, message: &Message<'_>) -> String {
         let timestamp = message.timestamp.unwrap_or(0);
-        let mut mac = self.primary.clone();
+        let mut mac = self.keys.primary.clone();
         let timestamp_text = timestamp.to_string();
         for piece in self.payload.pieces() {
             match piece {
@@ -613,71 +338,6 @@ impl HmacScheme {
         let encoded = self.encoding.encode(mac.finalize().as_slice());
         self.format.render(&encoded, timestamp)
     }
-
-    /// The timestamp the request claims, if the scheme has one, checked against the window.
-    fn fresh_timestamp<'a>(
-        &self,
-        request: &'a Parts,
-        in_header: Option<&'a [u8]>,
-    ) -> Result<Option<&'a [u8]>, Rejection> {
-        let claimed = if self.format.carries_timestamp() {
-            Some(in_header.ok_or(Rejection::InvalidTimestamp)?)
-        } else if !self.timestamp_headers.is_empty() {
-            let value = find_one(&request.headers, &self.timestamp_headers)?
-                .ok_or(Rejection::InvalidTimestamp)?;
-            Some(value.as_bytes().trim_ascii())
-        } else if self.payload.needs(&Piece::Timestamp) {
-            // Signs a timestamp it has nowhere to read: fail closed.
-            return Err(Rejection::InvalidTimestamp);
-        } else {
-            None
-        };
-        if let Some(text) = claimed {
-            let seconds = parse_seconds(text).ok_or(Rejection::InvalidTimestamp)?;
-            let now = unix_seconds(&*self.clock);
-            if now.abs_diff(seconds) > self.tolerance.as_secs() {
-                return Err(Rejection::TimestampOutOfTolerance);
-            }
-        }
-        Ok(claimed)
-    }
-}
-
-/// Whole seconds as plain decimal digits (at most 19, so any value fits in a `u64`).
-fn parse_seconds(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(text).ok()?.parse().ok()
-}
-
-#[expect(
-    clippy::panic,
-    reason = "a configuration error, documented under `# Panics`, caught on the first run"
-)]
-fn header_name(name: &str) -> HeaderName {
-    match HeaderName::from_bytes(name.as_bytes()) {
-        Ok(header) => header,
-        Err(_) => panic!("tower-webhook: `{name}` is not a valid HTTP header name"),
-    }
-}
-
-/// The value of the first of `names` present in `headers`. A header sent more than once is
-/// ambiguous (a proxy or another reader may use the other copy) and so malformed.
-fn find_one<'a, 'n>(
-    headers: &'a HeaderMap,
-    names: impl IntoIterator<Item = &'n HeaderName>,
-) -> Result<Option<&'a HeaderValue>, Rejection> {
-    for name in names {
-        let mut values = headers.get_all(name).iter();
-        if let Some(value) = values.next() {
-            if values.next().is_some() {
-                return Err(Rejection::MalformedSignature);
-            }
-            return Ok(Some(value));
-        }
-    }
-    Ok(None)
 }
 
 /// A message id unique within this process and across restarts in practice.
@@ -690,80 +350,6 @@ fn fresh_id() -> String {
         "msg_{nanos:x}{:04x}",
         COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff
     )
-}
-
-impl Scheme for HmacScheme {
-    type Verifier = HmacVerifier;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn verifier(&self, request: &Parts) -> Result<HmacVerifier, Rejection> {
-        let names = std::iter::once(&self.signature_header).chain(&self.signature_fallback);
-        let value = find_one(&request.headers, names)?
-            .ok_or(Rejection::MissingSignature)?
-            .as_bytes()
-            .trim_ascii();
-        if value.is_empty() {
-            return Err(Rejection::MissingSignature);
-        }
-        let parsed = self.format.parse(value)?;
-        if parsed.signatures.is_empty() {
-            return Err(Rejection::MissingSignature);
-        }
-        let len = self.primary.output_len();
-        let mut claimed = Vec::with_capacity(parsed.signatures.len());
-        for encoded in &parsed.signatures {
-            let mut tag = Tag::zeroed(len);
-            if !self.encoding.decode_exact(encoded, tag.as_mut_slice()) {
-                return Err(Rejection::MalformedSignature);
-            }
-            claimed.push(tag);
-        }
-
-        let timestamp = self.fresh_timestamp(request, parsed.timestamp)?;
-        let id = if self.payload.needs(&Piece::Id) {
-            let id = find_one(&request.headers, &self.id_headers)?
-                .ok_or(Rejection::MalformedSignature)?;
-            Some(id.as_bytes())
-        } else {
-            None
-        };
-
-        let mut macs: Vec<KeyedMac> = std::iter::once(&self.primary)
-            .chain(&self.rotated)
-            .cloned()
-            .collect();
-        for piece in self.payload.pieces() {
-            let bytes = match piece {
-                Piece::Literal(bytes) => bytes.as_ref(),
-                Piece::Timestamp => timestamp.unwrap_or_default(),
-                Piece::Id => id.unwrap_or_default(),
-            };
-            for mac in &mut macs {
-                mac.update(bytes);
-            }
-        }
-        Ok(HmacVerifier { macs, claimed })
-    }
-}
-
-impl fmt::Debug for HmacScheme {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HmacScheme")
-            .field("name", &self.name)
-            .field("header", &self.signature_header)
-            .field("encoding", &self.encoding)
-            .field("format", &self.format)
-            .field("payload", &self.payload)
-            .field("tolerance", &self.tolerance)
-            .field(
-                "secrets",
-                &format_args!("[redacted; {}]", 1 + self.rotated.len()),
-            )
-            .finish_non_exhaustive()
-    }
 }
 
 /// A message to sign: its body and, for schemes that sign them, its timestamp and id.
@@ -813,51 +399,13 @@ impl<'a> Message<'a> {
     }
 }
 
-/// The [`Verifier`] of an [`HmacScheme`]: the keyed MACs, fed the signed prefix and then the
-/// body as it arrives, and the MACs the header claims.
-pub struct HmacVerifier {
-    macs: Vec<KeyedMac>,
-    claimed: Vec<Tag>,
-}
-
-impl Verifier for HmacVerifier {
-    fn update(&mut self, chunk: &[u8]) {
-        for mac in &mut self.macs {
-            mac.update(chunk);
-        }
-    }
-
-    fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
-        for (index, mac) in self.macs.into_iter().enumerate() {
-            let computed = mac.finalize();
-            // Constant time: a byte-by-byte early exit would tell an attacker how many
-            // leading bytes of a forged MAC are right.
-            let matched = self
-                .claimed
-                .iter()
-                .fold(subtle::Choice::from(0), |any, claimed| {
-                    any | computed.as_slice().ct_eq(claimed.as_slice())
-                });
-            if bool::from(matched) {
-                return Ok(Verified::new(index));
-            }
-        }
-        Err(Rejection::InvalidSignature)
-    }
-}
-
-impl fmt::Debug for HmacVerifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HmacVerifier")
-            .field("secrets", &format_args!("[redacted; {}]", self.macs.len()))
-            .field("signatures", &self.claimed.len())
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
+    use http::request::Parts;
+
     use super::*;
+    use crate::{Encoding, Scheme, Verifier};
 
     const SECRET: &str = "It's a Secret to Everybody";
     const BODY: &[u8] = b"Hello, World!";

@@ -1,4 +1,5 @@
-//! What is signed and how: the [`Scheme`] and [`Verifier`] traits, and [`HmacScheme`].
+//! What is signed and how: the [`Scheme`] and [`Verifier`] traits, and [`SignatureScheme`]
+//! with its [`Algorithm`]s.
 //!
 //! A scheme looks at the request head before any body byte is read and either rejects it
 //! (missing or malformed signature, and later stale timestamp) or returns a [`Verifier`]. The
@@ -10,12 +11,14 @@
 mod format;
 mod hmac;
 mod payload;
+mod signature;
 
 use http::request::Parts;
 
 pub use self::{
     format::SignatureFormat,
-    hmac::{Encoding, HmacScheme, HmacVerifier, Message, DEFAULT_TOLERANCE},
+    hmac::{Hmac, HmacScheme, HmacVerifier, Message},
+    signature::{Algorithm, Encoding, SignatureScheme, SignatureVerifier, DEFAULT_TOLERANCE},
 };
 use crate::Rejection;
 

@@ -1,0 +1,630 @@
+//! [`SignatureScheme`]: a signature of the raw body (and optionally a timestamp or id before
+//! it) in a header, hex or base64, under an [`Algorithm`]: HMAC, Ed25519 or ECDSA P-256.
+//!
+//! The envelope (which headers, which layout, which bytes are signed, the timestamp window) is
+//! the same for every algorithm; the algorithm only says how the signed bytes are checked.
+
+use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
+
+use super::{
+    format::SignatureFormat,
+    payload::{Piece, SignedPayload},
+    Scheme, Verified, Verifier,
+};
+use crate::{
+    clock::{unix_seconds, Clock, SystemClock},
+    Rejection,
+};
+
+/// How each signature is written in the header.
+///
+/// ```
+/// use tower_webhook::{Encoding, HmacScheme};
+///
+/// let scheme = HmacScheme::sha256("secret").encoding(Encoding::Base64);
+/// assert_eq!(scheme.encoding_used(), Encoding::Base64);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// Hexadecimal, either case accepted (`9f86d0…`, `9F86D0…`). Signing writes lowercase.
+    #[default]
+    Hex,
+    /// Standard base64 (RFC 4648 §4, `+` and `/`) with its `=` padding, which is required.
+    Base64,
+}
+
+impl Encoding {
+    pub(crate) fn encode(self, bytes: &[u8]) -> String {
+        match self {
+            Self::Hex => hex::encode(bytes),
+            Self::Base64 => STANDARD.encode(bytes),
+        }
+    }
+
+    /// Decodes one signature of at most [`MAX_SIGNATURE_LEN`] bytes; `None` for anything
+    /// else. Whether the length suits the algorithm is the algorithm's call.
+    pub(crate) fn decode(self, encoded: &[u8]) -> Option<Tag> {
+        let mut tag = Tag::zeroed(MAX_SIGNATURE_LEN);
+        let len = match self {
+            Self::Hex => {
+                let len = encoded.len() / 2;
+                let out = tag.bytes.get_mut(..len)?;
+                if encoded.len() % 2 != 0 || hex::decode_to_slice(encoded, out).is_err() {
+                    return None;
+                }
+                len
+            }
+            Self::Base64 => {
+                if encoded.len() > 4 * MAX_SIGNATURE_LEN.div_ceil(3) {
+                    return None;
+                }
+                // Room for the decoder's worst-case estimate; the length is checked after.
+                let mut buf = [0u8; 4 * MAX_SIGNATURE_LEN.div_ceil(3)];
+                let n = STANDARD.decode_slice(encoded, &mut buf).ok()?;
+                tag.bytes.get_mut(..n)?.copy_from_slice(buf.get(..n)?);
+                n
+            }
+        };
+        (len > 0).then(|| {
+            tag.len = len;
+            tag
+        })
+    }
+}
+
+/// The default tolerance between a signed timestamp and the receiver's clock, either way.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+/// The longest signature any supported algorithm produces, in bytes: a DER-encoded ECDSA
+/// P-256 signature (HMAC-SHA256 is 32, Ed25519 64).
+pub(crate) const MAX_SIGNATURE_LEN: usize = 72;
+
+/// A signature's bytes: a computed MAC, or one decoded from the header. (Public only so the
+/// sealed [`Algorithm`] can name it; not reachable from outside the crate.)
+#[derive(Clone, Copy)]
+pub struct Tag {
+    bytes: [u8; MAX_SIGNATURE_LEN],
+    len: usize,
+}
+
+impl Tag {
+    pub(crate) fn zeroed(len: usize) -> Self {
+        Self {
+            bytes: [0; MAX_SIGNATURE_LEN],
+            len: len.min(MAX_SIGNATURE_LEN),
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        self.bytes.get_mut(..self.len).unwrap_or_default()
+    }
+}
+
+/// How a [`SignatureScheme`] checks the signed bytes: [`Hmac`](crate::Hmac) (shared secrets),
+/// `Ed25519` and `EcdsaP256` (public keys, behind the `ed25519` and `p256` features).
+///
+/// Every algorithm takes the signed bytes as a stream: the signed prefix (timestamp, id) when
+/// the request head arrives, then each body frame, so none needs the body buffered twice.
+/// The trait is sealed; a sender no algorithm here covers is a [`Scheme`] implementation.
+pub trait Algorithm: sealed::Algorithm {}
+
+impl<A: sealed::Algorithm> Algorithm for A {}
+
+pub(crate) mod sealed {
+    use super::Tag;
+    use crate::{Rejection, Verified};
+
+    /// The algorithm's half of verifying, hidden from the public API.
+    pub trait Algorithm: Clone + Send + Sync + 'static {
+        /// The per-request state: the running hash or MAC and the claimed signatures.
+        type State: Send + 'static;
+
+        /// The scheme name used when none is given.
+        fn default_name(&self) -> &'static str;
+
+        /// Starts checking `claimed` (decoded, at least one): a wrong length or shape is
+        /// [`Rejection::MalformedSignature`].
+        fn start(&self, claimed: Vec<Tag>) -> Result<Self::State, Rejection>;
+
+        /// Feeds the next signed bytes.
+        fn update(state: &mut Self::State, data: &[u8]);
+
+        /// Whether any key verifies any claimed signature over everything fed.
+        fn finish(state: Self::State) -> Result<Verified, Rejection>;
+
+        /// How many keys, for `Debug`.
+        fn key_count(&self) -> usize;
+    }
+}
+
+/// A signed webhook scheme: which header(s), which bytes, which algorithm and key(s).
+///
+/// [`HmacScheme`](crate::HmacScheme) (`SignatureScheme<Hmac>`) is the usual one; `Ed25519Scheme`
+/// and `P256Scheme` take public keys. Built with a constructor such as
+/// [`HmacScheme::sha256`](crate::HmacScheme::sha256) and described with these builder
+/// methods, the same for every algorithm:
+///
+/// | method | default | what |
+/// |---|---|---|
+/// | [`header`](Self::header) | `X-Signature` | the header carrying the signature(s) |
+/// | [`encoding`](Self::encoding) | hex | how each signature is written |
+/// | [`prefix`](Self::prefix) | none | text before a single signature (`sha256=`) |
+/// | [`signature_format`](Self::signature_format) | one signature | several signatures, a timestamp inside the header |
+/// | [`signed_payload`](Self::signed_payload) | `{body}` | what is signed: `{timestamp}.{body}`, `{id}.{timestamp}.{body}` |
+/// | [`timestamp_header`](Self::timestamp_header), [`id_header`](Self::id_header) | none | where `{timestamp}` and `{id}` come from |
+/// | [`tolerance`](Self::tolerance) | 5 minutes | how far a signed timestamp may be from now, either way |
+/// | `also_accept` | none | more keys that verify (rotation) |
+///
+/// Parsing is strict: the signature header must appear once; surrounding whitespace is ignored
+/// and hex may be either case, but prefixes, separators and lengths must be exact. Every MAC
+/// comparison is constant time. A request passes if any key verifies any of its signatures.
+///
+/// Secrets key the MAC when the scheme is built and are not kept; `Debug` shows neither them
+/// nor the keyed state.
+///
+/// # Example
+///
+/// ```
+/// use tower_webhook::{Encoding, HmacScheme, WebhookSignatureLayer};
+///
+/// let scheme = HmacScheme::sha256("my-signing-secret") // HMAC-SHA256 of the raw body
+///     .header("X-Signature")                           // where the signature is
+///     .encoding(Encoding::Base64)                      // Hex (default) | Base64
+///     .prefix("sha256=");                              // optional text before the value
+///
+/// assert_eq!(scheme.sign(b"hello"), "sha256=xlEemLaQqsj4zZsBocNq+IvOEEKLIsfS0iZlxZaKIwk=");
+/// let layer = WebhookSignatureLayer::new(scheme);
+/// ```
+#[derive(Clone)]
+pub struct SignatureScheme<A> {
+    name: Cow<'static, str>,
+    /// Where the signature is.
+    pub(crate) signature_header: HeaderName,
+    /// Read when `signature_header` is absent (Standard Webhooks' `svix-signature`).
+    signature_fallback: Option<HeaderName>,
+    pub(crate) timestamp_headers: Vec<HeaderName>,
+    pub(crate) id_headers: Vec<HeaderName>,
+    pub(crate) encoding: Encoding,
+    pub(crate) format: SignatureFormat,
+    pub(crate) payload: SignedPayload,
+    tolerance: Duration,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// The key(s), first the one that signs (for HMAC) and is tried first.
+    pub(crate) keys: A,
+}
+
+impl<A: Algorithm> SignatureScheme<A> {
+    /// A scheme with the defaults above and these keys.
+    pub(crate) fn with_keys(keys: A) -> Self {
+        Self {
+            name: Cow::Borrowed(keys.default_name()),
+            signature_header: HeaderName::from_static("x-signature"),
+            signature_fallback: None,
+            timestamp_headers: Vec::new(),
+            id_headers: Vec::new(),
+            encoding: Encoding::Hex,
+            format: SignatureFormat::default(),
+            payload: SignedPayload::default(),
+            tolerance: DEFAULT_TOLERANCE,
+            clock: Arc::new(SystemClock),
+            keys,
+        }
+    }
+
+    /// The header that carries the signature (matched case-insensitively, as HTTP does).
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a valid HTTP header name. Header names are fixed by the sender, so
+    /// this is a programming error caught on the first run.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha256("secret").header("X-Hub-Signature-256");
+    /// assert_eq!(scheme.header_name(), "x-hub-signature-256");
+    /// ```
+    #[must_use]
+    pub fn header(mut self, name: impl AsRef<str>) -> Self {
+        self.signature_header = header_name(name.as_ref());
+        self
+    }
+
+    /// The header that carries the signed timestamp, in whole seconds since the Unix epoch
+    /// (Slack's `X-Slack-Request-Timestamp`). Requests without it are rejected, and so are
+    /// those whose timestamp is further than the [`tolerance`](Self::tolerance) from now.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a valid HTTP header name.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha256("secret")
+    ///     .header("X-Acme-Signature")
+    ///     .timestamp_header("X-Acme-Timestamp")
+    ///     .signed_payload("{timestamp}:{body}");
+    /// ```
+    #[must_use]
+    pub fn timestamp_header(mut self, name: impl AsRef<str>) -> Self {
+        self.timestamp_headers = vec![header_name(name.as_ref())];
+        self
+    }
+
+    /// The header that carries the message id signed as `{id}` (Standard Webhooks'
+    /// `webhook-id`). Requests that need it and lack it are rejected.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a valid HTTP header name.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha256("secret")
+    ///     .id_header("X-Acme-Delivery")
+    ///     .signed_payload("{id}.{body}");
+    /// ```
+    #[must_use]
+    pub fn id_header(mut self, name: impl AsRef<str>) -> Self {
+        self.id_headers = vec![header_name(name.as_ref())];
+        self
+    }
+
+    /// How each MAC is written in the header. Default: [`Encoding::Hex`].
+    ///
+    /// ```
+    /// use tower_webhook::{Encoding, HmacScheme};
+    ///
+    /// let scheme = HmacScheme::sha256("secret").encoding(Encoding::Base64);
+    /// ```
+    #[must_use]
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// Text that must come right before the encoded MAC, such as `sha256=`: shorthand for
+    /// [`SignatureFormat::Single`] with that prefix. Matched exactly, case included.
+    ///
+    /// # Panics
+    ///
+    /// If `prefix` has characters other than visible ASCII, which no header value can carry.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha256("secret").prefix("sha256=");
+    /// assert!(scheme.sign(b"").starts_with("sha256="));
+    /// ```
+    #[must_use]
+    pub fn prefix(self, prefix: impl Into<Cow<'static, str>>) -> Self {
+        self.signature_format(SignatureFormat::Single {
+            prefix: prefix.into(),
+        })
+    }
+
+    /// How the signature header lays out its signature(s) and timestamp. Default: one
+    /// signature, no prefix.
+    ///
+    /// # Panics
+    ///
+    /// If the format's texts are not visible ASCII, which no header value can carry.
+    ///
+    /// ```
+    /// use tower_webhook::{HmacScheme, SignatureFormat};
+    ///
+    /// // Stripe's layout: `t=<timestamp>,v1=<hex>[,v1=<hex>…]`
+    /// let scheme = HmacScheme::sha256("secret")
+    ///     .header("Stripe-Signature")
+    ///     .signature_format(SignatureFormat::Pairs {
+    ///         separator: ',',
+    ///         timestamp_key: "t".into(),
+    ///         signature_key: "v1".into(),
+    ///     })
+    ///     .signed_payload("{timestamp}.{body}");
+    /// ```
+    #[must_use]
+    pub fn signature_format(mut self, format: SignatureFormat) -> Self {
+        let texts: Vec<String> = match &format {
+            SignatureFormat::Single { prefix } => vec![prefix.to_string()],
+            SignatureFormat::Pairs {
+                separator,
+                timestamp_key,
+                signature_key,
+            } => vec![
+                separator.to_string(),
+                timestamp_key.to_string(),
+                signature_key.to_string(),
+            ],
+            SignatureFormat::Versioned { version } => vec![version.to_string()],
+        };
+        for text in texts {
+            assert!(
+                text.bytes().all(|b| b.is_ascii_graphic()),
+                "tower-webhook: `{}` in the signature format must be visible ASCII",
+                text.escape_debug()
+            );
+        }
+        self.format = format;
+        self
+    }
+
+    /// What is signed: a template of literal text and the placeholders `{timestamp}`, `{id}`
+    /// and `{body}`, which comes once, at the end. Default: `{body}`.
+    ///
+    /// `{timestamp}` is the timestamp exactly as sent, from the signature header
+    /// ([`SignatureFormat::Pairs`]) or the [`timestamp_header`](Self::timestamp_header); `{id}`
+    /// is the [`id_header`](Self::id_header)'s value.
+    ///
+    /// # Panics
+    ///
+    /// If the template does not end with `{body}` or has another placeholder.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let slack_like = HmacScheme::sha256("secret")
+    ///     .header("X-Slack-Signature")
+    ///     .prefix("v0=")
+    ///     .timestamp_header("X-Slack-Request-Timestamp")
+    ///     .signed_payload("v0:{timestamp}:{body}");
+    /// ```
+    #[must_use]
+    #[expect(
+        clippy::panic,
+        reason = "a configuration error, documented under `# Panics`, caught on the first run"
+    )]
+    pub fn signed_payload(mut self, template: &str) -> Self {
+        self.payload = match SignedPayload::parse(template) {
+            Ok(payload) => payload,
+            Err(message) => panic!("tower-webhook: {message}"),
+        };
+        self
+    }
+
+    /// How far a signed timestamp may be from the receiver's clock, in either direction
+    /// (a timestamp exactly at the edge passes). Default: [`DEFAULT_TOLERANCE`], 5 minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::presets;
+    ///
+    /// let stripe = presets::stripe("whsec_…").tolerance(Duration::from_secs(60));
+    /// ```
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Where the current time comes from, for the tolerance check and for signing. Default:
+    /// [`SystemClock`]. Tests pass a closure that returns a fixed time.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_webhook::presets;
+    ///
+    /// let slack = presets::slack("secret").clock(|| UNIX_EPOCH + Duration::from_secs(1_531_420_618));
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The name used for this scheme in `tracing` events. Default: `hmac-sha256`; presets use
+    /// the sender's name.
+    ///
+    /// ```
+    /// use tower_webhook::{HmacScheme, Scheme};
+    ///
+    /// let scheme = HmacScheme::sha256("secret").named("acme");
+    /// assert_eq!(Scheme::name(&scheme), "acme");
+    /// ```
+    #[must_use]
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Also read the signature, timestamp and id from these headers when the primary ones are
+    /// absent (Standard Webhooks senders that still use `svix-*` names).
+    pub(crate) fn fallback_headers(mut self, signature: &str, timestamp: &str, id: &str) -> Self {
+        self.signature_fallback = Some(header_name(signature));
+        self.timestamp_headers.push(header_name(timestamp));
+        self.id_headers.push(header_name(id));
+        self
+    }
+
+    /// Signs `literal` (a URL) before the body, for senders that sign where they sent to.
+    pub(crate) fn signed_literal_then_body(mut self, literal: impl Into<bytes::Bytes>) -> Self {
+        self.payload = SignedPayload::literal_then_body(literal);
+        self
+    }
+
+    /// The header this scheme reads the signature from.
+    ///
+    /// ```
+    /// use tower_webhook::presets;
+    ///
+    /// assert_eq!(presets::loop_returns("secret").header_name(), "x-loop-signature");
+    /// ```
+    #[must_use]
+    pub fn header_name(&self) -> &HeaderName {
+        &self.signature_header
+    }
+
+    /// The encoding this scheme expects.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, Encoding};
+    ///
+    /// assert_eq!(presets::loopwise("secret").encoding_used(), Encoding::Hex);
+    /// ```
+    #[must_use]
+    pub fn encoding_used(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The timestamp the request claims, if the scheme has one, checked against the window.
+    fn fresh_timestamp<'a>(
+        &self,
+        request: &'a Parts,
+        in_header: Option<&'a [u8]>,
+    ) -> Result<Option<&'a [u8]>, Rejection> {
+        let claimed = if self.format.carries_timestamp() {
+            Some(in_header.ok_or(Rejection::InvalidTimestamp)?)
+        } else if !self.timestamp_headers.is_empty() {
+            let value = find_one(&request.headers, &self.timestamp_headers)?
+                .ok_or(Rejection::InvalidTimestamp)?;
+            Some(value.as_bytes().trim_ascii())
+        } else if self.payload.needs(&Piece::Timestamp) {
+            // Signs a timestamp it has nowhere to read: fail closed.
+            return Err(Rejection::InvalidTimestamp);
+        } else {
+            None
+        };
+        if let Some(text) = claimed {
+            let seconds = parse_seconds(text).ok_or(Rejection::InvalidTimestamp)?;
+            let now = unix_seconds(&*self.clock);
+            if now.abs_diff(seconds) > self.tolerance.as_secs() {
+                return Err(Rejection::TimestampOutOfTolerance);
+            }
+        }
+        Ok(claimed)
+    }
+}
+
+/// Whole seconds as plain decimal digits (at most 19, so any value fits in a `u64`).
+fn parse_seconds(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+#[expect(
+    clippy::panic,
+    reason = "a configuration error, documented under `# Panics`, caught on the first run"
+)]
+pub(crate) fn header_name(name: &str) -> HeaderName {
+    match HeaderName::from_bytes(name.as_bytes()) {
+        Ok(header) => header,
+        Err(_) => panic!("tower-webhook: `{name}` is not a valid HTTP header name"),
+    }
+}
+
+/// The value of the first of `names` present in `headers`. A header sent more than once is
+/// ambiguous (a proxy or another reader may use the other copy) and so malformed.
+pub(crate) fn find_one<'a, 'n>(
+    headers: &'a HeaderMap,
+    names: impl IntoIterator<Item = &'n HeaderName>,
+) -> Result<Option<&'a HeaderValue>, Rejection> {
+    for name in names {
+        let mut values = headers.get_all(name).iter();
+        if let Some(value) = values.next() {
+            if values.next().is_some() {
+                return Err(Rejection::MalformedSignature);
+            }
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
+impl<A: Algorithm> Scheme for SignatureScheme<A> {
+    type Verifier = SignatureVerifier<A>;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn verifier(&self, request: &Parts) -> Result<SignatureVerifier<A>, Rejection> {
+        let names = std::iter::once(&self.signature_header).chain(&self.signature_fallback);
+        let value = find_one(&request.headers, names)?
+            .ok_or(Rejection::MissingSignature)?
+            .as_bytes()
+            .trim_ascii();
+        if value.is_empty() {
+            return Err(Rejection::MissingSignature);
+        }
+        let parsed = self.format.parse(value)?;
+        if parsed.signatures.is_empty() {
+            return Err(Rejection::MissingSignature);
+        }
+        let claimed = parsed
+            .signatures
+            .iter()
+            .map(|encoded| self.encoding.decode(encoded))
+            .collect::<Option<Vec<Tag>>>()
+            .ok_or(Rejection::MalformedSignature)?;
+        let mut state = self.keys.start(claimed)?;
+
+        let timestamp = self.fresh_timestamp(request, parsed.timestamp)?;
+        let id = if self.payload.needs(&Piece::Id) {
+            let id = find_one(&request.headers, &self.id_headers)?
+                .ok_or(Rejection::MalformedSignature)?;
+            Some(id.as_bytes())
+        } else {
+            None
+        };
+        for piece in self.payload.pieces() {
+            let bytes = match piece {
+                Piece::Literal(bytes) => bytes.as_ref(),
+                Piece::Timestamp => timestamp.unwrap_or_default(),
+                Piece::Id => id.unwrap_or_default(),
+            };
+            A::update(&mut state, bytes);
+        }
+        Ok(SignatureVerifier { state })
+    }
+}
+
+impl<A: Algorithm> fmt::Debug for SignatureScheme<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignatureScheme")
+            .field("name", &self.name)
+            .field("header", &self.signature_header)
+            .field("encoding", &self.encoding)
+            .field("format", &self.format)
+            .field("payload", &self.payload)
+            .field("tolerance", &self.tolerance)
+            .field(
+                "keys",
+                &format_args!("[redacted; {}]", self.keys.key_count()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// The [`Verifier`] of a [`SignatureScheme`]: the algorithm's running state, fed the signed
+/// prefix and then the body as it arrives, and the signatures the header claims.
+pub struct SignatureVerifier<A: Algorithm> {
+    state: <A as sealed::Algorithm>::State,
+}
+
+impl<A: Algorithm> Verifier for SignatureVerifier<A> {
+    fn update(&mut self, chunk: &[u8]) {
+        A::update(&mut self.state, chunk);
+    }
+
+    fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
+        A::finish(self.state)
+    }
+}
+
+impl<A: Algorithm> fmt::Debug for SignatureVerifier<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignatureVerifier").finish_non_exhaustive()
+    }
+}
