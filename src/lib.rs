@@ -100,6 +100,13 @@ mod scheme;
 mod service;
 mod signing;
 
+#[cfg(feature = "p256")]
+pub use crate::scheme::{EcdsaP256, P256Scheme};
+#[cfg(feature = "ed25519")]
+pub use crate::scheme::{Ed25519, Ed25519Scheme};
+#[cfg(feature = "twilio")]
+pub use crate::scheme::{InvalidUrl, TwilioScheme, TwilioVerifier};
+
 pub use crate::{
     allowlist::{AllowlistParseError, IpAllowlist},
     body::{BufferedBody, ResponseBody},
@@ -109,8 +116,8 @@ pub use crate::{
     peer::{ConnectionPeer, PeerAddr, PeerSource, TrustedProxies},
     rejection::{Rejection, Unverified},
     scheme::{
-        Algorithm, Encoding, Hmac, HmacScheme, HmacVerifier, Message, Scheme, SignatureFormat,
-        SignatureScheme, SignatureVerifier, Verified, Verifier, DEFAULT_TOLERANCE,
+        Algorithm, Encoding, Hmac, HmacScheme, HmacVerifier, InvalidKey, Message, Scheme,
+        SignatureFormat, SignatureScheme, SignatureVerifier, Verified, Verifier, DEFAULT_TOLERANCE,
     },
     service::WebhookSignature,
     signing::{Signer, SigningFuture, WebhookSigning, WebhookSigningLayer},

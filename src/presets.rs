@@ -39,7 +39,15 @@ use std::fmt;
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 
+#[cfg(feature = "ed25519")]
+use crate::Ed25519Scheme;
+#[cfg(any(feature = "ed25519", feature = "p256"))]
+use crate::InvalidKey;
+#[cfg(feature = "p256")]
+use crate::P256Scheme;
 use crate::{Encoding, HmacScheme, IpAllowlist, SignatureFormat};
+#[cfg(feature = "twilio")]
+use crate::{InvalidUrl, TwilioScheme};
 
 /// The address Loopwise sends webhooks from, which Loopwise recommends allowlisting.
 pub const LOOPWISE_IPS: &str = "52.194.91.27";
@@ -163,7 +171,7 @@ pub fn slack(secret: impl AsRef<[u8]>) -> HmacScheme {
 ///
 /// The secret is given as the sender shows it, `whsec_` followed by base64 (the prefix is
 /// optional, as in the reference implementation), and the decoded bytes are the key. Other
-/// versions (`v1a`, asymmetric) are ignored.
+/// versions are ignored; [`standard_webhooks_v1a`] verifies the asymmetric `v1a`.
 ///
 /// # Errors
 ///
@@ -316,6 +324,192 @@ pub fn square(secret: impl AsRef<[u8]>, notification_url: impl Into<String>) -> 
         .encoding(Encoding::Base64)
         .signed_literal_then_body(notification_url.into())
         .named("square")
+}
+
+/// Dropbox: `X-Dropbox-Signature`, hex HMAC-SHA256 of the raw body under the app secret.
+///
+/// Dropbox first checks the endpoint with an unsigned `GET ?challenge=…`, which the handler
+/// echoes: put the layer on the `POST` route only, or the challenge is refused with 401.
+///
+/// ```
+/// use axum::{routing::{get, post}, Router};
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// async fn challenge() -> &'static str { "…" }
+/// async fn notify() {}
+///
+/// let app: Router = Router::new().route(
+///     "/webhooks/dropbox",
+///     get(challenge).merge(
+///         post(notify).layer(WebhookSignatureLayer::new(presets::dropbox("app secret"))),
+///     ),
+/// );
+/// ```
+#[must_use]
+pub fn dropbox(secret: impl AsRef<[u8]>) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-dropbox-signature")
+        .named("dropbox")
+}
+
+/// Intercom: `X-Hub-Signature: sha1=<hex>`, HMAC-SHA1 of the raw body under the app's
+/// client secret.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::intercom("client secret"));
+/// ```
+#[cfg(feature = "sha1")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sha1")))]
+#[must_use]
+pub fn intercom(secret: impl AsRef<[u8]>) -> HmacScheme {
+    HmacScheme::sha1(secret)
+        .header("x-hub-signature")
+        .prefix("sha1=")
+        .named("intercom")
+}
+
+/// Discord (interactions and webhook events): `X-Signature-Ed25519`, the hex Ed25519
+/// signature of `X-Signature-Timestamp` followed by the raw body, under the application's
+/// public key (hex, from the developer portal).
+///
+/// Timestamps more than 5 minutes from now are refused, as for every timestamped preset.
+/// Discord checks the endpoint with a signed `PING` and with deliberately bad signatures,
+/// which the layer answers with 401 as Discord expects; the handler answers the `PING`.
+///
+/// # Errors
+///
+/// [`InvalidKey`] if the key is not 64 hex digits or not a usable Ed25519 public key.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::discord(
+///     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+/// )?);
+/// # Ok::<(), tower_webhook::InvalidKey>(())
+/// ```
+#[cfg(feature = "ed25519")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+pub fn discord(public_key_hex: &str) -> Result<Ed25519Scheme, InvalidKey> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(public_key_hex.trim(), &mut key)
+        .map_err(|_| InvalidKey::expected("64 hex digits (32 bytes)"))?;
+    Ok(Ed25519Scheme::ed25519(key)?
+        .header("x-signature-ed25519")
+        .timestamp_header("x-signature-timestamp")
+        .signed_payload("{timestamp}{body}")
+        .named("discord"))
+}
+
+/// Standard Webhooks' asymmetric variant: `webhook-signature: v1a,<base64> […]`, Ed25519
+/// over `{webhook-id}.{webhook-timestamp}.{body}`, under a `whpk_` public key (the `whpk_`
+/// prefix is optional). `svix-*` header names are read as for [`standard_webhooks`]; `v1`
+/// (HMAC) entries in the same header are ignored.
+///
+/// # Errors
+///
+/// [`InvalidKey`] if the key is not base64 of 32 bytes after its prefix, or not a usable
+/// Ed25519 public key.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::standard_webhooks_v1a(
+///     "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+/// )?);
+/// # Ok::<(), tower_webhook::InvalidKey>(())
+/// ```
+#[cfg(feature = "ed25519")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+pub fn standard_webhooks_v1a(public_key: &str) -> Result<Ed25519Scheme, InvalidKey> {
+    let trimmed = public_key.trim();
+    let key = STANDARD
+        .decode(trimmed.strip_prefix("whpk_").unwrap_or(trimmed))
+        .map_err(|_| InvalidKey::expected("`whpk_` followed by the base64 of 32 bytes"))?;
+    Ok(Ed25519Scheme::ed25519(key)?
+        .header("webhook-signature")
+        .timestamp_header("webhook-timestamp")
+        .id_header("webhook-id")
+        .fallback_headers("svix-signature", "svix-timestamp", "svix-id")
+        .encoding(Encoding::Base64)
+        .signature_format(SignatureFormat::Versioned {
+            version: "v1a".into(),
+        })
+        .signed_payload("{id}.{timestamp}.{body}")
+        .named("standard_webhooks_v1a"))
+}
+
+/// SendGrid (Twilio SendGrid's signed Event Webhook):
+/// `X-Twilio-Email-Event-Webhook-Signature`, the base64 DER ECDSA P-256 / SHA-256 signature
+/// of `X-Twilio-Email-Event-Webhook-Timestamp` followed by the raw body.
+///
+/// `public_key` is the verification key as SendGrid shows it: base64 of the DER public key
+/// (a PEM `-----BEGIN PUBLIC KEY-----` block is accepted too). Timestamps more than 5 minutes
+/// from now are refused; SendGrid documents no window, so widen it with
+/// [`tolerance`](crate::SignatureScheme::tolerance) if your deliveries queue longer.
+///
+/// # Errors
+///
+/// [`InvalidKey`] if the key is not base64 of a P-256 public key.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::sendgrid(
+///     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==",
+/// )?);
+/// # Ok::<(), tower_webhook::InvalidKey>(())
+/// ```
+#[cfg(feature = "p256")]
+#[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
+pub fn sendgrid(public_key: &str) -> Result<P256Scheme, InvalidKey> {
+    let base64: String = public_key
+        .trim()
+        .trim_start_matches("-----BEGIN PUBLIC KEY-----")
+        .trim_end_matches("-----END PUBLIC KEY-----")
+        .split_whitespace()
+        .collect();
+    let der = STANDARD
+        .decode(base64)
+        .map_err(|_| InvalidKey::expected("the base64 of a P-256 public key"))?;
+    Ok(P256Scheme::p256(der)?
+        .header("x-twilio-email-event-webhook-signature")
+        .timestamp_header("x-twilio-email-event-webhook-timestamp")
+        .signed_payload("{timestamp}{body}")
+        .named("sendgrid"))
+}
+
+/// Twilio (voice, messaging and other webhooks): `X-Twilio-Signature`, base64 HMAC-SHA1 of
+/// the URL Twilio called and the sorted form parameters, or of the URL with its
+/// `bodySHA256` parameter for JSON bodies. See [`TwilioScheme`] for what is covered and how.
+///
+/// `public_base_url` is the part of the webhook URL before the path your server receives
+/// (`https://example.com`), configured rather than read from the request's `Host` header,
+/// which the client chooses; the request's path and query are appended as received.
+///
+/// # Errors
+///
+/// [`InvalidUrl`] if `public_base_url` is not `http(s)://host[:port][/prefix]`.
+///
+/// # Panics
+///
+/// If `auth_token` is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::twilio("auth token", "https://example.com")?);
+/// # Ok::<(), tower_webhook::InvalidUrl>(())
+/// ```
+#[cfg(feature = "twilio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
+pub fn twilio(
+    auth_token: impl AsRef<[u8]>,
+    public_base_url: &str,
+) -> Result<TwilioScheme, InvalidUrl> {
+    TwilioScheme::new(auth_token, public_base_url)
 }
 
 #[cfg(test)]

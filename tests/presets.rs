@@ -58,12 +58,13 @@ fn preset(name: &str, secret: &str, url: Option<&str>, now: u64) -> HmacScheme {
         "zoom" => presets::zoom(secret),
         "linear" => presets::linear(secret),
         "square" => presets::square(secret, url.unwrap_or("https://example.com/hook")),
+        "dropbox" => presets::dropbox(secret),
         other => panic!("unknown preset {other}"),
     };
     scheme.clock(move || UNIX_EPOCH + Duration::from_secs(now))
 }
 
-const ALL: [&str; 11] = [
+const ALL: [&str; 12] = [
     "loopwise",
     "loop_returns",
     "github",
@@ -75,6 +76,7 @@ const ALL: [&str; 11] = [
     "zoom",
     "linear",
     "square",
+    "dropbox",
 ];
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const NOW: u64 = 1_700_000_000;

@@ -13,7 +13,7 @@ use support::{run_through, Frames, Outcome};
 use tower_webhook::{presets, Encoding, HmacScheme, Message, WebhookSignatureLayer};
 
 const NOW: u64 = 1_700_000_000;
-const PRESETS: usize = 11;
+const PRESETS: usize = 12;
 
 fn preset(index: usize, secret: &str) -> HmacScheme {
     let scheme = match index % PRESETS {
@@ -31,6 +31,7 @@ fn preset(index: usize, secret: &str) -> HmacScheme {
         7 => presets::paddle(secret),
         8 => presets::zoom(secret),
         9 => presets::linear(secret),
+        10 => presets::dropbox(secret),
         _ => presets::square(secret, "https://example.com/hook"),
     };
     scheme.clock(|| UNIX_EPOCH + Duration::from_secs(NOW))

@@ -166,15 +166,11 @@ impl sealed::Algorithm for Hmac {
         }
         Err(Rejection::InvalidSignature)
     }
-
-    fn key_count(&self) -> usize {
-        1 + self.rotated.len()
-    }
 }
 
 impl fmt::Debug for Hmac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Hmac([redacted; {}])", 1 + self.rotated.len())
+        write!(f, "[redacted; {}]", 1 + self.rotated.len())
     }
 }
 

@@ -8,17 +8,35 @@
 //! Whatever a scheme signs before the body (a timestamp, an id) it feeds to its verifier when it
 //! creates it.
 
+#[cfg(feature = "ed25519")]
+mod ed25519;
 mod format;
 mod hmac;
+#[cfg(feature = "p256")]
+mod p256;
 mod payload;
 mod signature;
+#[cfg(feature = "twilio")]
+mod twilio;
 
 use http::request::Parts;
+
+#[cfg(feature = "ed25519")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+pub use self::ed25519::{Ed25519, Ed25519Scheme};
+#[cfg(feature = "p256")]
+#[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
+pub use self::p256::{EcdsaP256, P256Scheme};
+#[cfg(feature = "twilio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
+pub use self::twilio::{InvalidUrl, TwilioScheme, TwilioVerifier};
 
 pub use self::{
     format::SignatureFormat,
     hmac::{Hmac, HmacScheme, HmacVerifier, Message},
-    signature::{Algorithm, Encoding, SignatureScheme, SignatureVerifier, DEFAULT_TOLERANCE},
+    signature::{
+        Algorithm, Encoding, InvalidKey, SignatureScheme, SignatureVerifier, DEFAULT_TOLERANCE,
+    },
 };
 use crate::Rejection;
 

@@ -76,6 +76,37 @@ impl Encoding {
     }
 }
 
+/// A key that cannot verify anything: not the expected encoding, length or curve point.
+///
+/// Returned when a scheme is built, so a bad key stops the service at start-up rather than
+/// rejecting every webhook later.
+///
+/// ```
+/// # #[cfg(feature = "ed25519")] {
+/// let err = tower_webhook::presets::discord("not hex").unwrap_err();
+/// assert_eq!(err.to_string(), "invalid public key: expected 64 hex digits (32 bytes)");
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidKey {
+    expected: &'static str,
+}
+
+impl InvalidKey {
+    #[cfg_attr(not(any(feature = "ed25519", feature = "p256")), expect(dead_code))]
+    pub(crate) fn expected(expected: &'static str) -> Self {
+        Self { expected }
+    }
+}
+
+impl fmt::Display for InvalidKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid public key: expected {}", self.expected)
+    }
+}
+
+impl std::error::Error for InvalidKey {}
+
 /// The default tolerance between a signed timestamp and the receiver's clock, either way.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
@@ -123,7 +154,7 @@ pub(crate) mod sealed {
     use crate::{Rejection, Verified};
 
     /// The algorithm's half of verifying, hidden from the public API.
-    pub trait Algorithm: Clone + Send + Sync + 'static {
+    pub trait Algorithm: Clone + std::fmt::Debug + Send + Sync + 'static {
         /// The per-request state: the running hash or MAC and the claimed signatures.
         type State: Send + 'static;
 
@@ -139,9 +170,6 @@ pub(crate) mod sealed {
 
         /// Whether any key verifies any claimed signature over everything fed.
         fn finish(state: Self::State) -> Result<Verified, Rejection>;
-
-        /// How many keys, for `Debug`.
-        fn key_count(&self) -> usize;
     }
 }
 
@@ -599,10 +627,7 @@ impl<A: Algorithm> fmt::Debug for SignatureScheme<A> {
             .field("format", &self.format)
             .field("payload", &self.payload)
             .field("tolerance", &self.tolerance)
-            .field(
-                "keys",
-                &format_args!("[redacted; {}]", self.keys.key_count()),
-            )
+            .field("keys", &self.keys)
             .finish_non_exhaustive()
     }
 }

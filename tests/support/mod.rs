@@ -359,11 +359,12 @@ pub struct Outcome {
 }
 
 /// Sends `request` through `layer` over a fresh [`Recorder`], in process.
-pub async fn run_through<B>(
-    layer: tower_webhook::WebhookSignatureLayer<tower_webhook::HmacScheme>,
+pub async fn run_through<Sch, B>(
+    layer: tower_webhook::WebhookSignatureLayer<Sch>,
     request: Request<B>,
 ) -> Outcome
 where
+    Sch: tower_webhook::Scheme,
     B: Body + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {

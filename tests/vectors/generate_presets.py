@@ -73,6 +73,10 @@ secret = "lin_wh_signing_secret"
 vectors.append(vector("linear", "linear", secret, BODY,
                       {"Linear-Signature": mac(secret.encode(), BODY.encode()).hex()}, computed))
 
+secret = "dropbox-app-secret"
+vectors.append(vector("dropbox", "dropbox", secret, BODY,
+                      {"X-Dropbox-Signature": mac(secret.encode(), BODY.encode()).hex()}, computed))
+
 secret, url = "square-signature-key", "https://example.com/webhooks/square"
 vectors.append(vector("square", "square", secret, BODY,
                       {"x-square-hmacsha256-signature": base64.b64encode(mac(secret.encode(), (url + BODY).encode())).decode()},

@@ -1,0 +1,134 @@
+//! [`Ed25519`]: public-key signatures (Discord, Standard Webhooks `v1a`), checked as the
+//! signed bytes stream in.
+
+use std::fmt;
+
+use ed25519_dalek::{Signature, StreamVerifier, VerifyingKey};
+
+use super::signature::{sealed, InvalidKey, SignatureScheme, Tag};
+use crate::{Rejection, Verified};
+
+/// The Ed25519 [`Algorithm`](crate::Algorithm) (RFC 8032): the sender signs with its private
+/// key; the receiver holds only public keys, which cannot sign.
+///
+/// Verifying streams: ed25519-dalek's `StreamVerifier` hashes the signed prefix and each
+/// body frame as they arrive, so the body is never joined to its prefix or read twice.
+#[derive(Clone)]
+pub struct Ed25519 {
+    /// Never empty, in the order given.
+    keys: Vec<VerifyingKey>,
+}
+
+/// A webhook scheme signed with Ed25519: [`SignatureScheme`] under public keys.
+pub type Ed25519Scheme = SignatureScheme<Ed25519>;
+
+impl SignatureScheme<Ed25519> {
+    /// Ed25519 signatures of the raw body under `public_key` (its 32 raw bytes), hex in
+    /// `X-Signature` unless the builder methods say otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidKey`] if `public_key` is not 32 bytes, not a point on the curve, or a weak
+    /// (small-order) key, under which signatures can be forged without the private key.
+    ///
+    /// ```
+    /// use tower_webhook::{Ed25519Scheme, Encoding};
+    ///
+    /// let public_key = hex::decode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")?;
+    /// let scheme = Ed25519Scheme::ed25519(&public_key)?
+    ///     .header("X-Signature")
+    ///     .encoding(Encoding::Base64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ed25519(public_key: impl AsRef<[u8]>) -> Result<Self, InvalidKey> {
+        Ok(Self::with_keys(Ed25519 {
+            keys: vec![parse_key(public_key.as_ref())?],
+        }))
+    }
+
+    /// Another public key whose signatures are accepted too, for key rotation.
+    /// [`Verified::key_index`] says which one matched (0 is the first).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidKey`], as [`ed25519`](Self::ed25519).
+    ///
+    /// ```
+    /// use tower_webhook::Ed25519Scheme;
+    ///
+    /// let new = hex::decode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")?;
+    /// let old = hex::decode("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")?;
+    /// let scheme = Ed25519Scheme::ed25519(&new)?.also_accept(&old)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn also_accept(mut self, public_key: impl AsRef<[u8]>) -> Result<Self, InvalidKey> {
+        self.keys.keys.push(parse_key(public_key.as_ref())?);
+        Ok(self)
+    }
+}
+
+fn parse_key(bytes: &[u8]) -> Result<VerifyingKey, InvalidKey> {
+    let invalid = || InvalidKey::expected("a 32-byte Ed25519 public key");
+    let bytes: &[u8; 32] = bytes.try_into().map_err(|_| invalid())?;
+    let key = VerifyingKey::from_bytes(bytes).map_err(|_| invalid())?;
+    if key.is_weak() {
+        return Err(invalid());
+    }
+    Ok(key)
+}
+
+/// The per-request state of [`Ed25519`]: one stream per key and claimed signature.
+pub struct Ed25519State {
+    streams: Vec<(usize, StreamVerifier)>,
+}
+
+impl sealed::Algorithm for Ed25519 {
+    type State = Ed25519State;
+
+    fn default_name(&self) -> &'static str {
+        "ed25519"
+    }
+
+    fn start(&self, claimed: Vec<Tag>) -> Result<Ed25519State, Rejection> {
+        let mut streams = Vec::with_capacity(claimed.len() * self.keys.len());
+        for tag in &claimed {
+            let bytes: &[u8; 64] = tag
+                .as_slice()
+                .try_into()
+                .map_err(|_| Rejection::MalformedSignature)?;
+            let signature = Signature::from_bytes(bytes);
+            for (index, key) in self.keys.iter().enumerate() {
+                // Fails only for a non-canonical scalar, whatever the key.
+                let stream = key
+                    .verify_stream(&signature)
+                    .map_err(|_| Rejection::MalformedSignature)?;
+                streams.push((index, stream));
+            }
+        }
+        Ok(Ed25519State { streams })
+    }
+
+    fn update(state: &mut Ed25519State, data: &[u8]) {
+        for (_, stream) in &mut state.streams {
+            stream.update(data);
+        }
+    }
+
+    fn finish(state: Ed25519State) -> Result<Verified, Rejection> {
+        // Public-key verification reveals nothing secret, so stopping at a match is fine.
+        state
+            .streams
+            .into_iter()
+            .find_map(|(index, stream)| stream.finalize_and_verify().is_ok().then_some(index))
+            .map(Verified::new)
+            .ok_or(Rejection::InvalidSignature)
+    }
+}
+
+impl fmt::Debug for Ed25519 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.keys.iter().map(|key| hex::encode(key.as_bytes())))
+            .finish()
+    }
+}

@@ -1,0 +1,512 @@
+//! [`TwilioScheme`]: Twilio's `X-Twilio-Signature`, an HMAC-SHA1 of the public URL and the
+//! sorted form parameters (or, for JSON bodies, of the URL with a `bodySHA256` parameter).
+
+use std::{borrow::Cow, fmt};
+
+use http::{header::CONTENT_TYPE, request::Parts, HeaderName};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{
+    hmac::KeyedMac,
+    signature::{find_one, Tag},
+    Scheme, Verified, Verifier,
+};
+use crate::Rejection;
+
+const SIGNATURE_HEADER: HeaderName = HeaderName::from_static("x-twilio-signature");
+
+/// Twilio's request validation (<https://www.twilio.com/docs/usage/security>).
+///
+/// Twilio signs the URL it called, then each `POST` form parameter sorted by name, name and
+/// value appended without separators, with HMAC-SHA1 under the account's auth token, and sends
+/// it base64-encoded in `X-Twilio-Signature`. For JSON bodies it adds a `bodySHA256` query
+/// parameter (the hex SHA-256 of the body) and signs the URL alone.
+///
+/// # The public URL
+///
+/// The signed URL is the one Twilio called, which your server does not see behind a proxy or
+/// load balancer: TLS ends elsewhere, the host and port differ, a prefix may be stripped. So
+/// the URL is configuration, never taken from the request's `Host` header (which any client
+/// sets): give the part of the URL before the path your server receives,
+/// `https://example.com` or `https://example.com/api` if a proxy strips `/api`. The layer
+/// appends the request's path and query exactly as received. Like Twilio's own validators,
+/// the URL is also tried with its port removed, or with the default port (`:443`, `:80`)
+/// added when it has none.
+///
+/// # What is covered
+///
+/// A form body (`application/x-www-form-urlencoded`) is signed parameter by parameter, so it
+/// is parsed once the whole body is in. A JSON body is covered by `bodySHA256`, hashed as it
+/// streams in. Any other non-empty body is not covered by Twilio's signature and is rejected.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::twilio("auth token", "https://example.com")?);
+/// # Ok::<(), tower_webhook::InvalidUrl>(())
+/// ```
+#[derive(Clone)]
+pub struct TwilioScheme {
+    name: Cow<'static, str>,
+    /// The token that is tried first, then older ones in order.
+    tokens: Vec<KeyedMac>,
+    /// The configured base URL, then the same with the default port added or removed.
+    bases: [String; 2],
+}
+
+impl TwilioScheme {
+    /// Requests Twilio sends to `public_base_url` + the request's path and query, signed with
+    /// `auth_token`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidUrl`] unless `public_base_url` is `http://` or `https://`, a host, an optional
+    /// port and an optional path prefix, without user info, query or fragment.
+    ///
+    /// # Panics
+    ///
+    /// If `auth_token` is empty, as [`HmacScheme::sha256`](crate::HmacScheme::sha256).
+    ///
+    /// ```
+    /// use tower_webhook::TwilioScheme;
+    ///
+    /// let scheme = TwilioScheme::new("auth token", "https://example.com/api")?;
+    /// assert!(TwilioScheme::new("auth token", "example.com").is_err());
+    /// # Ok::<(), tower_webhook::InvalidUrl>(())
+    /// ```
+    pub fn new(auth_token: impl AsRef<[u8]>, public_base_url: &str) -> Result<Self, InvalidUrl> {
+        Ok(Self {
+            name: Cow::Borrowed("twilio"),
+            tokens: vec![KeyedMac::sha1(auth_token.as_ref())],
+            bases: base_variants(public_base_url).ok_or(InvalidUrl)?,
+        })
+    }
+
+    /// Another auth token whose signatures are accepted too, while rotating it.
+    /// [`Verified::key_index`] says which one matched (0 is the first).
+    ///
+    /// # Panics
+    ///
+    /// If `auth_token` is empty.
+    ///
+    /// ```
+    /// use tower_webhook::presets;
+    ///
+    /// let scheme = presets::twilio("new token", "https://example.com")?.also_accept("old token");
+    /// # Ok::<(), tower_webhook::InvalidUrl>(())
+    /// ```
+    #[must_use]
+    pub fn also_accept(mut self, auth_token: impl AsRef<[u8]>) -> Self {
+        self.tokens.push(KeyedMac::sha1(auth_token.as_ref()));
+        self
+    }
+
+    /// The name used for this scheme in `tracing` events. Default: `twilio`.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, Scheme};
+    ///
+    /// let scheme = presets::twilio("token", "https://example.com")?.named("twilio-sms");
+    /// assert_eq!(scheme.name(), "twilio-sms");
+    /// # Ok::<(), tower_webhook::InvalidUrl>(())
+    /// ```
+    #[must_use]
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Every token, keyed and fed each base URL and then `path_and_query`.
+    fn url_macs<'a>(
+        &'a self,
+        path_and_query: &'a str,
+    ) -> impl Iterator<Item = (usize, KeyedMac)> + 'a {
+        self.tokens
+            .iter()
+            .enumerate()
+            .flat_map(move |(index, token)| {
+                self.bases.iter().map(move |base| {
+                    let mut mac = token.clone();
+                    mac.update(base.as_bytes());
+                    mac.update(path_and_query.as_bytes());
+                    (index, mac)
+                })
+            })
+    }
+}
+
+/// The base URL as given (without a trailing `/`) and with its default port toggled, or
+/// `None` if it is not a plain `http(s)://host[:port][/prefix]`.
+fn base_variants(url: &str) -> Option<[String; 2]> {
+    let url = url.trim().trim_end_matches('/');
+    let (scheme, rest) = url.split_once("://")?;
+    let default_port = match scheme {
+        "https" => "443",
+        "http" => "80",
+        _ => return None,
+    };
+    let (authority, path) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
+    let bad = |c: char| c.is_ascii_whitespace() || c.is_ascii_control() || "?#@".contains(c);
+    if authority.is_empty() || authority.contains(bad) || path.contains(bad) {
+        return None;
+    }
+    // A port is digits after the last `:`, outside an IPv6 literal's brackets.
+    let host_end = authority.rfind(':').filter(|&at| {
+        let port = authority.get(at + 1..).unwrap_or_default();
+        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !authority.ends_with(']')
+    });
+    let toggled = match host_end {
+        Some(at) => format!("{scheme}://{}{path}", authority.get(..at)?),
+        None => format!("{scheme}://{authority}:{default_port}{path}"),
+    };
+    Some([format!("{scheme}://{authority}{path}"), toggled])
+}
+
+/// A public base URL [`TwilioScheme::new`] cannot use.
+///
+/// ```
+/// let err = tower_webhook::presets::twilio("token", "example.com").unwrap_err();
+/// assert!(err.to_string().starts_with("invalid public URL"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidUrl;
+
+impl fmt::Display for InvalidUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "invalid public URL: expected http(s)://host[:port][/prefix], without user info, query or fragment",
+        )
+    }
+}
+
+impl std::error::Error for InvalidUrl {}
+
+impl Scheme for TwilioScheme {
+    type Verifier = TwilioVerifier;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn verifier(&self, request: &Parts) -> Result<TwilioVerifier, Rejection> {
+        let value = find_one(&request.headers, [&SIGNATURE_HEADER])?
+            .ok_or(Rejection::MissingSignature)?
+            .as_bytes()
+            .trim_ascii();
+        if value.is_empty() {
+            return Err(Rejection::MissingSignature);
+        }
+        let claimed = crate::Encoding::Base64
+            .decode(value)
+            .filter(|tag| tag.as_slice().len() == 20)
+            .ok_or(Rejection::MalformedSignature)?;
+        let path_and_query = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let body_sha256 = body_sha256(request.uri.query().unwrap_or_default())?;
+
+        if body_sha256.is_none() && is_form(request) {
+            let macs = self.url_macs(path_and_query).collect();
+            return Ok(TwilioVerifier(Check::Form { macs, claimed }));
+        }
+        // The URL is everything signed: decide now, before reading the body.
+        let index = self
+            .url_macs(path_and_query)
+            .find_map(|(index, mac)| mac.matches_any(&[claimed]).then_some(index))
+            .ok_or(Rejection::InvalidSignature)?;
+        Ok(TwilioVerifier(match body_sha256 {
+            Some(expected) => Check::BodyHash {
+                index,
+                hash: Sha256::new(),
+                expected,
+            },
+            None => Check::NoBody { index },
+        }))
+    }
+}
+
+/// The `bodySHA256` query parameter, decoded; an error if it is there but not 64 hex digits,
+/// or there more than once.
+fn body_sha256(query: &str) -> Result<Option<[u8; 32]>, Rejection> {
+    let mut values = form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| name == "bodySHA256")
+        .map(|(_, value)| value);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let mut hash = [0u8; 32];
+    if values.next().is_some() || hex::decode_to_slice(value.as_bytes(), &mut hash).is_err() {
+        return Err(Rejection::MalformedSignature);
+    }
+    Ok(Some(hash))
+}
+
+fn is_form(request: &Parts) -> bool {
+    request
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+impl fmt::Debug for TwilioScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwilioScheme")
+            .field("name", &self.name)
+            .field("public_base_url", &self.bases[0])
+            .field(
+                "auth_tokens",
+                &format_args!("[redacted; {}]", self.tokens.len()),
+            )
+            .finish()
+    }
+}
+
+/// The [`Verifier`] of a [`TwilioScheme`].
+pub struct TwilioVerifier(Check);
+
+enum Check {
+    /// Form parameters are signed: sorted, so they can be fed only once all are in.
+    Form {
+        macs: Vec<(usize, KeyedMac)>,
+        claimed: Tag,
+    },
+    /// The URL verified; the body must hash to its `bodySHA256`.
+    BodyHash {
+        index: usize,
+        hash: Sha256,
+        expected: [u8; 32],
+    },
+    /// The URL verified and nothing else is signed, so there must be no body.
+    NoBody { index: usize },
+}
+
+impl Verifier for TwilioVerifier {
+    fn update(&mut self, chunk: &[u8]) {
+        if let Check::BodyHash { hash, .. } = &mut self.0 {
+            hash.update(chunk);
+        }
+    }
+
+    fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+        match self.0 {
+            Check::Form { macs, claimed } => {
+                let mut params: Vec<(Cow<'_, str>, Cow<'_, str>)> =
+                    form_urlencoded::parse(body).collect();
+                // As Twilio's own validators do: by name, then value, each pair once.
+                params.sort_unstable();
+                params.dedup();
+                macs.into_iter()
+                    .find_map(|(index, mut mac)| {
+                        for (name, value) in &params {
+                            mac.update(name.as_bytes());
+                            mac.update(value.as_bytes());
+                        }
+                        mac.matches_any(&[claimed]).then_some(index)
+                    })
+                    .map(Verified::new)
+                    .ok_or(Rejection::InvalidSignature)
+            }
+            Check::BodyHash {
+                index,
+                hash,
+                expected,
+            } => {
+                if bool::from(hash.finalize().as_slice().ct_eq(&expected)) {
+                    Ok(Verified::new(index))
+                } else {
+                    Err(Rejection::InvalidSignature)
+                }
+            }
+            Check::NoBody { index } => {
+                if body.is_empty() {
+                    Ok(Verified::new(index))
+                } else {
+                    Err(Rejection::InvalidSignature)
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for TwilioVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwilioVerifier").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
+
+    use super::*;
+
+    // Twilio's published example (https://www.twilio.com/docs/usage/security).
+    const TOKEN: &str = "12345";
+    const SIGNATURE: &str = "GvWf1cFY/Q7PnoempGyD5oXAezc=";
+    const BODY: &str = "CallSid=CA1234567890ABCDE&Caller=%2B14158675310&Digits=1234&From=%2B14158675310&To=%2B18005551212";
+
+    fn parts(uri: &str, signature: &str, content_type: Option<&str>) -> Parts {
+        let mut builder = http::Request::post(uri).header("x-twilio-signature", signature);
+        if let Some(content_type) = content_type {
+            builder = builder.header("content-type", content_type);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    /// The key index that verified, or the rejection's reason.
+    fn verify(scheme: &TwilioScheme, request: &Parts, body: &[u8]) -> Result<usize, &'static str> {
+        let mut verifier = scheme.verifier(request).map_err(|r| r.reason())?;
+        verifier.update(body);
+        verifier
+            .finish(body)
+            .map(|verified| verified.key_index())
+            .map_err(|r| r.reason())
+    }
+
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded; charset=utf-8");
+
+    #[test]
+    fn twilio_s_published_example_verifies_in_any_parameter_order() {
+        let scheme = TwilioScheme::new(TOKEN, "https://mycompany.com").unwrap();
+        let request = parts("/myapp.php?foo=1&bar=2", SIGNATURE, FORM);
+        assert_eq!(verify(&scheme, &request, BODY.as_bytes()), Ok(0));
+        let reordered = "To=%2B18005551212&From=%2B14158675310&Digits=1234&Caller=%2B14158675310&CallSid=CA1234567890ABCDE";
+        assert_eq!(verify(&scheme, &request, reordered.as_bytes()), Ok(0));
+    }
+
+    #[test]
+    fn a_changed_parameter_url_or_token_is_invalid() {
+        let scheme = TwilioScheme::new(TOKEN, "https://mycompany.com").unwrap();
+        let request = parts("/myapp.php?foo=1&bar=2", SIGNATURE, FORM);
+        let tampered = BODY.replace("Digits=1234", "Digits=1235");
+        assert_eq!(
+            verify(&scheme, &request, tampered.as_bytes()),
+            Err("invalid_signature")
+        );
+        let other_query = parts("/myapp.php?foo=1&bar=3", SIGNATURE, FORM);
+        assert_eq!(
+            verify(&scheme, &other_query, BODY.as_bytes()),
+            Err("invalid_signature")
+        );
+        let other_host = TwilioScheme::new(TOKEN, "https://evil.example").unwrap();
+        assert_eq!(
+            verify(&other_host, &request, BODY.as_bytes()),
+            Err("invalid_signature")
+        );
+        let other_token = TwilioScheme::new("54321", "https://mycompany.com").unwrap();
+        assert_eq!(
+            verify(&other_token, &request, BODY.as_bytes()),
+            Err("invalid_signature")
+        );
+    }
+
+    #[test]
+    fn the_default_port_may_be_present_or_not() {
+        let request = parts("/myapp.php?foo=1&bar=2", SIGNATURE, FORM);
+        for base in ["https://mycompany.com:443", "https://mycompany.com/"] {
+            let scheme = TwilioScheme::new(TOKEN, base).unwrap();
+            assert_eq!(verify(&scheme, &request, BODY.as_bytes()), Ok(0), "{base}");
+        }
+        // Like Twilio's validators, a port is also tried removed, but never another scheme.
+        let other_port = TwilioScheme::new(TOKEN, "https://mycompany.com:8443").unwrap();
+        assert_eq!(verify(&other_port, &request, BODY.as_bytes()), Ok(0));
+        let other_port = TwilioScheme::new(TOKEN, "http://mycompany.com").unwrap();
+        assert_eq!(
+            verify(&other_port, &request, BODY.as_bytes()),
+            Err("invalid_signature")
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_neither_form_nor_hashed_is_not_covered() {
+        let scheme = TwilioScheme::new(TOKEN, "https://mycompany.com").unwrap();
+        // Sign the URL alone, as Twilio does for a GET.
+        let mut mac = KeyedMac::sha1(TOKEN.as_bytes());
+        mac.update(b"https://mycompany.com/status");
+        let signature = STANDARD.encode(mac.finalize().as_slice());
+        let request = parts("/status", &signature, None);
+        assert_eq!(verify(&scheme, &request, b""), Ok(0));
+        assert_eq!(
+            verify(&scheme, &request, b"{\"forged\":true}"),
+            Err("invalid_signature")
+        );
+    }
+
+    #[test]
+    fn json_bodies_are_covered_by_body_sha256() {
+        let scheme = TwilioScheme::new(TOKEN, "https://mycompany.com").unwrap();
+        let body = br#"{"property":"value","boolean":true}"#;
+        let hash = hex::encode(Sha256::digest(body));
+        let path = format!("/myapp?bodySHA256={hash}");
+        let mut mac = KeyedMac::sha1(TOKEN.as_bytes());
+        mac.update(format!("https://mycompany.com{path}").as_bytes());
+        let signature = STANDARD.encode(mac.finalize().as_slice());
+        let request = parts(&path, &signature, Some("application/json"));
+        assert_eq!(verify(&scheme, &request, body), Ok(0));
+        assert_eq!(verify(&scheme, &request, b"{}"), Err("invalid_signature"));
+        let bad_hash = parts("/myapp?bodySHA256=zz", &signature, Some("application/json"));
+        assert_eq!(verify(&scheme, &bad_hash, body), Err("malformed_signature"));
+    }
+
+    #[test]
+    fn malformed_and_missing_signatures() {
+        let scheme = TwilioScheme::new(TOKEN, "https://mycompany.com").unwrap();
+        let missing = http::Request::post("/").body(()).unwrap().into_parts().0;
+        assert_eq!(
+            verify(&scheme, &missing, b"").err(),
+            Some("missing_signature")
+        );
+        for bad in [
+            "GvWf1cFY",
+            "not base64!",
+            "GvWf1cFY/Q7PnoempGyD5oXAezc=AAAA",
+        ] {
+            let request = parts("/myapp.php", bad, FORM);
+            assert_eq!(
+                verify(&scheme, &request, b"").err(),
+                Some("malformed_signature"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn base_urls_are_checked() {
+        for bad in [
+            "example.com",
+            "ftp://example.com",
+            "https://",
+            "https://u@example.com",
+            "https://example.com?x=1",
+            "https://exa mple.com",
+        ] {
+            assert_eq!(TwilioScheme::new("t", bad).err(), Some(InvalidUrl), "{bad}");
+        }
+        assert_eq!(
+            base_variants("http://[::1]:8080/api/").unwrap(),
+            [
+                "http://[::1]:8080/api".to_owned(),
+                "http://[::1]/api".to_owned()
+            ]
+        );
+        assert_eq!(
+            base_variants("https://[::1]").unwrap(),
+            ["https://[::1]".to_owned(), "https://[::1]:443".to_owned()]
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_token() {
+        let shown = format!(
+            "{:?}",
+            TwilioScheme::new("super-secret-token", "https://example.com").unwrap()
+        );
+        assert!(!shown.contains("super-secret-token"), "{shown}");
+        assert!(shown.contains("[redacted; 1]"), "{shown}");
+    }
+}
