@@ -1,6 +1,7 @@
 //! Tower middleware that verifies signed webhooks before your handler sees them.
 //!
-//! Webhook senders sign each request with an HMAC of the raw body. [`WebhookSignatureLayer`]
+//! Webhook senders sign each request: an HMAC of the raw body, or an Ed25519 or ECDSA
+//! signature under the sender's private key. [`WebhookSignatureLayer`]
 //! checks that signature against the exact bytes received, in constant time, before anything
 //! parses them; optionally accepts only the sender's IP addresses; bounds the body's size; and
 //! hands the inner service the same bytes, so extractors work unchanged. It works with any
@@ -55,20 +56,30 @@
 //!
 //! # Beyond the basics
 //!
-//! - [`presets`]: Loopwise, Loop Returns, GitHub, Shopify, Stripe, Slack, Standard Webhooks,
-//!   Paddle, Zoom, Linear, Square; timestamped ones reject stale deliveries
+//! - [`presets`]: Loopwise, Loop Returns, GitHub, Shopify, Stripe, Slack, Standard Webhooks
+//!   (`v1` and `v1a`), Paddle, Zoom, Linear, Square, Dropbox, Intercom, Discord, SendGrid,
+//!   Twilio; timestamped ones reject stale deliveries
 //!   ([`HmacScheme::tolerance`]), and any takes old secrets during rotation
 //!   ([`HmacScheme::also_accept`]).
 //! - [`TrustedProxies`]: the client address from `X-Forwarded-For` or `Forwarded`, only
 //!   through proxies you run.
 //! - [`WebhookSignatureLayer::report_only`]: verify and log, but pass everything on, to roll
 //!   out safely; [`WebhookSignatureLayer::on_rejection`]: answer rejections your way.
+//! - [`SignatureScheme`] over an [`Algorithm`]: HMAC-SHA256 or -SHA1 ([`HmacScheme`]), Ed25519
+//!   or ECDSA P-256 public keys (`Ed25519Scheme`, `P256Scheme`), the same envelope builder
+//!   for each; public keys are parsed at start-up ([`InvalidKey`]).
 //! - [`WebhookSigningLayer`] and [`HmacScheme::sign_message`]: the sending side.
 //!
 //! # Cargo features
 //!
 //! - `axum`: read the peer address from axum's `ConnectInfo<SocketAddr>`.
 //! - `tonic`: read the peer address from tonic's `TcpConnectInfo`.
+//! - `ed25519`: Ed25519 public keys (`Ed25519Scheme`; the Discord and Standard Webhooks
+//!   `v1a` presets), through `ed25519-dalek`.
+//! - `p256`: ECDSA P-256 / SHA-256 public keys (`P256Scheme`; the SendGrid preset), through
+//!   `p256`.
+//! - `sha1`: HMAC-SHA1 (`HmacScheme::sha1`; the Intercom preset).
+//! - `twilio`: Twilio's URL-and-parameters scheme (`TwilioScheme`), with `sha1`.
 //!
 //! Without either, servers supply it as a [`PeerAddr`] extension or through a [`PeerSource`].
 

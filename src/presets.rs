@@ -1,6 +1,6 @@
 //! One function per webhook sender: the [`HmacScheme`] that sender uses, ready to go.
 //!
-//! | preset | header(s) | signed bytes | MAC, encoding |
+//! | preset | header(s) | signed bytes | algorithm, encoding |
 //! |---|---|---|---|
 //! | [`loopwise`] | `Loopwise-Webhook-Signature` | body | HMAC-SHA256, lowercase hex |
 //! | [`loop_returns`] | `X-Loop-Signature` | body | HMAC-SHA256, base64 |
@@ -9,14 +9,22 @@
 //! | [`stripe`] | `Stripe-Signature: t=<ts>,v1=<hex>[,v1=…]` | `{t}.{body}` | HMAC-SHA256, hex; any `v1` may match |
 //! | [`slack`] | `X-Slack-Signature: v0=<hex>`, `X-Slack-Request-Timestamp` | `v0:{ts}:{body}` | HMAC-SHA256, hex |
 //! | [`standard_webhooks`] | `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<b64> […]` (or `svix-*`) | `{id}.{ts}.{body}` | HMAC-SHA256, base64; `whsec_` secret |
+//! | `standard_webhooks_v1a` (`ed25519`) | as above, `v1a,<b64>` entries | `{id}.{ts}.{body}` | Ed25519, base64; `whpk_` public key |
 //! | [`paddle`] | `Paddle-Signature: ts=<ts>;h1=<hex>[;h1=…]` | `{ts}:{body}` | HMAC-SHA256, hex |
 //! | [`zoom`] | `x-zm-signature: v0=<hex>`, `x-zm-request-timestamp` | `v0:{ts}:{body}` | HMAC-SHA256, hex |
 //! | [`linear`] | `Linear-Signature` | body | HMAC-SHA256, hex |
 //! | [`square`] | `x-square-hmacsha256-signature` | `{notification URL}{body}` | HMAC-SHA256, base64 |
+//! | [`dropbox`] | `X-Dropbox-Signature` | body | HMAC-SHA256, hex |
+//! | `intercom` (`sha1`) | `X-Hub-Signature: sha1=<hex>` | body | HMAC-SHA1, hex |
+//! | `discord` (`ed25519`) | `X-Signature-Ed25519`, `X-Signature-Timestamp` | `{ts}{body}` | Ed25519, hex |
+//! | `sendgrid` (`p256`) | `X-Twilio-Email-Event-Webhook-Signature`, `…-Timestamp` | `{ts}{body}` | ECDSA P-256 / SHA-256, base64 DER |
+//! | `twilio` (`twilio`) | `X-Twilio-Signature` | public URL, path, query, sorted form parameters | HMAC-SHA1, base64 |
+//!
+//! Presets marked with a cargo feature exist when it is enabled.
 //!
 //! Timestamped presets reject a timestamp more than 5 minutes from now, either way
 //! ([`HmacScheme::tolerance`] changes it). Every preset takes more secrets for rotation with
-//! [`HmacScheme::also_accept`], and signs with [`HmacScheme::sign_message`].
+//! `also_accept`; the HMAC ones also sign, with [`HmacScheme::sign_message`].
 //!
 //! ```
 //! use tower_webhook::{presets, WebhookSignatureLayer};
