@@ -127,8 +127,9 @@ pub use crate::{
     peer::{ConnectionPeer, PeerAddr, PeerSource, TrustedProxies},
     rejection::{Rejection, Unverified},
     scheme::{
-        Algorithm, Encoding, Hmac, HmacScheme, HmacVerifier, InvalidKey, Message, Scheme,
-        SignatureFormat, SignatureScheme, SignatureVerifier, Verified, Verifier, DEFAULT_TOLERANCE,
+        Algorithm, DeliveryId, Encoding, Hmac, HmacScheme, HmacVerifier, InvalidKey, Message,
+        Scheme, SignatureFormat, SignatureScheme, SignatureVerifier, Verified, Verifier,
+        DEFAULT_TOLERANCE,
     },
     service::WebhookSignature,
     signing::{Signer, SigningFuture, WebhookSigning, WebhookSigningLayer},

@@ -6,7 +6,7 @@ use std::fmt;
 use ed25519_dalek::{Signature, StreamVerifier, VerifyingKey};
 
 use super::signature::{sealed, InvalidKey, SignatureScheme, Tag};
-use crate::{Rejection, Verified};
+use crate::Rejection;
 
 /// The Ed25519 [`Algorithm`](crate::Algorithm) (RFC 8032): the sender signs with its private
 /// key; the receiver holds only public keys, which cannot sign.
@@ -79,7 +79,7 @@ fn parse_key(bytes: &[u8]) -> Result<VerifyingKey, InvalidKey> {
 
 /// The per-request state of [`Ed25519`]: one stream per key and claimed signature.
 pub struct Ed25519State {
-    streams: Vec<(usize, StreamVerifier)>,
+    streams: Vec<(usize, Tag, StreamVerifier)>,
 }
 
 impl sealed::Algorithm for Ed25519 {
@@ -102,25 +102,27 @@ impl sealed::Algorithm for Ed25519 {
                 let stream = key
                     .verify_stream(&signature)
                     .map_err(|_| Rejection::MalformedSignature)?;
-                streams.push((index, stream));
+                streams.push((index, *tag, stream));
             }
         }
         Ok(Ed25519State { streams })
     }
 
     fn update(state: &mut Ed25519State, data: &[u8]) {
-        for (_, stream) in &mut state.streams {
+        for (_, _, stream) in &mut state.streams {
             stream.update(data);
         }
     }
 
-    fn finish(state: Ed25519State) -> Result<Verified, Rejection> {
+    fn finish(state: Ed25519State) -> Result<(usize, Tag), Rejection> {
         // Public-key verification reveals nothing secret, so stopping at a match is fine.
+        // A valid signature has one encoding (dalek refuses a non-canonical scalar).
         state
             .streams
             .into_iter()
-            .find_map(|(index, stream)| stream.finalize_and_verify().is_ok().then_some(index))
-            .map(Verified::new)
+            .find_map(|(index, tag, stream)| {
+                stream.finalize_and_verify().is_ok().then_some((index, tag))
+            })
             .ok_or(Rejection::InvalidSignature)
     }
 }

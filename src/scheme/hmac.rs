@@ -15,7 +15,6 @@ use subtle::ConstantTimeEq;
 use super::{
     payload::Piece,
     signature::{sealed, SignatureScheme, Tag},
-    Verified,
 };
 use crate::{clock::unix_seconds, Rejection};
 
@@ -100,14 +99,15 @@ impl KeyedMac {
     /// Whether this MAC, finished, equals any of `claimed`, compared in constant time: a
     /// byte-by-byte early exit would tell an attacker how many leading bytes of a forged MAC
     /// are right.
-    pub(crate) fn matches_any(self, claimed: &[Tag]) -> bool {
+    /// Returns the MAC when it matches.
+    pub(crate) fn matches_any(self, claimed: &[Tag]) -> Option<Tag> {
         let computed = self.finalize();
         let matched = claimed
             .iter()
             .fold(subtle::Choice::from(0), |any, claimed| {
                 any | computed.as_slice().ct_eq(claimed.as_slice())
             });
-        bool::from(matched)
+        bool::from(matched).then_some(computed)
     }
 }
 
@@ -158,13 +158,13 @@ impl sealed::Algorithm for Hmac {
         }
     }
 
-    fn finish(state: HmacState) -> Result<Verified, Rejection> {
-        for (index, mac) in state.macs.into_iter().enumerate() {
-            if mac.matches_any(&state.claimed) {
-                return Ok(Verified::new(index));
-            }
-        }
-        Err(Rejection::InvalidSignature)
+    fn finish(state: HmacState) -> Result<(usize, Tag), Rejection> {
+        state
+            .macs
+            .into_iter()
+            .enumerate()
+            .find_map(|(index, mac)| Some((index, mac.matches_any(&state.claimed)?)))
+            .ok_or(Rejection::InvalidSignature)
     }
 }
 
@@ -225,7 +225,7 @@ impl SignatureScheme<Hmac> {
     }
 
     /// Another secret whose signatures are accepted too, for rotating secrets without
-    /// downtime. [`Verified::key_index`] says which one matched (0 is the one given to
+    /// downtime. [`Verified::key_index`](crate::Verified::key_index) says which one matched (0 is the one given to
     /// [`sha256`](Self::sha256), then these in order). Signing always uses the first.
     ///
     /// # Panics
@@ -401,7 +401,7 @@ mod tests {
     use http::request::Parts;
 
     use super::*;
-    use crate::{Encoding, Scheme, Verifier};
+    use crate::{Encoding, Scheme, Verified, Verifier};
 
     const SECRET: &str = "It's a Secret to Everybody";
     const BODY: &[u8] = b"Hello, World!";

@@ -121,27 +121,95 @@ pub trait Verifier: Send + 'static {
 /// behind the layer.
 ///
 /// ```
-/// use tower_webhook::Verified;
+/// use tower_webhook::{DeliveryId, Verified};
 ///
-/// let verified = Verified::new(0);
+/// let verified = Verified::new(0).with_delivery_id(DeliveryId::derive("acme", b"evt_123"));
 /// assert_eq!(verified.key_index(), 0);
+/// assert!(verified.delivery_id().is_some());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Verified {
     key_index: usize,
+    delivery_id: Option<DeliveryId>,
 }
 
 impl Verified {
-    /// A marker saying the secret at `key_index` (in the order the scheme was given its
-    /// secrets) verified the request.
+    /// A marker saying the key at `key_index` (in the order the scheme was given its keys)
+    /// verified the request.
     #[must_use]
     pub fn new(key_index: usize) -> Self {
-        Self { key_index }
+        Self {
+            key_index,
+            delivery_id: None,
+        }
     }
 
-    /// Which of the scheme's secrets verified the request, counting from 0. Never the secret.
+    /// The same marker, naming the delivery (for a [`ReplayGuard`](crate::ReplayGuardLayer)).
+    #[must_use]
+    pub fn with_delivery_id(mut self, id: DeliveryId) -> Self {
+        self.delivery_id = Some(id);
+        self
+    }
+
+    /// Which of the scheme's keys verified the request, counting from 0. Never the key.
     #[must_use]
     pub fn key_index(&self) -> usize {
         self.key_index
+    }
+
+    /// What identifies this delivery, the same for a retry or a replay of it: the sender's
+    /// message id where the scheme signs one (Standard Webhooks' `webhook-id`), otherwise the
+    /// verified signature, which differs for every body and timestamp. Every scheme in this
+    /// crate sets it; a custom [`Scheme`] may.
+    #[must_use]
+    pub fn delivery_id(&self) -> Option<DeliveryId> {
+        self.delivery_id
+    }
+}
+
+/// A delivery's identity: a SHA-256 digest, so ids and signatures of any length key a store
+/// the same way, and what they were made from is not kept.
+///
+/// ```
+/// use tower_webhook::DeliveryId;
+///
+/// let id = DeliveryId::derive("standard_webhooks", b"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
+/// assert_eq!(id, DeliveryId::derive("standard_webhooks", b"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"));
+/// assert_ne!(id, DeliveryId::derive("stripe", b"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"));
+/// assert_eq!(id.to_string().len(), 64);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeliveryId([u8; 32]);
+
+impl DeliveryId {
+    /// The id of the delivery that `material` (a message id, a verified signature) names,
+    /// within `namespace` (the scheme's name), so two senders never share ids.
+    #[must_use]
+    pub fn derive(namespace: &str, material: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update((namespace.len() as u64).to_be_bytes());
+        hash.update(namespace.as_bytes());
+        hash.update(material);
+        Self(hash.finalize().into())
+    }
+
+    /// The digest's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DeliveryId {
+    /// Lowercase hex, 64 characters.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl std::fmt::Debug for DeliveryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DeliveryId({self})")
     }
 }

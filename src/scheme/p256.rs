@@ -10,7 +10,7 @@ use p256::{
 use sha2::{Digest, Sha256};
 
 use super::signature::{sealed, InvalidKey, SignatureScheme, Tag};
-use crate::{Rejection, Verified};
+use crate::Rejection;
 
 /// The ECDSA P-256 / SHA-256 [`Algorithm`](crate::Algorithm): signatures DER-encoded
 /// (`SEQUENCE { r, s }`), public keys as X.509 `SubjectPublicKeyInfo` DER.
@@ -104,15 +104,18 @@ impl sealed::Algorithm for EcdsaP256 {
         state.hash.update(data);
     }
 
-    fn finish(state: P256State) -> Result<Verified, Rejection> {
+    fn finish(state: P256State) -> Result<(usize, Tag), Rejection> {
         let digest = state.hash.finalize();
         for (index, key) in state.keys.iter().enumerate() {
-            if state
-                .claimed
-                .iter()
-                .any(|signature| key.verify_prehash(&digest, signature).is_ok())
-            {
-                return Ok(Verified::new(index));
+            for signature in &state.claimed {
+                if key.verify_prehash(&digest, signature).is_ok() {
+                    // ECDSA signatures are malleable (s or n - s): name the delivery by the
+                    // low-s form, so the other one is the same delivery.
+                    let canonical = signature.normalize_s().unwrap_or(*signature).to_bytes();
+                    let mut tag = Tag::zeroed(canonical.len());
+                    tag.as_mut_slice().copy_from_slice(&canonical);
+                    return Ok((index, tag));
+                }
             }
         }
         Err(Rejection::InvalidSignature)

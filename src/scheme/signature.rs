@@ -12,7 +12,7 @@ use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
 use super::{
     format::SignatureFormat,
     payload::{Piece, SignedPayload},
-    Scheme, Verified, Verifier,
+    DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::{
     clock::{unix_seconds, Clock, SystemClock},
@@ -151,7 +151,7 @@ impl<A: sealed::Algorithm> Algorithm for A {}
 
 pub(crate) mod sealed {
     use super::Tag;
-    use crate::{Rejection, Verified};
+    use crate::Rejection;
 
     /// The algorithm's half of verifying, hidden from the public API.
     pub trait Algorithm: Clone + std::fmt::Debug + Send + Sync + 'static {
@@ -168,8 +168,9 @@ pub(crate) mod sealed {
         /// Feeds the next signed bytes.
         fn update(state: &mut Self::State, data: &[u8]);
 
-        /// Whether any key verifies any claimed signature over everything fed.
-        fn finish(state: Self::State) -> Result<Verified, Rejection>;
+        /// Which key verified a claimed signature over everything fed, and that signature in
+        /// a canonical form (one encoding per valid signature), to identify the delivery.
+        fn finish(state: Self::State) -> Result<(usize, Tag), Rejection>;
     }
 }
 
@@ -606,6 +607,10 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
         } else {
             None
         };
+        let delivery = match id {
+            Some(id) => Delivery::Id(DeliveryId::derive(&self.name, id)),
+            None => Delivery::Signature(self.name.clone()),
+        };
         for piece in self.payload.pieces() {
             let bytes = match piece {
                 Piece::Literal(bytes) => bytes.as_ref(),
@@ -614,7 +619,7 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
             };
             A::update(&mut state, bytes);
         }
-        Ok(SignatureVerifier { state })
+        Ok(SignatureVerifier { state, delivery })
     }
 }
 
@@ -636,6 +641,15 @@ impl<A: Algorithm> fmt::Debug for SignatureScheme<A> {
 /// prefix and then the body as it arrives, and the signatures the header claims.
 pub struct SignatureVerifier<A: Algorithm> {
     state: <A as sealed::Algorithm>::State,
+    delivery: Delivery,
+}
+
+/// Where a verified request's [`DeliveryId`] comes from.
+enum Delivery {
+    /// The signed message id, already digested.
+    Id(DeliveryId),
+    /// The verified signature, within the scheme named here.
+    Signature(Cow<'static, str>),
 }
 
 impl<A: Algorithm> Verifier for SignatureVerifier<A> {
@@ -644,7 +658,12 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
     }
 
     fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
-        A::finish(self.state)
+        let (index, signature) = A::finish(self.state)?;
+        let id = match self.delivery {
+            Delivery::Id(id) => id,
+            Delivery::Signature(name) => DeliveryId::derive(&name, signature.as_slice()),
+        };
+        Ok(Verified::new(index).with_delivery_id(id))
     }
 }
 

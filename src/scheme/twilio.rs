@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 use super::{
     hmac::KeyedMac,
     signature::{find_one, Tag},
-    Scheme, Verified, Verifier,
+    DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::Rejection;
 
@@ -204,23 +204,29 @@ impl Scheme for TwilioScheme {
         let path_and_query = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let body_sha256 = body_sha256(request.uri.query().unwrap_or_default())?;
 
+        // A verified signature is a MAC, so it names its delivery: a retry is signed alike.
+        let delivery = DeliveryId::derive(&self.name, claimed.as_slice());
         if body_sha256.is_none() && is_form(request) {
             let macs = self.url_macs(path_and_query).collect();
-            return Ok(TwilioVerifier(Check::Form { macs, claimed }));
+            return Ok(TwilioVerifier {
+                check: Check::Form { macs, claimed },
+                delivery,
+            });
         }
         // The URL is everything signed: decide now, before reading the body.
         let index = self
             .url_macs(path_and_query)
-            .find_map(|(index, mac)| mac.matches_any(&[claimed]).then_some(index))
+            .find_map(|(index, mac)| mac.matches_any(&[claimed]).map(|_| index))
             .ok_or(Rejection::InvalidSignature)?;
-        Ok(TwilioVerifier(match body_sha256 {
+        let check = match body_sha256 {
             Some(expected) => Check::BodyHash {
                 index,
                 hash: Sha256::new(),
                 expected,
             },
             None => Check::NoBody { index },
-        }))
+        };
+        Ok(TwilioVerifier { check, delivery })
     }
 }
 
@@ -267,7 +273,10 @@ impl fmt::Debug for TwilioScheme {
 }
 
 /// The [`Verifier`] of a [`TwilioScheme`].
-pub struct TwilioVerifier(Check);
+pub struct TwilioVerifier {
+    check: Check,
+    delivery: DeliveryId,
+}
 
 enum Check {
     /// Form parameters are signed: sorted, so they can be fed only once all are in.
@@ -287,13 +296,13 @@ enum Check {
 
 impl Verifier for TwilioVerifier {
     fn update(&mut self, chunk: &[u8]) {
-        if let Check::BodyHash { hash, .. } = &mut self.0 {
+        if let Check::BodyHash { hash, .. } = &mut self.check {
             hash.update(chunk);
         }
     }
 
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
-        match self.0 {
+        let index = match self.check {
             Check::Form { macs, claimed } => {
                 let mut params: Vec<(Cow<'_, str>, Cow<'_, str>)> =
                     form_urlencoded::parse(body).collect();
@@ -306,30 +315,28 @@ impl Verifier for TwilioVerifier {
                             mac.update(name.as_bytes());
                             mac.update(value.as_bytes());
                         }
-                        mac.matches_any(&[claimed]).then_some(index)
+                        mac.matches_any(&[claimed]).map(|_| index)
                     })
-                    .map(Verified::new)
-                    .ok_or(Rejection::InvalidSignature)
+                    .ok_or(Rejection::InvalidSignature)?
             }
             Check::BodyHash {
                 index,
                 hash,
                 expected,
             } => {
-                if bool::from(hash.finalize().as_slice().ct_eq(&expected)) {
-                    Ok(Verified::new(index))
-                } else {
-                    Err(Rejection::InvalidSignature)
+                if !bool::from(hash.finalize().as_slice().ct_eq(&expected)) {
+                    return Err(Rejection::InvalidSignature);
                 }
+                index
             }
             Check::NoBody { index } => {
-                if body.is_empty() {
-                    Ok(Verified::new(index))
-                } else {
-                    Err(Rejection::InvalidSignature)
+                if !body.is_empty() {
+                    return Err(Rejection::InvalidSignature);
                 }
+                index
             }
-        }
+        };
+        Ok(Verified::new(index).with_delivery_id(self.delivery))
     }
 }
 
