@@ -107,10 +107,13 @@ mod layer;
 mod peer;
 pub mod presets;
 mod rejection;
+mod replay;
 mod scheme;
 mod service;
 mod signing;
 
+#[cfg(feature = "redis")]
+pub use crate::replay::RedisStore;
 #[cfg(feature = "p256")]
 pub use crate::scheme::{EcdsaP256, P256Scheme};
 #[cfg(feature = "ed25519")]
@@ -126,6 +129,10 @@ pub use crate::{
     layer::{WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE},
     peer::{ConnectionPeer, PeerAddr, PeerSource, TrustedProxies},
     rejection::{Rejection, Unverified},
+    replay::{
+        Claim, MemoryStore, ReplayFuture, ReplayGuard, ReplayGuardLayer, ReplayStore, StoreError,
+        StoreFuture, DEFAULT_DONE_TTL, DEFAULT_IN_PROGRESS_TTL, DUPLICATE_HEADER,
+    },
     scheme::{
         Algorithm, DeliveryId, Encoding, Hmac, HmacScheme, HmacVerifier, InvalidKey, Message,
         Scheme, SignatureFormat, SignatureScheme, SignatureVerifier, Verified, Verifier,

@@ -1,0 +1,156 @@
+//! [`RedisStore`]: claims and records in Redis, shared by every instance.
+
+use std::{fmt, time::Duration};
+
+use redis::{
+    aio::{ConnectionManager, ConnectionManagerConfig},
+    Script,
+};
+
+use super::{Claim, ReplayStore, StoreError, StoreFuture};
+
+/// Claims the key unless it exists; returns its value if it does. One step, so two instances
+/// cannot both claim.
+const CLAIM: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+";
+
+/// Deletes the key only if this claim still holds it.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+const DONE: &str = "done";
+
+/// A [`ReplayStore`] in Redis (feature `redis`): every instance with the same Redis and key
+/// prefix shares what was claimed and processed.
+///
+/// Only atomic operations: a claim is one Lua script (read, and set with a TTL if absent), a
+/// release is another (delete if still ours), completion one `SET … PX`. The connection is
+/// redis-rs's `ConnectionManager`, which reconnects by itself after Redis restarts; while
+/// Redis is down, each operation fails within its timeout and the guard answers `503` (or
+/// processes unguarded with [`fail_open`](crate::ReplayGuardLayer::fail_open)).
+///
+/// ```no_run
+/// use tower_webhook::{RedisStore, ReplayGuardLayer};
+///
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
+/// let guard = ReplayGuardLayer::new(store.prefix("payments:webhooks:"));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: String,
+    claim: Script,
+    release: Script,
+}
+
+impl RedisStore {
+    /// Connects to the Redis at `url` (`redis://host:port/db`), with one-second connection and
+    /// response timeouts so an unreachable Redis fails requests quickly.
+    ///
+    /// # Errors
+    ///
+    /// If the URL is invalid or Redis cannot be reached now.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(StoreError::new)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_secs(1))
+            .set_response_timeout(Duration::from_secs(1))
+            .set_number_of_retries(2)
+            .set_max_delay(200);
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(StoreError::new)?;
+        Ok(Self::new(connection))
+    }
+
+    /// A store over a connection you configured.
+    #[must_use]
+    pub fn new(connection: ConnectionManager) -> Self {
+        Self {
+            connection,
+            prefix: "tower-webhook:delivery:".to_owned(),
+            claim: Script::new(CLAIM),
+            release: Script::new(RELEASE),
+        }
+    }
+
+    /// The prefix of every key (default `tower-webhook:delivery:`), to keep applications that
+    /// share a Redis apart.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+impl ReplayStore for RedisStore {
+    fn claim<'a>(&'a self, key: &'a str, token: &'a str, ttl: Duration) -> StoreFuture<'a, Claim> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let held: Option<String> = self
+                .claim
+                .key(self.key(key))
+                .arg(format!("claimed:{token}"))
+                .arg(millis(ttl))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(StoreError::new)?;
+            Ok(match held.as_deref() {
+                None => Claim::Claimed,
+                Some(DONE) => Claim::Done,
+                Some(_) => Claim::InProgress,
+            })
+        })
+    }
+
+    fn complete<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(DONE)
+                .arg("PX")
+                .arg(millis(ttl))
+                .query_async::<()>(&mut connection)
+                .await
+                .map_err(StoreError::new)
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, token: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            self.release
+                .key(self.key(key))
+                .arg(format!("claimed:{token}"))
+                .invoke_async::<i64>(&mut connection)
+                .await
+                .map(drop)
+                .map_err(StoreError::new)
+        })
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
