@@ -1,0 +1,258 @@
+//! The replay guard with a real Redis: two servers sharing one Redis, retries after a
+//! failure, 50 concurrent duplicates across both, and Redis restarted under a running server.
+//!
+//! Each test starts its own `redis-server` (Debian package `redis-server`) on a free loopback
+//! port and stops it afterwards. Without the binary the tests print a skip notice and pass,
+//! so `cargo test --all-features` works on a machine without Redis; `.ci/run` installs it.
+#![cfg(feature = "redis")]
+
+mod support;
+
+use std::{
+    net::{SocketAddr, TcpListener, TcpStream},
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{routing::post, Router};
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::Full;
+use tower_webhook::{presets, Message, RedisStore, ReplayGuardLayer, WebhookSignatureLayer};
+
+const SECRET: &str = "whsec_redis_replay_test";
+
+/// A `redis-server` on a free loopback port, stopped when dropped.
+struct Redis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    /// Starts one, or returns `None` (after printing why) if `redis-server` is not installed.
+    fn start(test: &str) -> Option<Self> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_err()
+        {
+            eprintln!(
+                "SKIPPED {test}: `redis-server` is not installed (Debian: apt-get install redis-server); .ci/run installs it"
+            );
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = Self { port, child: None };
+        redis.spawn();
+        Some(redis)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[derive(Clone, Default)]
+struct Handler {
+    calls: Arc<AtomicUsize>,
+    fail_next: Arc<AtomicBool>,
+}
+
+impl Handler {
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// A server with its own layers and its own connection to `redis`, as a separate instance.
+async fn instance(redis: &Redis, handler: &Handler, fail_open: bool) -> SocketAddr {
+    let store = RedisStore::connect(&redis.url()).await.unwrap();
+    let mut guard = ReplayGuardLayer::new(store);
+    if fail_open {
+        guard = guard.fail_open();
+    }
+    let handler = handler.clone();
+    let route: axum::routing::MethodRouter = post(move |_body: Bytes| {
+        let handler = handler.clone();
+        async move {
+            handler.calls.fetch_add(1, Ordering::SeqCst);
+            // Long enough for concurrent copies to overlap the claim.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if handler.fail_next.swap(false, Ordering::SeqCst) {
+                (StatusCode::INTERNAL_SERVER_ERROR, "handler failed")
+            } else {
+                (StatusCode::OK, "handled")
+            }
+        }
+    })
+    .layer::<_, std::convert::Infallible>(guard)
+    .layer(WebhookSignatureLayer::new(presets::stripe(SECRET)));
+    support::serve_axum(Router::new().route("/hook", route)).await
+}
+
+fn signed(body: &'static str) -> Request<Full<Bytes>> {
+    let headers = presets::stripe(SECRET).sign_message(&Message::new(body.as_bytes()));
+    let mut request = Request::post("/hook")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap();
+    request.headers_mut().extend(headers);
+    request
+}
+
+fn copy(request: &Request<Full<Bytes>>, body: &'static str) -> Request<Full<Bytes>> {
+    let mut copy = Request::post("/hook")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> (StatusCode, HeaderMap, Bytes) {
+    support::send(addr, request).await
+}
+
+fn is_duplicate(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
+    response.0 == StatusCode::OK
+        && response
+            .1
+            .get("webhook-duplicate")
+            .is_some_and(|v| v == "true")
+}
+
+fn is_processed(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
+    response.0 == StatusCode::OK && response.2 == "handled"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_redis() {
+    let Some(redis) = Redis::start("two_instances_share_one_redis") else {
+        return;
+    };
+    let handler = Handler::default();
+    let a = instance(&redis, &handler, false).await;
+    let b = instance(&redis, &handler, false).await;
+
+    // Processed by one, a duplicate on the other.
+    let first = signed(r#"{"id":"evt_shared"}"#);
+    let replay = copy(&first, r#"{"id":"evt_shared"}"#);
+    assert!(is_processed(&send(a, first).await));
+    assert!(is_duplicate(&send(b, replay).await));
+    assert_eq!(handler.calls(), 1);
+
+    // Failed on one: the retry on the other is processed, and then it is a duplicate.
+    let failing = signed(r#"{"id":"evt_retry"}"#);
+    let retry = copy(&failing, r#"{"id":"evt_retry"}"#);
+    let again = copy(&failing, r#"{"id":"evt_retry"}"#);
+    handler.fail_next.store(true, Ordering::SeqCst);
+    assert_eq!(send(a, failing).await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(is_processed(&send(b, retry).await));
+    assert!(is_duplicate(&send(a, again).await));
+    assert_eq!(handler.calls(), 3);
+
+    // 50 copies at once, split between the two instances: processed exactly once.
+    let body = r#"{"id":"evt_50"}"#;
+    let original = signed(body);
+    let tasks: Vec<_> = (0..50)
+        .map(|i| tokio::spawn(send(if i % 2 == 0 { a } else { b }, copy(&original, body))))
+        .collect();
+    let mut processed = 0;
+    for task in tasks {
+        let response = task.await.unwrap();
+        if is_processed(&response) {
+            processed += 1;
+        } else {
+            assert!(
+                is_duplicate(&response) || response.0 == StatusCode::CONFLICT,
+                "{response:?}"
+            );
+        }
+    }
+    assert_eq!(processed, 1);
+    assert_eq!(handler.calls(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_recovers_when_redis_restarts_under_a_running_server() {
+    let Some(mut redis) =
+        Redis::start("the_guard_recovers_when_redis_restarts_under_a_running_server")
+    else {
+        return;
+    };
+    let handler = Handler::default();
+    let closed = instance(&redis, &handler, false).await;
+    let open = instance(&redis, &handler, true).await;
+    assert!(is_processed(
+        &send(closed, signed(r#"{"id":"evt_before"}"#)).await
+    ));
+
+    redis.stop();
+    // Down: fail closed answers 503 without calling the handler; fail open processes.
+    let calls = handler.calls();
+    let (status, _, body) = send(closed, signed(r#"{"id":"evt_down"}"#)).await;
+    assert_eq!(
+        (status, body.as_ref()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            b"replay store unavailable\n".as_ref()
+        )
+    );
+    assert_eq!(handler.calls(), calls);
+    assert!(is_processed(
+        &send(open, signed(r#"{"id":"evt_down_open"}"#)).await
+    ));
+
+    redis.spawn();
+    // Same servers, same layers: within a few seconds the connection is back.
+    let body = r#"{"id":"evt_after"}"#;
+    let delivery = signed(body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = send(closed, copy(&delivery, body)).await;
+        if is_processed(&response) {
+            break;
+        }
+        assert_eq!(response.0, StatusCode::SERVICE_UNAVAILABLE, "{response:?}");
+        assert!(Instant::now() < deadline, "the guard did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(is_duplicate(&send(closed, copy(&delivery, body)).await));
+    assert!(is_duplicate(&send(open, copy(&delivery, body)).await));
+}
