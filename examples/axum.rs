@@ -13,7 +13,10 @@ use std::net::SocketAddr;
 
 use axum::{routing::post, Extension, Json, Router};
 use http::HeaderMap;
-use tower_webhook::{presets, IpAllowlist, Message, Verified, WebhookSignatureLayer};
+use tower::ServiceBuilder;
+use tower_webhook::{
+    presets, IpAllowlist, MemoryStore, Message, ReplayGuardLayer, Verified, WebhookSignatureLayer,
+};
 
 // Demo secrets, used only when the environment does not provide real ones;
 // `examples/send.rs` signs with the same ones.
@@ -95,7 +98,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .route(
             "/webhooks/stripe",
-            post(handle_stripe).layer(WebhookSignatureLayer::new(stripe)),
+            // Verify first, then process each delivery once: a resent one is answered
+            // `200 duplicate` without calling the handler.
+            post(handle_stripe).layer(
+                ServiceBuilder::new()
+                    .layer(WebhookSignatureLayer::new(stripe))
+                    .layer(ReplayGuardLayer::new(MemoryStore::default())),
+            ),
         );
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
@@ -108,7 +117,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("# a signed Loop Returns webhook (200):");
     println!("curl -i http://{addr}/webhooks/loop {loop_headers} --data-binary '{loop_body}'\n");
-    println!("# a signed Stripe webhook (200 for the next 5 minutes, then 401: its timestamp is signed):");
+    println!(
+        "# a signed Stripe webhook (200 for the next 5 minutes, then 401: its timestamp is signed;"
+    );
+    println!("# sent again, 200 with `webhook-duplicate: true` and the handler is not called):");
     println!(
         "curl -i http://{addr}/webhooks/stripe -H 'Content-Type: application/json' \
          {stripe_headers} --data-binary '{stripe_body}'\n"

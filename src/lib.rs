@@ -68,6 +68,8 @@
 //! - [`SignatureScheme`] over an [`Algorithm`]: HMAC-SHA256 or -SHA1 ([`HmacScheme`]), Ed25519
 //!   or ECDSA P-256 public keys (`Ed25519Scheme`, `P256Scheme`), the same envelope builder
 //!   for each; public keys are parsed at start-up ([`InvalidKey`]).
+//! - [`ReplayGuardLayer`]: process each verified delivery once, across instances, with a
+//!   [`MemoryStore`] or a Redis store; duplicates get `200`, deliveries in progress `409`.
 //! - [`WebhookSigningLayer`] and [`HmacScheme::sign_message`]: the sending side.
 //!
 //! # Cargo features
@@ -80,6 +82,7 @@
 //!   `p256`.
 //! - `sha1`: HMAC-SHA1 (`HmacScheme::sha1`; the Intercom preset).
 //! - `twilio`: Twilio's URL-and-parameters scheme (`TwilioScheme`), with `sha1`.
+//! - `redis`: `RedisStore`, a [`ReplayStore`] shared by every instance.
 //!
 //! Without either, servers supply it as a [`PeerAddr`] extension or through a [`PeerSource`].
 

@@ -47,7 +47,7 @@ impl SignatureScheme<Ed25519> {
     }
 
     /// Another public key whose signatures are accepted too, for key rotation.
-    /// [`Verified::key_index`] says which one matched (0 is the first).
+    /// [`Verified::key_index`](crate::Verified::key_index) says which one matched (0 is the first).
     ///
     /// # Errors
     ///
