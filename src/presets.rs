@@ -179,7 +179,7 @@ pub fn slack(secret: impl AsRef<[u8]>) -> HmacScheme {
 ///
 /// The secret is given as the sender shows it, `whsec_` followed by base64 (the prefix is
 /// optional, as in the reference implementation), and the decoded bytes are the key. Other
-/// versions are ignored; [`standard_webhooks_v1a`] verifies the asymmetric `v1a`.
+/// versions are ignored; `standard_webhooks_v1a` (feature `ed25519`) verifies the asymmetric `v1a`.
 ///
 /// # Errors
 ///
