@@ -129,6 +129,16 @@ async fn every_vector_verifies_and_reaches_the_inner_service_unchanged() {
         assert_eq!(out.status, StatusCode::UNAUTHORIZED, "{}", v.name);
         assert_eq!(reason(&out), "invalid webhook signature\n", "{}", v.name);
         assert_eq!(out.recorder.calls(), 0);
+
+        let wrong_secret = if v.preset == "standard_webhooks" {
+            "whsec_d3Jvbmcgc2VjcmV0"
+        } else {
+            "wrong secret"
+        };
+        let wrong_key = preset(&v.preset, wrong_secret, v.url.as_deref(), v.now);
+        let out = verify(wrong_key, request(&headers, v.body.clone())).await;
+        assert_eq!(reason(&out), "invalid webhook signature\n", "{}", v.name);
+        assert_eq!(out.recorder.calls(), 0);
     }
 }
 

@@ -566,3 +566,43 @@ async fn twilio_end_to_end_behind_a_proxy_ignores_the_host_header() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(received.take().is_empty());
 }
+
+#[tokio::test]
+async fn a_delivery_id_names_the_delivery_not_the_encoding() {
+    use p256::ecdsa::Signature;
+    let v = &vectors()["sendgrid"][0];
+    let now: u64 = s(&v["timestamp"]).parse().unwrap();
+    let scheme = presets::sendgrid(s(&v["public_key"]))
+        .unwrap()
+        .clock(at(now));
+    let body = s(&v["body"]).as_bytes();
+    let signature = Signature::from_der(&STANDARD.decode(s(&v["signature"])).unwrap()).unwrap();
+    // ECDSA's malleated twin (s replaced by n - s) is the same signature mathematically.
+    let (r, s_scalar) = signature.split_scalars();
+    let twin = Signature::from_scalars(r, -s_scalar).unwrap();
+    let mut ids = Vec::new();
+    for signature in [signature, twin] {
+        let encoded = STANDARD.encode(signature.to_der().as_bytes());
+        let headers = [
+            ("x-twilio-email-event-webhook-signature", encoded.as_str()),
+            ("x-twilio-email-event-webhook-timestamp", s(&v["timestamp"])),
+        ];
+        let out = send(scheme.clone(), "/", &headers, body).await;
+        passed(&out, body, 0);
+        ids.push(out.recorder.only().verified.unwrap().delivery_id().unwrap());
+    }
+    assert_eq!(ids[0], ids[1]);
+
+    // Another signature over another timestamp is another delivery.
+    let discord = &vectors()["discord"];
+    let headers = [
+        ("x-signature-ed25519", s(&discord["signature"])),
+        ("x-signature-timestamp", s(&discord["timestamp"])),
+    ];
+    let scheme = presets::discord(s(&discord["public_key"]))
+        .unwrap()
+        .clock(at(NOW));
+    let out = send(scheme, "/", &headers, BODY.as_bytes()).await;
+    let other = out.recorder.only().verified.unwrap().delivery_id().unwrap();
+    assert_ne!(other, ids[0]);
+}
