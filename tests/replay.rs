@@ -17,6 +17,7 @@ use axum::{routing::post, Router};
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
+use support::{is_duplicate, resend, stripe_delivery};
 use tokio::sync::Semaphore;
 use tower_webhook::{
     presets, Claim, MemoryStore, Message, ReplayGuardLayer, ReplayStore, StoreError, StoreFuture,
@@ -73,34 +74,8 @@ impl Handler {
     }
 }
 
-fn signed(body: &'static str) -> Request<Full<Bytes>> {
-    let headers: HeaderMap = presets::stripe(SECRET).sign_message(&Message::new(body.as_bytes()));
-    let mut request = Request::post("/hook")
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
-        .unwrap();
-    request.headers_mut().extend(headers);
-    request
-}
-
-fn copy(request: &Request<Full<Bytes>>, body: &'static str) -> Request<Full<Bytes>> {
-    let mut copy = Request::post("/hook")
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
-        .unwrap();
-    *copy.headers_mut() = request.headers().clone();
-    copy
-}
-
 async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> (StatusCode, HeaderMap, Bytes) {
     support::send(addr, request).await
-}
-
-fn is_duplicate(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
-    response.0 == StatusCode::OK
-        && response
-            .1
-            .get("webhook-duplicate")
-            .is_some_and(|v| v == "true")
-        && response.2 == "duplicate delivery\n"
 }
 
 async fn serve(handler: &Handler, guard: ReplayGuardLayer<MemoryStore>) -> SocketAddr {
@@ -111,8 +86,8 @@ async fn serve(handler: &Handler, guard: ReplayGuardLayer<MemoryStore>) -> Socke
 async fn a_processed_delivery_is_answered_200_duplicate_without_the_handler() {
     let handler = Handler::default();
     let addr = serve(&handler, ReplayGuardLayer::new(MemoryStore::new(100))).await;
-    let first = signed(r#"{"id":"evt_1"}"#);
-    let replay = copy(&first, r#"{"id":"evt_1"}"#);
+    let first = stripe_delivery(SECRET, r#"{"id":"evt_1"}"#);
+    let replay = resend(&first, r#"{"id":"evt_1"}"#);
     let response = send(addr, first).await;
     assert_eq!(
         (response.0, response.2.as_ref()),
@@ -122,7 +97,7 @@ async fn a_processed_delivery_is_answered_200_duplicate_without_the_handler() {
     assert!(is_duplicate(&send(addr, replay).await));
     assert_eq!(handler.calls(), 1);
     // Another delivery is processed.
-    let (status, _, _) = send(addr, signed(r#"{"id":"evt_2"}"#)).await;
+    let (status, _, _) = send(addr, stripe_delivery(SECRET, r#"{"id":"evt_2"}"#)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(handler.calls(), 2);
 }
@@ -131,9 +106,9 @@ async fn a_processed_delivery_is_answered_200_duplicate_without_the_handler() {
 async fn a_failed_delivery_is_released_so_the_retry_is_processed() {
     let handler = Handler::default();
     let addr = serve(&handler, ReplayGuardLayer::new(MemoryStore::new(100))).await;
-    let first = signed(r#"{"id":"evt_fail"}"#);
-    let retry = copy(&first, r#"{"id":"evt_fail"}"#);
-    let again = copy(&first, r#"{"id":"evt_fail"}"#);
+    let first = stripe_delivery(SECRET, r#"{"id":"evt_fail"}"#);
+    let retry = resend(&first, r#"{"id":"evt_fail"}"#);
+    let again = resend(&first, r#"{"id":"evt_fail"}"#);
     handler.fail_next.store(true, Ordering::SeqCst);
     let (status, _, _) = send(addr, first).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -150,9 +125,9 @@ async fn a_failed_delivery_is_released_so_the_retry_is_processed() {
 async fn a_duplicate_while_in_progress_is_409() {
     let handler = Handler::gated();
     let addr = serve(&handler, ReplayGuardLayer::new(MemoryStore::new(100))).await;
-    let first = signed(r#"{"id":"evt_slow"}"#);
-    let during = copy(&first, r#"{"id":"evt_slow"}"#);
-    let after = copy(&first, r#"{"id":"evt_slow"}"#);
+    let first = stripe_delivery(SECRET, r#"{"id":"evt_slow"}"#);
+    let during = resend(&first, r#"{"id":"evt_slow"}"#);
+    let after = resend(&first, r#"{"id":"evt_slow"}"#);
     let pending = tokio::spawn(send(addr, first));
     while handler.calls() == 0 {
         tokio::task::yield_now().await;
@@ -170,11 +145,11 @@ async fn a_duplicate_while_in_progress_is_409() {
 
 /// Sends 50 copies of one delivery at once; returns (processed, duplicates, in progress).
 pub async fn fifty_at_once(addrs: &[SocketAddr], body: &'static str) -> (usize, usize, usize) {
-    let first = signed(body);
+    let first = stripe_delivery(SECRET, body);
     let mut tasks = Vec::new();
     for i in 0..50 {
         let addr = addrs[i % addrs.len()];
-        tasks.push(tokio::spawn(send(addr, copy(&first, body))));
+        tasks.push(tokio::spawn(send(addr, resend(&first, body))));
     }
     let (mut processed, mut duplicates, mut in_progress) = (0, 0, 0);
     for task in tasks {
@@ -255,7 +230,7 @@ async fn a_guard_outside_the_signature_layer_refuses_with_500() {
     .layer::<_, std::convert::Infallible>(WebhookSignatureLayer::new(presets::stripe(SECRET)))
     .layer(ReplayGuardLayer::new(MemoryStore::new(10)));
     let addr = support::serve_axum(Router::new().route("/hook", route)).await;
-    let (status, _, body) = send(addr, signed("{}")).await;
+    let (status, _, body) = send(addr, stripe_delivery(SECRET, "{}")).await;
     assert_eq!(
         (status, body.as_ref()),
         (
@@ -285,7 +260,7 @@ impl ReplayStore for Down {
 async fn an_unreachable_store_fails_closed_with_503_or_open_if_asked() {
     let handler = Handler::default();
     let closed = support::serve_axum(handler.router(Some(ReplayGuardLayer::new(Down)))).await;
-    let (status, _, body) = send(closed, signed("{}")).await;
+    let (status, _, body) = send(closed, stripe_delivery(SECRET, "{}")).await;
     assert_eq!(
         (status, body.as_ref()),
         (
@@ -297,7 +272,7 @@ async fn an_unreachable_store_fails_closed_with_503_or_open_if_asked() {
 
     let open =
         support::serve_axum(handler.router(Some(ReplayGuardLayer::new(Down).fail_open()))).await;
-    let (status, _, body) = send(open, signed("{}")).await;
+    let (status, _, body) = send(open, stripe_delivery(SECRET, "{}")).await;
     assert_eq!(
         (status, body.as_ref()),
         (StatusCode::OK, b"handled".as_ref())

@@ -22,7 +22,8 @@ use axum::{routing::post, Router};
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
-use tower_webhook::{presets, Message, RedisStore, ReplayGuardLayer, WebhookSignatureLayer};
+use support::{is_duplicate, resend, stripe_delivery};
+use tower_webhook::{presets, RedisStore, ReplayGuardLayer, WebhookSignatureLayer};
 
 const SECRET: &str = "whsec_redis_replay_test";
 
@@ -128,33 +129,8 @@ async fn instance(redis: &Redis, handler: &Handler, fail_open: bool) -> SocketAd
     support::serve_axum(Router::new().route("/hook", route)).await
 }
 
-fn signed(body: &'static str) -> Request<Full<Bytes>> {
-    let headers = presets::stripe(SECRET).sign_message(&Message::new(body.as_bytes()));
-    let mut request = Request::post("/hook")
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
-        .unwrap();
-    request.headers_mut().extend(headers);
-    request
-}
-
-fn copy(request: &Request<Full<Bytes>>, body: &'static str) -> Request<Full<Bytes>> {
-    let mut copy = Request::post("/hook")
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
-        .unwrap();
-    *copy.headers_mut() = request.headers().clone();
-    copy
-}
-
 async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> (StatusCode, HeaderMap, Bytes) {
     support::send(addr, request).await
-}
-
-fn is_duplicate(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
-    response.0 == StatusCode::OK
-        && response
-            .1
-            .get("webhook-duplicate")
-            .is_some_and(|v| v == "true")
 }
 
 fn is_processed(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
@@ -171,16 +147,16 @@ async fn two_instances_share_one_redis() {
     let b = instance(&redis, &handler, false).await;
 
     // Processed by one, a duplicate on the other.
-    let first = signed(r#"{"id":"evt_shared"}"#);
-    let replay = copy(&first, r#"{"id":"evt_shared"}"#);
+    let first = stripe_delivery(SECRET, r#"{"id":"evt_shared"}"#);
+    let replay = resend(&first, r#"{"id":"evt_shared"}"#);
     assert!(is_processed(&send(a, first).await));
     assert!(is_duplicate(&send(b, replay).await));
     assert_eq!(handler.calls(), 1);
 
     // Failed on one: the retry on the other is processed, and then it is a duplicate.
-    let failing = signed(r#"{"id":"evt_retry"}"#);
-    let retry = copy(&failing, r#"{"id":"evt_retry"}"#);
-    let again = copy(&failing, r#"{"id":"evt_retry"}"#);
+    let failing = stripe_delivery(SECRET, r#"{"id":"evt_retry"}"#);
+    let retry = resend(&failing, r#"{"id":"evt_retry"}"#);
+    let again = resend(&failing, r#"{"id":"evt_retry"}"#);
     handler.fail_next.store(true, Ordering::SeqCst);
     assert_eq!(send(a, failing).await.0, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(is_processed(&send(b, retry).await));
@@ -189,9 +165,14 @@ async fn two_instances_share_one_redis() {
 
     // 50 copies at once, split between the two instances: processed exactly once.
     let body = r#"{"id":"evt_50"}"#;
-    let original = signed(body);
+    let original = stripe_delivery(SECRET, body);
     let tasks: Vec<_> = (0..50)
-        .map(|i| tokio::spawn(send(if i % 2 == 0 { a } else { b }, copy(&original, body))))
+        .map(|i| {
+            tokio::spawn(send(
+                if i % 2 == 0 { a } else { b },
+                resend(&original, body),
+            ))
+        })
         .collect();
     let mut processed = 0;
     for task in tasks {
@@ -220,13 +201,13 @@ async fn the_guard_recovers_when_redis_restarts_under_a_running_server() {
     let closed = instance(&redis, &handler, false).await;
     let open = instance(&redis, &handler, true).await;
     assert!(is_processed(
-        &send(closed, signed(r#"{"id":"evt_before"}"#)).await
+        &send(closed, stripe_delivery(SECRET, r#"{"id":"evt_before"}"#)).await
     ));
 
     redis.stop();
     // Down: fail closed answers 503 without calling the handler; fail open processes.
     let calls = handler.calls();
-    let (status, _, body) = send(closed, signed(r#"{"id":"evt_down"}"#)).await;
+    let (status, _, body) = send(closed, stripe_delivery(SECRET, r#"{"id":"evt_down"}"#)).await;
     assert_eq!(
         (status, body.as_ref()),
         (
@@ -236,16 +217,16 @@ async fn the_guard_recovers_when_redis_restarts_under_a_running_server() {
     );
     assert_eq!(handler.calls(), calls);
     assert!(is_processed(
-        &send(open, signed(r#"{"id":"evt_down_open"}"#)).await
+        &send(open, stripe_delivery(SECRET, r#"{"id":"evt_down_open"}"#)).await
     ));
 
     redis.spawn();
     // Same servers, same layers: within a few seconds the connection is back.
     let body = r#"{"id":"evt_after"}"#;
-    let delivery = signed(body);
+    let delivery = stripe_delivery(SECRET, body);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let response = send(closed, copy(&delivery, body)).await;
+        let response = send(closed, resend(&delivery, body)).await;
         if is_processed(&response) {
             break;
         }
@@ -253,6 +234,6 @@ async fn the_guard_recovers_when_redis_restarts_under_a_running_server() {
         assert!(Instant::now() < deadline, "the guard did not recover");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(is_duplicate(&send(closed, copy(&delivery, body)).await));
-    assert!(is_duplicate(&send(open, copy(&delivery, body)).await));
+    assert!(is_duplicate(&send(closed, resend(&delivery, body)).await));
+    assert!(is_duplicate(&send(open, resend(&delivery, body)).await));
 }

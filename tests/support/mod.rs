@@ -383,3 +383,33 @@ where
         recorder,
     }
 }
+
+/// A Stripe delivery of `body` to `/hook`, signed now under `secret`, for the replay tests.
+pub fn stripe_delivery(secret: &str, body: &'static str) -> Request<Full<Bytes>> {
+    let headers = tower_webhook::presets::stripe(secret)
+        .sign_message(&tower_webhook::Message::new(body.as_bytes()));
+    let mut request = Request::post("/hook")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap();
+    request.headers_mut().extend(headers);
+    request
+}
+
+/// The same delivery sent again: `body` with `request`'s headers.
+pub fn resend(request: &Request<Full<Bytes>>, body: &'static str) -> Request<Full<Bytes>> {
+    let mut copy = Request::post("/hook")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+/// Whether a response is the replay guard's answer to a processed delivery.
+pub fn is_duplicate(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
+    response.0 == StatusCode::OK
+        && response
+            .1
+            .get("webhook-duplicate")
+            .is_some_and(|v| v == "true")
+        && response.2 == "duplicate delivery\n"
+}
