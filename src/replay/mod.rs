@@ -204,6 +204,19 @@ impl<St: ReplayStore> ReplayGuardLayer<St> {
     }
 }
 
+impl Default for ReplayGuardLayer<MemoryStore> {
+    /// A guard over [`MemoryStore::default`]: for one process.
+    ///
+    /// ```
+    /// use tower_webhook::{MemoryStore, ReplayGuardLayer};
+    ///
+    /// let guard: ReplayGuardLayer<MemoryStore> = ReplayGuardLayer::default();
+    /// ```
+    fn default() -> Self {
+        Self::new(MemoryStore::default())
+    }
+}
+
 impl<St> Clone for ReplayGuardLayer<St> {
     fn clone(&self) -> Self {
         Self {
