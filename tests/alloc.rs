@@ -100,14 +100,30 @@ const MIB: usize = 1024 * 1024;
 fn verify_one_mebibyte(frame: usize, with_length: bool) -> usize {
     let scheme = presets::loopwise("alloc-secret");
     let body = Bytes::from(vec![b'a'; MIB]);
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "loopwise-webhook-signature",
+        scheme.sign(&body).parse().unwrap(),
+    );
+    verify_one_mebibyte_with(scheme, headers, body, frame, with_length)
+}
+
+/// Verifies `body` (1 MiB) under `scheme` with `headers`; returns bytes allocated meanwhile.
+fn verify_one_mebibyte_with<Sch: tower_webhook::Scheme>(
+    scheme: Sch,
+    headers: http::HeaderMap,
+    body: Bytes,
+    frame: usize,
+    with_length: bool,
+) -> usize {
     let mut request = Request::post("/")
-        .header("loopwise-webhook-signature", scheme.sign(&body))
         .body(Frames {
             data: body,
             frame,
             exact: with_length,
         })
         .unwrap();
+    request.headers_mut().extend(headers);
     if with_length {
         request
             .headers_mut()
@@ -158,5 +174,67 @@ fn the_body_is_buffered_once() {
     assert!(
         allocated < 16 * 1024,
         "one frame must not be copied: {allocated} bytes"
+    );
+}
+
+#[cfg(all(feature = "ed25519", feature = "p256"))]
+#[test]
+fn public_key_schemes_buffer_the_body_once_too() {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use ed25519_dalek::{Signer as _, SigningKey};
+    use p256::ecdsa::Signature;
+
+    let body = Bytes::from(vec![b'a'; MIB]);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let signed = [now.as_bytes(), &body].concat();
+    let limit = MIB + MIB / 20;
+
+    let ed = SigningKey::from_bytes(&[3; 32]);
+    let scheme = presets::discord(&hex::encode(ed.verifying_key().as_bytes())).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "x-signature-ed25519",
+        hex::encode(ed.sign(&signed).to_bytes()).parse().unwrap(),
+    );
+    headers.insert("x-signature-timestamp", now.parse().unwrap());
+    let allocated = verify_one_mebibyte_with(scheme, headers, body.clone(), 16 * 1024, true);
+    assert!(
+        allocated <= limit,
+        "Ed25519, 16 KiB frames: {allocated} bytes"
+    );
+
+    let ec = p256::ecdsa::SigningKey::from_slice(&[5; 32]).unwrap();
+    let point = ec.verifying_key().to_encoded_point(false);
+    let der = [
+        hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap(),
+        point.as_bytes().to_vec(),
+    ]
+    .concat();
+    let scheme = tower_webhook::P256Scheme::p256(der)
+        .unwrap()
+        .header("x-signature")
+        .timestamp_header("x-timestamp")
+        .signed_payload("{timestamp}{body}");
+    let signature: Signature = ec.sign(&signed);
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "x-signature",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            signature.to_der().as_bytes(),
+        )
+        .parse()
+        .unwrap(),
+    );
+    headers.insert("x-timestamp", now.parse().unwrap());
+    let allocated = verify_one_mebibyte_with(scheme, headers, body, 16 * 1024, true);
+    assert!(
+        allocated <= limit,
+        "P-256, 16 KiB frames: {allocated} bytes"
     );
 }
