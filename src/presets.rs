@@ -53,7 +53,7 @@ use crate::Ed25519Scheme;
 use crate::InvalidKey;
 #[cfg(feature = "p256")]
 use crate::P256Scheme;
-use crate::{Encoding, HmacScheme, IpAllowlist, SignatureFormat};
+use crate::{Algorithm, Encoding, HmacScheme, IpAllowlist, SignatureFormat, SignatureScheme};
 #[cfg(feature = "twilio")]
 use crate::{InvalidUrl, TwilioScheme};
 
@@ -195,17 +195,25 @@ pub fn slack(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// ```
 pub fn standard_webhooks(secret: &str) -> Result<HmacScheme, InvalidSecret> {
     let key = standard_webhooks_key(secret)?;
-    Ok(HmacScheme::sha256(key)
+    Ok(standard_webhooks_envelope(HmacScheme::sha256(key), "v1").named("standard_webhooks"))
+}
+
+/// What both Standard Webhooks versions share: headers (and their `svix-*` names), layout,
+/// signed content; `version` picks which entries of the signature header are read.
+fn standard_webhooks_envelope<A: Algorithm>(
+    scheme: SignatureScheme<A>,
+    version: &'static str,
+) -> SignatureScheme<A> {
+    scheme
         .header("webhook-signature")
         .timestamp_header("webhook-timestamp")
         .id_header("webhook-id")
         .fallback_headers("svix-signature", "svix-timestamp", "svix-id")
         .encoding(Encoding::Base64)
         .signature_format(SignatureFormat::Versioned {
-            version: "v1".into(),
+            version: version.into(),
         })
         .signed_payload("{id}.{timestamp}.{body}")
-        .named("standard_webhooks"))
 }
 
 /// The key bytes of a Standard Webhooks secret (`whsec_<base64>`), for
@@ -436,17 +444,10 @@ pub fn standard_webhooks_v1a(public_key: &str) -> Result<Ed25519Scheme, InvalidK
     let key = STANDARD
         .decode(trimmed.strip_prefix("whpk_").unwrap_or(trimmed))
         .map_err(|_| InvalidKey::expected("`whpk_` followed by the base64 of 32 bytes"))?;
-    Ok(Ed25519Scheme::ed25519(key)?
-        .header("webhook-signature")
-        .timestamp_header("webhook-timestamp")
-        .id_header("webhook-id")
-        .fallback_headers("svix-signature", "svix-timestamp", "svix-id")
-        .encoding(Encoding::Base64)
-        .signature_format(SignatureFormat::Versioned {
-            version: "v1a".into(),
-        })
-        .signed_payload("{id}.{timestamp}.{body}")
-        .named("standard_webhooks_v1a"))
+    Ok(
+        standard_webhooks_envelope(Ed25519Scheme::ed25519(key)?, "v1a")
+            .named("standard_webhooks_v1a"),
+    )
 }
 
 /// SendGrid (Twilio SendGrid's signed Event Webhook):
