@@ -124,11 +124,13 @@ impl std::error::Error for StoreError {
 ///     .service(handler);
 /// ```
 pub struct ReplayGuardLayer<St> {
-    config: Arc<Config<St>>,
+    store: Arc<St>,
+    settings: Settings,
 }
 
-struct Config<St> {
-    store: St,
+/// How the guard treats claims and an unreachable store.
+#[derive(Clone, Copy, Debug)]
+struct Settings {
     in_progress_ttl: Duration,
     done_ttl: Duration,
     fail_open: bool,
@@ -139,25 +141,12 @@ impl<St: ReplayStore> ReplayGuardLayer<St> {
     #[must_use]
     pub fn new(store: St) -> Self {
         Self {
-            config: Arc::new(Config {
-                store,
+            store: Arc::new(store),
+            settings: Settings {
                 in_progress_ttl: DEFAULT_IN_PROGRESS_TTL,
                 done_ttl: DEFAULT_DONE_TTL,
                 fail_open: false,
-            }),
-        }
-    }
-
-    fn with(self, change: impl FnOnce(&mut Config<St>)) -> Self {
-        match Arc::try_unwrap(self.config) {
-            Ok(mut config) => {
-                change(&mut config);
-                Self {
-                    config: Arc::new(config),
-                }
-            }
-            // Builder methods run before the layer is cloned; a shared one is left as is.
-            Err(config) => Self { config },
+            },
         }
     }
 
@@ -172,8 +161,9 @@ impl<St: ReplayStore> ReplayGuardLayer<St> {
     /// let guard = ReplayGuardLayer::new(MemoryStore::new(10_000)).in_progress_ttl(Duration::from_secs(30));
     /// ```
     #[must_use]
-    pub fn in_progress_ttl(self, ttl: Duration) -> Self {
-        self.with(|config| config.in_progress_ttl = ttl)
+    pub fn in_progress_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.in_progress_ttl = ttl;
+        self
     }
 
     /// How long a processed delivery is remembered (default [`DEFAULT_DONE_TTL`]). At least
@@ -186,8 +176,9 @@ impl<St: ReplayStore> ReplayGuardLayer<St> {
     /// let guard = ReplayGuardLayer::new(MemoryStore::new(10_000)).done_ttl(Duration::from_secs(24 * 3600));
     /// ```
     #[must_use]
-    pub fn done_ttl(self, ttl: Duration) -> Self {
-        self.with(|config| config.done_ttl = ttl)
+    pub fn done_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.done_ttl = ttl;
+        self
     }
 
     /// When the store cannot be reached, call the inner service unguarded instead of
@@ -199,8 +190,9 @@ impl<St: ReplayStore> ReplayGuardLayer<St> {
     /// let guard = ReplayGuardLayer::new(MemoryStore::new(10_000)).fail_open();
     /// ```
     #[must_use]
-    pub fn fail_open(self) -> Self {
-        self.with(|config| config.fail_open = true)
+    pub fn fail_open(mut self) -> Self {
+        self.settings.fail_open = true;
+        self
     }
 }
 
@@ -220,7 +212,8 @@ impl Default for ReplayGuardLayer<MemoryStore> {
 impl<St> Clone for ReplayGuardLayer<St> {
     fn clone(&self) -> Self {
         Self {
-            config: Arc::clone(&self.config),
+            store: Arc::clone(&self.store),
+            settings: self.settings,
         }
     }
 }
@@ -228,9 +221,7 @@ impl<St> Clone for ReplayGuardLayer<St> {
 impl<St> fmt::Debug for ReplayGuardLayer<St> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReplayGuardLayer")
-            .field("in_progress_ttl", &self.config.in_progress_ttl)
-            .field("done_ttl", &self.config.done_ttl)
-            .field("fail_open", &self.config.fail_open)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -241,7 +232,8 @@ impl<S, St> Layer<S> for ReplayGuardLayer<St> {
     fn layer(&self, inner: S) -> Self::Service {
         ReplayGuard {
             inner,
-            config: Arc::clone(&self.config),
+            store: Arc::clone(&self.store),
+            settings: self.settings,
         }
     }
 }
@@ -249,14 +241,16 @@ impl<S, St> Layer<S> for ReplayGuardLayer<St> {
 /// The service [`ReplayGuardLayer`] builds.
 pub struct ReplayGuard<S, St> {
     inner: S,
-    config: Arc<Config<St>>,
+    store: Arc<St>,
+    settings: Settings,
 }
 
 impl<S: Clone, St> Clone for ReplayGuard<S, St> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
+            store: Arc::clone(&self.store),
+            settings: self.settings,
         }
     }
 }
@@ -293,7 +287,8 @@ where
         // Call the instance that was driven ready, leaving a fresh clone for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let config = Arc::clone(&self.config);
+        let store = Arc::clone(&self.store);
+        let settings = self.settings;
         Box::pin(async move {
             let delivery = request
                 .extensions()
@@ -314,8 +309,7 @@ where
             };
             let key = delivery.to_string();
             let token = claim_token();
-            let store = &config.store;
-            match store.claim(&key, &token, config.in_progress_ttl).await {
+            match store.claim(&key, &token, settings.in_progress_ttl).await {
                 Ok(Claim::Claimed) => {}
                 Ok(Claim::Done) => {
                     tracing::info!(target: "tower_webhook", delivery = %key, "duplicate webhook delivery answered without processing");
@@ -329,7 +323,7 @@ where
                     tracing::info!(target: "tower_webhook", delivery = %key, "webhook delivery already in progress");
                     return Ok(answer(StatusCode::CONFLICT, "delivery in progress\n"));
                 }
-                Err(error) if config.fail_open => {
+                Err(error) if settings.fail_open => {
                     tracing::warn!(target: "tower_webhook", %error, mode = "fail_open", "replay store unreachable; processing unguarded");
                     return call_inner(&mut inner, request).await;
                 }
@@ -344,7 +338,7 @@ where
             let result = inner.call(request).await;
             let processed = matches!(&result, Ok(response) if response.status().is_success());
             let settled = if processed {
-                store.complete(&key, config.done_ttl).await
+                store.complete(&key, settings.done_ttl).await
             } else {
                 store.release(&key, &token).await
             };
