@@ -15,9 +15,9 @@ use std::{
 
 use axum::{routing::post, Router};
 use bytes::Bytes;
-use http::{HeaderMap, Request, StatusCode};
+use http::{Request, StatusCode};
 use http_body_util::Full;
-use support::{is_duplicate, resend, stripe_delivery};
+use support::{is_duplicate, resend, send, stripe_delivery};
 use tokio::sync::Semaphore;
 use tower_webhook::{
     presets, Claim, MemoryStore, Message, ReplayGuardLayer, ReplayStore, StoreError, StoreFuture,
@@ -72,10 +72,6 @@ impl Handler {
             route.layer(WebhookSignatureLayer::new(presets::stripe(SECRET))),
         )
     }
-}
-
-async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> (StatusCode, HeaderMap, Bytes) {
-    support::send(addr, request).await
 }
 
 async fn serve(handler: &Handler, guard: ReplayGuardLayer<MemoryStore>) -> SocketAddr {

@@ -20,9 +20,8 @@ use std::{
 
 use axum::{routing::post, Router};
 use bytes::Bytes;
-use http::{HeaderMap, Request, StatusCode};
-use http_body_util::Full;
-use support::{is_duplicate, resend, stripe_delivery};
+use http::{HeaderMap, StatusCode};
+use support::{is_duplicate, resend, send, stripe_delivery};
 use tower_webhook::{presets, RedisStore, ReplayGuardLayer, WebhookSignatureLayer};
 
 const SECRET: &str = "whsec_redis_replay_test";
@@ -127,10 +126,6 @@ async fn instance(redis: &Redis, handler: &Handler, fail_open: bool) -> SocketAd
     .layer::<_, std::convert::Infallible>(guard)
     .layer(WebhookSignatureLayer::new(presets::stripe(SECRET)));
     support::serve_axum(Router::new().route("/hook", route)).await
-}
-
-async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> (StatusCode, HeaderMap, Bytes) {
-    support::send(addr, request).await
 }
 
 fn is_processed(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
