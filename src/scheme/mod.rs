@@ -127,10 +127,23 @@ pub trait Verifier: Send + 'static {
 /// assert_eq!(verified.key_index(), 0);
 /// assert!(verified.delivery_id().is_some());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Verified {
     key_index: usize,
-    delivery_id: Option<DeliveryId>,
+    delivery: Option<Delivery>,
+}
+
+/// What names a verified request's delivery, kept as it came so the digest is computed only
+/// if something asks for it (a replay guard), not on every request.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Delivery {
+    /// Already a digest: given by a custom scheme, or a signed message id.
+    Id(DeliveryId),
+    /// A verified signature in canonical form, within the scheme named here.
+    Signature {
+        namespace: std::borrow::Cow<'static, str>,
+        signature: signature::Tag,
+    },
 }
 
 impl Verified {
@@ -140,14 +153,28 @@ impl Verified {
     pub fn new(key_index: usize) -> Self {
         Self {
             key_index,
-            delivery_id: None,
+            delivery: None,
         }
     }
 
     /// The same marker, naming the delivery (for a [`ReplayGuard`](crate::ReplayGuardLayer)).
     #[must_use]
     pub fn with_delivery_id(mut self, id: DeliveryId) -> Self {
-        self.delivery_id = Some(id);
+        self.delivery = Some(Delivery::Id(id));
+        self
+    }
+
+    /// The same marker, naming the delivery by the canonical `signature` that verified it,
+    /// within `namespace`: [`DeliveryId::derive`]`(namespace, signature)`, when asked for.
+    pub(crate) fn with_signature(
+        mut self,
+        namespace: std::borrow::Cow<'static, str>,
+        signature: signature::Tag,
+    ) -> Self {
+        self.delivery = Some(Delivery::Signature {
+            namespace,
+            signature,
+        });
         self
     }
 
@@ -163,7 +190,23 @@ impl Verified {
     /// crate sets it; a custom [`Scheme`] may.
     #[must_use]
     pub fn delivery_id(&self) -> Option<DeliveryId> {
-        self.delivery_id
+        match self.delivery.as_ref()? {
+            Delivery::Id(id) => Some(*id),
+            Delivery::Signature {
+                namespace,
+                signature,
+            } => Some(DeliveryId::derive(namespace, signature.as_slice())),
+        }
+    }
+}
+
+impl std::fmt::Debug for Verified {
+    /// The key index and the delivery's digest, never the signature itself.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified")
+            .field("key_index", &self.key_index)
+            .field("delivery_id", &self.delivery_id())
+            .finish()
     }
 }
 

@@ -122,6 +122,20 @@ pub struct Tag {
     len: usize,
 }
 
+impl PartialEq for Tag {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Tag {}
+
+impl std::hash::Hash for Tag {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
 impl Tag {
     pub(crate) fn zeroed(len: usize) -> Self {
         Self {
@@ -607,10 +621,7 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
         } else {
             None
         };
-        let delivery = match id {
-            Some(id) => Delivery::Id(DeliveryId::derive(&self.name, id)),
-            None => Delivery::Signature(self.name.clone()),
-        };
+        let delivery = id.map(|id| DeliveryId::derive(&self.name, id));
         for piece in self.payload.pieces() {
             let bytes = match piece {
                 Piece::Literal(bytes) => bytes.as_ref(),
@@ -619,7 +630,11 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
             };
             A::update(&mut state, bytes);
         }
-        Ok(SignatureVerifier { state, delivery })
+        Ok(SignatureVerifier {
+            state,
+            delivery,
+            name: self.name.clone(),
+        })
     }
 }
 
@@ -641,15 +656,10 @@ impl<A: Algorithm> fmt::Debug for SignatureScheme<A> {
 /// prefix and then the body as it arrives, and the signatures the header claims.
 pub struct SignatureVerifier<A: Algorithm> {
     state: <A as sealed::Algorithm>::State,
-    delivery: Delivery,
-}
-
-/// Where a verified request's [`DeliveryId`] comes from.
-enum Delivery {
-    /// The signed message id, already digested.
-    Id(DeliveryId),
-    /// The verified signature, within the scheme named here.
-    Signature(Cow<'static, str>),
+    /// The signed message id's digest, where the scheme signs one.
+    delivery: Option<DeliveryId>,
+    /// The scheme's name, the namespace of a delivery named by its signature.
+    name: Cow<'static, str>,
 }
 
 impl<A: Algorithm> Verifier for SignatureVerifier<A> {
@@ -659,11 +669,11 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
 
     fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
         let (index, signature) = A::finish(self.state)?;
-        let id = match self.delivery {
-            Delivery::Id(id) => id,
-            Delivery::Signature(name) => DeliveryId::derive(&name, signature.as_slice()),
-        };
-        Ok(Verified::new(index).with_delivery_id(id))
+        let verified = Verified::new(index);
+        Ok(match self.delivery {
+            Some(id) => verified.with_delivery_id(id),
+            None => verified.with_signature(self.name, signature),
+        })
     }
 }
 

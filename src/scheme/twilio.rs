@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 use super::{
     hmac::KeyedMac,
     signature::{find_one, Tag},
-    DeliveryId, Scheme, Verified, Verifier,
+    Scheme, Verified, Verifier,
 };
 use crate::Rejection;
 
@@ -204,13 +204,13 @@ impl Scheme for TwilioScheme {
         let path_and_query = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let body_sha256 = body_sha256(request.uri.query().unwrap_or_default())?;
 
-        // A verified signature is a MAC, so it names its delivery: a retry is signed alike.
-        let delivery = DeliveryId::derive(&self.name, claimed.as_slice());
+        let name = self.name.clone();
         if body_sha256.is_none() && is_form(request) {
             let macs = self.url_macs(path_and_query).collect();
             return Ok(TwilioVerifier {
-                check: Check::Form { macs, claimed },
-                delivery,
+                check: Check::Form { macs },
+                claimed,
+                name,
             });
         }
         // The URL is everything signed: decide now, before reading the body.
@@ -226,7 +226,11 @@ impl Scheme for TwilioScheme {
             },
             None => Check::NoBody { index },
         };
-        Ok(TwilioVerifier { check, delivery })
+        Ok(TwilioVerifier {
+            check,
+            claimed,
+            name,
+        })
     }
 }
 
@@ -275,15 +279,16 @@ impl fmt::Debug for TwilioScheme {
 /// The [`Verifier`] of a [`TwilioScheme`].
 pub struct TwilioVerifier {
     check: Check,
-    delivery: DeliveryId,
+    /// The signature the header claims; once verified, it names the delivery (a MAC, so a
+    /// retry is signed alike).
+    claimed: Tag,
+    /// The scheme's name, the namespace of that delivery.
+    name: Cow<'static, str>,
 }
 
 enum Check {
     /// Form parameters are signed: sorted, so they can be fed only once all are in.
-    Form {
-        macs: Vec<(usize, KeyedMac)>,
-        claimed: Tag,
-    },
+    Form { macs: Vec<(usize, KeyedMac)> },
     /// The URL verified; the body must hash to its `bodySHA256`.
     BodyHash {
         index: usize,
@@ -302,8 +307,9 @@ impl Verifier for TwilioVerifier {
     }
 
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+        let claimed = self.claimed;
         let index = match self.check {
-            Check::Form { macs, claimed } => {
+            Check::Form { macs } => {
                 let mut params: Vec<(Cow<'_, str>, Cow<'_, str>)> =
                     form_urlencoded::parse(body).collect();
                 // As Twilio's own validators do: by name, then value, each pair once.
@@ -336,7 +342,7 @@ impl Verifier for TwilioVerifier {
                 index
             }
         };
-        Ok(Verified::new(index).with_delivery_id(self.delivery))
+        Ok(Verified::new(index).with_signature(self.name, claimed))
     }
 }
 

@@ -90,7 +90,7 @@ where
             seen.lock().unwrap().push(Seen {
                 body,
                 headers: parts.headers,
-                verified: parts.extensions.get::<Verified>().copied(),
+                verified: parts.extensions.get::<Verified>().cloned(),
                 unverified: parts.extensions.get::<Unverified>().copied(),
                 trailers,
             });
