@@ -18,7 +18,11 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{Request, Response};
 use tower::{service_fn, Layer, Service, ServiceExt};
-use tower_webhook::{DeliveryId, MemoryStore, ReplayGuardLayer, ReplayStore, Verified};
+use tower_webhook::{
+    replay::{MemoryStore, ReplayGuardLayer, ReplayStore},
+    scheme::DeliveryId,
+    Verified,
+};
 
 fn request(id: u64) -> Request<()> {
     let mut request = Request::new(());
@@ -118,7 +122,7 @@ fn redis(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let store = runtime
-        .block_on(tower_webhook::RedisStore::connect(&format!(
+        .block_on(tower_webhook::replay::RedisStore::connect(&format!(
             "redis://127.0.0.1:{port}/"
         )))
         .unwrap();

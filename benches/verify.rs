@@ -29,7 +29,9 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use sha2::Sha256;
 use tower::{service_fn, Layer, Service, ServiceExt};
-use tower_webhook::{presets, BufferedBody, HmacScheme, Message, WebhookSignatureLayer};
+use tower_webhook::{
+    body::BufferedBody, presets, sign::Message, HmacScheme, WebhookSignatureLayer,
+};
 
 const KEY: &str = "benchmark-signing-key";
 const SW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -126,7 +128,7 @@ fn layered(
     scheme: HmacScheme,
 ) -> impl Service<
     Request<Frames>,
-    Response = Response<tower_webhook::ResponseBody<String>>,
+    Response = Response<tower_webhook::body::ResponseBody<String>>,
     Error = Infallible,
 > + Clone {
     let inner = service_fn(|request: Request<BufferedBody>| async move {

@@ -15,7 +15,10 @@ use axum::{routing::post, Extension, Json, Router};
 use http::HeaderMap;
 use tower::ServiceBuilder;
 use tower_webhook::{
-    presets, IpAllowlist, MemoryStore, Message, ReplayGuardLayer, Verified, WebhookSignatureLayer,
+    presets,
+    replay::{MemoryStore, ReplayGuardLayer},
+    sign::Message,
+    IpAllowlist, Verified, WebhookSignatureLayer,
 };
 
 // Demo secrets, used only when the environment does not provide real ones;

@@ -19,7 +19,9 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use tower::{service_fn, ServiceBuilder};
-use tower_webhook::{presets, BufferedBody, IpAllowlist, PeerAddr, WebhookSignatureLayer};
+use tower_webhook::{
+    body::BufferedBody, peer::PeerAddr, presets, IpAllowlist, WebhookSignatureLayer,
+};
 
 const DEMO_SECRET: &str = "demo-loopwise-signing-key-NOT-FOR-PRODUCTION";
 

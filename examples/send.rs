@@ -13,7 +13,7 @@ use http::Request;
 use http_body_util::BodyExt;
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use tower::{ServiceBuilder, ServiceExt};
-use tower_webhook::{presets, BufferedBody, HmacScheme, WebhookSigningLayer};
+use tower_webhook::{body::BufferedBody, presets, sign::WebhookSigningLayer, HmacScheme};
 
 const DEMO_LOOPWISE_KEY: &str = "demo-loopwise-signing-key-NOT-FOR-PRODUCTION";
 const DEMO_STRIPE_SECRET: &str = "whsec_demo-stripe-secret-NOT-FOR-PRODUCTION";

@@ -60,7 +60,7 @@ impl IpAllowlist {
     /// let allowlist: IpAllowlist = "192.0.2.0/24".parse()?;
     /// assert!(allowlist.contains([192, 0, 2, 200].into()));
     /// assert!(!allowlist.contains([192, 0, 3, 1].into()));
-    /// # Ok::<(), tower_webhook::AllowlistParseError>(())
+    /// # Ok::<(), tower_webhook::allowlist::AllowlistParseError>(())
     /// ```
     #[must_use]
     pub fn contains(&self, addr: IpAddr) -> bool {
@@ -75,7 +75,7 @@ impl IpAllowlist {
     ///
     /// let allowlist: IpAllowlist = "::ffff:192.0.2.1".parse()?;
     /// assert_eq!(allowlist.nets()[0].to_string(), "192.0.2.1/32");
-    /// # Ok::<(), tower_webhook::AllowlistParseError>(())
+    /// # Ok::<(), tower_webhook::allowlist::AllowlistParseError>(())
     /// ```
     #[must_use]
     pub fn nets(&self) -> &[IpNet] {

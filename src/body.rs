@@ -22,7 +22,7 @@ use pin_project_lite::pin_project;
 /// ```
 /// use bytes::{Bytes, BytesMut};
 /// use http_body::Body;
-/// use tower_webhook::BufferedBody;
+/// use tower_webhook::body::BufferedBody;
 ///
 /// let body = BufferedBody::new(Bytes::from_static(b"{\"ok\":true}"));
 /// assert_eq!(body.size_hint().exact(), Some(11));
@@ -205,7 +205,7 @@ impl Chunks {
 }
 
 pin_project! {
-    /// The response body of [`WebhookSignature`](crate::WebhookSignature): the inner
+    /// The response body of [`WebhookSignature`](crate::verify::WebhookSignature): the inner
     /// service's body, untouched, or the short text of a [`Rejection`](crate::Rejection).
     pub struct ResponseBody<B> {
         #[pin]

@@ -49,28 +49,30 @@
 //! | body within the limit | while reading, frame by frame | `413` (`400` if the body fails) |
 //! | signature matches | when the last byte has arrived | `401` |
 //!
-//! On success the inner service gets the request with a [`BufferedBody`] of exactly the bytes
-//! received and a [`Verified`] in its extensions. Rejections are short `text/plain` responses
-//! described by [`Rejection`], and a `tracing` event (target `tower_webhook`; fields `scheme`,
-//! `reason`, `peer`).
+//! On success the inner service gets the request with a
+//! [`BufferedBody`](body::BufferedBody) of exactly the bytes received and a [`Verified`] in its
+//! extensions. Rejections are short `text/plain` responses described by [`Rejection`], and a
+//! `tracing` event (target `tower_webhook`; fields `scheme`, `reason`, `peer`).
 //!
-//! # Beyond the basics
+//! # Where things live
 //!
-//! - [`presets`]: Loopwise, Loop Returns, GitHub, Shopify, Stripe, Slack, Standard Webhooks
-//!   (`v1` and `v1a`), Paddle, Zoom, Linear, Square, Dropbox, Intercom, Discord, SendGrid,
-//!   Twilio; timestamped ones reject stale deliveries
-//!   ([`HmacScheme::tolerance`]), and any takes old secrets during rotation
-//!   ([`HmacScheme::also_accept`]).
-//! - [`TrustedProxies`]: the client address from `X-Forwarded-For` or `Forwarded`, only
-//!   through proxies you run.
-//! - [`WebhookSignatureLayer::report_only`]: verify and log, but pass everything on, to roll
-//!   out safely; [`WebhookSignatureLayer::on_rejection`]: answer rejections your way.
-//! - [`SignatureScheme`] over an [`Algorithm`]: HMAC-SHA256 or -SHA1 ([`HmacScheme`]), Ed25519
-//!   or ECDSA P-256 public keys (`Ed25519Scheme`, `P256Scheme`), the same envelope builder
-//!   for each; public keys are parsed at start-up ([`InvalidKey`]).
-//! - [`ReplayGuardLayer`]: process each verified delivery once, across instances, with a
-//!   [`MemoryStore`] or a Redis store; duplicates get `200`, deliveries in progress `409`.
-//! - [`WebhookSigningLayer`] and [`HmacScheme::sign_message`]: the sending side.
+//! The root holds what the example above needs. Everything else is in a module named for its
+//! concern:
+//!
+//! | module | what is there |
+//! |---|---|
+//! | [`verify`] | the verifying middleware: [`WebhookSignatureLayer`] (also at the root), its service and future, [`report_only`](WebhookSignatureLayer::report_only) and [`on_rejection`](WebhookSignatureLayer::on_rejection) |
+//! | [`presets`] | one function per sender: Loopwise, Loop Returns, GitHub, Shopify, Stripe, Slack, Standard Webhooks (`v1`, `v1a`), Paddle, Zoom, Linear, Square, Dropbox, Intercom, Discord, SendGrid, Twilio |
+//! | [`scheme`] | what is signed and how: the [`Scheme`](scheme::Scheme) and [`Verifier`](scheme::Verifier) traits, [`SignatureScheme`](scheme::SignatureScheme) over an [`Algorithm`](scheme::Algorithm) (HMAC-SHA256 or -SHA1, Ed25519, ECDSA P-256), Twilio's scheme, [`Verified`] and [`DeliveryId`](scheme::DeliveryId), the [`Clock`](scheme::Clock) |
+//! | [`allowlist`] | [`IpAllowlist`] (also at the root): single addresses and CIDRs |
+//! | [`peer`] | where the peer address comes from: axum's `ConnectInfo`, tonic's `TcpConnectInfo`, a [`PeerAddr`](peer::PeerAddr) extension, [`TrustedProxies`](peer::TrustedProxies) |
+//! | [`rejection`] | [`Rejection`] (also at the root), and [`Unverified`](rejection::Unverified) for report-only mode |
+//! | [`body`] | the bodies handed on: [`BufferedBody`](body::BufferedBody) to your service, [`ResponseBody`](body::ResponseBody) back |
+//! | [`replay`] | [`ReplayGuardLayer`](replay::ReplayGuardLayer): each verified delivery processed once, with a [`MemoryStore`](replay::MemoryStore) or a Redis store |
+//! | [`sign`] | the sending side: [`WebhookSigningLayer`](sign::WebhookSigningLayer), [`HmacScheme::sign_message`] |
+//!
+//! Timestamped presets reject stale deliveries ([`HmacScheme::tolerance`]), and any takes old
+//! secrets during rotation ([`HmacScheme::also_accept`]).
 //!
 //! # Cargo features
 //!
@@ -82,9 +84,10 @@
 //!   `p256`.
 //! - `sha1`: HMAC-SHA1 (`HmacScheme::sha1`; the Intercom preset).
 //! - `twilio`: Twilio's URL-and-parameters scheme (`TwilioScheme`), with `sha1`.
-//! - `redis`: `RedisStore`, a [`ReplayStore`] shared by every instance.
+//! - `redis`: `RedisStore`, a [`ReplayStore`](replay::ReplayStore) shared by every instance.
 //!
-//! Without either, servers supply it as a [`PeerAddr`] extension or through a [`PeerSource`].
+//! Without `axum` or `tonic`, servers supply the peer address as a
+//! [`PeerAddr`](peer::PeerAddr) extension or through a [`PeerSource`](peer::PeerSource).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -102,45 +105,19 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod allowlist;
-mod body;
-mod clock;
-mod future;
-mod layer;
-mod peer;
+pub mod allowlist;
+pub mod body;
+pub mod peer;
 pub mod presets;
-mod rejection;
-mod replay;
-mod scheme;
-mod service;
-mod signing;
-
-#[cfg(feature = "redis")]
-pub use crate::replay::RedisStore;
-#[cfg(feature = "p256")]
-pub use crate::scheme::{EcdsaP256, P256Scheme};
-#[cfg(feature = "ed25519")]
-pub use crate::scheme::{Ed25519, Ed25519Scheme};
-#[cfg(feature = "twilio")]
-pub use crate::scheme::{InvalidUrl, TwilioScheme, TwilioVerifier};
+pub mod rejection;
+pub mod replay;
+pub mod scheme;
+pub mod sign;
+pub mod verify;
 
 pub use crate::{
-    allowlist::{AllowlistParseError, IpAllowlist},
-    body::{BufferedBody, ResponseBody},
-    clock::{Clock, SystemClock},
-    future::ResponseFuture,
-    layer::{WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE},
-    peer::{ConnectionPeer, PeerAddr, PeerSource, TrustedProxies},
-    rejection::{Rejection, Unverified},
-    replay::{
-        Claim, MemoryStore, ReplayFuture, ReplayGuard, ReplayGuardLayer, ReplayStore, StoreError,
-        StoreFuture, DEFAULT_DONE_TTL, DEFAULT_IN_PROGRESS_TTL, DUPLICATE_HEADER,
-    },
-    scheme::{
-        Algorithm, DeliveryId, Encoding, Hmac, HmacScheme, HmacVerifier, InvalidKey, Message,
-        Scheme, SignatureFormat, SignatureScheme, SignatureVerifier, Verified, Verifier,
-        DEFAULT_TOLERANCE,
-    },
-    service::WebhookSignature,
-    signing::{Signer, SigningFuture, WebhookSigning, WebhookSigningLayer},
+    allowlist::IpAllowlist,
+    rejection::Rejection,
+    scheme::{Encoding, HmacScheme, Verified},
+    verify::WebhookSignatureLayer,
 };

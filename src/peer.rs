@@ -62,7 +62,7 @@ where
 ///
 /// ```
 /// use std::net::{IpAddr, SocketAddr};
-/// use tower_webhook::{ConnectionPeer, PeerAddr, PeerSource};
+/// use tower_webhook::{peer::{ConnectionPeer, PeerAddr, PeerSource}};
 ///
 /// let mut request = http::Request::new(());
 /// let addr: SocketAddr = "192.0.2.7:4711".parse()?;
@@ -99,7 +99,7 @@ impl PeerSource for ConnectionPeer {
 ///
 /// ```
 /// use std::net::SocketAddr;
-/// use tower_webhook::PeerAddr;
+/// use tower_webhook::peer::PeerAddr;
 ///
 /// let remote: SocketAddr = "203.0.113.9:55000".parse()?;
 /// let mut request = http::Request::new(());
@@ -142,7 +142,7 @@ impl From<SocketAddr> for PeerAddr {
 ///
 /// ```
 /// use std::net::IpAddr;
-/// use tower_webhook::{presets, IpAllowlist, PeerAddr, PeerSource, TrustedProxies, WebhookSignatureLayer};
+/// use tower_webhook::{peer::{PeerAddr, PeerSource, TrustedProxies}, presets, IpAllowlist, WebhookSignatureLayer};
 ///
 /// let proxies = TrustedProxies::new("10.0.0.0/8".parse::<IpAllowlist>()?);
 ///
@@ -183,10 +183,10 @@ impl TrustedProxies {
     /// Reads RFC 7239 `Forwarded` (its `for=` parameters) instead of `X-Forwarded-For`.
     ///
     /// ```
-    /// use tower_webhook::{IpAllowlist, TrustedProxies};
+    /// use tower_webhook::{peer::TrustedProxies, IpAllowlist};
     ///
     /// let proxies = TrustedProxies::new("10.0.0.0/8".parse::<IpAllowlist>()?).rfc7239_forwarded();
-    /// # Ok::<(), tower_webhook::AllowlistParseError>(())
+    /// # Ok::<(), tower_webhook::allowlist::AllowlistParseError>(())
     /// ```
     #[must_use]
     pub fn rfc7239_forwarded(mut self) -> Self {

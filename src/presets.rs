@@ -48,14 +48,17 @@ use std::fmt;
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 
 #[cfg(feature = "ed25519")]
-use crate::Ed25519Scheme;
+use crate::scheme::Ed25519Scheme;
 #[cfg(any(feature = "ed25519", feature = "p256"))]
-use crate::InvalidKey;
+use crate::scheme::InvalidKey;
 #[cfg(feature = "p256")]
-use crate::P256Scheme;
-use crate::{Algorithm, Encoding, HmacScheme, IpAllowlist, SignatureFormat, SignatureScheme};
+use crate::scheme::P256Scheme;
 #[cfg(feature = "twilio")]
-use crate::{InvalidUrl, TwilioScheme};
+use crate::scheme::{InvalidUrl, TwilioScheme};
+use crate::{
+    allowlist::IpAllowlist,
+    scheme::{Algorithm, Encoding, HmacScheme, SignatureFormat, SignatureScheme},
+};
 
 /// The address Loopwise sends webhooks from, which Loopwise recommends allowlisting.
 pub const LOOPWISE_IPS: &str = "52.194.91.27";
@@ -193,7 +196,7 @@ pub fn slack(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// );
 /// # Ok::<(), tower_webhook::presets::InvalidSecret>(())
 /// ```
-pub fn standard_webhooks(secret: &str) -> Result<HmacScheme, InvalidSecret> {
+pub fn standard_webhooks(secret: impl AsRef<str>) -> Result<HmacScheme, InvalidSecret> {
     let key = standard_webhooks_key(secret)?;
     Ok(standard_webhooks_envelope(HmacScheme::sha256(key), "v1").named("standard_webhooks"))
 }
@@ -230,7 +233,8 @@ fn standard_webhooks_envelope<A: Algorithm>(
 ///     .also_accept(presets::standard_webhooks_key("whsec_b2xkIHNlY3JldCBrZXk=")?);
 /// # Ok::<(), tower_webhook::presets::InvalidSecret>(())
 /// ```
-pub fn standard_webhooks_key(secret: &str) -> Result<Vec<u8>, InvalidSecret> {
+pub fn standard_webhooks_key(secret: impl AsRef<str>) -> Result<Vec<u8>, InvalidSecret> {
+    let secret = secret.as_ref();
     let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
     match STANDARD.decode(encoded) {
         Ok(key) if !key.is_empty() => Ok(key),
@@ -404,13 +408,13 @@ pub fn intercom(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// let layer = WebhookSignatureLayer::new(presets::discord(
 ///     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
 /// )?);
-/// # Ok::<(), tower_webhook::InvalidKey>(())
+/// # Ok::<(), tower_webhook::scheme::InvalidKey>(())
 /// ```
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
-pub fn discord(public_key_hex: &str) -> Result<Ed25519Scheme, InvalidKey> {
+pub fn discord(public_key_hex: impl AsRef<str>) -> Result<Ed25519Scheme, InvalidKey> {
     let mut key = [0u8; 32];
-    hex::decode_to_slice(public_key_hex.trim(), &mut key)
+    hex::decode_to_slice(public_key_hex.as_ref().trim(), &mut key)
         .map_err(|_| InvalidKey::expected("64 hex digits (32 bytes)"))?;
     Ok(Ed25519Scheme::ed25519(key)?
         .header("x-signature-ed25519")
@@ -435,12 +439,12 @@ pub fn discord(public_key_hex: &str) -> Result<Ed25519Scheme, InvalidKey> {
 /// let layer = WebhookSignatureLayer::new(presets::standard_webhooks_v1a(
 ///     "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
 /// )?);
-/// # Ok::<(), tower_webhook::InvalidKey>(())
+/// # Ok::<(), tower_webhook::scheme::InvalidKey>(())
 /// ```
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
-pub fn standard_webhooks_v1a(public_key: &str) -> Result<Ed25519Scheme, InvalidKey> {
-    let trimmed = public_key.trim();
+pub fn standard_webhooks_v1a(public_key: impl AsRef<str>) -> Result<Ed25519Scheme, InvalidKey> {
+    let trimmed = public_key.as_ref().trim();
     let key = STANDARD
         .decode(trimmed.strip_prefix("whpk_").unwrap_or(trimmed))
         .map_err(|_| InvalidKey::expected("`whpk_` followed by the base64 of 32 bytes"))?;
@@ -457,7 +461,7 @@ pub fn standard_webhooks_v1a(public_key: &str) -> Result<Ed25519Scheme, InvalidK
 /// `public_key` is the verification key as SendGrid shows it: base64 of the DER public key
 /// (a PEM `-----BEGIN PUBLIC KEY-----` block is accepted too). Timestamps more than 5 minutes
 /// from now are refused; SendGrid documents no window, so widen it with
-/// [`tolerance`](crate::SignatureScheme::tolerance) if your deliveries queue longer.
+/// [`tolerance`](crate::scheme::SignatureScheme::tolerance) if your deliveries queue longer.
 ///
 /// # Errors
 ///
@@ -469,12 +473,13 @@ pub fn standard_webhooks_v1a(public_key: &str) -> Result<Ed25519Scheme, InvalidK
 /// let layer = WebhookSignatureLayer::new(presets::sendgrid(
 ///     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==",
 /// )?);
-/// # Ok::<(), tower_webhook::InvalidKey>(())
+/// # Ok::<(), tower_webhook::scheme::InvalidKey>(())
 /// ```
 #[cfg(feature = "p256")]
 #[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
-pub fn sendgrid(public_key: &str) -> Result<P256Scheme, InvalidKey> {
+pub fn sendgrid(public_key: impl AsRef<str>) -> Result<P256Scheme, InvalidKey> {
     let base64: String = public_key
+        .as_ref()
         .trim()
         .trim_start_matches("-----BEGIN PUBLIC KEY-----")
         .trim_end_matches("-----END PUBLIC KEY-----")
@@ -510,13 +515,13 @@ pub fn sendgrid(public_key: &str) -> Result<P256Scheme, InvalidKey> {
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
 /// let layer = WebhookSignatureLayer::new(presets::twilio("auth token", "https://example.com")?);
-/// # Ok::<(), tower_webhook::InvalidUrl>(())
+/// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
 /// ```
 #[cfg(feature = "twilio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
 pub fn twilio(
     auth_token: impl AsRef<[u8]>,
-    public_base_url: &str,
+    public_base_url: impl AsRef<str>,
 ) -> Result<TwilioScheme, InvalidUrl> {
     TwilioScheme::new(auth_token, public_base_url)
 }

@@ -1,6 +1,6 @@
 //! [`Rejection`]: why a webhook request was turned away, and the response it gets.
 
-use std::{error::Error, fmt, net::IpAddr, sync::Arc};
+use std::{error::Error, fmt, net::IpAddr};
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
@@ -51,7 +51,7 @@ pub enum Rejection {
     /// An allowlist is set but no peer address is known for the request (fail closed).
     ///
     /// With axum, serve with `into_make_service_with_connect_info::<SocketAddr>()`; with
-    /// hyper, insert a [`PeerAddr`](crate::PeerAddr) into the request extensions.
+    /// hyper, insert a [`PeerAddr`](crate::peer::PeerAddr) into the request extensions.
     UnknownPeer,
     /// The body is larger than the configured limit, by its `Content-Length`, its size hint,
     /// or the bytes actually received.
@@ -175,7 +175,7 @@ impl Error for Rejection {
 ///
 /// ```
 /// use axum::Extension;
-/// use tower_webhook::{Unverified, Verified};
+/// use tower_webhook::{rejection::Unverified, Verified};
 ///
 /// async fn handler(verified: Option<Extension<Verified>>, unverified: Option<Extension<Unverified>>) {
 ///     if let Some(Extension(unverified)) = unverified {
@@ -209,78 +209,6 @@ impl From<&Rejection> for Unverified {
         Self {
             reason: rejection.reason(),
             status: rejection.status(),
-        }
-    }
-}
-
-/// Turns a rejection into the response sent; see
-/// [`WebhookSignatureLayer::on_rejection`](crate::WebhookSignatureLayer::on_rejection).
-pub(crate) type Respond = Arc<dyn Fn(&Rejection) -> Response<Bytes> + Send + Sync>;
-
-/// What the layer does with a verdict: the name its events carry, whether it enforces, and
-/// how it answers a rejection. Shared by the service and each request's future.
-#[derive(Clone)]
-pub(crate) struct Verdicts {
-    pub(crate) scheme: Arc<str>,
-    pub(crate) report_only: bool,
-    pub(crate) respond: Respond,
-}
-
-impl Verdicts {
-    pub(crate) fn new(scheme: &str) -> Self {
-        Self {
-            scheme: Arc::from(scheme),
-            report_only: false,
-            respond: Arc::new(Rejection::to_response),
-        }
-    }
-
-    /// Whether a policy failure (signature, timestamp, address) may pass in this mode.
-    /// Limits and broken bodies never pass: the body could not be handed on whole.
-    pub(crate) fn passes(&self, rejection: &Rejection) -> bool {
-        self.report_only
-            && !matches!(
-                rejection,
-                Rejection::BodyTooLarge { .. }
-                    | Rejection::InvalidContentLength
-                    | Rejection::BodyRead(_)
-            )
-    }
-
-    /// The response to a rejected request, after its `tracing` event.
-    pub(crate) fn reject(&self, rejection: &Rejection, peer: Option<IpAddr>) -> Response<Bytes> {
-        self.event(rejection, peer, "enforce");
-        (self.respond)(rejection)
-    }
-
-    /// The `tracing` event of a request that fails but is passed on in report-only mode.
-    pub(crate) fn report(&self, rejection: &Rejection, peer: Option<IpAddr>) {
-        self.event(rejection, peer, "report_only");
-    }
-
-    /// Never carries a secret or a signature: the scheme, the reason, the peer, the mode.
-    fn event(&self, rejection: &Rejection, peer: Option<IpAddr>, mode: &'static str) {
-        let scheme = &*self.scheme;
-        let reason = rejection.reason();
-        let peer = peer.map(tracing::field::display);
-        match rejection {
-            Rejection::BodyRead(error) => tracing::info!(
-                target: "tower_webhook",
-                scheme,
-                reason,
-                peer,
-                mode,
-                error = %error,
-                "webhook rejected"
-            ),
-            _ => tracing::warn!(
-                target: "tower_webhook",
-                scheme,
-                reason,
-                peer,
-                mode,
-                "webhook rejected"
-            ),
         }
     }
 }

@@ -10,7 +10,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use http_body_util::Full;
 use support::{run_through, Endless, Frames, Outcome};
 use tower_webhook::{
-    presets, HmacScheme, IpAllowlist, Message, PeerAddr, TrustedProxies, WebhookSignatureLayer,
+    peer::{PeerAddr, TrustedProxies},
+    presets,
+    sign::Message,
+    HmacScheme, IpAllowlist, WebhookSignatureLayer,
 };
 
 const NOW: u64 = 1_700_000_000;

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use tower::{service_fn, Layer, ServiceExt};
-use tower_webhook::{presets, BufferedBody, WebhookSignatureLayer};
+use tower_webhook::{body::BufferedBody, presets, WebhookSignatureLayer};
 
 struct Counting;
 
@@ -109,7 +109,7 @@ fn verify_one_mebibyte(frame: usize, with_length: bool) -> usize {
 }
 
 /// Verifies `body` (1 MiB) under `scheme` with `headers`; returns bytes allocated meanwhile.
-fn verify_one_mebibyte_with<Sch: tower_webhook::Scheme>(
+fn verify_one_mebibyte_with<Sch: tower_webhook::scheme::Scheme>(
     scheme: Sch,
     headers: http::HeaderMap,
     body: Bytes,
@@ -195,7 +195,7 @@ fn public_key_schemes_buffer_the_body_once_too() {
     let limit = MIB + MIB / 20;
 
     let ed = SigningKey::from_bytes(&[3; 32]);
-    let scheme = presets::discord(&hex::encode(ed.verifying_key().as_bytes())).unwrap();
+    let scheme = presets::discord(hex::encode(ed.verifying_key().as_bytes())).unwrap();
     let mut headers = http::HeaderMap::new();
     headers.insert(
         "x-signature-ed25519",
@@ -215,7 +215,7 @@ fn public_key_schemes_buffer_the_body_once_too() {
         point.as_bytes().to_vec(),
     ]
     .concat();
-    let scheme = tower_webhook::P256Scheme::p256(der)
+    let scheme = tower_webhook::scheme::P256Scheme::p256(der)
         .unwrap()
         .header("x-signature")
         .timestamp_header("x-timestamp")

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use http::{request::Parts, Request, StatusCode};
 use support::{run_through, MustNotRead, Recorder};
-use tower_webhook::{presets, IpAllowlist, PeerAddr, WebhookSignatureLayer};
+use tower_webhook::{peer::PeerAddr, presets, IpAllowlist, WebhookSignatureLayer};
 
 const SECRET: &str = "allowlist-secret";
 const BODY: &str = r#"{"event":"order.paid"}"#;

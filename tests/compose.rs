@@ -21,7 +21,10 @@ use http_body::{Body, Frame};
 use support::{body_bytes, Recorder};
 use tower::{limit::ConcurrencyLimitLayer, Layer, Service, ServiceBuilder, ServiceExt};
 use tower_webhook::{
-    presets, BufferedBody, HmacScheme, ResponseBody, WebhookSignature, WebhookSignatureLayer,
+    body::{BufferedBody, ResponseBody},
+    presets,
+    verify::WebhookSignature,
+    HmacScheme, WebhookSignatureLayer,
 };
 
 const SECRET: &str = "compose-secret";

@@ -16,7 +16,7 @@ use hyper_util::{
 };
 use support::{vectors_of, Frames, Recorder};
 use tower::ServiceBuilder;
-use tower_webhook::{presets, IpAllowlist, PeerAddr, WebhookSignatureLayer};
+use tower_webhook::{peer::PeerAddr, presets, IpAllowlist, WebhookSignatureLayer};
 
 /// Serves the layer over `recorder` with hyper-util's auto (HTTP/1 + HTTP/2) connection
 /// builder, inserting each connection's remote address as a `PeerAddr`.

@@ -16,8 +16,10 @@ use http_body_util::{BodyExt, Full};
 use support::Frames;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_webhook::{
-    presets, BufferedBody, HmacScheme, Message, Verified, WebhookSignatureLayer,
-    WebhookSigningLayer,
+    body::BufferedBody,
+    presets,
+    sign::{Message, WebhookSigningLayer},
+    HmacScheme, Verified, WebhookSignatureLayer,
 };
 
 #[derive(Clone, Default)]

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use support::{run_through, Endless, Frames, MustNotRead, Recorder};
-use tower_webhook::{presets, HmacScheme, WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE};
+use tower_webhook::{presets, verify::DEFAULT_MAX_BODY_SIZE, HmacScheme, WebhookSignatureLayer};
 
 const SECRET: &str = "limits-secret";
 

@@ -12,7 +12,7 @@ use std::{
 use http::{Request, StatusCode};
 use support::Recorder;
 use tower::{Layer, ServiceExt};
-use tower_webhook::{presets, PeerAddr, WebhookSignatureLayer};
+use tower_webhook::{peer::PeerAddr, presets, WebhookSignatureLayer};
 
 const SECRET: &str = "sup3r-s3cret-signing-key";
 const BODY: &str = r#"{"event":"order.paid"}"#;

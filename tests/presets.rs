@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use support::{run_through, Outcome};
-use tower_webhook::{presets, HmacScheme, Message, Rejection, WebhookSignatureLayer};
+use tower_webhook::{presets, sign::Message, HmacScheme, Rejection, WebhookSignatureLayer};
 
 struct Vector {
     name: String,

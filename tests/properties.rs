@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use proptest::{collection::vec, prelude::*};
 use support::{run_through, Frames, Outcome};
-use tower_webhook::{presets, Encoding, HmacScheme, Message, WebhookSignatureLayer};
+use tower_webhook::{presets, sign::Message, Encoding, HmacScheme, WebhookSignatureLayer};
 
 const NOW: u64 = 1_700_000_000;
 const PRESETS: usize = 12;
@@ -23,7 +23,7 @@ fn preset(index: usize, secret: &str) -> HmacScheme {
         3 => presets::shopify(secret),
         4 => presets::stripe(secret),
         5 => presets::slack(secret),
-        6 => presets::standard_webhooks(&format!(
+        6 => presets::standard_webhooks(format!(
             "whsec_{}",
             base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret)
         ))

@@ -20,7 +20,9 @@ use http_body_util::Full;
 use support::{is_duplicate, resend, send, stripe_delivery};
 use tokio::sync::Semaphore;
 use tower_webhook::{
-    presets, Claim, MemoryStore, Message, ReplayGuardLayer, ReplayStore, StoreError, StoreFuture,
+    presets,
+    replay::{Claim, MemoryStore, ReplayGuardLayer, ReplayStore, StoreError, StoreFuture},
+    sign::Message,
     WebhookSignatureLayer,
 };
 

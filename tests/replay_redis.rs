@@ -22,7 +22,11 @@ use axum::{routing::post, Router};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use support::{is_duplicate, resend, send, stripe_delivery};
-use tower_webhook::{presets, RedisStore, ReplayGuardLayer, WebhookSignatureLayer};
+use tower_webhook::{
+    presets,
+    replay::{RedisStore, ReplayGuardLayer},
+    WebhookSignatureLayer,
+};
 
 const SECRET: &str = "whsec_redis_replay_test";
 

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use support::{run_through, Endless, MustNotRead};
-use tower_webhook::{presets, IpAllowlist, PeerAddr, Rejection, WebhookSignatureLayer};
+use tower_webhook::{peer::PeerAddr, presets, IpAllowlist, Rejection, WebhookSignatureLayer};
 
 const SECRET: &str = "rollout-secret";
 const BODY: &str = r#"{"event":"order.paid"}"#;
@@ -111,7 +111,7 @@ async fn custom_rejection_responses_replace_the_default() {
 #[tokio::test]
 async fn report_only_through_a_real_server() {
     use axum::{routing::post, Extension, Router};
-    use tower_webhook::Unverified;
+    use tower_webhook::rejection::Unverified;
 
     async fn handler(unverified: Option<Extension<Unverified>>, body: Bytes) -> String {
         match unverified {

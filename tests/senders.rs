@@ -28,7 +28,9 @@ use http_body_util::Full;
 use serde_json::Value;
 use support::{run_through, Frames, Outcome};
 use tower_webhook::{
-    presets, Ed25519Scheme, InvalidKey, InvalidUrl, Scheme, SignatureScheme, WebhookSignatureLayer,
+    presets,
+    scheme::{Ed25519Scheme, InvalidKey, InvalidUrl, Scheme, SignatureScheme},
+    WebhookSignatureLayer,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -411,7 +413,7 @@ fn malformed_keys_are_errors_when_the_scheme_is_built() {
     // The identity point: a weak key, under which anything verifies.
     let weak = format!("01{}", "00".repeat(31));
     assert!(presets::discord(&weak).is_err());
-    assert!(presets::discord(&"ab".repeat(31)).is_err());
+    assert!(presets::discord("ab".repeat(31)).is_err());
     assert!(presets::standard_webhooks_v1a("whpk_not base64").is_err());
     assert!(presets::standard_webhooks_v1a("whpk_AAAA").is_err());
     assert!(presets::sendgrid("MFkwEwYHKoZIzj0CAQ==").is_err());
@@ -424,7 +426,7 @@ fn malformed_keys_are_errors_when_the_scheme_is_built() {
         presets::twilio("t", "mycompany.com").unwrap_err(),
         InvalidUrl
     );
-    let _: SignatureScheme<tower_webhook::EcdsaP256> = presets::sendgrid(
+    let _: SignatureScheme<tower_webhook::scheme::EcdsaP256> = presets::sendgrid(
         "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==",
     )
     .unwrap();

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use http::{HeaderValue, Request};
 use libfuzzer_sys::fuzz_target;
-use tower_webhook::{PeerAddr, PeerSource, TrustedProxies};
+use tower_webhook::{peer::{PeerAddr, PeerSource, TrustedProxies}};
 
 fuzz_target!(|data: &[u8]| {
     let [mode, rest @ ..] = data else { return };

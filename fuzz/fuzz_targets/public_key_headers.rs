@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use http::{HeaderName, HeaderValue, Request, Uri};
 use libfuzzer_sys::fuzz_target;
-use tower_webhook::{presets, Scheme, Verifier};
+use tower_webhook::{presets, scheme::{Scheme, Verifier}};
 
 const HEADERS: [&str; 10] = [
     "x-signature-ed25519",

@@ -20,7 +20,7 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use http_body::{Body, Frame};
 use libfuzzer_sys::fuzz_target;
 use tower::{service_fn, Layer, ServiceExt};
-use tower_webhook::{presets, BufferedBody, Message, PeerAddr, TrustedProxies, WebhookSignatureLayer};
+use tower_webhook::{body::BufferedBody, peer::{PeerAddr, TrustedProxies}, presets, sign::Message, WebhookSignatureLayer};
 
 const NAMES: [&str; 8] = [
     "loopwise-webhook-signature",

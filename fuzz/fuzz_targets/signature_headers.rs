@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use http::{HeaderName, HeaderValue, Request};
 use libfuzzer_sys::fuzz_target;
-use tower_webhook::{presets, HmacScheme, Scheme, Verifier};
+use tower_webhook::{presets, scheme::{Scheme, Verifier}, HmacScheme};
 
 fn schemes() -> Vec<HmacScheme> {
     vec![

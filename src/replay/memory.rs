@@ -15,7 +15,7 @@ use super::{Claim, ReplayStore, StoreFuture};
 /// the oldest are remembered rather than growing without bound.
 ///
 /// ```
-/// use tower_webhook::{MemoryStore, ReplayGuardLayer};
+/// use tower_webhook::{replay::{MemoryStore, ReplayGuardLayer}};
 ///
 /// let guard = ReplayGuardLayer::new(MemoryStore::new(100_000));
 /// ```
@@ -45,7 +45,7 @@ impl MemoryStore {
     /// How many deliveries are held, expired ones included until they make room.
     ///
     /// ```
-    /// assert_eq!(tower_webhook::MemoryStore::new(10).len(), 0);
+    /// assert_eq!(tower_webhook::replay::MemoryStore::new(10).len(), 0);
     /// ```
     #[must_use]
     pub fn len(&self) -> usize {

@@ -33,10 +33,10 @@ const DONE: &str = "done";
 /// release is another (delete if still ours), completion one `SET … PX`. The connection is
 /// redis-rs's `ConnectionManager`, which reconnects by itself after Redis restarts; while
 /// Redis is down, each operation fails within its timeout and the guard answers `503` (or
-/// processes unguarded with [`fail_open`](crate::ReplayGuardLayer::fail_open)).
+/// processes unguarded with [`fail_open`](crate::replay::ReplayGuardLayer::fail_open)).
 ///
 /// ```no_run
-/// use tower_webhook::{RedisStore, ReplayGuardLayer};
+/// use tower_webhook::{replay::{RedisStore, ReplayGuardLayer}};
 ///
 /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;

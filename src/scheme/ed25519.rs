@@ -5,10 +5,14 @@ use std::fmt;
 
 use ed25519_dalek::{Signature, StreamVerifier, VerifyingKey};
 
-use super::signature::{sealed, InvalidKey, SignatureScheme, Tag};
-use crate::Rejection;
+use super::{
+    algorithm::{sealed, InvalidKey},
+    encoding::Tag,
+    signature::SignatureScheme,
+};
+use crate::rejection::Rejection;
 
-/// The Ed25519 [`Algorithm`](crate::Algorithm) (RFC 8032): the sender signs with its private
+/// The Ed25519 [`Algorithm`](crate::scheme::Algorithm) (RFC 8032): the sender signs with its private
 /// key; the receiver holds only public keys, which cannot sign.
 ///
 /// Verifying streams: ed25519-dalek's `StreamVerifier` hashes the signed prefix and each
@@ -32,7 +36,7 @@ impl SignatureScheme<Ed25519> {
     /// (small-order) key, under which signatures can be forged without the private key.
     ///
     /// ```
-    /// use tower_webhook::{Ed25519Scheme, Encoding};
+    /// use tower_webhook::{scheme::Ed25519Scheme, Encoding};
     ///
     /// let public_key = hex::decode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")?;
     /// let scheme = Ed25519Scheme::ed25519(&public_key)?
@@ -54,7 +58,7 @@ impl SignatureScheme<Ed25519> {
     /// [`InvalidKey`], as [`ed25519`](Self::ed25519).
     ///
     /// ```
-    /// use tower_webhook::Ed25519Scheme;
+    /// use tower_webhook::scheme::Ed25519Scheme;
     ///
     /// let new = hex::decode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")?;
     /// let old = hex::decode("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")?;

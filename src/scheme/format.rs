@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::Rejection;
+use crate::rejection::Rejection;
 
 /// The most signatures one header may carry; more is treated as malformed, so a huge header
 /// cannot make every request compare thousands of MACs.
@@ -11,7 +11,7 @@ pub(crate) const MAX_SIGNATURES: usize = 16;
 /// How the signature header is laid out.
 ///
 /// ```
-/// use tower_webhook::{Encoding, HmacScheme, SignatureFormat};
+/// use tower_webhook::{scheme::SignatureFormat, Encoding, HmacScheme};
 ///
 /// // `X-Acme-Signature: ts=1700000000|sig=<hex>|sig=<hex>`, signing "{timestamp}.{body}"
 /// let scheme = HmacScheme::sha256("secret")

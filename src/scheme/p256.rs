@@ -9,10 +9,14 @@ use p256::{
 };
 use sha2::{Digest, Sha256};
 
-use super::signature::{sealed, InvalidKey, SignatureScheme, Tag};
-use crate::Rejection;
+use super::{
+    algorithm::{sealed, InvalidKey},
+    encoding::Tag,
+    signature::SignatureScheme,
+};
+use crate::rejection::Rejection;
 
-/// The ECDSA P-256 / SHA-256 [`Algorithm`](crate::Algorithm): signatures DER-encoded
+/// The ECDSA P-256 / SHA-256 [`Algorithm`](crate::scheme::Algorithm): signatures DER-encoded
 /// (`SEQUENCE { r, s }`), public keys as X.509 `SubjectPublicKeyInfo` DER.
 ///
 /// The signed bytes are hashed as they arrive; the signature is checked against the hash.
@@ -37,7 +41,7 @@ impl SignatureScheme<EcdsaP256> {
     ///
     /// ```
     /// use base64::Engine as _;
-    /// use tower_webhook::P256Scheme;
+    /// use tower_webhook::scheme::P256Scheme;
     ///
     /// let der = base64::engine::general_purpose::STANDARD.decode(
     ///     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==",
@@ -50,7 +54,7 @@ impl SignatureScheme<EcdsaP256> {
         let mut scheme = Self::with_keys(EcdsaP256 {
             keys: Arc::from([key]),
         });
-        scheme.encoding = crate::Encoding::Base64;
+        scheme.encoding = super::Encoding::Base64;
         Ok(scheme)
     }
 

@@ -6,187 +6,20 @@
 
 use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
-use base64::{engine::general_purpose::STANDARD, Engine as _};
 use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
 
 use super::{
+    algorithm::{sealed, Algorithm},
+    clock::{unix_seconds, Clock, SystemClock},
+    encoding::{Encoding, Tag},
     format::SignatureFormat,
     payload::{Piece, SignedPayload},
     DeliveryId, Scheme, Verified, Verifier,
 };
-use crate::{
-    clock::{unix_seconds, Clock, SystemClock},
-    Rejection,
-};
-
-/// How each signature is written in the header.
-///
-/// ```
-/// use tower_webhook::{Encoding, HmacScheme};
-///
-/// let scheme = HmacScheme::sha256("secret").encoding(Encoding::Base64);
-/// assert_eq!(scheme.encoding_used(), Encoding::Base64);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Encoding {
-    /// Hexadecimal, either case accepted (`9f86d0…`, `9F86D0…`). Signing writes lowercase.
-    #[default]
-    Hex,
-    /// Standard base64 (RFC 4648 §4, `+` and `/`) with its `=` padding, which is required.
-    Base64,
-}
-
-impl Encoding {
-    pub(crate) fn encode(self, bytes: &[u8]) -> String {
-        match self {
-            Self::Hex => hex::encode(bytes),
-            Self::Base64 => STANDARD.encode(bytes),
-        }
-    }
-
-    /// Decodes one signature of at most [`MAX_SIGNATURE_LEN`] bytes; `None` for anything
-    /// else. Whether the length suits the algorithm is the algorithm's call.
-    pub(crate) fn decode(self, encoded: &[u8]) -> Option<Tag> {
-        let mut tag = Tag::zeroed(MAX_SIGNATURE_LEN);
-        let len = match self {
-            Self::Hex => {
-                let len = encoded.len() / 2;
-                let out = tag.bytes.get_mut(..len)?;
-                if encoded.len() % 2 != 0 || hex::decode_to_slice(encoded, out).is_err() {
-                    return None;
-                }
-                len
-            }
-            Self::Base64 => {
-                if encoded.len() > 4 * MAX_SIGNATURE_LEN.div_ceil(3) {
-                    return None;
-                }
-                // Room for the decoder's worst-case estimate; the length is checked after.
-                let mut buf = [0u8; 4 * MAX_SIGNATURE_LEN.div_ceil(3)];
-                let n = STANDARD.decode_slice(encoded, &mut buf).ok()?;
-                tag.bytes.get_mut(..n)?.copy_from_slice(buf.get(..n)?);
-                n
-            }
-        };
-        (len > 0).then(|| {
-            tag.len = len;
-            tag
-        })
-    }
-}
-
-/// A key that cannot verify anything: not the expected encoding, length or curve point.
-///
-/// Returned when a scheme is built, so a bad key stops the service at start-up rather than
-/// rejecting every webhook later.
-///
-/// ```
-/// # #[cfg(feature = "ed25519")] {
-/// let err = tower_webhook::presets::discord("not hex").unwrap_err();
-/// assert_eq!(err.to_string(), "invalid public key: expected 64 hex digits (32 bytes)");
-/// # }
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvalidKey {
-    expected: &'static str,
-}
-
-impl InvalidKey {
-    #[cfg_attr(not(any(feature = "ed25519", feature = "p256")), expect(dead_code))]
-    pub(crate) fn expected(expected: &'static str) -> Self {
-        Self { expected }
-    }
-}
-
-impl fmt::Display for InvalidKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid public key: expected {}", self.expected)
-    }
-}
-
-impl std::error::Error for InvalidKey {}
+use crate::rejection::Rejection;
 
 /// The default tolerance between a signed timestamp and the receiver's clock, either way.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
-
-/// The longest signature any supported algorithm produces, in bytes: a DER-encoded ECDSA
-/// P-256 signature (HMAC-SHA256 is 32, Ed25519 64).
-pub(crate) const MAX_SIGNATURE_LEN: usize = 72;
-
-/// A signature's bytes: a computed MAC, or one decoded from the header. (Public only so the
-/// sealed [`Algorithm`] can name it; not reachable from outside the crate.)
-#[derive(Clone, Copy)]
-pub struct Tag {
-    bytes: [u8; MAX_SIGNATURE_LEN],
-    len: usize,
-}
-
-impl PartialEq for Tag {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
-impl Eq for Tag {}
-
-impl std::hash::Hash for Tag {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_slice().hash(state);
-    }
-}
-
-impl Tag {
-    pub(crate) fn zeroed(len: usize) -> Self {
-        Self {
-            bytes: [0; MAX_SIGNATURE_LEN],
-            len: len.min(MAX_SIGNATURE_LEN),
-        }
-    }
-
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
-    }
-
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        self.bytes.get_mut(..self.len).unwrap_or_default()
-    }
-}
-
-/// How a [`SignatureScheme`] checks the signed bytes: [`Hmac`](crate::Hmac) (shared secrets),
-/// `Ed25519` and `EcdsaP256` (public keys, behind the `ed25519` and `p256` features).
-///
-/// Every algorithm takes the signed bytes as a stream: the signed prefix (timestamp, id) when
-/// the request head arrives, then each body frame, so none needs the body buffered twice.
-/// The trait is sealed; a sender no algorithm here covers is a [`Scheme`] implementation.
-pub trait Algorithm: sealed::Algorithm {}
-
-impl<A: sealed::Algorithm> Algorithm for A {}
-
-pub(crate) mod sealed {
-    use super::Tag;
-    use crate::Rejection;
-
-    /// The algorithm's half of verifying, hidden from the public API.
-    pub trait Algorithm: Clone + std::fmt::Debug + Send + Sync + 'static {
-        /// The per-request state: the running hash or MAC and the claimed signatures.
-        type State: Send + 'static;
-
-        /// The scheme name used when none is given.
-        fn default_name(&self) -> &'static str;
-
-        /// Starts checking `claimed` (decoded, at least one): a wrong length or shape is
-        /// [`Rejection::MalformedSignature`].
-        fn start(&self, claimed: Vec<Tag>) -> Result<Self::State, Rejection>;
-
-        /// Feeds the next signed bytes.
-        fn update(state: &mut Self::State, data: &[u8]);
-
-        /// Which key verified a claimed signature over everything fed, and that signature in
-        /// a canonical form (one encoding per valid signature), to identify the delivery.
-        fn finish(state: Self::State) -> Result<(usize, Tag), Rejection>;
-    }
-}
 
 /// A signed webhook scheme: which header(s), which bytes, which algorithm and key(s).
 ///
@@ -364,7 +197,7 @@ impl<A: Algorithm> SignatureScheme<A> {
     /// If the format's texts are not visible ASCII, which no header value can carry.
     ///
     /// ```
-    /// use tower_webhook::{HmacScheme, SignatureFormat};
+    /// use tower_webhook::{scheme::SignatureFormat, HmacScheme};
     ///
     /// // Stripe's layout: `t=<timestamp>,v1=<hex>[,v1=<hex>…]`
     /// let scheme = HmacScheme::sha256("secret")
@@ -469,7 +302,7 @@ impl<A: Algorithm> SignatureScheme<A> {
     /// the sender's name.
     ///
     /// ```
-    /// use tower_webhook::{HmacScheme, Scheme};
+    /// use tower_webhook::{scheme::Scheme, HmacScheme};
     ///
     /// let scheme = HmacScheme::sha256("secret").named("acme");
     /// assert_eq!(Scheme::name(&scheme), "acme");

@@ -8,11 +8,12 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{
+    encoding::{Encoding, Tag},
     hmac::KeyedMac,
-    signature::{find_one, Tag},
+    signature::find_one,
     Scheme, Verified, Verifier,
 };
-use crate::Rejection;
+use crate::rejection::Rejection;
 
 const SIGNATURE_HEADER: HeaderName = HeaderName::from_static("x-twilio-signature");
 
@@ -44,7 +45,7 @@ const SIGNATURE_HEADER: HeaderName = HeaderName::from_static("x-twilio-signature
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
 /// let layer = WebhookSignatureLayer::new(presets::twilio("auth token", "https://example.com")?);
-/// # Ok::<(), tower_webhook::InvalidUrl>(())
+/// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
 /// ```
 #[derive(Clone)]
 pub struct TwilioScheme {
@@ -69,17 +70,20 @@ impl TwilioScheme {
     /// If `auth_token` is empty, as [`HmacScheme::sha256`](crate::HmacScheme::sha256).
     ///
     /// ```
-    /// use tower_webhook::TwilioScheme;
+    /// use tower_webhook::scheme::TwilioScheme;
     ///
     /// let scheme = TwilioScheme::new("auth token", "https://example.com/api")?;
     /// assert!(TwilioScheme::new("auth token", "example.com").is_err());
-    /// # Ok::<(), tower_webhook::InvalidUrl>(())
+    /// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
     /// ```
-    pub fn new(auth_token: impl AsRef<[u8]>, public_base_url: &str) -> Result<Self, InvalidUrl> {
+    pub fn new(
+        auth_token: impl AsRef<[u8]>,
+        public_base_url: impl AsRef<str>,
+    ) -> Result<Self, InvalidUrl> {
         Ok(Self {
             name: Cow::Borrowed("twilio"),
             tokens: vec![KeyedMac::sha1(auth_token.as_ref())],
-            bases: base_variants(public_base_url).ok_or(InvalidUrl)?,
+            bases: base_variants(public_base_url.as_ref()).ok_or(InvalidUrl)?,
         })
     }
 
@@ -94,7 +98,7 @@ impl TwilioScheme {
     /// use tower_webhook::presets;
     ///
     /// let scheme = presets::twilio("new token", "https://example.com")?.also_accept("old token");
-    /// # Ok::<(), tower_webhook::InvalidUrl>(())
+    /// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
     /// ```
     #[must_use]
     pub fn also_accept(mut self, auth_token: impl AsRef<[u8]>) -> Self {
@@ -105,11 +109,11 @@ impl TwilioScheme {
     /// The name used for this scheme in `tracing` events. Default: `twilio`.
     ///
     /// ```
-    /// use tower_webhook::{presets, Scheme};
+    /// use tower_webhook::{presets, scheme::Scheme};
     ///
     /// let scheme = presets::twilio("token", "https://example.com")?.named("twilio-sms");
     /// assert_eq!(scheme.name(), "twilio-sms");
-    /// # Ok::<(), tower_webhook::InvalidUrl>(())
+    /// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
     /// ```
     #[must_use]
     pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -197,7 +201,7 @@ impl Scheme for TwilioScheme {
         if value.is_empty() {
             return Err(Rejection::MissingSignature);
         }
-        let claimed = crate::Encoding::Base64
+        let claimed = Encoding::Base64
             .decode(value)
             .filter(|tag| tag.as_slice().len() == 20)
             .ok_or(Rejection::MalformedSignature)?;

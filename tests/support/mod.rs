@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
-use tower_webhook::{Unverified, Verified};
+use tower_webhook::{rejection::Unverified, Verified};
 
 /// What the inner service saw of one request.
 #[derive(Clone, Debug)]
@@ -364,7 +364,7 @@ pub async fn run_through<Sch, B>(
     request: Request<B>,
 ) -> Outcome
 where
-    Sch: tower_webhook::Scheme,
+    Sch: tower_webhook::scheme::Scheme,
     B: Body + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -387,7 +387,7 @@ where
 /// A Stripe delivery of `body` to `/hook`, signed now under `secret`, for the replay tests.
 pub fn stripe_delivery(secret: &str, body: &'static str) -> Request<Full<Bytes>> {
     let headers = tower_webhook::presets::stripe(secret)
-        .sign_message(&tower_webhook::Message::new(body.as_bytes()));
+        .sign_message(&tower_webhook::sign::Message::new(body.as_bytes()));
     let mut request = Request::post("/hook")
         .body(Full::new(Bytes::from_static(body.as_bytes())))
         .unwrap();

@@ -31,7 +31,7 @@ where
 /// The system's wall clock, [`SystemTime::now`].
 ///
 /// ```
-/// use tower_webhook::{Clock, SystemClock};
+/// use tower_webhook::{scheme::{Clock, SystemClock}};
 ///
 /// assert!(SystemClock.now() > std::time::UNIX_EPOCH);
 /// ```

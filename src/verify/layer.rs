@@ -6,9 +6,12 @@ use bytes::Bytes;
 use http::Response;
 use tower_layer::Layer;
 
+use super::{verdicts::Verdicts, WebhookSignature};
 use crate::{
-    rejection::Verdicts, ConnectionPeer, IpAllowlist, PeerSource, Rejection, Scheme,
-    WebhookSignature,
+    allowlist::IpAllowlist,
+    peer::{ConnectionPeer, PeerSource},
+    rejection::Rejection,
+    scheme::Scheme,
 };
 
 /// The body size limit when none is set: 2 MiB, the same as axum's default.
@@ -26,7 +29,7 @@ pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
 /// 4. reads the body, feeding each frame to the verifier as it arrives and answering `413` as
 ///    soon as it passes the limit, `400` if it fails;
 /// 5. answers `401` if the signature does not match; otherwise passes the request on with
-///    exactly the same bytes as its body ([`BufferedBody`](crate::BufferedBody)) and a
+///    exactly the same bytes as its body ([`BufferedBody`](crate::body::BufferedBody)) and a
 ///    [`Verified`](crate::Verified) in its extensions.
 ///
 /// Rejections are short plain-text responses (see [`Rejection`](crate::Rejection)) and a
@@ -92,7 +95,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     ///
     /// let layer = WebhookSignatureLayer::new(presets::loopwise("secret"))
     ///     .allow_ips("52.194.91.27, 127.0.0.1, ::1".parse::<IpAllowlist>()?);
-    /// # Ok::<(), tower_webhook::AllowlistParseError>(())
+    /// # Ok::<(), tower_webhook::allowlist::AllowlistParseError>(())
     /// ```
     #[must_use]
     pub fn allow_ips(mut self, allowlist: IpAllowlist) -> Self {
@@ -138,7 +141,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     /// what it would do before enforcing it.
     ///
     /// A request that fails a signature, timestamp or address check reaches the inner service
-    /// with an [`Unverified`](crate::Unverified) in its extensions (instead of
+    /// with an [`Unverified`](crate::rejection::Unverified) in its extensions (instead of
     /// [`Verified`](crate::Verified)) and is logged as a `tracing` warning with
     /// `mode = "report_only"`. Limits are still enforced: a body over the limit (`413`), a
     /// malformed `Content-Length` or a body that fails (`400`) cannot be passed on whole.

@@ -9,18 +9,17 @@ use std::{
     task::{ready, Context, Poll},
 };
 
-use bytes::Buf;
+use bytes::{Buf, Bytes};
 use http::{request::Parts, Request, Response};
 use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use bytes::Bytes;
-
+use super::verdicts::Verdicts;
 use crate::{
     body::{Buffer, BufferedBody, ResponseBody},
-    rejection::{BoxError, Verdicts},
-    Rejection, Unverified, Verifier,
+    rejection::{BoxError, Rejection, Unverified},
+    scheme::Verifier,
 };
 
 /// How many frames one poll reads before yielding, so a body that is always ready (a flood
@@ -28,7 +27,7 @@ use crate::{
 const FRAMES_PER_POLL: usize = 64;
 
 pin_project! {
-    /// The response future of [`WebhookSignature`](crate::WebhookSignature).
+    /// The response future of [`WebhookSignature`](crate::verify::WebhookSignature).
     pub struct ResponseFuture<F, S, B, V> {
         #[pin]
         state: State<F, S, B, V>,

@@ -11,12 +11,15 @@ use http::{header::CONTENT_LENGTH, request::Parts, HeaderMap, Request, Response}
 use http_body::Body;
 use tower_service::Service;
 
-use crate::{
-    body::{BufferedBody, ResponseBody},
+use super::{
     future::{Length, Reading, ResponseFuture},
     layer::Config,
-    rejection::BoxError,
-    Rejection, Scheme, WebhookSignatureLayer,
+    WebhookSignatureLayer,
+};
+use crate::{
+    body::{BufferedBody, ResponseBody},
+    rejection::{BoxError, Rejection},
+    scheme::Scheme,
 };
 
 /// Middleware that verifies webhook signatures; see [`WebhookSignatureLayer`] for what it
@@ -28,7 +31,7 @@ use crate::{
 /// use std::convert::Infallible;
 /// use http::{Request, Response};
 /// use tower::{service_fn, ServiceExt};
-/// use tower_webhook::{presets, BufferedBody, WebhookSignature};
+/// use tower_webhook::{body::BufferedBody, presets, verify::WebhookSignature};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -57,7 +60,7 @@ impl<Sch: Scheme> WebhookSignature<(), Sch> {
     /// A [`WebhookSignatureLayer`] with `scheme`, the same as [`WebhookSignatureLayer::new`].
     ///
     /// ```
-    /// use tower_webhook::{presets, WebhookSignature};
+    /// use tower_webhook::{presets, verify::WebhookSignature};
     ///
     /// let layer = WebhookSignature::layer(presets::loopwise("secret"));
     /// ```

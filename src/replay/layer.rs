@@ -1,0 +1,148 @@
+//! [`ReplayGuardLayer`]: the builder users touch.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use tower_layer::Layer;
+
+use super::{MemoryStore, ReplayGuard, ReplayStore, DEFAULT_DONE_TTL, DEFAULT_IN_PROGRESS_TTL};
+
+/// Processes each verified delivery once: put it inside [`WebhookSignatureLayer`](crate::WebhookSignatureLayer).
+///
+/// A sender retries a delivery until it gets a 2xx, and anyone who captured a signed request
+/// can replay it while its timestamp is within the tolerance. Per-process memory cannot stop
+/// either when several instances share the traffic; a shared store can. For each request that
+/// the signature layer verified, the guard takes its [`Verified::delivery_id`](crate::Verified::delivery_id) and:
+///
+/// | store says | the guard | answer |
+/// |---|---|---|
+/// | free | claims it as in progress (`in_progress_ttl`) and calls the inner service; a 2xx marks it done (`done_ttl`), anything else releases it for the retry | the inner service's |
+/// | done | does not call the inner service | `200`, `webhook-duplicate: true` |
+/// | in progress | does not call the inner service | `409`, so the sender retries later |
+/// | unreachable | fails closed ([`fail_open`](Self::fail_open) changes it) | `503` |
+///
+/// Requests without a [`Verified`](crate::Verified) are refused with `500`: the guard is outside the signature
+/// layer, which is a configuration error. Those the signature layer passes on in report-only
+/// mode (marked [`Unverified`](crate::rejection::Unverified)) go through unguarded.
+///
+/// ```
+/// use tower::ServiceBuilder;
+/// use tower_webhook::{presets, replay::{MemoryStore, ReplayGuardLayer}, WebhookSignatureLayer};
+///
+/// # let handler = tower::service_fn(|_: http::Request<tower_webhook::body::BufferedBody>| async {
+/// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+/// # });
+/// let service = ServiceBuilder::new()
+///     .layer(WebhookSignatureLayer::new(presets::stripe("whsec_…")))
+///     .layer(ReplayGuardLayer::new(MemoryStore::new(100_000)))
+///     .service(handler);
+/// ```
+pub struct ReplayGuardLayer<St> {
+    store: Arc<St>,
+    settings: Settings,
+}
+
+/// How the guard treats claims and an unreachable store.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Settings {
+    pub(super) in_progress_ttl: Duration,
+    pub(super) done_ttl: Duration,
+    pub(super) fail_open: bool,
+}
+
+impl<St: ReplayStore> ReplayGuardLayer<St> {
+    /// A guard over `store`, with the default TTLs, failing closed.
+    #[must_use]
+    pub fn new(store: St) -> Self {
+        Self {
+            store: Arc::new(store),
+            settings: Settings {
+                in_progress_ttl: DEFAULT_IN_PROGRESS_TTL,
+                done_ttl: DEFAULT_DONE_TTL,
+                fail_open: false,
+            },
+        }
+    }
+
+    /// How long a claim lasts while the inner service works (default
+    /// [`DEFAULT_IN_PROGRESS_TTL`]). Longer than your slowest handler: when it runs out, a
+    /// retry is processed alongside.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::{replay::{MemoryStore, ReplayGuardLayer}};
+    ///
+    /// let guard = ReplayGuardLayer::new(MemoryStore::new(10_000)).in_progress_ttl(Duration::from_secs(30));
+    /// ```
+    #[must_use]
+    pub fn in_progress_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.in_progress_ttl = ttl;
+        self
+    }
+
+    /// How long a processed delivery is remembered (default [`DEFAULT_DONE_TTL`]). At least
+    /// the scheme's timestamp tolerance, both ways, or a replay may outlive its record.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::{replay::{MemoryStore, ReplayGuardLayer}};
+    ///
+    /// let guard = ReplayGuardLayer::new(MemoryStore::new(10_000)).done_ttl(Duration::from_secs(24 * 3600));
+    /// ```
+    #[must_use]
+    pub fn done_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.done_ttl = ttl;
+        self
+    }
+
+    /// When the store cannot be reached, call the inner service unguarded instead of
+    /// answering `503`. Either way a `tracing` event says so.
+    ///
+    /// ```
+    /// use tower_webhook::{replay::{MemoryStore, ReplayGuardLayer}};
+    ///
+    /// let guard = ReplayGuardLayer::new(MemoryStore::new(10_000)).fail_open();
+    /// ```
+    #[must_use]
+    pub fn fail_open(mut self) -> Self {
+        self.settings.fail_open = true;
+        self
+    }
+}
+
+impl Default for ReplayGuardLayer<MemoryStore> {
+    /// A guard over [`MemoryStore::default`]: for one process.
+    ///
+    /// ```
+    /// use tower_webhook::{replay::{MemoryStore, ReplayGuardLayer}};
+    ///
+    /// let guard: ReplayGuardLayer<MemoryStore> = ReplayGuardLayer::default();
+    /// ```
+    fn default() -> Self {
+        Self::new(MemoryStore::default())
+    }
+}
+
+impl<St> Clone for ReplayGuardLayer<St> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            settings: self.settings,
+        }
+    }
+}
+
+impl<St> fmt::Debug for ReplayGuardLayer<St> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplayGuardLayer")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, St> Layer<S> for ReplayGuardLayer<St> {
+    type Service = ReplayGuard<S, St>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ReplayGuard::new(inner, Arc::clone(&self.store), self.settings)
+    }
+}

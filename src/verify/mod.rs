@@ -1,0 +1,17 @@
+//! The verifying middleware: [`WebhookSignatureLayer`] checks each request's address, size
+//! and signature before the inner service sees it.
+//!
+//! The layer is the builder; [`WebhookSignature`] is the service it wraps around
+//! yours, deciding what it can from the request head; [`ResponseFuture`] reads and verifies
+//! the body, then calls the inner service with a [`BufferedBody`](crate::body::BufferedBody).
+
+pub(crate) mod future;
+mod layer;
+mod service;
+mod verdicts;
+
+pub use self::{
+    future::ResponseFuture,
+    layer::{WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE},
+    service::WebhookSignature,
+};
