@@ -47,17 +47,16 @@ use std::fmt;
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 
-#[cfg(feature = "ed25519")]
-use crate::scheme::Ed25519Scheme;
-#[cfg(any(feature = "ed25519", feature = "p256"))]
-use crate::scheme::InvalidKey;
 #[cfg(feature = "p256")]
-use crate::scheme::P256Scheme;
+use crate::scheme::{EcdsaP256, P256Scheme};
+#[cfg(feature = "ed25519")]
+use crate::scheme::{Ed25519, Ed25519Scheme};
 #[cfg(feature = "twilio")]
 use crate::scheme::{InvalidUrl, TwilioScheme};
 use crate::{
     allowlist::IpAllowlist,
-    scheme::{Algorithm, Encoding, HmacScheme, SignatureFormat, SignatureScheme},
+    keys::{IntoKeys, KeySlot},
+    scheme::{Algorithm, Encoding, Hmac, HmacScheme, InvalidKey, SignatureFormat, SignatureScheme},
 };
 
 /// The address Loopwise sends webhooks from, which Loopwise recommends allowlisting.
@@ -72,7 +71,7 @@ pub const LOOPWISE_IPS: &str = "52.194.91.27";
 ///     .allow_ips(presets::loopwise_ips());
 /// ```
 #[must_use]
-pub fn loopwise(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn loopwise(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("loopwise-webhook-signature")
         .named("loopwise")
@@ -98,7 +97,7 @@ pub fn loopwise_ips() -> IpAllowlist {
 /// let layer = WebhookSignatureLayer::new(presets::loop_returns("<SECRET>"));
 /// ```
 #[must_use]
-pub fn loop_returns(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn loop_returns(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-loop-signature")
         .encoding(Encoding::Base64)
@@ -113,7 +112,7 @@ pub fn loop_returns(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// let layer = WebhookSignatureLayer::new(presets::github("It's a Secret to Everybody"));
 /// ```
 #[must_use]
-pub fn github(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn github(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-hub-signature-256")
         .prefix("sha256=")
@@ -129,7 +128,7 @@ pub fn github(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// let layer = WebhookSignatureLayer::new(presets::shopify("shpss_client_secret"));
 /// ```
 #[must_use]
-pub fn shopify(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn shopify(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-shopify-hmac-sha256")
         .encoding(Encoding::Base64)
@@ -146,7 +145,7 @@ pub fn shopify(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// let layer = WebhookSignatureLayer::new(presets::stripe("whsec_endpoint_secret"));
 /// ```
 #[must_use]
-pub fn stripe(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn stripe(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("stripe-signature")
         .signature_format(SignatureFormat::Pairs {
@@ -167,7 +166,7 @@ pub fn stripe(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// let layer = WebhookSignatureLayer::new(presets::slack("8f742231b10e8888abcd99yyyzzz85a5"));
 /// ```
 #[must_use]
-pub fn slack(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn slack(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-slack-signature")
         .prefix("v0=")
@@ -196,9 +195,17 @@ pub fn slack(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// );
 /// # Ok::<(), tower_webhook::presets::InvalidSecret>(())
 /// ```
-pub fn standard_webhooks(secret: impl AsRef<str>) -> Result<HmacScheme, InvalidSecret> {
-    let key = standard_webhooks_key(secret)?;
-    Ok(standard_webhooks_envelope(HmacScheme::sha256(key), "v1").named("standard_webhooks"))
+pub fn standard_webhooks(secret: impl IntoKeys) -> Result<HmacScheme, InvalidSecret> {
+    let keys = KeySlot::new(secret.into_keys(), |secret| {
+        let key = std::str::from_utf8(secret)
+            .ok()
+            .and_then(|text| standard_webhooks_key(text).ok())
+            .ok_or(InvalidKey::expected("`whsec_` followed by base64"))?;
+        Hmac::sha256(&key)
+    })
+    .map_err(|_| InvalidSecret)?;
+    let scheme = HmacScheme::with_keys(keys, "hmac-sha256");
+    Ok(standard_webhooks_envelope(scheme, "v1").named("standard_webhooks"))
 }
 
 /// What both Standard Webhooks versions share: headers (and their `svix-*` names), layout,
@@ -272,7 +279,7 @@ impl std::error::Error for InvalidSecret {}
 /// let layer = WebhookSignatureLayer::new(presets::paddle("pdl_ntfset_01gkpjp8bkm3tm53kdgkx6sms7_6h3qd3uFSi9YCD3OLYAShQI90XTI5vEI"));
 /// ```
 #[must_use]
-pub fn paddle(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn paddle(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("paddle-signature")
         .signature_format(SignatureFormat::Pairs {
@@ -296,7 +303,7 @@ pub fn paddle(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// let layer = WebhookSignatureLayer::new(presets::zoom("zoom secret token"));
 /// ```
 #[must_use]
-pub fn zoom(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn zoom(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-zm-signature")
         .prefix("v0=")
@@ -316,7 +323,7 @@ pub fn zoom(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// let layer = WebhookSignatureLayer::new(presets::linear("lin_wh_signing_secret"));
 /// ```
 #[must_use]
-pub fn linear(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn linear(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("linear-signature")
         .named("linear")
@@ -338,7 +345,7 @@ pub fn linear(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// ));
 /// ```
 #[must_use]
-pub fn square(secret: impl AsRef<[u8]>, notification_url: impl Into<String>) -> HmacScheme {
+pub fn square(secret: impl IntoKeys, notification_url: impl Into<String>) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-square-hmacsha256-signature")
         .encoding(Encoding::Base64)
@@ -366,7 +373,7 @@ pub fn square(secret: impl AsRef<[u8]>, notification_url: impl Into<String>) -> 
 /// );
 /// ```
 #[must_use]
-pub fn dropbox(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn dropbox(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-dropbox-signature")
         .named("dropbox")
@@ -383,7 +390,7 @@ pub fn dropbox(secret: impl AsRef<[u8]>) -> HmacScheme {
 #[cfg(feature = "sha1")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sha1")))]
 #[must_use]
-pub fn intercom(secret: impl AsRef<[u8]>) -> HmacScheme {
+pub fn intercom(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha1(secret)
         .header("x-hub-signature")
         .prefix("sha1=")
@@ -412,11 +419,14 @@ pub fn intercom(secret: impl AsRef<[u8]>) -> HmacScheme {
 /// ```
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
-pub fn discord(public_key_hex: impl AsRef<str>) -> Result<Ed25519Scheme, InvalidKey> {
-    let mut key = [0u8; 32];
-    hex::decode_to_slice(public_key_hex.as_ref().trim(), &mut key)
-        .map_err(|_| InvalidKey::expected("64 hex digits (32 bytes)"))?;
-    Ok(Ed25519Scheme::ed25519(key)?
+pub fn discord(public_key_hex: impl IntoKeys) -> Result<Ed25519Scheme, InvalidKey> {
+    let parse = |hex_text: &[u8]| {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(hex_text.trim_ascii(), &mut key)
+            .map_err(|_| InvalidKey::expected("64 hex digits (32 bytes)"))?;
+        Ed25519::from_raw(&key)
+    };
+    Ok(Ed25519Scheme::ed25519_parsed(public_key_hex, parse)?
         .header("x-signature-ed25519")
         .timestamp_header("x-signature-timestamp")
         .signed_payload("{timestamp}{body}")
@@ -443,13 +453,16 @@ pub fn discord(public_key_hex: impl AsRef<str>) -> Result<Ed25519Scheme, Invalid
 /// ```
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
-pub fn standard_webhooks_v1a(public_key: impl AsRef<str>) -> Result<Ed25519Scheme, InvalidKey> {
-    let trimmed = public_key.as_ref().trim();
-    let key = STANDARD
-        .decode(trimmed.strip_prefix("whpk_").unwrap_or(trimmed))
-        .map_err(|_| InvalidKey::expected("`whpk_` followed by the base64 of 32 bytes"))?;
+pub fn standard_webhooks_v1a(public_key: impl IntoKeys) -> Result<Ed25519Scheme, InvalidKey> {
+    let parse = |text: &[u8]| {
+        let trimmed = text.trim_ascii();
+        let key = STANDARD
+            .decode(trimmed.strip_prefix(b"whpk_").unwrap_or(trimmed))
+            .map_err(|_| InvalidKey::expected("`whpk_` followed by the base64 of 32 bytes"))?;
+        Ed25519::from_raw(&key)
+    };
     Ok(
-        standard_webhooks_envelope(Ed25519Scheme::ed25519(key)?, "v1a")
+        standard_webhooks_envelope(Ed25519Scheme::ed25519_parsed(public_key, parse)?, "v1a")
             .named("standard_webhooks_v1a"),
     )
 }
@@ -477,18 +490,19 @@ pub fn standard_webhooks_v1a(public_key: impl AsRef<str>) -> Result<Ed25519Schem
 /// ```
 #[cfg(feature = "p256")]
 #[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
-pub fn sendgrid(public_key: impl AsRef<str>) -> Result<P256Scheme, InvalidKey> {
-    let base64: String = public_key
-        .as_ref()
-        .trim()
-        .trim_start_matches("-----BEGIN PUBLIC KEY-----")
-        .trim_end_matches("-----END PUBLIC KEY-----")
-        .split_whitespace()
-        .collect();
-    let der = STANDARD
-        .decode(base64)
-        .map_err(|_| InvalidKey::expected("the base64 of a P-256 public key"))?;
-    Ok(P256Scheme::p256(der)?
+pub fn sendgrid(public_key: impl IntoKeys) -> Result<P256Scheme, InvalidKey> {
+    let parse = |text: &[u8]| {
+        let invalid = || InvalidKey::expected("the base64 of a P-256 public key");
+        let text = std::str::from_utf8(text).map_err(|_| invalid())?;
+        let base64: String = text
+            .trim()
+            .trim_start_matches("-----BEGIN PUBLIC KEY-----")
+            .trim_end_matches("-----END PUBLIC KEY-----")
+            .split_whitespace()
+            .collect();
+        EcdsaP256::from_der(&STANDARD.decode(base64).map_err(|_| invalid())?)
+    };
+    Ok(P256Scheme::p256_parsed(public_key, parse)?
         .header("x-twilio-email-event-webhook-signature")
         .timestamp_header("x-twilio-email-event-webhook-timestamp")
         .signed_payload("{timestamp}{body}")
@@ -520,7 +534,7 @@ pub fn sendgrid(public_key: impl AsRef<str>) -> Result<P256Scheme, InvalidKey> {
 #[cfg(feature = "twilio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
 pub fn twilio(
-    auth_token: impl AsRef<[u8]>,
+    auth_token: impl IntoKeys,
     public_base_url: impl AsRef<str>,
 ) -> Result<TwilioScheme, InvalidUrl> {
     TwilioScheme::new(auth_token, public_base_url)

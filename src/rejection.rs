@@ -16,10 +16,11 @@ pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
 ///
 /// | variant | status |
 /// |---|---|
-/// | [`MissingSignature`](Rejection::MissingSignature), [`MalformedSignature`](Rejection::MalformedSignature), [`InvalidSignature`](Rejection::InvalidSignature), [`InvalidTimestamp`](Rejection::InvalidTimestamp), [`TimestampOutOfTolerance`](Rejection::TimestampOutOfTolerance) | `401 Unauthorized` |
+/// | [`MissingSignature`](Rejection::MissingSignature), [`MalformedSignature`](Rejection::MalformedSignature), [`InvalidSignature`](Rejection::InvalidSignature), [`InvalidTimestamp`](Rejection::InvalidTimestamp), [`TimestampOutOfTolerance`](Rejection::TimestampOutOfTolerance), [`UnknownKey`](Rejection::UnknownKey) | `401 Unauthorized` |
 /// | [`AddressNotAllowed`](Rejection::AddressNotAllowed), [`UnknownPeer`](Rejection::UnknownPeer) | `403 Forbidden` |
 /// | [`BodyTooLarge`](Rejection::BodyTooLarge) | `413 Payload Too Large` |
 /// | [`InvalidContentLength`](Rejection::InvalidContentLength), [`BodyRead`](Rejection::BodyRead) | `400 Bad Request` |
+/// | [`KeySourceUnavailable`](Rejection::KeySourceUnavailable) | `503 Service Unavailable` |
 ///
 /// # Example
 ///
@@ -46,6 +47,17 @@ pub enum Rejection {
     /// The signed timestamp is further from the receiver's clock than the scheme's tolerance:
     /// a replay of an old delivery, or a badly wrong clock on either side.
     TimestampOutOfTolerance,
+    /// The scheme's keys are resolved per request and the request names no keys: an unknown
+    /// tenant, or no name at all (see [`keys`](crate::keys)).
+    ///
+    /// Answered with the same body as [`InvalidSignature`](Rejection::InvalidSignature), so
+    /// a client without a secret cannot tell which tenants exist; its
+    /// [`reason`](Rejection::reason) (`unknown_key`) tells you.
+    UnknownKey,
+    /// The scheme's keys are resolved per request and the source failed, timed out, or gave
+    /// a key the scheme cannot use. The request is refused (fail closed), so the sender
+    /// retries later.
+    KeySourceUnavailable,
     /// An allowlist is set and the peer address is not in it.
     AddressNotAllowed(IpAddr),
     /// An allowlist is set but no peer address is known for the request (fail closed).
@@ -83,7 +95,9 @@ impl Rejection {
             | Self::MalformedSignature
             | Self::InvalidSignature
             | Self::InvalidTimestamp
-            | Self::TimestampOutOfTolerance => StatusCode::UNAUTHORIZED,
+            | Self::TimestampOutOfTolerance
+            | Self::UnknownKey => StatusCode::UNAUTHORIZED,
+            Self::KeySourceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::AddressNotAllowed(_) | Self::UnknownPeer => StatusCode::FORBIDDEN,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidContentLength | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
@@ -106,6 +120,8 @@ impl Rejection {
             Self::InvalidSignature => "invalid_signature",
             Self::InvalidTimestamp => "invalid_timestamp",
             Self::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
+            Self::UnknownKey => "unknown_key",
+            Self::KeySourceUnavailable => "key_source_unavailable",
             Self::AddressNotAllowed(_) => "address_not_allowed",
             Self::UnknownPeer => "unknown_peer",
             Self::BodyTooLarge { .. } => "body_too_large",
@@ -118,7 +134,9 @@ impl Rejection {
         match self {
             Self::MissingSignature => "missing webhook signature",
             Self::MalformedSignature => "malformed webhook signature",
-            Self::InvalidSignature => "invalid webhook signature",
+            // The same text: the body must not tell a prober which tenants exist.
+            Self::InvalidSignature | Self::UnknownKey => "invalid webhook signature",
+            Self::KeySourceUnavailable => "webhook keys unavailable, retry later",
             Self::InvalidTimestamp => "invalid webhook timestamp",
             Self::TimestampOutOfTolerance => "webhook timestamp outside the tolerance",
             Self::AddressNotAllowed(_) => "address not allowed",
@@ -229,13 +247,18 @@ mod tests {
             Rejection::BodyTooLarge { limit: 1 },
             Rejection::InvalidContentLength,
             Rejection::BodyRead("boom".into()),
+            Rejection::UnknownKey,
+            Rejection::KeySourceUnavailable,
         ]
     }
 
     #[test]
     fn every_rejection_has_the_documented_status() {
         let statuses: Vec<u16> = all().iter().map(|r| r.status().as_u16()).collect();
-        assert_eq!(statuses, [401, 401, 401, 401, 401, 403, 403, 413, 400, 400]);
+        assert_eq!(
+            statuses,
+            [401, 401, 401, 401, 401, 403, 403, 413, 400, 400, 401, 503]
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::keys::KeySet;
+
 /// How a [`SignatureScheme`](super::SignatureScheme) checks the signed bytes: [`Hmac`](crate::scheme::Hmac) (shared secrets),
 /// `Ed25519` and `EcdsaP256` (public keys, behind the `ed25519` and `p256` features).
 ///
@@ -13,6 +15,12 @@ pub trait Algorithm: sealed::Algorithm {}
 
 impl<A: sealed::Algorithm> Algorithm for A {}
 
+impl<A: sealed::Algorithm> KeySet for A {
+    fn merge(&mut self, other: Self) {
+        sealed::Algorithm::merge(self, other);
+    }
+}
+
 pub(crate) mod sealed {
     use crate::{rejection::Rejection, scheme::encoding::Tag};
 
@@ -21,8 +29,8 @@ pub(crate) mod sealed {
         /// The per-request state: the running hash or MAC and the claimed signatures.
         type State: Send + 'static;
 
-        /// The scheme name used when none is given.
-        fn default_name(&self) -> &'static str;
+        /// Appends `other`'s keys after this set's, tried in that order.
+        fn merge(&mut self, other: Self);
 
         /// Starts checking `claimed` (decoded, at least one): a wrong length or shape is
         /// [`Rejection::MalformedSignature`].
@@ -54,7 +62,6 @@ pub struct InvalidKey {
 }
 
 impl InvalidKey {
-    #[cfg_attr(not(any(feature = "ed25519", feature = "p256")), expect(dead_code))]
     pub(crate) fn expected(expected: &'static str) -> Self {
         Self { expected }
     }

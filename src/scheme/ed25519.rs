@@ -10,6 +10,7 @@ use super::{
     encoding::Tag,
     signature::SignatureScheme,
 };
+use crate::keys::{IntoKeys, KeySlot, Parse};
 use crate::rejection::Rejection;
 
 /// The Ed25519 [`Algorithm`](crate::scheme::Algorithm) (RFC 8032): the sender signs with its private
@@ -44,10 +45,19 @@ impl SignatureScheme<Ed25519> {
     ///     .encoding(Encoding::Base64);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn ed25519(public_key: impl AsRef<[u8]>) -> Result<Self, InvalidKey> {
-        Ok(Self::with_keys(Ed25519 {
-            keys: vec![parse_key(public_key.as_ref())?],
-        }))
+    pub fn ed25519(public_key: impl IntoKeys) -> Result<Self, InvalidKey> {
+        Self::ed25519_parsed(public_key, Ed25519::from_raw)
+    }
+
+    /// Ed25519 keys each made from what a source stores by `parse` (hex, base64, a prefix).
+    pub(crate) fn ed25519_parsed(
+        public_key: impl IntoKeys,
+        parse: Parse<Ed25519>,
+    ) -> Result<Self, InvalidKey> {
+        Ok(Self::with_keys(
+            KeySlot::new(public_key.into_keys(), parse)?,
+            "ed25519",
+        ))
     }
 
     /// Another public key whose signatures are accepted too, for key rotation.
@@ -66,8 +76,18 @@ impl SignatureScheme<Ed25519> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn also_accept(mut self, public_key: impl AsRef<[u8]>) -> Result<Self, InvalidKey> {
-        self.keys.keys.push(parse_key(public_key.as_ref())?);
+        let key = parse_key(public_key.as_ref())?;
+        self.keys.fixed_mut().keys.push(key);
         Ok(self)
+    }
+}
+
+impl Ed25519 {
+    /// The key of these 32 raw bytes.
+    pub(crate) fn from_raw(bytes: &[u8]) -> Result<Self, InvalidKey> {
+        Ok(Self {
+            keys: vec![parse_key(bytes)?],
+        })
     }
 }
 
@@ -89,8 +109,8 @@ pub struct Ed25519State {
 impl sealed::Algorithm for Ed25519 {
     type State = Ed25519State;
 
-    fn default_name(&self) -> &'static str {
-        "ed25519"
+    fn merge(&mut self, other: Self) {
+        self.keys.extend(other.keys);
     }
 
     fn start(&self, claimed: Vec<Tag>) -> Result<Ed25519State, Rejection> {

@@ -7,8 +7,15 @@ use hmac::{Hmac as HmacOf, Mac as _};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::{algorithm::sealed, encoding::Tag, signature::SignatureScheme};
-use crate::rejection::Rejection;
+use super::{
+    algorithm::{sealed, InvalidKey},
+    encoding::Tag,
+    signature::SignatureScheme,
+};
+use crate::{
+    keys::{IntoKeys, KeySlot, KeysFrom, Parse},
+    rejection::Rejection,
+};
 
 /// An HMAC keyed once, when the scheme is built; each request clones the keyed state, which
 /// saves hashing the key's two padded blocks on every request.
@@ -122,12 +129,9 @@ pub struct HmacState {
 impl sealed::Algorithm for Hmac {
     type State = HmacState;
 
-    fn default_name(&self) -> &'static str {
-        match self.primary {
-            KeyedMac::Sha256(_) => "hmac-sha256",
-            #[cfg(feature = "sha1")]
-            KeyedMac::Sha1(_) => "hmac-sha1",
-        }
+    fn merge(&mut self, other: Self) {
+        self.rotated.push(other.primary);
+        self.rotated.extend(other.rotated);
     }
 
     fn start(&self, claimed: Vec<Tag>) -> Result<HmacState, Rejection> {
@@ -177,12 +181,15 @@ pub type HmacVerifier = super::signature::SignatureVerifier<Hmac>;
 impl SignatureScheme<Hmac> {
     /// HMAC-SHA256 of the raw body under `secret`, hex-encoded in `X-Signature`, no prefix.
     ///
-    /// `secret` is any byte string: `&str`, `String`, `&[u8]`, `Vec<u8>`.
+    /// `secret` is any byte string: `&str`, `String`, `&[u8]`, `Vec<u8>`; or, with the `keys`
+    /// feature, a [`KeyResolver`](crate::keys) or `ReloadableKeys` that finds the secret per
+    /// request (a secret per tenant, rotated live: see [`keys`](crate::keys)).
     ///
     /// # Panics
     ///
     /// If `secret` is empty. An empty key is almost always an unset environment variable, and
     /// anyone can compute an HMAC under it: refusing to start is safer than accepting forgeries.
+    /// (An empty secret from a key source fails that request with `503` instead.)
     ///
     /// ```
     /// use tower_webhook::HmacScheme;
@@ -190,11 +197,8 @@ impl SignatureScheme<Hmac> {
     /// let scheme = HmacScheme::sha256(b"raw key bytes".to_vec());
     /// ```
     #[must_use]
-    pub fn sha256(secret: impl AsRef<[u8]>) -> Self {
-        Self::with_keys(Hmac {
-            primary: KeyedMac::sha256(secret.as_ref()),
-            rotated: Vec::new(),
-        })
+    pub fn sha256(secret: impl IntoKeys) -> Self {
+        Self::with_keys(hmac_keys(secret.into_keys(), Hmac::sha256), "hmac-sha256")
     }
 
     /// HMAC-SHA1 of the raw body under `secret`, for senders that still use SHA-1 (Intercom,
@@ -209,11 +213,8 @@ impl SignatureScheme<Hmac> {
     #[cfg(feature = "sha1")]
     #[cfg_attr(docsrs, doc(cfg(feature = "sha1")))]
     #[must_use]
-    pub fn sha1(secret: impl AsRef<[u8]>) -> Self {
-        Self::with_keys(Hmac {
-            primary: KeyedMac::sha1(secret.as_ref()),
-            rotated: Vec::new(),
-        })
+    pub fn sha1(secret: impl IntoKeys) -> Self {
+        Self::with_keys(hmac_keys(secret.into_keys(), Hmac::sha1), "hmac-sha1")
     }
 
     /// Another secret whose signatures are accepted too, for rotating secrets without
@@ -222,7 +223,8 @@ impl SignatureScheme<Hmac> {
     ///
     /// # Panics
     ///
-    /// If `secret` is empty, as [`sha256`](Self::sha256).
+    /// If `secret` is empty, as [`sha256`](Self::sha256), or if the keys are resolved per
+    /// request: then the source returns every key that is valid for a name.
     ///
     /// ```
     /// use tower_webhook::presets;
@@ -231,14 +233,70 @@ impl SignatureScheme<Hmac> {
     /// ```
     #[must_use]
     pub fn also_accept(mut self, secret: impl AsRef<[u8]>) -> Self {
-        let key = self.keys.primary.same_algorithm(secret.as_ref());
-        self.keys.rotated.push(key);
+        let keys = self.keys.fixed_mut();
+        let key = keys.primary.same_algorithm(secret.as_ref());
+        keys.rotated.push(key);
         self
     }
 
     /// A fresh copy of the keyed MAC that signs: the first secret's.
+    ///
+    /// # Panics
+    ///
+    /// If the keys are resolved per request: no secret is at hand to sign with.
+    #[expect(
+        clippy::panic,
+        reason = "a configuration error, documented on `sign` and `sign_message`"
+    )]
     pub(crate) fn signing_mac(&self) -> KeyedMac {
-        self.keys.primary.clone()
+        match self.keys.fixed() {
+            Some(keys) => keys.primary.clone(),
+            None => panic!(
+                "tower-webhook: a scheme whose keys are resolved per request cannot sign; \
+                 build one with the secret to sign with"
+            ),
+        }
+    }
+}
+
+impl Hmac {
+    /// HMAC-SHA256 under `secret`; an empty secret is not a key.
+    pub(crate) fn sha256(secret: &[u8]) -> Result<Self, InvalidKey> {
+        Self::keyed(secret, KeyedMac::sha256)
+    }
+
+    /// HMAC-SHA1 under `secret`; an empty secret is not a key.
+    #[cfg(feature = "sha1")]
+    pub(crate) fn sha1(secret: &[u8]) -> Result<Self, InvalidKey> {
+        Self::keyed(secret, KeyedMac::sha1)
+    }
+
+    fn keyed(secret: &[u8], mac: fn(&[u8]) -> KeyedMac) -> Result<Self, InvalidKey> {
+        if secret.is_empty() {
+            return Err(InvalidKey::expected("a non-empty HMAC secret"));
+        }
+        Ok(Self {
+            primary: mac(secret),
+            rotated: Vec::new(),
+        })
+    }
+}
+
+/// HMAC keys from `keys`, each made by `parse`.
+///
+/// # Panics
+///
+/// If a given secret cannot be used (it is empty), as the constructors document.
+#[expect(
+    clippy::panic,
+    reason = "a configuration error, documented under `# Panics`, caught on the first run"
+)]
+pub(crate) fn hmac_keys(keys: KeysFrom, parse: Parse<Hmac>) -> KeySlot<Hmac> {
+    match KeySlot::new(keys, parse) {
+        Ok(slot) => slot,
+        Err(_) => {
+            panic!("tower-webhook: the HMAC secret is empty; is its environment variable set?")
+        }
     }
 }
 

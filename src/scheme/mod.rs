@@ -32,6 +32,8 @@ pub use self::ed25519::{Ed25519, Ed25519Scheme};
 #[cfg(feature = "p256")]
 #[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
 pub use self::p256::{EcdsaP256, P256Scheme};
+#[cfg(feature = "keys")]
+pub(crate) use self::signature::header_name;
 #[cfg(feature = "twilio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
 pub use self::twilio::{InvalidUrl, TwilioScheme, TwilioVerifier};
@@ -44,7 +46,10 @@ pub use self::{
     signature::{SignatureScheme, SignatureVerifier, DEFAULT_TOLERANCE},
     verified::{DeliveryId, Verified},
 };
-use crate::rejection::Rejection;
+use crate::{
+    keys::{ResolvedKeys, Start},
+    rejection::Rejection,
+};
 
 /// A way webhooks are signed: which header(s), which bytes, which algorithm, which secret(s).
 ///
@@ -103,6 +108,25 @@ pub trait Scheme: Send + Sync + 'static {
     /// Called before any body byte is read. Return a rejection for anything the head alone
     /// decides: a missing or malformed signature header, a timestamp outside the window.
     fn verifier(&self, request: &Parts) -> Result<Self::Verifier, Rejection>;
+
+    /// Starts on a request: what the layer calls. The default is
+    /// [`verifier`](Self::verifier), at once; a scheme whose keys are resolved per request
+    /// checks the head first, then returns the verifier if its keys are cached, or the lookup
+    /// to wait for.
+    fn start(&self, request: &Parts) -> Start<Self::Verifier> {
+        Start::Ready(self.verifier(request))
+    }
+
+    /// The verifier for `request` once [`start`](Self::start)'s lookup found `keys`. The
+    /// default ignores them and calls [`verifier`](Self::verifier).
+    fn verifier_with(
+        &self,
+        request: &Parts,
+        keys: &ResolvedKeys,
+    ) -> Result<Self::Verifier, Rejection> {
+        let _ = keys;
+        self.verifier(request)
+    }
 }
 
 /// The per-request half of a [`Scheme`]: fed the body as it arrives, then asked for a verdict.

@@ -14,6 +14,7 @@ use super::{
     encoding::Tag,
     signature::SignatureScheme,
 };
+use crate::keys::{IntoKeys, KeySlot, Parse};
 use crate::rejection::Rejection;
 
 /// The ECDSA P-256 / SHA-256 [`Algorithm`](crate::scheme::Algorithm): signatures DER-encoded
@@ -49,11 +50,17 @@ impl SignatureScheme<EcdsaP256> {
     /// let scheme = P256Scheme::p256(&der)?.header("X-Acme-Signature");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn p256(public_key: impl AsRef<[u8]>) -> Result<Self, InvalidKey> {
-        let key = parse_key(public_key.as_ref())?;
-        let mut scheme = Self::with_keys(EcdsaP256 {
-            keys: Arc::from([key]),
-        });
+    pub fn p256(public_key: impl IntoKeys) -> Result<Self, InvalidKey> {
+        Self::p256_parsed(public_key, EcdsaP256::from_der)
+    }
+
+    /// P-256 keys each made from what a source stores by `parse` (base64, PEM).
+    pub(crate) fn p256_parsed(
+        public_key: impl IntoKeys,
+        parse: Parse<EcdsaP256>,
+    ) -> Result<Self, InvalidKey> {
+        let mut scheme =
+            Self::with_keys(KeySlot::new(public_key.into_keys(), parse)?, "ecdsa-p256");
         scheme.encoding = super::Encoding::Base64;
         Ok(scheme)
     }
@@ -66,9 +73,22 @@ impl SignatureScheme<EcdsaP256> {
     /// [`InvalidKey`], as [`p256`](Self::p256).
     pub fn also_accept(mut self, public_key: impl AsRef<[u8]>) -> Result<Self, InvalidKey> {
         let key = parse_key(public_key.as_ref())?;
-        let keys: Vec<VerifyingKey> = self.keys.keys.iter().copied().chain([key]).collect();
-        self.keys.keys = Arc::from(keys);
+        self.keys.fixed_mut().merge_key(key);
         Ok(self)
+    }
+}
+
+impl EcdsaP256 {
+    /// The key of this `SubjectPublicKeyInfo` DER.
+    pub(crate) fn from_der(der: &[u8]) -> Result<Self, InvalidKey> {
+        Ok(Self {
+            keys: Arc::from([parse_key(der)?]),
+        })
+    }
+
+    fn merge_key(&mut self, key: VerifyingKey) {
+        let keys: Vec<VerifyingKey> = self.keys.iter().copied().chain([key]).collect();
+        self.keys = Arc::from(keys);
     }
 }
 
@@ -87,8 +107,10 @@ pub struct P256State {
 impl sealed::Algorithm for EcdsaP256 {
     type State = P256State;
 
-    fn default_name(&self) -> &'static str {
-        "ecdsa-p256-sha256"
+    fn merge(&mut self, other: Self) {
+        for key in other.keys.iter() {
+            self.merge_key(*key);
+        }
     }
 
     fn start(&self, claimed: Vec<Tag>) -> Result<P256State, Rejection> {

@@ -16,7 +16,10 @@ use super::{
     payload::{Piece, SignedPayload},
     DeliveryId, Scheme, Verified, Verifier,
 };
-use crate::rejection::Rejection;
+use crate::{
+    keys::{KeySlot, Resolution, ResolvedKeys, Start},
+    rejection::Rejection,
+};
 
 /// The default tolerance between a signed timestamp and the receiver's clock, either way.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
@@ -44,7 +47,9 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 /// comparison is constant time. A request passes if any key verifies any of its signatures.
 ///
 /// Secrets key the MAC when the scheme is built and are not kept; `Debug` shows neither them
-/// nor the keyed state.
+/// nor the keyed state. Every constructor also takes keys resolved per request (a secret per
+/// tenant, rotated live): see [`keys`](crate::keys) and the README's "A secret per tenant, and
+/// rotating secrets live".
 ///
 /// # Example
 ///
@@ -73,15 +78,16 @@ pub struct SignatureScheme<A> {
     pub(crate) payload: SignedPayload,
     tolerance: Duration,
     pub(crate) clock: Arc<dyn Clock>,
-    /// The key(s), first the one that signs (for HMAC) and is tried first.
-    pub(crate) keys: A,
+    /// The key(s), first the one that signs (for HMAC) and is tried first; or where they are
+    /// found per request.
+    pub(crate) keys: KeySlot<A>,
 }
 
 impl<A: Algorithm> SignatureScheme<A> {
-    /// A scheme with the defaults above and these keys.
-    pub(crate) fn with_keys(keys: A) -> Self {
+    /// A scheme with the defaults above and these keys, named `name` until told otherwise.
+    pub(crate) fn with_keys(keys: KeySlot<A>, name: &'static str) -> Self {
         Self {
-            name: Cow::Borrowed(keys.default_name()),
+            name: Cow::Borrowed(name),
             signature_header: HeaderName::from_static("x-signature"),
             signature_fallback: None,
             timestamp_headers: Vec::new(),
@@ -418,14 +424,16 @@ pub(crate) fn find_one<'a, 'n>(
     Ok(None)
 }
 
-impl<A: Algorithm> Scheme for SignatureScheme<A> {
-    type Verifier = SignatureVerifier<A>;
+/// What the request head says, checked before any key is needed: the claimed signatures,
+/// and the signed timestamp (within the tolerance) and id.
+struct Head<'a> {
+    claimed: Vec<Tag>,
+    timestamp: Option<&'a [u8]>,
+    id: Option<&'a [u8]>,
+}
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn verifier(&self, request: &Parts) -> Result<SignatureVerifier<A>, Rejection> {
+impl<A: Algorithm> SignatureScheme<A> {
+    fn head<'a>(&self, request: &'a Parts) -> Result<Head<'a>, Rejection> {
         let names = std::iter::once(&self.signature_header).chain(&self.signature_fallback);
         let value = find_one(&request.headers, names)?
             .ok_or(Rejection::MissingSignature)?
@@ -444,8 +452,6 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
             .map(|encoded| self.encoding.decode(encoded))
             .collect::<Option<Vec<Tag>>>()
             .ok_or(Rejection::MalformedSignature)?;
-        let mut state = self.keys.start(claimed)?;
-
         let timestamp = self.fresh_timestamp(request, parsed.timestamp)?;
         let id = if self.payload.needs(&Piece::Id) {
             let id = find_one(&request.headers, &self.id_headers)?
@@ -454,20 +460,81 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
         } else {
             None
         };
-        let delivery = id.map(|id| DeliveryId::derive(&self.name, id));
+        Ok(Head {
+            claimed,
+            timestamp,
+            id,
+        })
+    }
+
+    /// The verifier of a checked head under `keys`, fed the signed prefix.
+    fn verifier_from(
+        &self,
+        head: Head<'_>,
+        keys: &A,
+        key_id: Option<Arc<str>>,
+    ) -> Result<SignatureVerifier<A>, Rejection> {
+        let mut state = keys.start(head.claimed)?;
         for piece in self.payload.pieces() {
             let bytes = match piece {
                 Piece::Literal(bytes) => bytes.as_ref(),
-                Piece::Timestamp => timestamp.unwrap_or_default(),
-                Piece::Id => id.unwrap_or_default(),
+                Piece::Timestamp => head.timestamp.unwrap_or_default(),
+                Piece::Id => head.id.unwrap_or_default(),
             };
             A::update(&mut state, bytes);
         }
         Ok(SignatureVerifier {
             state,
-            delivery,
+            delivery: head.id.map(|id| DeliveryId::derive(&self.name, id)),
             name: self.name.clone(),
+            key_id,
         })
+    }
+}
+
+impl<A: Algorithm> Scheme for SignatureScheme<A> {
+    type Verifier = SignatureVerifier<A>;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The verifier under the fixed keys. A scheme whose keys are resolved per request has
+    /// none without a lookup, and answers [`Rejection::KeySourceUnavailable`]; the layer
+    /// calls [`start`](Scheme::start) instead.
+    fn verifier(&self, request: &Parts) -> Result<SignatureVerifier<A>, Rejection> {
+        let head = self.head(request)?;
+        let keys = self.keys.fixed().ok_or(Rejection::KeySourceUnavailable)?;
+        self.verifier_from(head, keys, None)
+    }
+
+    fn start(&self, request: &Parts) -> Start<SignatureVerifier<A>> {
+        // The head first: a request without a well-formed, fresh signature costs no lookup.
+        let head = match self.head(request) {
+            Ok(head) => head,
+            Err(rejection) => return Start::Ready(Err(rejection)),
+        };
+        match self.keys.resolve(request) {
+            None => Start::Ready(
+                self.keys
+                    .fixed()
+                    .ok_or(Rejection::KeySourceUnavailable)
+                    .and_then(|keys| self.verifier_from(head, keys, None)),
+            ),
+            Some(Resolution::Ready(found)) => {
+                Start::Ready(found.and_then(|(keys, id)| self.verifier_from(head, &keys, Some(id))))
+            }
+            Some(Resolution::Pending(lookup)) => Start::Resolving(lookup),
+        }
+    }
+
+    fn verifier_with(
+        &self,
+        request: &Parts,
+        keys: &ResolvedKeys,
+    ) -> Result<SignatureVerifier<A>, Rejection> {
+        let set = keys.get::<A>().ok_or(Rejection::KeySourceUnavailable)?;
+        self.verifier_from(self.head(request)?, set, Some(Arc::clone(keys.shared_id())))
     }
 }
 
@@ -489,6 +556,8 @@ impl<A: Algorithm> fmt::Debug for SignatureScheme<A> {
 /// prefix and then the body as it arrives, and the signatures the header claims.
 pub struct SignatureVerifier<A: Algorithm> {
     state: <A as sealed::Algorithm>::State,
+    /// The name the keys were resolved under, if they were.
+    key_id: Option<Arc<str>>,
     /// The signed message id's digest, where the scheme signs one.
     delivery: Option<DeliveryId>,
     /// The scheme's name, the namespace of a delivery named by its signature.
@@ -502,7 +571,10 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
 
     fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
         let (index, signature) = A::finish(self.state)?;
-        let verified = Verified::new(index);
+        let mut verified = Verified::new(index);
+        if let Some(id) = self.key_id {
+            verified = verified.with_key_id(id);
+        }
         Ok(match self.delivery {
             Some(id) => verified.with_delivery_id(id),
             None => verified.with_signature(self.name, signature),

@@ -1,7 +1,7 @@
 //! [`TwilioScheme`]: Twilio's `X-Twilio-Signature`, an HMAC-SHA1 of the public URL and the
 //! sorted form parameters (or, for JSON bodies, of the URL with a `bodySHA256` parameter).
 
-use std::{borrow::Cow, fmt};
+use std::{borrow::Cow, fmt, sync::Arc};
 
 use http::{header::CONTENT_TYPE, request::Parts, HeaderName};
 use sha2::{Digest, Sha256};
@@ -13,7 +13,11 @@ use super::{
     signature::find_one,
     Scheme, Verified, Verifier,
 };
-use crate::rejection::Rejection;
+use crate::{
+    keys::{IntoKeys, KeySet, KeySlot, Resolution, ResolvedKeys, Start},
+    rejection::Rejection,
+    scheme::InvalidKey,
+};
 
 const SIGNATURE_HEADER: HeaderName = HeaderName::from_static("x-twilio-signature");
 
@@ -50,8 +54,8 @@ const SIGNATURE_HEADER: HeaderName = HeaderName::from_static("x-twilio-signature
 #[derive(Clone)]
 pub struct TwilioScheme {
     name: Cow<'static, str>,
-    /// The token that is tried first, then older ones in order.
-    tokens: Vec<KeyedMac>,
+    /// The token that is tried first, then older ones in order; or where they are found.
+    tokens: KeySlot<Tokens>,
     /// The configured base URL, then the same with the default port added or removed.
     bases: [String; 2],
 }
@@ -67,7 +71,8 @@ impl TwilioScheme {
     ///
     /// # Panics
     ///
-    /// If `auth_token` is empty, as [`HmacScheme::sha256`](crate::HmacScheme::sha256).
+    /// If `auth_token` is empty, as [`HmacScheme::sha256`](crate::HmacScheme::sha256). With
+    /// the `keys` feature, `auth_token` may be a resolver: see [`keys`](crate::keys).
     ///
     /// ```
     /// use tower_webhook::scheme::TwilioScheme;
@@ -76,14 +81,24 @@ impl TwilioScheme {
     /// assert!(TwilioScheme::new("auth token", "example.com").is_err());
     /// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
     /// ```
+    #[expect(
+        clippy::panic,
+        reason = "a configuration error, documented under `# Panics`, caught on the first run"
+    )]
     pub fn new(
-        auth_token: impl AsRef<[u8]>,
+        auth_token: impl IntoKeys,
         public_base_url: impl AsRef<str>,
     ) -> Result<Self, InvalidUrl> {
+        let bases = base_variants(public_base_url.as_ref()).ok_or(InvalidUrl)?;
+        let Ok(tokens) = KeySlot::new(auth_token.into_keys(), Tokens::parse) else {
+            panic!(
+                "tower-webhook: the Twilio auth token is empty; is its environment variable set?"
+            )
+        };
         Ok(Self {
             name: Cow::Borrowed("twilio"),
-            tokens: vec![KeyedMac::sha1(auth_token.as_ref())],
-            bases: base_variants(public_base_url.as_ref()).ok_or(InvalidUrl)?,
+            tokens,
+            bases,
         })
     }
 
@@ -92,7 +107,8 @@ impl TwilioScheme {
     ///
     /// # Panics
     ///
-    /// If `auth_token` is empty.
+    /// If `auth_token` is empty, or if the tokens are resolved per request (the source returns
+    /// every valid token then).
     ///
     /// ```
     /// use tower_webhook::presets;
@@ -102,7 +118,10 @@ impl TwilioScheme {
     /// ```
     #[must_use]
     pub fn also_accept(mut self, auth_token: impl AsRef<[u8]>) -> Self {
-        self.tokens.push(KeyedMac::sha1(auth_token.as_ref()));
+        self.tokens
+            .fixed_mut()
+            .0
+            .push(KeyedMac::sha1(auth_token.as_ref()));
         self
     }
 
@@ -124,19 +143,17 @@ impl TwilioScheme {
     /// Every token, keyed and fed each base URL and then `path_and_query`.
     fn url_macs<'a>(
         &'a self,
+        tokens: &'a Tokens,
         path_and_query: &'a str,
     ) -> impl Iterator<Item = (usize, KeyedMac)> + 'a {
-        self.tokens
-            .iter()
-            .enumerate()
-            .flat_map(move |(index, token)| {
-                self.bases.iter().map(move |base| {
-                    let mut mac = token.clone();
-                    mac.update(base.as_bytes());
-                    mac.update(path_and_query.as_bytes());
-                    (index, mac)
-                })
+        tokens.0.iter().enumerate().flat_map(move |(index, token)| {
+            self.bases.iter().map(move |base| {
+                let mut mac = token.clone();
+                mac.update(base.as_bytes());
+                mac.update(path_and_query.as_bytes());
+                (index, mac)
             })
+        })
     }
 }
 
@@ -194,6 +211,49 @@ impl Scheme for TwilioScheme {
     }
 
     fn verifier(&self, request: &Parts) -> Result<TwilioVerifier, Rejection> {
+        let head = self.head(request)?;
+        let tokens = self.tokens.fixed().ok_or(Rejection::KeySourceUnavailable)?;
+        self.verifier_from(&head, tokens, None)
+    }
+
+    fn start(&self, request: &Parts) -> Start<TwilioVerifier> {
+        // The head first: a request without a well-formed signature costs no lookup.
+        let head = match self.head(request) {
+            Ok(head) => head,
+            Err(rejection) => return Start::Ready(Err(rejection)),
+        };
+        match self.tokens.resolve(request) {
+            None => Start::Ready(self.verifier(request)),
+            Some(Resolution::Ready(found)) => Start::Ready(
+                found.and_then(|(tokens, id)| self.verifier_from(&head, &tokens, Some(id))),
+            ),
+            Some(Resolution::Pending(lookup)) => Start::Resolving(lookup),
+        }
+    }
+
+    fn verifier_with(
+        &self,
+        request: &Parts,
+        keys: &ResolvedKeys,
+    ) -> Result<TwilioVerifier, Rejection> {
+        let tokens = keys
+            .get::<Tokens>()
+            .ok_or(Rejection::KeySourceUnavailable)?;
+        let head = self.head(request)?;
+        self.verifier_from(&head, tokens, Some(Arc::clone(keys.shared_id())))
+    }
+}
+
+/// What the request head says, checked before any token is needed.
+struct Head<'a> {
+    claimed: Tag,
+    path_and_query: &'a str,
+    body_sha256: Option<[u8; 32]>,
+    form: bool,
+}
+
+impl TwilioScheme {
+    fn head<'a>(&self, request: &'a Parts) -> Result<Head<'a>, Rejection> {
         let value = find_one(&request.headers, [&SIGNATURE_HEADER])?
             .ok_or(Rejection::MissingSignature)?
             .as_bytes()
@@ -205,24 +265,37 @@ impl Scheme for TwilioScheme {
             .decode(value)
             .filter(|tag| tag.as_slice().len() == 20)
             .ok_or(Rejection::MalformedSignature)?;
-        let path_and_query = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let body_sha256 = body_sha256(request.uri.query().unwrap_or_default())?;
+        Ok(Head {
+            claimed,
+            path_and_query: request.uri.path_and_query().map_or("/", |pq| pq.as_str()),
+            body_sha256: body_sha256(request.uri.query().unwrap_or_default())?,
+            form: is_form(request),
+        })
+    }
 
+    fn verifier_from(
+        &self,
+        head: &Head<'_>,
+        tokens: &Tokens,
+        key_id: Option<Arc<str>>,
+    ) -> Result<TwilioVerifier, Rejection> {
+        let claimed = head.claimed;
         let name = self.name.clone();
-        if body_sha256.is_none() && is_form(request) {
-            let macs = self.url_macs(path_and_query).collect();
+        if head.body_sha256.is_none() && head.form {
+            let macs = self.url_macs(tokens, head.path_and_query).collect();
             return Ok(TwilioVerifier {
                 check: Check::Form { macs },
                 claimed,
                 name,
+                key_id,
             });
         }
         // The URL is everything signed: decide now, before reading the body.
         let index = self
-            .url_macs(path_and_query)
+            .url_macs(tokens, head.path_and_query)
             .find_map(|(index, mac)| mac.matches_any(&[claimed]).map(|_| index))
             .ok_or(Rejection::InvalidSignature)?;
-        let check = match body_sha256 {
+        let check = match head.body_sha256 {
             Some(expected) => Check::BodyHash {
                 index,
                 hash: Sha256::new(),
@@ -234,7 +307,33 @@ impl Scheme for TwilioScheme {
             check,
             claimed,
             name,
+            key_id,
         })
+    }
+}
+
+/// Twilio auth tokens, each keyed once for HMAC-SHA1.
+#[derive(Clone)]
+struct Tokens(Vec<KeyedMac>);
+
+impl Tokens {
+    fn parse(token: &[u8]) -> Result<Self, InvalidKey> {
+        if token.is_empty() {
+            return Err(InvalidKey::expected("a non-empty auth token"));
+        }
+        Ok(Self(vec![KeyedMac::sha1(token)]))
+    }
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[redacted; {}]", self.0.len())
+    }
+}
+
+impl KeySet for Tokens {
+    fn merge(&mut self, other: Self) {
+        self.0.extend(other.0);
     }
 }
 
@@ -272,10 +371,7 @@ impl fmt::Debug for TwilioScheme {
         f.debug_struct("TwilioScheme")
             .field("name", &self.name)
             .field("public_base_url", &self.bases[0])
-            .field(
-                "auth_tokens",
-                &format_args!("[redacted; {}]", self.tokens.len()),
-            )
+            .field("auth_tokens", &self.tokens)
             .finish()
     }
 }
@@ -288,6 +384,8 @@ pub struct TwilioVerifier {
     claimed: Tag,
     /// The scheme's name, the namespace of that delivery.
     name: Cow<'static, str>,
+    /// The name the tokens were resolved under, if they were.
+    key_id: Option<Arc<str>>,
 }
 
 enum Check {
@@ -346,7 +444,11 @@ impl Verifier for TwilioVerifier {
                 index
             }
         };
-        Ok(Verified::new(index).with_signature(self.name, claimed))
+        let verified = Verified::new(index).with_signature(self.name, claimed);
+        Ok(match self.key_id {
+            Some(id) => verified.with_key_id(id),
+            None => verified,
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`Verified`]: what the layer tells the inner service about a request it verified, and
 //! [`DeliveryId`], the name of that delivery for a replay guard.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, sync::Arc};
 
 use super::encoding::Tag;
 
@@ -21,6 +21,7 @@ use super::encoding::Tag;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Verified {
     key_index: usize,
+    key_id: Option<Arc<str>>,
     delivery: Option<Delivery>,
 }
 
@@ -44,8 +45,16 @@ impl Verified {
     pub fn new(key_index: usize) -> Self {
         Self {
             key_index,
+            key_id: None,
             delivery: None,
         }
+    }
+
+    /// The same marker, saying which name (a tenant, a key id) the keys were resolved under.
+    #[must_use]
+    pub fn with_key_id(mut self, id: impl Into<Arc<str>>) -> Self {
+        self.key_id = Some(id.into());
+        self
     }
 
     /// The same marker, naming the delivery (for a [`ReplayGuard`](crate::replay::ReplayGuardLayer)).
@@ -71,6 +80,21 @@ impl Verified {
         self.key_index
     }
 
+    /// The name the keys were found under when they are resolved per request: the tenant or
+    /// key id the request named ([`keys`](crate::keys)). `None` for fixed keys.
+    ///
+    /// ```
+    /// use tower_webhook::Verified;
+    ///
+    /// let verified = Verified::new(1).with_key_id("acct_123");
+    /// assert_eq!(verified.key_id(), Some("acct_123"));
+    /// assert_eq!(verified.key_index(), 1);
+    /// ```
+    #[must_use]
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
     /// What identifies this delivery, the same for a retry or a replay of it: the sender's
     /// message id where the scheme signs one (Standard Webhooks' `webhook-id`), otherwise the
     /// verified signature, which differs for every body and timestamp. Every scheme in this
@@ -92,6 +116,7 @@ impl std::fmt::Debug for Verified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verified")
             .field("key_index", &self.key_index)
+            .field("key_id", &self.key_id)
             .field("delivery_id", &self.delivery_id())
             .finish()
     }

@@ -18,8 +18,9 @@ use tower_service::Service;
 use super::verdicts::Verdicts;
 use crate::{
     body::{Buffer, BufferedBody, ResponseBody},
+    keys::{KeyFuture, ResolvedKeys},
     rejection::{BoxError, Rejection, Unverified},
-    scheme::Verifier,
+    scheme::{Scheme, Verifier},
 };
 
 /// How many frames one poll reads before yielding, so a body that is always ready (a flood
@@ -159,12 +160,34 @@ pub(crate) struct Length {
     pub(crate) expected: usize,
 }
 
+/// Where a request's verifier is: made, or waiting for its keys.
+pub(crate) enum Verifying<V> {
+    /// The verifier, or the policy failure that report-only mode lets through to be reported
+    /// once the body is read.
+    Ready(Result<V, Rejection>),
+    /// The keys are being looked up; then `scheme` makes the verifier.
+    Resolving {
+        lookup: KeyFuture,
+        scheme: Arc<dyn Resume<V>>,
+    },
+}
+
+/// Makes the verifier once the keys are found: [`Scheme::verifier_with`], without naming the
+/// scheme's type in the future's.
+pub(crate) trait Resume<V>: Send + Sync {
+    fn resume(&self, request: &Parts, keys: &ResolvedKeys) -> Result<V, Rejection>;
+}
+
+impl<Sch: Scheme> Resume<Sch::Verifier> for Sch {
+    fn resume(&self, request: &Parts, keys: &ResolvedKeys) -> Result<Sch::Verifier, Rejection> {
+        self.verifier_with(request, keys)
+    }
+}
+
 /// Everything a request carries while its body is read.
 pub(crate) struct Reading<S, V> {
     parts: Parts,
-    /// The verifier, or the policy failure that report-only mode lets through to be reported
-    /// once the body is read.
-    verifier: Result<V, Rejection>,
+    verifier: Verifying<V>,
     inner: S,
     length: Length,
     received: usize,
@@ -176,7 +199,7 @@ pub(crate) struct Reading<S, V> {
 impl<S, V: Verifier> Reading<S, V> {
     pub(crate) fn new(
         parts: Parts,
-        verifier: Result<V, Rejection>,
+        verifier: Verifying<V>,
         inner: S,
         length: Length,
         verdicts: Arc<Verdicts>,
@@ -194,8 +217,8 @@ impl<S, V: Verifier> Reading<S, V> {
         }
     }
 
-    /// Reads frames until the body ends (`Ok`), fails or passes the limit (`Err`), or is not
-    /// ready.
+    /// Waits for the keys if they are being looked up, then reads frames until the body ends
+    /// (`Ok`), fails or passes the limit (`Err`), or is not ready.
     fn poll_read<B>(
         &mut self,
         mut body: Pin<&mut B>,
@@ -205,6 +228,17 @@ impl<S, V: Verifier> Reading<S, V> {
         B: Body,
         B::Error: Into<BoxError>,
     {
+        if let Verifying::Resolving { lookup, scheme } = &mut self.verifier {
+            let found = ready!(lookup.as_mut().poll(cx));
+            let verifier = found.and_then(|keys| scheme.resume(&self.parts, &keys));
+            match verifier {
+                // Refused before a body byte is read, as when the keys were at hand.
+                Err(rejection) if !self.verdicts.passes(&rejection) => {
+                    return Poll::Ready(Err(rejection));
+                }
+                verifier => self.verifier = Verifying::Ready(verifier),
+            }
+        }
         for _ in 0..FRAMES_PER_POLL {
             let result = match ready!(body.as_mut().poll_frame(cx)) {
                 None => return Poll::Ready(self.check_declared(true)),
@@ -234,7 +268,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 if len > 0 {
                     // Zero-copy when the frame's data is already `Bytes`.
                     let chunk = data.copy_to_bytes(len);
-                    if let Ok(verifier) = &mut self.verifier {
+                    if let Verifying::Ready(Ok(verifier)) = &mut self.verifier {
                         verifier.update(&chunk);
                     }
                     self.buffer.push(chunk);
@@ -271,15 +305,20 @@ impl<S, V: Verifier> Reading<S, V> {
     fn finish(self) -> Next<S> {
         let body = self.buffer.into_body();
         let mut parts = self.parts;
-        let verdict = self
-            .verifier
-            .and_then(|verifier| verifier.finish(body.bytes()));
+        let verdict = match self.verifier {
+            Verifying::Ready(verifier) => {
+                verifier.and_then(|verifier| verifier.finish(body.bytes()))
+            }
+            // Not reached: the body is read only once the keys are in.
+            Verifying::Resolving { .. } => Err(Rejection::KeySourceUnavailable),
+        };
         match verdict {
             Ok(verified) => {
                 tracing::debug!(
                     target: "tower_webhook",
                     scheme = &*self.verdicts.scheme,
                     key_index = verified.key_index(),
+                    key_id = verified.key_id(),
                     "webhook verified"
                 );
                 parts.extensions.insert(verified);

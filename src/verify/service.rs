@@ -12,12 +12,13 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::{
-    future::{Length, Reading, ResponseFuture},
+    future::{Length, Reading, ResponseFuture, Resume, Verifying},
     layer::Config,
     WebhookSignatureLayer,
 };
 use crate::{
     body::{BufferedBody, ResponseBody},
+    keys::Start,
     rejection::{BoxError, Rejection},
     scheme::Scheme,
 };
@@ -112,11 +113,15 @@ where
         let config = &*self.config;
         let verdicts = &config.verdicts;
         let peer = config.peer_source.peer_addr(&parts);
-        let verifier = match check_policy(config, &parts, peer) {
-            Err(rejection) if !verdicts.passes(&rejection) => {
+        let verifying = match check_policy(config, &parts, peer) {
+            Start::Ready(Err(rejection)) if !verdicts.passes(&rejection) => {
                 return ResponseFuture::rejected(verdicts.reject(&rejection, peer));
             }
-            verifier => verifier,
+            Start::Ready(verifier) => Verifying::Ready(verifier),
+            Start::Resolving(lookup) => Verifying::Resolving {
+                lookup,
+                scheme: Arc::clone(&config.scheme) as Arc<dyn Resume<Sch::Verifier>>,
+            },
         };
         let length = match check_length(config.max_body_size, &parts, &body) {
             Ok(length) => length,
@@ -128,25 +133,28 @@ where
         let inner = std::mem::replace(&mut self.inner, ready);
         ResponseFuture::reading(
             body,
-            Reading::new(parts, verifier, inner, length, Arc::clone(verdicts), peer),
+            Reading::new(parts, verifying, inner, length, Arc::clone(verdicts), peer),
         )
     }
 }
 
-/// The address and the signature header(s), decided before a body byte is read.
+/// The address and the signature header(s), decided before a body byte is read, in that
+/// order: a request from the wrong address never costs a key lookup.
 fn check_policy<Sch: Scheme>(
     config: &Config<Sch>,
     parts: &Parts,
     peer: Option<IpAddr>,
-) -> Result<Sch::Verifier, Rejection> {
+) -> Start<Sch::Verifier> {
     if let Some(allowlist) = &config.allowlist {
         // Fail closed: an allowlist that cannot place a request does not pass it.
-        let peer = peer.ok_or(Rejection::UnknownPeer)?;
+        let Some(peer) = peer else {
+            return Start::Ready(Err(Rejection::UnknownPeer));
+        };
         if !allowlist.contains(peer) {
-            return Err(Rejection::AddressNotAllowed(peer));
+            return Start::Ready(Err(Rejection::AddressNotAllowed(peer)));
         }
     }
-    config.scheme.verifier(parts)
+    config.scheme.start(parts)
 }
 
 /// The declared length against the limit, before a body byte is read.

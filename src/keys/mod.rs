@@ -1,0 +1,262 @@
+//! Where keys come from: given when the scheme is built, or resolved per request.
+//!
+//! Every constructor that takes a secret or a public key takes [`impl IntoKeys`](IntoKeys):
+//! the key itself (`&str`, `String`, `&[u8]`, `Vec<u8>`: fixed for the life of the scheme,
+//! the fast path), or, with the `keys` feature, a `KeyResolver` that finds the keys for each
+//! request (a tenant's secret in your database) or a `ReloadableKeys` you replace at run time.
+//!
+//! ```
+//! use tower_webhook::presets;
+//!
+//! // Fixed: keyed once, here.
+//! let stripe = presets::stripe(String::from("whsec_from_the_environment"));
+//! ```
+//!
+//! With the `keys` feature, the same preset takes a per-tenant secret from a source, behind a
+//! bounded cache with single flight (see `KeyResolver`):
+//!
+//! ```
+//! # #[cfg(feature = "keys")] {
+//! use tower_webhook::{keys::{FoundKeys, KeyName, KeyResolver}, presets};
+//!
+//! let tenants = KeyResolver::from_fn(KeyName::path("/webhooks/stripe/{account}"), |account: String| async move {
+//!     // Look `account` up in your database; `None` when there is no such tenant.
+//!     Ok(Some(FoundKeys::new(format!("whsec_secret_of_{account}"))))
+//! });
+//! let stripe = presets::stripe(tenants);
+//! # }
+//! ```
+//!
+//! The README's section "A secret per tenant, and rotating secrets live" walks through a
+//! complete axum server with secrets in SQLite.
+
+#[cfg(feature = "keys")]
+mod name;
+#[cfg(feature = "keys")]
+mod reloadable;
+#[cfg(feature = "keys")]
+mod resolver;
+#[cfg(feature = "keys")]
+mod source;
+
+use std::{any::Any, fmt, future::Future, pin::Pin, sync::Arc};
+
+#[cfg(feature = "keys")]
+#[cfg_attr(docsrs, doc(cfg(feature = "keys")))]
+pub use self::{
+    name::KeyName,
+    reloadable::ReloadableKeys,
+    resolver::{KeyResolver, DEFAULT_KEY_TIMEOUT, DEFAULT_KEY_TTL, DEFAULT_UNKNOWN_KEY_TTL},
+    source::{FoundKeys, KeyError, KeySource, LookupFuture},
+};
+use crate::{rejection::Rejection, scheme::InvalidKey};
+
+/// What a scheme constructor accepts as its key(s): the key itself, or (with the `keys`
+/// feature) a source consulted per request.
+///
+/// Implemented for every byte string (`&str`, `String`, `&[u8]`, `Vec<u8>`, …) and for
+/// `KeyResolver` and `ReloadableKeys`.
+///
+/// ```
+/// use tower_webhook::HmacScheme;
+///
+/// let from_env: String = "secret".into();
+/// let scheme = HmacScheme::sha256(from_env); // no `&` needed
+/// ```
+pub trait IntoKeys {
+    /// Where the scheme's keys will come from.
+    fn into_keys(self) -> KeysFrom;
+}
+
+impl<T: AsRef<[u8]>> IntoKeys for T {
+    fn into_keys(self) -> KeysFrom {
+        KeysFrom::Given(self.as_ref().to_vec())
+    }
+}
+
+/// Where a scheme's keys come from; what [`IntoKeys`] produces.
+#[non_exhaustive]
+pub enum KeysFrom {
+    /// One key, given now, parsed and (for HMAC) keyed once when the scheme is built.
+    Given(Vec<u8>),
+    /// Keys found per request by a resolver.
+    #[cfg(feature = "keys")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "keys")))]
+    Resolved(KeyResolver),
+}
+
+impl fmt::Debug for KeysFrom {
+    /// Never the key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Given(_) => f.write_str("Given([redacted])"),
+            #[cfg(feature = "keys")]
+            Self::Resolved(resolver) => f.debug_tuple("Resolved").field(resolver).finish(),
+        }
+    }
+}
+
+/// Keys found for one request by a resolver, ready to use: parsed and (for HMAC) keyed once
+/// per cache entry, shared by every request that uses them.
+///
+/// Opaque to everything but the scheme that asked for them; [`id`](Self::id) says whose they
+/// are. A request keeps the keys it started with even if the source replaces them meanwhile.
+#[derive(Clone)]
+pub struct ResolvedKeys {
+    keys: Arc<dyn Any + Send + Sync>,
+    id: Arc<str>,
+}
+
+impl ResolvedKeys {
+    #[cfg(feature = "keys")]
+    pub(crate) fn new(keys: Arc<dyn Any + Send + Sync>, id: Arc<str>) -> Self {
+        Self { keys, id }
+    }
+
+    /// The name the keys were found under: the tenant or key id the request named.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn shared_id(&self) -> &Arc<str> {
+        &self.id
+    }
+
+    /// The keys, if they are of the kind `K` the asking scheme holds.
+    pub(crate) fn get<K: Send + Sync + 'static>(&self) -> Option<&K> {
+        self.keys.downcast_ref()
+    }
+}
+
+impl fmt::Debug for ResolvedKeys {
+    /// The id, never the keys.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResolvedKeys")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of a key lookup that could not be answered from the cache.
+pub type KeyFuture = Pin<Box<dyn Future<Output = Result<ResolvedKeys, Rejection>> + Send>>;
+
+/// How a scheme starts on a request: at once (fixed keys, or keys already cached), or once its
+/// keys have been resolved.
+///
+/// Returned by [`Scheme::start`](crate::scheme::Scheme::start).
+pub enum Start<V> {
+    /// The verifier, or the rejection the request head earned.
+    Ready(Result<V, Rejection>),
+    /// The keys are being looked up; then [`Scheme::verifier_with`](crate::scheme::Scheme::verifier_with)
+    /// makes the verifier.
+    Resolving(KeyFuture),
+}
+
+impl<V> fmt::Debug for Start<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ready(Ok(_)) => f.write_str("Ready(Ok(..))"),
+            Self::Ready(Err(rejection)) => f.debug_tuple("Ready").field(rejection).finish(),
+            Self::Resolving(_) => f.write_str("Resolving(..)"),
+        }
+    }
+}
+
+/// A set of keys one request is checked against: several during a rotation, first tried first.
+#[cfg_attr(
+    not(feature = "keys"),
+    expect(dead_code, reason = "only sources merge keys")
+)]
+pub(crate) trait KeySet: Send + Sync + 'static {
+    /// Appends `other`'s keys after this set's (a source returned several for one name).
+    fn merge(&mut self, other: Self);
+}
+
+/// Makes one key of a scheme's kind from its bytes as a source stores them.
+pub(crate) type Parse<K> = fn(&[u8]) -> Result<K, InvalidKey>;
+
+/// A scheme's keys: fixed, or resolved per request.
+#[derive(Clone)]
+pub(crate) enum KeySlot<K> {
+    Fixed(K),
+    #[cfg(feature = "keys")]
+    Resolved(Arc<resolver::Resolver<K>>),
+}
+
+impl<K: KeySet> KeySlot<K> {
+    /// The slot for `keys`: parsed now if given, or a resolver that parses each found key
+    /// with `parse`.
+    pub(crate) fn new(keys: KeysFrom, parse: Parse<K>) -> Result<Self, InvalidKey> {
+        match keys {
+            KeysFrom::Given(bytes) => Ok(Self::Fixed(parse(&bytes)?)),
+            #[cfg(feature = "keys")]
+            KeysFrom::Resolved(resolver) => Ok(Self::Resolved(Arc::new(resolver::Resolver::new(
+                resolver, parse,
+            )))),
+        }
+    }
+
+    /// The fixed keys. A resolved slot has none to give without a request.
+    pub(crate) fn fixed(&self) -> Option<&K> {
+        match self {
+            Self::Fixed(keys) => Some(keys),
+            #[cfg(feature = "keys")]
+            Self::Resolved(_) => None,
+        }
+    }
+
+    /// The fixed keys, to add one to.
+    ///
+    /// # Panics
+    ///
+    /// If the keys are resolved per request: the source returns every key of a name.
+    #[cfg_attr(
+        feature = "keys",
+        expect(
+            clippy::panic,
+            reason = "a configuration error, documented under `# Panics`, caught on the first run"
+        )
+    )]
+    pub(crate) fn fixed_mut(&mut self) -> &mut K {
+        match self {
+            Self::Fixed(keys) => keys,
+            #[cfg(feature = "keys")]
+            Self::Resolved(_) => panic!(
+                "tower-webhook: `also_accept` on a scheme whose keys are resolved per request; \
+                 return every valid key from the source instead (FoundKeys::and)"
+            ),
+        }
+    }
+
+    /// Starts resolving the keys `request` names: `None` for fixed keys.
+    #[cfg_attr(not(feature = "keys"), expect(unused_variables))]
+    pub(crate) fn resolve(&self, request: &http::request::Parts) -> Option<Resolution<K>> {
+        match self {
+            Self::Fixed(_) => None,
+            #[cfg(feature = "keys")]
+            Self::Resolved(resolver) => Some(resolver::Resolver::resolve(resolver, request)),
+        }
+    }
+}
+
+impl<K: fmt::Debug> fmt::Debug for KeySlot<K> {
+    /// The fixed keys' own `Debug` (which never shows a secret), or where they come from.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Fixed(keys) => keys.fmt(f),
+            #[cfg(feature = "keys")]
+            Self::Resolved(resolver) => resolver.fmt(f),
+        }
+    }
+}
+
+/// The keys of one request: found now (cached), or being looked up.
+#[cfg_attr(
+    not(feature = "keys"),
+    expect(dead_code, reason = "only resolvers make one")
+)]
+pub(crate) enum Resolution<K> {
+    Ready(Result<(Arc<K>, Arc<str>), Rejection>),
+    Pending(KeyFuture),
+}

@@ -1,0 +1,414 @@
+//! [`KeyResolver`]: a [`KeySource`] behind a bounded cache with single flight, negative
+//! caching and a timeout; and the per-scheme half that parses and keys what it finds once
+//! per cache entry.
+
+use std::{
+    fmt,
+    future::Future,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use http::request::Parts;
+use quick_cache::sync::Cache;
+
+use super::{
+    name::KeyName,
+    source::{FnSource, FoundKeys, KeyError, KeySource},
+    IntoKeys, KeySet, KeysFrom, Parse, Resolution, ResolvedKeys,
+};
+use crate::{
+    rejection::Rejection,
+    scheme::{Clock, SystemClock},
+};
+
+/// How long found keys are cached when no TTL is set: 5 minutes.
+pub const DEFAULT_KEY_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// How long "no keys for this name" is cached when no TTL is set: 30 seconds.
+pub const DEFAULT_UNKNOWN_KEY_TTL: Duration = Duration::from_secs(30);
+
+/// How long a lookup may take when no timeout is set: 3 seconds, well inside the 10 to 30
+/// seconds senders wait for an answer.
+pub const DEFAULT_KEY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How many names are cached when no capacity is set.
+const DEFAULT_CAPACITY: usize = 10_000;
+
+/// How long a failed lookup is remembered, so that while the source is down requests fail
+/// fast instead of each waiting out the timeout, and the source is not stampeded.
+const FAILURE_TTL: Duration = Duration::from_secs(1);
+
+/// Keys looked up per request: which name the request gives ([`KeyName`]), where that name's
+/// keys are ([`KeySource`]), and how the answers are cached.
+///
+/// Pass it to any scheme constructor in place of a secret; each scheme that is given it keeps
+/// its own cache, of keys parsed and (for HMAC) keyed once per entry:
+///
+/// - **bounded**: at most [`capacity`](Self::capacity) names (default 10,000), evicting the
+///   least useful; names longer than 128 bytes are refused without a lookup;
+/// - **expiring**: found keys for [`ttl`](Self::ttl) (default 5 minutes), unknown names for
+///   [`unknown_ttl`](Self::unknown_ttl) (default 30 seconds), failures for 1 second;
+/// - **single flight**: concurrent requests for a name that is not cached wait for one lookup;
+/// - **bounded in time**: a lookup that takes longer than [`timeout`](Self::timeout)
+///   (default 3 seconds) fails.
+///
+/// A cache hit costs no allocation and no await. Lookups need a tokio runtime (for the
+/// timeout), as axum, hyper and tonic servers have.
+///
+/// | the source answers | the request gets | `tracing` reason |
+/// |---|---|---|
+/// | keys | verified against them | |
+/// | `None`, or the request names nothing | `401`, the same body as a bad signature | `unknown_key` |
+/// | an error, a key the scheme cannot use, or nothing in time | `503`, fail closed, and a warning | `key_source_unavailable` |
+///
+/// An unknown name gets the same response body as a wrong signature, so a client without a
+/// secret learns nothing from it about which tenants exist; the `tracing` reason tells you.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_webhook::{keys::{FoundKeys, KeyName, KeyResolver}, presets, WebhookSignatureLayer};
+///
+/// let secrets = KeyResolver::from_fn(KeyName::header("X-Shopify-Shop-Domain"), |shop: String| async move {
+///     // Your database lookup.
+///     Ok((shop == "acme.myshopify.com").then(|| FoundKeys::new("acme's secret")))
+/// })
+/// .ttl(Duration::from_secs(60))
+/// .capacity(50_000);
+/// let layer = WebhookSignatureLayer::new(presets::shopify(secrets));
+/// ```
+#[derive(Clone)]
+pub struct KeyResolver {
+    name: KeyName,
+    source: Arc<dyn KeySource>,
+    ttl: Duration,
+    unknown_ttl: Duration,
+    timeout: Duration,
+    capacity: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl KeyResolver {
+    /// Keys of the name `name` reads from each request, looked up in `source`.
+    ///
+    /// ```
+    /// use tower_webhook::keys::{KeyName, KeyResolver, ReloadableKeys};
+    ///
+    /// let keys = ReloadableKeys::new();
+    /// let resolver = KeyResolver::new(KeyName::path("/hooks/{tenant}"), keys.clone());
+    /// ```
+    #[must_use]
+    pub fn new(name: KeyName, source: impl KeySource) -> Self {
+        Self {
+            name,
+            source: Arc::new(source),
+            ttl: DEFAULT_KEY_TTL,
+            unknown_ttl: DEFAULT_UNKNOWN_KEY_TTL,
+            timeout: DEFAULT_KEY_TIMEOUT,
+            capacity: DEFAULT_CAPACITY,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Keys looked up by an async function of the name: `Ok(Some(keys))`, `Ok(None)` for an
+    /// unknown name, or an error.
+    ///
+    /// ```
+    /// use tower_webhook::keys::{FoundKeys, KeyError, KeyName, KeyResolver};
+    ///
+    /// let resolver = KeyResolver::from_fn(KeyName::path("/webhooks/{tenant}"), |tenant: String| async move {
+    ///     let secret: Option<String> = None; // query your database with `tenant`
+    ///     Ok::<_, KeyError>(secret.map(FoundKeys::new))
+    /// });
+    /// ```
+    #[must_use]
+    pub fn from_fn<F, Fut>(name: KeyName, lookup: F) -> Self
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<FoundKeys>, KeyError>> + Send + 'static,
+    {
+        Self::new(name, FnSource(lookup))
+    }
+
+    /// How long found keys are used before the source is asked again. Default:
+    /// [`DEFAULT_KEY_TTL`]. A source that knows when it changed (its
+    /// [`version`](KeySource::version), as [`ReloadableKeys`](super::ReloadableKeys) does) is
+    /// picked up at once instead.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::keys::{KeyName, KeyResolver, ReloadableKeys};
+    ///
+    /// let resolver = KeyResolver::new(KeyName::fixed("app"), ReloadableKeys::new()).ttl(Duration::from_secs(30));
+    /// ```
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// How long a name with no keys is remembered as such, so a flood of requests for unknown
+    /// tenants does not reach the source each time. Default: [`DEFAULT_UNKNOWN_KEY_TTL`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::keys::{KeyName, KeyResolver, ReloadableKeys};
+    ///
+    /// let resolver = KeyResolver::new(KeyName::fixed("app"), ReloadableKeys::new())
+    ///     .unknown_ttl(Duration::from_secs(5));
+    /// ```
+    #[must_use]
+    pub fn unknown_ttl(mut self, ttl: Duration) -> Self {
+        self.unknown_ttl = ttl;
+        self
+    }
+
+    /// How long one lookup may take before the requests waiting for it get `503`. Default:
+    /// [`DEFAULT_KEY_TIMEOUT`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::keys::{KeyName, KeyResolver, ReloadableKeys};
+    ///
+    /// let resolver = KeyResolver::new(KeyName::fixed("app"), ReloadableKeys::new())
+    ///     .timeout(Duration::from_millis(500));
+    /// ```
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How many names the cache holds at most (found, unknown and failed alike). Default:
+    /// 10,000.
+    ///
+    /// ```
+    /// use tower_webhook::keys::{KeyName, KeyResolver, ReloadableKeys};
+    ///
+    /// let resolver = KeyResolver::new(KeyName::fixed("app"), ReloadableKeys::new()).capacity(100);
+    /// ```
+    #[must_use]
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// Where the cache's time comes from. Default: [`SystemClock`]. Tests pass a closure to
+    /// step past a TTL without sleeping.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_webhook::keys::{KeyName, KeyResolver, ReloadableKeys};
+    ///
+    /// let resolver = KeyResolver::new(KeyName::fixed("app"), ReloadableKeys::new())
+    ///     .clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+}
+
+impl IntoKeys for KeyResolver {
+    fn into_keys(self) -> KeysFrom {
+        KeysFrom::Resolved(self)
+    }
+}
+
+impl fmt::Debug for KeyResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyResolver")
+            .field("name", &self.name)
+            .field("ttl", &self.ttl)
+            .field("unknown_ttl", &self.unknown_ttl)
+            .field("timeout", &self.timeout)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A [`KeyResolver`] as one scheme uses it: with that scheme's way of parsing a key, and a
+/// cache of keys parsed that way.
+pub(crate) struct Resolver<K> {
+    config: KeyResolver,
+    parse: Parse<K>,
+    /// Names come from requests: the default hasher is seeded per process, so they cannot be
+    /// chosen to collide.
+    cache: Cache<String, Entry<K>>,
+}
+
+/// What the cache remembers of a name, until when, and from which version of the source.
+struct Entry<K> {
+    outcome: Outcome<K>,
+    expires: SystemTime,
+    version: u64,
+}
+
+enum Outcome<K> {
+    Found(Arc<K>, Arc<str>),
+    Unknown,
+    Failed,
+}
+
+impl<K> fmt::Debug for Resolver<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ResolvedPerRequest")
+            .field(&self.config)
+            .finish()
+    }
+}
+
+impl<K> Clone for Entry<K> {
+    fn clone(&self) -> Self {
+        Self {
+            outcome: match &self.outcome {
+                Outcome::Found(keys, id) => Outcome::Found(Arc::clone(keys), Arc::clone(id)),
+                Outcome::Unknown => Outcome::Unknown,
+                Outcome::Failed => Outcome::Failed,
+            },
+            expires: self.expires,
+            version: self.version,
+        }
+    }
+}
+
+impl<K> Entry<K> {
+    fn fresh(&self, now: SystemTime, version: u64) -> bool {
+        now < self.expires && self.version == version
+    }
+
+    fn result(self) -> Result<(Arc<K>, Arc<str>), Rejection> {
+        match self.outcome {
+            Outcome::Found(keys, id) => Ok((keys, id)),
+            Outcome::Unknown => Err(Rejection::UnknownKey),
+            Outcome::Failed => Err(Rejection::KeySourceUnavailable),
+        }
+    }
+}
+
+impl<K: KeySet> Resolver<K> {
+    pub(crate) fn new(config: KeyResolver, parse: Parse<K>) -> Self {
+        Self {
+            cache: Cache::new(config.capacity),
+            config,
+            parse,
+        }
+    }
+
+    /// The keys `request` names: from the cache at once, or a lookup to wait for.
+    pub(crate) fn resolve(this: &Arc<Self>, request: &Parts) -> Resolution<K> {
+        let Some(name) = this.config.name.of(request) else {
+            return Resolution::Ready(Err(Rejection::UnknownKey));
+        };
+        let version = this.config.source.version();
+        if let Some(entry) = this.cache.get(&*name) {
+            if entry.fresh(this.config.clock.now(), version) {
+                return Resolution::Ready(entry.result());
+            }
+        }
+        let resolver = Arc::clone(this);
+        let name = name.into_owned();
+        Resolution::Pending(Box::pin(async move {
+            let (keys, id) = resolver.load(name).await?;
+            Ok(ResolvedKeys::new(keys, id))
+        }))
+    }
+
+    /// The keys of `name`, looked up once however many requests wait for them.
+    async fn load(&self, name: String) -> Result<(Arc<K>, Arc<str>), Rejection> {
+        // A stale entry is removed and the lookup retried; a source whose version moves on
+        // every call could keep that going, so after a few rounds it is asked directly.
+        for _ in 0..3 {
+            match self.cache.get_value_or_guard_async(name.as_str()).await {
+                Ok(entry) => {
+                    let version = self.config.source.version();
+                    if entry.fresh(self.config.clock.now(), version) {
+                        return entry.result();
+                    }
+                    self.cache.remove_if(name.as_str(), |entry| {
+                        !entry.fresh(self.config.clock.now(), version)
+                    });
+                }
+                Err(guard) => {
+                    let entry = self.lookup(&name).await;
+                    let _ = guard.insert(entry.clone());
+                    return entry.result();
+                }
+            }
+        }
+        self.lookup(&name).await.result()
+    }
+
+    /// Asks the source, bounded in time, and parses what it finds.
+    async fn lookup(&self, name: &str) -> Entry<K> {
+        // The version before the lookup: a change while it runs leaves the entry stale.
+        let version = self.config.source.version();
+        let answer = tokio::time::timeout(self.config.timeout, self.config.source.lookup(name));
+        let outcome = match answer.await {
+            Ok(Ok(Some(found))) => match self.parse_all(&found) {
+                Some(keys) => Outcome::Found(Arc::new(keys), Arc::from(name)),
+                None => {
+                    tracing::warn!(target: "tower_webhook", key_name = name, "key source returned a key this scheme cannot use");
+                    Outcome::Failed
+                }
+            },
+            Ok(Ok(None)) => Outcome::Unknown,
+            Ok(Err(error)) => {
+                tracing::warn!(target: "tower_webhook", key_name = name, %error, "key lookup failed");
+                Outcome::Failed
+            }
+            Err(_) => {
+                tracing::warn!(target: "tower_webhook", key_name = name, timeout = ?self.config.timeout, "key lookup timed out");
+                Outcome::Failed
+            }
+        };
+        let ttl = match outcome {
+            Outcome::Found(..) => self.config.ttl,
+            Outcome::Unknown => self.config.unknown_ttl,
+            Outcome::Failed => FAILURE_TTL.min(self.config.ttl),
+        };
+        Entry {
+            outcome,
+            expires: self.config.clock.now() + ttl,
+            version,
+        }
+    }
+
+    /// Every found key parsed into one set, in order; `None` if any cannot be used (or there
+    /// are none), which fails closed rather than verifying against fewer keys than intended.
+    fn parse_all(&self, found: &FoundKeys) -> Option<K> {
+        let mut keys = found.iter().map(self.parse);
+        let mut set = keys.next()?.ok()?;
+        for key in keys {
+            set.merge(key.ok()?);
+        }
+        Some(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::Hmac;
+
+    fn request(path: &str) -> Parts {
+        http::Request::post(path).body(()).unwrap().into_parts().0
+    }
+
+    #[tokio::test]
+    async fn a_cached_name_is_answered_at_once_without_a_future() {
+        let config = KeyResolver::from_fn(KeyName::path("/hooks/{tenant}"), |_| async {
+            Ok(Some(FoundKeys::new("secret")))
+        });
+        let resolver = Arc::new(Resolver::new(config, Hmac::sha256));
+        let Resolution::Pending(lookup) = Resolver::resolve(&resolver, &request("/hooks/a")) else {
+            panic!("the first request must look the name up");
+        };
+        assert_eq!(lookup.await.unwrap().id(), "a");
+        assert!(matches!(
+            Resolver::resolve(&resolver, &request("/hooks/a")),
+            Resolution::Ready(Ok(_))
+        ));
+    }
+}
