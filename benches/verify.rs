@@ -236,5 +236,56 @@ fn verify(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, verify);
+/// What resolving keys per request adds on a cache hit: the same Loopwise request against
+/// fixed keys and against a per-tenant resolver whose cache already holds the tenant.
+#[cfg(feature = "keys")]
+fn keys(c: &mut Criterion) {
+    use tower_webhook::keys::{FoundKeys, KeyName, KeyResolver};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    for (size, label) in [(256, "256B"), (64 * 1024, "64KiB")] {
+        let mut group = c.benchmark_group(format!("keys/{label}"));
+        group.throughput(Throughput::Bytes(size as u64));
+        group.warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(3));
+        let body = body_of(size);
+        let headers = presets::loopwise(KEY).sign_message(&Message::new(&body));
+        let tenant_request = |headers: &http::HeaderMap| {
+            let mut request = request(headers, &body, size);
+            *request.uri_mut() = "/webhooks/acct_bench".parse().unwrap();
+            request
+        };
+
+        let fixed = layered(presets::loopwise(KEY));
+        let resolver = KeyResolver::from_fn(KeyName::path("/webhooks/{tenant}"), |_| async {
+            Ok(Some(FoundKeys::new(KEY)))
+        });
+        let resolved = layered(presets::loopwise(resolver));
+        // Fill the cache: the first request looks the tenant up, in a runtime with a timer.
+        let warm = runtime.block_on(resolved.clone().oneshot(tenant_request(&headers)));
+        assert_eq!(warm.unwrap().status(), StatusCode::OK);
+
+        for (name, service) in [("fixed", &fixed), ("cached_tenant", &resolved)] {
+            group.bench_function(name, |b| {
+                b.iter_batched(
+                    || (service.clone(), tenant_request(&headers)),
+                    |(service, request)| {
+                        let response = run(service.oneshot(request)).unwrap();
+                        assert_eq!(response.status(), StatusCode::OK);
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+        }
+        group.finish();
+    }
+}
+
+#[cfg(not(feature = "keys"))]
+fn keys(_: &mut Criterion) {}
+
+criterion_group!(benches, verify, keys);
 criterion_main!(benches);
