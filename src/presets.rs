@@ -116,6 +116,7 @@ pub fn github(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-hub-signature-256")
         .prefix("sha256=")
+        .event_id_header("x-github-delivery")
         .named("github")
 }
 
@@ -132,6 +133,7 @@ pub fn shopify(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-shopify-hmac-sha256")
         .encoding(Encoding::Base64)
+        .event_id_header("x-shopify-webhook-id")
         .named("shopify")
 }
 
@@ -154,6 +156,7 @@ pub fn stripe(secret: impl IntoKeys) -> HmacScheme {
             signature_key: "v1".into(),
         })
         .signed_payload("{timestamp}.{body}")
+        .event_id_field("id")
         .named("stripe")
 }
 
@@ -172,6 +175,7 @@ pub fn slack(secret: impl IntoKeys) -> HmacScheme {
         .prefix("v0=")
         .timestamp_header("x-slack-request-timestamp")
         .signed_payload("v0:{timestamp}:{body}")
+        .event_id_field("event_id")
         .named("slack")
 }
 
@@ -288,6 +292,7 @@ pub fn paddle(secret: impl IntoKeys) -> HmacScheme {
             signature_key: "h1".into(),
         })
         .signed_payload("{timestamp}:{body}")
+        .event_id_field("notification_id")
         .named("paddle")
 }
 
@@ -309,6 +314,7 @@ pub fn zoom(secret: impl IntoKeys) -> HmacScheme {
         .prefix("v0=")
         .timestamp_header("x-zm-request-timestamp")
         .signed_payload("v0:{timestamp}:{body}")
+        .event_id_fields(["event", "event_ts"])
         .named("zoom")
 }
 
@@ -326,6 +332,7 @@ pub fn zoom(secret: impl IntoKeys) -> HmacScheme {
 pub fn linear(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("linear-signature")
+        .event_id_header("linear-delivery")
         .named("linear")
 }
 
@@ -430,6 +437,7 @@ pub fn discord(public_key_hex: impl IntoKeys) -> Result<Ed25519Scheme, InvalidKe
         .header("x-signature-ed25519")
         .timestamp_header("x-signature-timestamp")
         .signed_payload("{timestamp}{body}")
+        .event_id_field("id")
         .named("discord"))
 }
 
@@ -506,6 +514,7 @@ pub fn sendgrid(public_key: impl IntoKeys) -> Result<P256Scheme, InvalidKey> {
         .header("x-twilio-email-event-webhook-signature")
         .timestamp_header("x-twilio-email-event-webhook-timestamp")
         .signed_payload("{timestamp}{body}")
+        .event_id_field_of_each("sg_event_id")
         .named("sendgrid"))
 }
 
@@ -537,7 +546,8 @@ pub fn twilio(
     auth_token: impl IntoKeys,
     public_base_url: impl AsRef<str>,
 ) -> Result<TwilioScheme, InvalidUrl> {
-    TwilioScheme::new(auth_token, public_base_url)
+    Ok(TwilioScheme::new(auth_token, public_base_url)?
+        .event_id_header("i-twilio-idempotency-token"))
 }
 
 #[cfg(test)]

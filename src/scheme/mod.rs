@@ -13,6 +13,7 @@ mod clock;
 #[cfg(feature = "ed25519")]
 mod ed25519;
 mod encoding;
+mod event_id;
 mod format;
 mod hmac;
 #[cfg(feature = "p256")]

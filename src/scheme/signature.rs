@@ -12,8 +12,10 @@ use super::{
     algorithm::{sealed, Algorithm},
     clock::{unix_seconds, Clock, SystemClock},
     encoding::{Encoding, Tag},
+    event_id::{header_id, BodyFields, EventIdSource},
     format::SignatureFormat,
     payload::{Piece, SignedPayload},
+    verified::Event,
     DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::{
@@ -76,6 +78,8 @@ pub struct SignatureScheme<A> {
     pub(crate) encoding: Encoding,
     pub(crate) format: SignatureFormat,
     pub(crate) payload: SignedPayload,
+    /// Where the sender names a delivery besides its signature.
+    event_id: Option<EventIdSource>,
     tolerance: Duration,
     pub(crate) clock: Arc<dyn Clock>,
     /// The key(s), first the one that signs (for HMAC) and is tried first; or where they are
@@ -95,6 +99,7 @@ impl<A: Algorithm> SignatureScheme<A> {
             encoding: Encoding::Hex,
             format: SignatureFormat::default(),
             payload: SignedPayload::default(),
+            event_id: None,
             tolerance: DEFAULT_TOLERANCE,
             clock: Arc::new(SystemClock),
             keys,
@@ -319,6 +324,81 @@ impl<A: Algorithm> SignatureScheme<A> {
         self
     }
 
+    /// The header in which the sender names each delivery, the same across its retries
+    /// (GitHub's `X-GitHub-Delivery`), for a [replay guard](crate::replay). The signature does
+    /// not cover it, so it is believed only together with the signature: a request is a
+    /// duplicate if either was seen ([`Verified::delivery_ids`](crate::Verified::delivery_ids)).
+    /// Values over 256 bytes are ignored.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a valid HTTP header name.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha256("secret").event_id_header("X-Acme-Delivery");
+    /// ```
+    #[must_use]
+    pub fn event_id_header(mut self, name: impl AsRef<str>) -> Self {
+        self.event_id = Some(EventIdSource::Header(header_name(name.as_ref())));
+        self
+    }
+
+    /// The top-level field of the signed JSON body that names each event, the same across
+    /// the sender's retries even when it re-signs them with a new timestamp (Stripe's `id`),
+    /// for a [replay guard](crate::replay). Read only when the guard asks, without building
+    /// the document; a body that is not JSON or lacks the field is named by its signature
+    /// (with a DEBUG event). Needs the `json` feature (on by default).
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha256("secret").event_id_field("event_id");
+    /// ```
+    #[must_use]
+    pub fn event_id_field(self, field: impl Into<Cow<'static, str>>) -> Self {
+        self.event_id_fields([field.into()])
+    }
+
+    /// Several top-level fields of the signed JSON body that together name each event
+    /// (Zoom's `event` and `event_ts`); otherwise as [`event_id_field`](Self::event_id_field).
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha256("secret").event_id_fields(["event", "event_ts"]);
+    /// ```
+    #[must_use]
+    pub fn event_id_fields<F: Into<Cow<'static, str>>>(
+        mut self,
+        fields: impl IntoIterator<Item = F>,
+    ) -> Self {
+        self.event_id = Some(EventIdSource::Body(Arc::new(BodyFields {
+            fields: fields.into_iter().map(Into::into).collect(),
+            each_element: false,
+        })));
+        self
+    }
+
+    /// For a body that is a JSON array of events (SendGrid): the field that names each
+    /// element. One request is one delivery, named by the ids of all its events in order;
+    /// a retry of the same batch is a duplicate.
+    ///
+    /// ```
+    /// use tower_webhook::HmacScheme;
+    ///
+    /// let scheme = HmacScheme::sha256("secret").event_id_field_of_each("sg_event_id");
+    /// ```
+    #[must_use]
+    pub fn event_id_field_of_each(mut self, field: impl Into<Cow<'static, str>>) -> Self {
+        self.event_id = Some(EventIdSource::Body(Arc::new(BodyFields {
+            fields: vec![field.into()],
+            each_element: true,
+        })));
+        self
+    }
+
     /// Also read the signature, timestamp and id from these headers when the primary ones are
     /// absent (Standard Webhooks senders that still use `svix-*` names).
     pub(crate) fn fallback_headers(mut self, signature: &str, timestamp: &str, id: &str) -> Self {
@@ -430,6 +510,8 @@ struct Head<'a> {
     claimed: Vec<Tag>,
     timestamp: Option<&'a [u8]>,
     id: Option<&'a [u8]>,
+    /// The event id from an unsigned header, if the scheme reads one and it is there.
+    event_header: Option<&'a [u8]>,
 }
 
 impl<A: Algorithm> SignatureScheme<A> {
@@ -460,10 +542,15 @@ impl<A: Algorithm> SignatureScheme<A> {
         } else {
             None
         };
+        let event_header = match &self.event_id {
+            Some(EventIdSource::Header(name)) => header_id(&request.headers, name),
+            _ => None,
+        };
         Ok(Head {
             claimed,
             timestamp,
             id,
+            event_header,
         })
     }
 
@@ -483,9 +570,20 @@ impl<A: Algorithm> SignatureScheme<A> {
             };
             A::update(&mut state, bytes);
         }
+        let event = match &self.event_id {
+            Some(EventIdSource::Header(_)) => {
+                head.event_header.map(|id| Event::Unsigned(id.into()))
+            }
+            Some(EventIdSource::Body(fields)) => Some(Event::Body {
+                fields: Arc::clone(fields),
+                body: None,
+            }),
+            None => None,
+        };
         Ok(SignatureVerifier {
             state,
             delivery: head.id.map(|id| DeliveryId::derive(&self.name, id)),
+            event,
             name: self.name.clone(),
             key_id,
         })
@@ -546,6 +644,7 @@ impl<A: Algorithm> fmt::Debug for SignatureScheme<A> {
             .field("encoding", &self.encoding)
             .field("format", &self.format)
             .field("payload", &self.payload)
+            .field("event_id", &self.event_id)
             .field("tolerance", &self.tolerance)
             .field("keys", &self.keys)
             .finish_non_exhaustive()
@@ -558,6 +657,8 @@ pub struct SignatureVerifier<A: Algorithm> {
     state: <A as sealed::Algorithm>::State,
     /// The name the keys were resolved under, if they were.
     key_id: Option<Arc<str>>,
+    /// The sender's event id, or where to find it, for a delivery named by its signature.
+    event: Option<Event>,
     /// The signed message id's digest, where the scheme signs one.
     delivery: Option<DeliveryId>,
     /// The scheme's name, the namespace of a delivery named by its signature.
@@ -577,7 +678,9 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         }
         Ok(match self.delivery {
             Some(id) => verified.with_delivery_id(id),
-            None => verified.with_signature(self.name, signature),
+            None => verified
+                .with_signature(self.name, signature)
+                .with_event(self.event),
         })
     }
 }

@@ -9,8 +9,10 @@ use subtle::ConstantTimeEq;
 
 use super::{
     encoding::{Encoding, Tag},
+    event_id::header_id,
     hmac::KeyedMac,
-    signature::find_one,
+    signature::{find_one, header_name},
+    verified::Event,
     Scheme, Verified, Verifier,
 };
 use crate::{
@@ -58,6 +60,8 @@ pub struct TwilioScheme {
     tokens: KeySlot<Tokens>,
     /// The configured base URL, then the same with the default port added or removed.
     bases: [String; 2],
+    /// The header naming each delivery, the same across retries, if read.
+    event_header: Option<HeaderName>,
 }
 
 impl TwilioScheme {
@@ -99,6 +103,7 @@ impl TwilioScheme {
             name: Cow::Borrowed("twilio"),
             tokens,
             bases,
+            event_header: None,
         })
     }
 
@@ -122,6 +127,27 @@ impl TwilioScheme {
             .fixed_mut()
             .0
             .push(KeyedMac::sha1(auth_token.as_ref()));
+        self
+    }
+
+    /// The header in which Twilio names each delivery, the same across its retries
+    /// (`I-Twilio-Idempotency-Token`, which the [`twilio`](crate::presets::twilio) preset
+    /// reads), for a [replay guard](crate::replay). The signature does not cover it: a request
+    /// is a duplicate if its signature or this id was seen.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a valid HTTP header name.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::TwilioScheme;
+    ///
+    /// let scheme = TwilioScheme::new("token", "https://example.com")?.event_id_header("I-Twilio-Idempotency-Token");
+    /// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
+    /// ```
+    #[must_use]
+    pub fn event_id_header(mut self, name: impl AsRef<str>) -> Self {
+        self.event_header = Some(header_name(name.as_ref()));
         self
     }
 
@@ -247,6 +273,8 @@ impl Scheme for TwilioScheme {
 /// What the request head says, checked before any token is needed.
 struct Head<'a> {
     claimed: Tag,
+    /// The unsigned delivery id, if the scheme reads one and it is there.
+    event: Option<&'a [u8]>,
     path_and_query: &'a str,
     body_sha256: Option<[u8; 32]>,
     form: bool,
@@ -265,8 +293,13 @@ impl TwilioScheme {
             .decode(value)
             .filter(|tag| tag.as_slice().len() == 20)
             .ok_or(Rejection::MalformedSignature)?;
+        let event = self
+            .event_header
+            .as_ref()
+            .and_then(|name| header_id(&request.headers, name));
         Ok(Head {
             claimed,
+            event,
             path_and_query: request.uri.path_and_query().map_or("/", |pq| pq.as_str()),
             body_sha256: body_sha256(request.uri.query().unwrap_or_default())?,
             form: is_form(request),
@@ -288,6 +321,7 @@ impl TwilioScheme {
                 claimed,
                 name,
                 key_id,
+                event: head.event.map(Box::from),
             });
         }
         // The URL is everything signed: decide now, before reading the body.
@@ -308,6 +342,7 @@ impl TwilioScheme {
             claimed,
             name,
             key_id,
+            event: head.event.map(Box::from),
         })
     }
 }
@@ -386,6 +421,8 @@ pub struct TwilioVerifier {
     name: Cow<'static, str>,
     /// The name the tokens were resolved under, if they were.
     key_id: Option<Arc<str>>,
+    /// The unsigned delivery id, if any.
+    event: Option<Box<[u8]>>,
 }
 
 enum Check {
@@ -444,7 +481,9 @@ impl Verifier for TwilioVerifier {
                 index
             }
         };
-        let verified = Verified::new(index).with_signature(self.name, claimed);
+        let verified = Verified::new(index)
+            .with_signature(self.name, claimed)
+            .with_event(self.event.map(Event::Unsigned));
         Ok(match self.key_id {
             Some(id) => verified.with_key_id(id),
             None => verified,

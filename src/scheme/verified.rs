@@ -3,7 +3,12 @@
 
 use std::{borrow::Cow, sync::Arc};
 
-use super::encoding::Tag;
+use bytes::Bytes;
+
+use super::{
+    encoding::Tag,
+    event_id::{read_body, BodyFields},
+};
 
 /// Proof that a request's signature was verified, inserted into its extensions before the
 /// inner service sees it.
@@ -31,10 +36,26 @@ pub struct Verified {
 enum Delivery {
     /// Already a digest: given by a custom scheme, or a signed message id.
     Id(DeliveryId),
-    /// A verified signature in canonical form, within the scheme named here.
+    /// A verified signature in canonical form, within the scheme named here, and the
+    /// sender's event id if it names one.
     Signature {
         namespace: Cow<'static, str>,
         signature: Tag,
+        event: Option<Event>,
+    },
+}
+
+/// The sender's own name for a delivery, besides its signature.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Event {
+    /// From a header the signature does not cover: believed only together with the
+    /// signature, so an edited header cannot make a replay look new.
+    Unsigned(Box<[u8]>),
+    /// Fields of the signed JSON body, read when a replay guard asks; the body is attached
+    /// once it has been read.
+    Body {
+        fields: Arc<BodyFields>,
+        body: Option<Bytes>,
     },
 }
 
@@ -70,8 +91,28 @@ impl Verified {
         self.delivery = Some(Delivery::Signature {
             namespace,
             signature,
+            event: None,
         });
         self
+    }
+
+    /// The same marker, with the sender's event id for a delivery named by its signature.
+    pub(crate) fn with_event(mut self, event: Option<Event>) -> Self {
+        if let Some(Delivery::Signature { event: slot, .. }) = &mut self.delivery {
+            *slot = event;
+        }
+        self
+    }
+
+    /// Keeps the verified body where the event id is read from it (a cheap `Bytes` clone).
+    pub(crate) fn attach_body(&mut self, bytes: &Bytes) {
+        if let Some(Delivery::Signature {
+            event: Some(Event::Body { body, .. }),
+            ..
+        }) = &mut self.delivery
+        {
+            *body = Some(bytes.clone());
+        }
     }
 
     /// Which of the scheme's keys verified the request, counting from 0. Never the key.
@@ -96,9 +137,14 @@ impl Verified {
     }
 
     /// What identifies this delivery, the same for a retry or a replay of it: the sender's
-    /// message id where the scheme signs one (Standard Webhooks' `webhook-id`), otherwise the
-    /// verified signature, which differs for every body and timestamp. Every scheme in this
-    /// crate sets it; a custom [`Scheme`](super::Scheme) may.
+    /// message id where the scheme signs one (Standard Webhooks' `webhook-id`, Stripe's event
+    /// `id` in the signed body), otherwise the verified signature, which differs for every
+    /// body and timestamp. Every scheme in this crate sets it; a custom
+    /// [`Scheme`](super::Scheme) may.
+    ///
+    /// An event id from a header the signature does not cover (GitHub's `X-GitHub-Delivery`)
+    /// is not this id, since anyone who captured the request could change it; see
+    /// [`delivery_ids`](Self::delivery_ids).
     #[must_use]
     pub fn delivery_id(&self) -> Option<DeliveryId> {
         match self.delivery.as_ref()? {
@@ -106,9 +152,67 @@ impl Verified {
             Delivery::Signature {
                 namespace,
                 signature,
-            } => Some(DeliveryId::derive(namespace, signature.as_slice())),
+                event,
+            } => Some(
+                match event {
+                    Some(Event::Body { fields, body }) => body_event(namespace, fields, body),
+                    _ => None,
+                }
+                .unwrap_or_else(|| DeliveryId::derive(namespace, signature.as_slice())),
+            ),
         }
     }
+
+    /// Every id under which this delivery may have been seen before; a replay guard treats
+    /// the request as a duplicate if any of them was.
+    ///
+    /// That is [`delivery_id`](Self::delivery_id), and, where the sender names the delivery
+    /// in a header the signature does not cover, that header's id too: a sender's retry
+    /// re-signed with a new timestamp keeps the header id, and a captured request replayed
+    /// with an edited header keeps its signature. (The price: two different events with the
+    /// same signature, which for a sender that signs only the body means the same body, are
+    /// one delivery.)
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::DeliveryId, Verified};
+    ///
+    /// let id = DeliveryId::derive("acme", b"evt_123");
+    /// assert_eq!(Verified::new(0).with_delivery_id(id).delivery_ids(), vec![id]);
+    /// ```
+    #[must_use]
+    pub fn delivery_ids(&self) -> Vec<DeliveryId> {
+        let Some(primary) = self.delivery_id() else {
+            return Vec::new();
+        };
+        match &self.delivery {
+            Some(Delivery::Signature {
+                namespace,
+                event: Some(Event::Unsigned(id)),
+                ..
+            }) => vec![event_id(namespace, id), primary],
+            _ => vec![primary],
+        }
+    }
+}
+
+/// The id of the event `fields` name in `body`; `None` (with a DEBUG event) if the body does
+/// not name one, so the delivery falls back to its signature.
+fn body_event(namespace: &str, fields: &BodyFields, body: &Option<Bytes>) -> Option<DeliveryId> {
+    let found = body.as_deref().and_then(|body| read_body(body, fields));
+    if found.is_none() {
+        tracing::debug!(
+            target: "tower_webhook",
+            scheme = namespace,
+            fields = ?fields.fields,
+            "the body names no event id (not JSON, or the field is missing); the delivery is named by its signature"
+        );
+    }
+    Some(event_id(namespace, &found?))
+}
+
+/// An event id's digest, in a domain of its own so it never equals a signature's.
+fn event_id(namespace: &str, material: &[u8]) -> DeliveryId {
+    DeliveryId::derive(&format!("{namespace}#event"), material)
 }
 
 impl std::fmt::Debug for Verified {

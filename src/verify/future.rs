@@ -313,7 +313,8 @@ impl<S, V: Verifier> Reading<S, V> {
             Verifying::Resolving { .. } => Err(Rejection::KeySourceUnavailable),
         };
         match verdict {
-            Ok(verified) => {
+            Ok(mut verified) => {
+                verified.attach_body(body.bytes());
                 tracing::debug!(
                     target: "tower_webhook",
                     scheme = &*self.verdicts.scheme,
