@@ -25,7 +25,8 @@ use support::{is_duplicate, resend, send, stripe_delivery};
 use tower_webhook::{
     presets,
     replay::{RedisStore, ReplayGuardLayer},
-    WebhookSignatureLayer,
+    sign::Message,
+    HmacScheme, WebhookSignatureLayer,
 };
 
 const SECRET: &str = "whsec_redis_replay_test";
@@ -98,6 +99,7 @@ impl Drop for Redis {
 struct Handler {
     calls: Arc<AtomicUsize>,
     fail_next: Arc<AtomicBool>,
+    hang_next: Arc<AtomicBool>,
 }
 
 impl Handler {
@@ -113,23 +115,85 @@ async fn instance(redis: &Redis, handler: &Handler, fail_open: bool) -> SocketAd
     if fail_open {
         guard = guard.fail_open();
     }
-    let handler = handler.clone();
-    let route: axum::routing::MethodRouter = post(move |_body: Bytes| {
+    let route = |scheme: HmacScheme| -> axum::routing::MethodRouter {
         let handler = handler.clone();
-        async move {
-            handler.calls.fetch_add(1, Ordering::SeqCst);
-            // Long enough for concurrent copies to overlap the claim.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            if handler.fail_next.swap(false, Ordering::SeqCst) {
-                (StatusCode::INTERNAL_SERVER_ERROR, "handler failed")
-            } else {
-                (StatusCode::OK, "handled")
+        post(move |_body: Bytes| {
+            let handler = handler.clone();
+            async move {
+                handler.calls.fetch_add(1, Ordering::SeqCst);
+                if handler.hang_next.swap(false, Ordering::SeqCst) {
+                    std::future::pending::<()>().await;
+                }
+                // Long enough for concurrent copies to overlap the claim.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if handler.fail_next.swap(false, Ordering::SeqCst) {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "handler failed")
+                } else {
+                    (StatusCode::OK, "handled")
+                }
             }
-        }
-    })
-    .layer::<_, std::convert::Infallible>(guard)
-    .layer(WebhookSignatureLayer::new(presets::stripe(SECRET)));
-    support::serve_axum(Router::new().route("/hook", route)).await
+        })
+        .layer::<_, std::convert::Infallible>(guard.clone())
+        .layer(WebhookSignatureLayer::new(scheme))
+    };
+    let app = Router::new()
+        .route("/hook", route(presets::stripe(SECRET)))
+        .route("/slack", route(presets::slack(SECRET)));
+    support::serve_axum(app).await
+}
+
+/// `body` to `path`, signed by `scheme` at `timestamp`: one attempt of a sender that
+/// re-signs each attempt.
+fn attempt(
+    path: &str,
+    scheme: &HmacScheme,
+    body: &'static str,
+    timestamp: u64,
+) -> http::Request<http_body_util::Full<Bytes>> {
+    let mut request = http::Request::post(path)
+        .body(http_body_util::Full::new(Bytes::from_static(
+            body.as_bytes(),
+        )))
+        .unwrap();
+    request
+        .headers_mut()
+        .extend(scheme.sign_message(&Message::new(body.as_bytes()).timestamp(timestamp)));
+    request
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_re_signed_by_the_sender_are_duplicates_across_instances() {
+    let Some(redis) =
+        Redis::start("retries_re_signed_by_the_sender_are_duplicates_across_instances")
+    else {
+        return;
+    };
+    let handler = Handler::default();
+    let a = instance(&redis, &handler, false).await;
+    let b = instance(&redis, &handler, false).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+
+    let stripe = presets::stripe(SECRET);
+    let event = r#"{"id":"evt_across","object":"event"}"#;
+    assert!(is_processed(
+        &send(a, attempt("/hook", &stripe, event, now)).await
+    ));
+    assert!(is_duplicate(
+        &send(b, attempt("/hook", &stripe, event, now + 20)).await
+    ));
+
+    let slack = presets::slack(SECRET);
+    let event = r#"{"type":"event_callback","event_id":"Ev_across"}"#;
+    assert!(is_processed(
+        &send(b, attempt("/slack", &slack, event, now)).await
+    ));
+    assert!(is_duplicate(
+        &send(a, attempt("/slack", &slack, event, now + 61)).await
+    ));
+    assert_eq!(handler.calls(), 2);
 }
 
 fn is_processed(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
@@ -235,4 +299,50 @@ async fn the_guard_recovers_when_redis_restarts_under_a_running_server() {
     }
     assert!(is_duplicate(&send(closed, resend(&delivery, body)).await));
     assert!(is_duplicate(&send(open, resend(&delivery, body)).await));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_dropped_mid_handler_releases_its_redis_claim_at_once() {
+    let Some(redis) =
+        Redis::start("a_request_dropped_mid_handler_releases_its_redis_claim_at_once")
+    else {
+        return;
+    };
+    let handler = Handler::default();
+    let a = instance(&redis, &handler, false).await;
+    let b = instance(&redis, &handler, false).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stripe = presets::stripe(SECRET);
+    let event = r#"{"id":"evt_dropped","object":"event"}"#;
+
+    // The sender gives up on instance A while its handler hangs.
+    handler.hang_next.store(true, Ordering::SeqCst);
+    let first = tokio::time::timeout(
+        Duration::from_millis(300),
+        send(a, attempt("/hook", &stripe, event, now)),
+    )
+    .await;
+    assert!(
+        first.is_err(),
+        "the first attempt must still be in the handler"
+    );
+
+    // Its retry on instance B is processed within moments, not after the 60 s claim.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let retry = send(b, attempt("/hook", &stripe, event, now + 1)).await;
+        if is_processed(&retry) {
+            break;
+        }
+        assert_eq!(retry.0, StatusCode::CONFLICT, "{retry:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the dropped request's claim was not released"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(handler.calls(), 2);
 }

@@ -11,14 +11,15 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc,
     },
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
+    time::Duration,
 };
 
 use bytes::Bytes;
 use http::{header::CONTENT_TYPE, HeaderValue, Request, Response, StatusCode};
 use tower_service::Service;
 
-use super::{layer::Settings, Claim, ReplayStore, DUPLICATE_HEADER};
+use super::{layer::Settings, Claim, ReplayStore, StoreError, DUPLICATE_HEADER};
 use crate::{body::ResponseBody, rejection::Unverified, scheme::Verified};
 
 /// The service [`ReplayGuardLayer`](super::ReplayGuardLayer) builds.
@@ -98,11 +99,12 @@ where
         let store = Arc::clone(&self.store);
         let settings = self.settings;
         Box::pin(async move {
-            let delivery = request
+            let ids = request
                 .extensions()
                 .get::<Verified>()
-                .and_then(Verified::delivery_id);
-            let Some(delivery) = delivery else {
+                .map(Verified::delivery_ids)
+                .unwrap_or_default();
+            if ids.is_empty() {
                 if request.extensions().get::<Unverified>().is_some() {
                     return call_inner(&mut inner, request).await;
                 }
@@ -114,47 +116,139 @@ where
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "replay guard misconfigured\n",
                 ));
-            };
-            let key = delivery.to_string();
-            let token = claim_token();
-            match store.claim(&key, &token, settings.in_progress_ttl).await {
-                Ok(Claim::Claimed) => {}
-                Ok(Claim::Done) => {
-                    tracing::info!(target: "tower_webhook", delivery = %key, "duplicate webhook delivery answered without processing");
-                    let mut response = answer(StatusCode::OK, "duplicate delivery\n");
-                    response
-                        .headers_mut()
-                        .insert(DUPLICATE_HEADER, HeaderValue::from_static("true"));
-                    return Ok(response);
-                }
-                Ok(Claim::InProgress) => {
-                    tracing::info!(target: "tower_webhook", delivery = %key, "webhook delivery already in progress");
-                    return Ok(answer(StatusCode::CONFLICT, "delivery in progress\n"));
-                }
-                Err(error) if settings.fail_open => {
-                    tracing::warn!(target: "tower_webhook", %error, mode = "fail_open", "replay store unreachable; processing unguarded");
-                    return call_inner(&mut inner, request).await;
-                }
-                Err(error) => {
-                    tracing::warn!(target: "tower_webhook", %error, mode = "fail_closed", "replay store unreachable; refusing the delivery");
-                    return Ok(answer(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "replay store unavailable\n",
-                    ));
-                }
             }
+            // A delivery may be known by several ids (its event id and its signature); it is
+            // new only if none was seen. Each is claimed in the same order, so two concurrent
+            // copies meet at the first.
+            let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            let delivery = keys.first().cloned().unwrap_or_default();
+            let mut claims = Claims::new(Arc::clone(&store));
+            for key in keys {
+                let claim = store
+                    .claim(&key, &claims.token, settings.in_progress_ttl)
+                    .await;
+                if let Ok(Claim::Claimed) = claim {
+                    claims.keys.push(key);
+                    continue;
+                }
+                if let Err(error) = claims.release().await {
+                    tracing::warn!(target: "tower_webhook", %error, delivery, "replay store failed to release a claim");
+                }
+                return match claim {
+                    Ok(Claim::Done) => {
+                        tracing::info!(target: "tower_webhook", delivery, "duplicate webhook delivery answered without processing");
+                        let mut response = answer(StatusCode::OK, "duplicate delivery\n");
+                        response
+                            .headers_mut()
+                            .insert(DUPLICATE_HEADER, HeaderValue::from_static("true"));
+                        Ok(response)
+                    }
+                    Ok(_) => {
+                        tracing::info!(target: "tower_webhook", delivery, "webhook delivery already in progress");
+                        Ok(answer(StatusCode::CONFLICT, "delivery in progress\n"))
+                    }
+                    Err(error) if settings.fail_open => {
+                        tracing::warn!(target: "tower_webhook", %error, mode = "fail_open", "replay store unreachable; processing unguarded");
+                        call_inner(&mut inner, request).await
+                    }
+                    Err(error) => {
+                        tracing::warn!(target: "tower_webhook", %error, mode = "fail_closed", "replay store unreachable; refusing the delivery");
+                        Ok(answer(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "replay store unavailable\n",
+                        ))
+                    }
+                };
+            }
+            // If this future is dropped from here on (the client went away, a timeout layer
+            // fired, the handler panicked behind a catch-panic layer), `claims` releases the
+            // claims as it is dropped, so the sender's retry is processed at once.
             let result = inner.call(request).await;
             let processed = matches!(&result, Ok(response) if response.status().is_success());
             let settled = if processed {
-                store.complete(&key, settings.done_ttl).await
+                claims.complete(settings.done_ttl).await
             } else {
-                store.release(&key, &token).await
+                claims.release().await
             };
             if let Err(error) = settled {
-                tracing::warn!(target: "tower_webhook", %error, delivery = %key, "replay store failed to record the outcome");
+                tracing::warn!(target: "tower_webhook", %error, delivery, "replay store failed to record the outcome");
             }
             result.map(|response| response.map(ResponseBody::inner))
         })
+    }
+}
+
+/// The claims one request holds, under one token; released when dropped unsettled.
+struct Claims<St: ReplayStore> {
+    store: Arc<St>,
+    token: String,
+    keys: Vec<String>,
+}
+
+impl<St: ReplayStore> Claims<St> {
+    fn new(store: Arc<St>) -> Self {
+        Self {
+            store,
+            token: claim_token(),
+            keys: Vec::new(),
+        }
+    }
+
+    /// Forgets every key still claimed, so a retry is processed; the first error, if any.
+    async fn release(&mut self) -> Result<(), StoreError> {
+        let mut outcome = Ok(());
+        for key in std::mem::take(&mut self.keys) {
+            let released = self.store.release(&key, &self.token).await;
+            outcome = outcome.and(released);
+        }
+        outcome
+    }
+
+    /// Marks every key claimed as done for `ttl`; the first error, if any.
+    async fn complete(&mut self, ttl: Duration) -> Result<(), StoreError> {
+        let mut outcome = Ok(());
+        for key in std::mem::take(&mut self.keys) {
+            let completed = self.store.complete(&key, ttl).await;
+            outcome = outcome.and(completed);
+        }
+        outcome
+    }
+}
+
+impl<St: ReplayStore> Drop for Claims<St> {
+    /// A request dropped while it held claims releases them now rather than after
+    /// `in_progress_ttl`: at once where the store answers at once (the memory store),
+    /// otherwise through a task on the current tokio runtime (feature `tokio`, which `redis`
+    /// enables).
+    fn drop(&mut self) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let mut claims = Self {
+            store: Arc::clone(&self.store),
+            token: std::mem::take(&mut self.token),
+            keys: std::mem::take(&mut self.keys),
+        };
+        let mut release = Box::pin(async move {
+            if let Err(error) = claims.release().await {
+                tracing::warn!(target: "tower_webhook", %error, "replay store failed to release a dropped request's claim");
+            }
+        });
+        let mut cx = Context::from_waker(Waker::noop());
+        if release.as_mut().poll(&mut cx).is_ready() {
+            tracing::debug!(target: "tower_webhook", "released the claim of a dropped request");
+            return;
+        }
+        #[cfg(feature = "tokio")]
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(release);
+            tracing::debug!(target: "tower_webhook", "releasing the claim of a dropped request");
+            return;
+        }
+        tracing::warn!(
+            target: "tower_webhook",
+            "the claim of a dropped request could not be released now; it expires after in_progress_ttl"
+        );
     }
 }
 
