@@ -20,12 +20,14 @@ use std::{
 
 use axum::{routing::post, Router};
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
-use support::{is_duplicate, resend, send, stripe_delivery};
+use http::StatusCode;
+use support::{
+    is_duplicate, is_processed, resend, retry_until_processed, send, signed_attempt,
+    stripe_delivery, unix_now,
+};
 use tower_webhook::{
     presets,
     replay::{RedisStore, ReplayGuardLayer},
-    sign::Message,
     HmacScheme, WebhookSignatureLayer,
 };
 
@@ -142,25 +144,6 @@ async fn instance(redis: &Redis, handler: &Handler, fail_open: bool) -> SocketAd
     support::serve_axum(app).await
 }
 
-/// `body` to `path`, signed by `scheme` at `timestamp`: one attempt of a sender that
-/// re-signs each attempt.
-fn attempt(
-    path: &str,
-    scheme: &HmacScheme,
-    body: &'static str,
-    timestamp: u64,
-) -> http::Request<http_body_util::Full<Bytes>> {
-    let mut request = http::Request::post(path)
-        .body(http_body_util::Full::new(Bytes::from_static(
-            body.as_bytes(),
-        )))
-        .unwrap();
-    request
-        .headers_mut()
-        .extend(scheme.sign_message(&Message::new(body.as_bytes()).timestamp(timestamp)));
-    request
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_re_signed_by_the_sender_are_duplicates_across_instances() {
     let Some(redis) =
@@ -171,33 +154,26 @@ async fn retries_re_signed_by_the_sender_are_duplicates_across_instances() {
     let handler = Handler::default();
     let a = instance(&redis, &handler, false).await;
     let b = instance(&redis, &handler, false).await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = unix_now();
 
     let stripe = presets::stripe(SECRET);
     let event = r#"{"id":"evt_across","object":"event"}"#;
     assert!(is_processed(
-        &send(a, attempt("/hook", &stripe, event, now)).await
+        &send(a, signed_attempt("/hook", &stripe, event, now)).await
     ));
     assert!(is_duplicate(
-        &send(b, attempt("/hook", &stripe, event, now + 20)).await
+        &send(b, signed_attempt("/hook", &stripe, event, now + 20)).await
     ));
 
     let slack = presets::slack(SECRET);
     let event = r#"{"type":"event_callback","event_id":"Ev_across"}"#;
     assert!(is_processed(
-        &send(b, attempt("/slack", &slack, event, now)).await
+        &send(b, signed_attempt("/slack", &slack, event, now)).await
     ));
     assert!(is_duplicate(
-        &send(a, attempt("/slack", &slack, event, now + 61)).await
+        &send(a, signed_attempt("/slack", &slack, event, now + 61)).await
     ));
     assert_eq!(handler.calls(), 2);
-}
-
-fn is_processed(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
-    response.0 == StatusCode::OK && response.2 == "handled"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,10 +287,7 @@ async fn a_request_dropped_mid_handler_releases_its_redis_claim_at_once() {
     let handler = Handler::default();
     let a = instance(&redis, &handler, false).await;
     let b = instance(&redis, &handler, false).await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = unix_now();
     let stripe = presets::stripe(SECRET);
     let event = r#"{"id":"evt_dropped","object":"event"}"#;
 
@@ -322,7 +295,7 @@ async fn a_request_dropped_mid_handler_releases_its_redis_claim_at_once() {
     handler.hang_next.store(true, Ordering::SeqCst);
     let first = tokio::time::timeout(
         Duration::from_millis(300),
-        send(a, attempt("/hook", &stripe, event, now)),
+        send(a, signed_attempt("/hook", &stripe, event, now)),
     )
     .await;
     assert!(
@@ -331,18 +304,6 @@ async fn a_request_dropped_mid_handler_releases_its_redis_claim_at_once() {
     );
 
     // Its retry on instance B is processed within moments, not after the 60 s claim.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let retry = send(b, attempt("/hook", &stripe, event, now + 1)).await;
-        if is_processed(&retry) {
-            break;
-        }
-        assert_eq!(retry.0, StatusCode::CONFLICT, "{retry:?}");
-        assert!(
-            Instant::now() < deadline,
-            "the dropped request's claim was not released"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    retry_until_processed(b, || signed_attempt("/hook", &stripe, event, now + 1)).await;
     assert_eq!(handler.calls(), 2);
 }

@@ -10,14 +10,14 @@ use std::{
         atomic::{AtomicUsize, Ordering},
         Arc,
     },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use axum::{routing::post, Router};
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
-use support::{is_duplicate, send};
+use support::{is_duplicate, is_processed, retry_until_processed, send, signed_attempt, unix_now};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_webhook::{
@@ -28,13 +28,6 @@ use tower_webhook::{
 };
 
 const SECRET: &str = "whsec_retries_test";
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// How often the handler ran; it panics on its first call when told to, and otherwise
 /// hangs on its first call when told to.
@@ -84,16 +77,9 @@ fn request(body: &'static str, headers: HeaderMap) -> Request<Full<Bytes>> {
     request
 }
 
-/// `body` signed by `scheme` at `timestamp`, as the sender's attempt at that time.
+/// `body` to `/hook` signed by `scheme` at `timestamp`.
 fn attempt(scheme: &HmacScheme, body: &'static str, timestamp: u64) -> Request<Full<Bytes>> {
-    request(
-        body,
-        scheme.sign_message(&Message::new(body.as_bytes()).timestamp(timestamp)),
-    )
-}
-
-fn is_processed(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
-    response.0 == StatusCode::OK && response.2 == "handled"
+    signed_attempt("/hook", scheme, body, timestamp)
 }
 
 #[tokio::test]
@@ -104,15 +90,15 @@ async fn a_stripe_retry_re_signed_with_a_new_timestamp_is_a_duplicate() {
     let event = r#"{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","object":"event","type":"invoice.paid"}"#;
 
     assert!(is_processed(
-        &send(addr, attempt(&stripe, event, now())).await
+        &send(addr, attempt(&stripe, event, unix_now())).await
     ));
-    let retry = send(addr, attempt(&stripe, event, now() + 20)).await;
+    let retry = send(addr, attempt(&stripe, event, unix_now() + 20)).await;
     assert!(is_duplicate(&retry), "{retry:?}");
     assert_eq!(handler.calls(), 1);
 
     let next = r#"{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWz","object":"event","type":"invoice.paid"}"#;
     assert!(is_processed(
-        &send(addr, attempt(&stripe, next, now())).await
+        &send(addr, attempt(&stripe, next, unix_now())).await
     ));
     assert_eq!(handler.calls(), 2);
 }
@@ -126,9 +112,9 @@ async fn a_slack_retry_re_signed_with_a_new_timestamp_is_a_duplicate() {
         r#"{"type":"event_callback","event_id":"Ev08MFMKH6","event":{"type":"app_mention"}}"#;
 
     assert!(is_processed(
-        &send(addr, attempt(&slack, event, now())).await
+        &send(addr, attempt(&slack, event, unix_now())).await
     ));
-    let mut retry = attempt(&slack, event, now() + 61);
+    let mut retry = attempt(&slack, event, unix_now() + 61);
     retry
         .headers_mut()
         .insert("x-slack-retry-num", "1".parse().unwrap());
@@ -144,7 +130,7 @@ async fn a_body_without_an_event_id_is_named_by_its_signature() {
     let slack = presets::slack(SECRET);
     let addr = handler.serve(slack.clone()).await;
     let form = "command=%2Fweather&text=94070";
-    let at = now();
+    let at = unix_now();
 
     assert!(is_processed(&send(addr, attempt(&slack, form, at)).await));
     assert!(is_duplicate(&send(addr, attempt(&slack, form, at)).await));
@@ -190,10 +176,10 @@ async fn two_events_with_identical_bodies_under_a_body_only_sender_are_one_deliv
     let body = r#"{"event":"order.paid","data":{"id":"ord_123","amount":4200}}"#;
 
     assert!(is_processed(
-        &send(addr, attempt(&loopwise, body, now())).await
+        &send(addr, attempt(&loopwise, body, unix_now())).await
     ));
     assert!(is_duplicate(
-        &send(addr, attempt(&loopwise, body, now())).await
+        &send(addr, attempt(&loopwise, body, unix_now())).await
     ));
     assert_eq!(handler.calls(), 1);
 }
@@ -208,10 +194,10 @@ async fn a_handler_that_panics_releases_its_claim_at_once() {
     let addr = handler.serve(stripe.clone()).await;
     let event = r#"{"id":"evt_panics","object":"event"}"#;
 
-    let first = send(addr, attempt(&stripe, event, now())).await;
+    let first = send(addr, attempt(&stripe, event, unix_now())).await;
     assert_eq!(first.0, StatusCode::INTERNAL_SERVER_ERROR);
     // The retry comes at once, long before the 60 s in-progress claim would lapse.
-    let retry = send(addr, attempt(&stripe, event, now() + 1)).await;
+    let retry = send(addr, attempt(&stripe, event, unix_now() + 1)).await;
     assert!(is_processed(&retry), "{retry:?}");
     assert_eq!(handler.calls(), 2);
 }
@@ -229,7 +215,7 @@ async fn a_client_that_disconnects_mid_handler_releases_its_claim_at_once() {
     // The sender gives up while the handler works, and closes the connection.
     let first = tokio::time::timeout(
         Duration::from_millis(300),
-        send(addr, attempt(&stripe, event, now())),
+        send(addr, attempt(&stripe, event, unix_now())),
     )
     .await;
     assert!(
@@ -239,18 +225,6 @@ async fn a_client_that_disconnects_mid_handler_releases_its_claim_at_once() {
     assert_eq!(handler.calls(), 1);
 
     // Its retry is processed, not answered 409 "in progress" for the next 60 s.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let retry = send(addr, attempt(&stripe, event, now())).await;
-        if is_processed(&retry) {
-            break;
-        }
-        assert_eq!(retry.0, StatusCode::CONFLICT, "{retry:?}");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the dropped request's claim was not released"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    retry_until_processed(addr, || attempt(&stripe, event, unix_now())).await;
     assert_eq!(handler.calls(), 2);
 }

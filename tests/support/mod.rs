@@ -404,6 +404,53 @@ pub fn resend(request: &Request<Full<Bytes>>, body: &'static str) -> Request<Ful
     copy
 }
 
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `body` to `path`, signed by `scheme` at `timestamp`: one attempt of a sender that signs
+/// each attempt afresh.
+pub fn signed_attempt(
+    path: &str,
+    scheme: &tower_webhook::HmacScheme,
+    body: &'static str,
+    timestamp: u64,
+) -> Request<Full<Bytes>> {
+    let message = tower_webhook::sign::Message::new(body.as_bytes()).timestamp(timestamp);
+    let mut request = Request::post(path)
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap();
+    request.headers_mut().extend(scheme.sign_message(&message));
+    request
+}
+
+/// Whether the test handler (which answers `handled`) processed the request.
+pub fn is_processed(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
+    response.0 == StatusCode::OK && response.2 == "handled"
+}
+
+/// Sends `attempt()` to `addr` until it is processed, allowing only `409 in progress` in the
+/// meantime, for at most 5 seconds: how soon a dropped request's claim is released.
+pub async fn retry_until_processed(addr: SocketAddr, attempt: impl Fn() -> Request<Full<Bytes>>) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let retry = send(addr, attempt()).await;
+        if is_processed(&retry) {
+            return;
+        }
+        assert_eq!(retry.0, StatusCode::CONFLICT, "{retry:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dropped request's claim was not released"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Whether a response is the replay guard's answer to a processed delivery.
 pub fn is_duplicate(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
     response.0 == StatusCode::OK
