@@ -268,6 +268,32 @@ fn keys(c: &mut Criterion) {
         let warm = runtime.block_on(resolved.clone().oneshot(tenant_request(&headers)));
         assert_eq!(warm.unwrap().status(), StatusCode::OK);
 
+        // What a cache hit adds, without the body's hash and the service around it: the
+        // scheme's start on the request head, fixed keys against a cached tenant.
+        if size == 256 {
+            use tower_webhook::{keys::Start, scheme::Scheme};
+            let (head, _) = tenant_request(&headers).into_parts();
+            let fixed_scheme = presets::loopwise(KEY);
+            let resolver = KeyResolver::from_fn(KeyName::path("/webhooks/{tenant}"), |_| async {
+                Ok(Some(FoundKeys::new(KEY)))
+            });
+            let resolved_scheme = presets::loopwise(resolver);
+            let Start::Resolving(lookup) = resolved_scheme.start(&head) else {
+                panic!("the first start looks the tenant up");
+            };
+            runtime.block_on(lookup).unwrap();
+            for (name, scheme) in [
+                ("start_fixed", &fixed_scheme),
+                ("start_cached_tenant", &resolved_scheme),
+            ] {
+                group.bench_function(name, |b| {
+                    b.iter(|| match scheme.start(black_box(&head)) {
+                        Start::Ready(Ok(verifier)) => black_box(verifier),
+                        _ => panic!("a cache hit is ready at once"),
+                    })
+                });
+            }
+        }
         for (name, service) in [("fixed", &fixed), ("cached_tenant", &resolved)] {
             group.bench_function(name, |b| {
                 b.iter_batched(
