@@ -313,5 +313,17 @@ fn keys(c: &mut Criterion) {
 #[cfg(not(feature = "keys"))]
 fn keys(_: &mut Criterion) {}
 
-criterion_group!(benches, verify, keys);
+/// What the body budget adds to each request: a reservation taken and given back (one
+/// compare-and-swap and one subtraction on a shared counter).
+fn budget(c: &mut Criterion) {
+    use tower_webhook::verify::BodyBudget;
+
+    let budget = BodyBudget::default();
+    c.benchmark_group("budget")
+        .bench_function("reserve_and_release_256B", |b| {
+            b.iter(|| black_box(budget.try_reserve(black_box(256))))
+        });
+}
+
+criterion_group!(benches, verify, keys, budget);
 criterion_main!(benches);

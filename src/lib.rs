@@ -46,6 +46,7 @@
 //! | peer address in the allowlist (if one is set) | before reading the body | `403` |
 //! | signature header present and well-formed | before reading the body | `401` |
 //! | `Content-Length` within the limit (default 2 MiB) | before reading the body | `413` (`400` if not a number) |
+//! | the layer's [`BodyBudget`](verify::BodyBudget) has room for the body | before reading the body (frame by frame without a length) | `503` with `Retry-After` |
 //! | body within the limit | while reading, frame by frame | `413` (`400` if the body fails) |
 //! | signature matches | when the last byte has arrived | `401` |
 //!

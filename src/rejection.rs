@@ -20,7 +20,7 @@ pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
 /// | [`AddressNotAllowed`](Rejection::AddressNotAllowed), [`UnknownPeer`](Rejection::UnknownPeer) | `403 Forbidden` |
 /// | [`BodyTooLarge`](Rejection::BodyTooLarge) | `413 Payload Too Large` |
 /// | [`InvalidContentLength`](Rejection::InvalidContentLength), [`BodyRead`](Rejection::BodyRead) | `400 Bad Request` |
-/// | [`KeySourceUnavailable`](Rejection::KeySourceUnavailable) | `503 Service Unavailable` |
+/// | [`KeySourceUnavailable`](Rejection::KeySourceUnavailable), [`BodyBudgetExhausted`](Rejection::BodyBudgetExhausted) | `503 Service Unavailable` |
 ///
 /// # Example
 ///
@@ -71,6 +71,11 @@ pub enum Rejection {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The layer's [`BodyBudget`](crate::verify::BodyBudget) has no room for this body:
+    /// too many bodies are being buffered at once. Answered `503` with `Retry-After: 5`
+    /// before the body is read (or as soon as a body without a length outgrows its share),
+    /// so the sender retries later; `429` would blame a sender that did nothing wrong.
+    BodyBudgetExhausted,
     /// A `Content-Length` header is not a decimal number, several disagree, or the body's
     /// bytes do not add up to it.
     InvalidContentLength,
@@ -97,7 +102,9 @@ impl Rejection {
             | Self::InvalidTimestamp
             | Self::TimestampOutOfTolerance
             | Self::UnknownKey => StatusCode::UNAUTHORIZED,
-            Self::KeySourceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeySourceUnavailable | Self::BodyBudgetExhausted => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::AddressNotAllowed(_) | Self::UnknownPeer => StatusCode::FORBIDDEN,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidContentLength | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
@@ -122,6 +129,7 @@ impl Rejection {
             Self::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
             Self::UnknownKey => "unknown_key",
             Self::KeySourceUnavailable => "key_source_unavailable",
+            Self::BodyBudgetExhausted => "body_budget_exhausted",
             Self::AddressNotAllowed(_) => "address_not_allowed",
             Self::UnknownPeer => "unknown_peer",
             Self::BodyTooLarge { .. } => "body_too_large",
@@ -137,6 +145,7 @@ impl Rejection {
             // The same text: the body must not tell a prober which tenants exist.
             Self::InvalidSignature | Self::UnknownKey => "invalid webhook signature",
             Self::KeySourceUnavailable => "webhook keys unavailable, retry later",
+            Self::BodyBudgetExhausted => "too many webhooks in progress, retry later",
             Self::InvalidTimestamp => "invalid webhook timestamp",
             Self::TimestampOutOfTolerance => "webhook timestamp outside the tolerance",
             Self::AddressNotAllowed(_) => "address not allowed",
@@ -168,6 +177,11 @@ impl Rejection {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if let Self::BodyBudgetExhausted = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         response
     }
 }
@@ -249,6 +263,7 @@ mod tests {
             Rejection::BodyRead("boom".into()),
             Rejection::UnknownKey,
             Rejection::KeySourceUnavailable,
+            Rejection::BodyBudgetExhausted,
         ]
     }
 
@@ -257,7 +272,7 @@ mod tests {
         let statuses: Vec<u16> = all().iter().map(|r| r.status().as_u16()).collect();
         assert_eq!(
             statuses,
-            [401, 401, 401, 401, 401, 403, 403, 413, 400, 400, 401, 503]
+            [401, 401, 401, 401, 401, 403, 403, 413, 400, 400, 401, 503, 503]
         );
     }
 

@@ -15,7 +15,7 @@ use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::verdicts::Verdicts;
+use super::{budget::Reservation, verdicts::Verdicts};
 use crate::{
     body::{Buffer, BufferedBody, ResponseBody},
     keys::{KeyFuture, ResolvedKeys},
@@ -46,6 +46,8 @@ pin_project! {
         Calling {
             #[pin]
             future: F,
+            // The body's bytes stay reserved until the inner service has answered.
+            reservation: Option<Reservation>,
         },
         Rejected {
             response: Option<Response<Bytes>>,
@@ -86,9 +88,13 @@ where
         let mut this = self.project();
         loop {
             let next = match this.state.as_mut().project() {
-                StateProj::Calling { future } => {
-                    let response = ready!(future.poll(cx))?;
-                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+                StateProj::Calling {
+                    future,
+                    reservation,
+                } => {
+                    let response = ready!(future.poll(cx));
+                    reservation.take();
+                    return Poll::Ready(response.map(|response| response.map(ResponseBody::inner)));
                 }
                 StateProj::Rejected { response } => {
                     let Some(response) = response.take() else {
@@ -109,8 +115,9 @@ where
                         Err(rejection) => Next::Reject(state.reject(&rejection)),
                     };
                     match next {
-                        Next::Call(request, mut inner) => State::Calling {
+                        Next::Call(request, mut inner, reservation) => State::Calling {
                             future: inner.call(request),
+                            reservation: Some(reservation),
                         },
                         Next::Reject(response) => State::Rejected {
                             response: Some(response),
@@ -144,8 +151,8 @@ pub(crate) fn polled_after_completion() -> ! {
     reason = "made once per request and matched at once; boxing would cost an allocation"
 )]
 enum Next<S> {
-    /// Call the inner service with the request.
-    Call(Request<BufferedBody>, S),
+    /// Call the inner service with the request, keeping its body's bytes reserved.
+    Call(Request<BufferedBody>, S, Reservation),
     /// Answer with this response.
     Reject(Response<Bytes>),
 }
@@ -192,6 +199,8 @@ pub(crate) struct Reading<S, V> {
     length: Length,
     received: usize,
     buffer: Buffer,
+    /// What the body may take of the budget; grown as a body without a length arrives.
+    reservation: Reservation,
     verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
 }
@@ -202,6 +211,7 @@ impl<S, V: Verifier> Reading<S, V> {
         verifier: Verifying<V>,
         inner: S,
         length: Length,
+        reservation: Reservation,
         verdicts: Arc<Verdicts>,
         peer: Option<IpAddr>,
     ) -> Self {
@@ -212,6 +222,7 @@ impl<S, V: Verifier> Reading<S, V> {
             received: 0,
             buffer: Buffer::new(length.expected),
             length,
+            reservation,
             verdicts,
             peer,
         }
@@ -265,6 +276,10 @@ impl<S, V: Verifier> Reading<S, V> {
                 }
                 self.received += len;
                 self.check_declared(false)?;
+                let unreserved = self.received.saturating_sub(self.reservation.bytes());
+                if unreserved > 0 && !self.reservation.grow(unreserved) {
+                    return Err(Rejection::BodyBudgetExhausted);
+                }
                 if len > 0 {
                     // Zero-copy when the frame's data is already `Bytes`.
                     let chunk = data.copy_to_bytes(len);
@@ -330,6 +345,10 @@ impl<S, V: Verifier> Reading<S, V> {
             }
             Err(rejection) => return Next::Reject(self.verdicts.reject(&rejection, self.peer)),
         }
-        Next::Call(Request::from_parts(parts, body), self.inner)
+        Next::Call(
+            Request::from_parts(parts, body),
+            self.inner,
+            self.reservation,
+        )
     }
 }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::Response;
 use tower_layer::Layer;
 
-use super::{verdicts::Verdicts, WebhookSignature};
+use super::{budget::BodyBudget, verdicts::Verdicts, WebhookSignature};
 use crate::{
     allowlist::IpAllowlist,
     peer::{ConnectionPeer, PeerSource},
@@ -25,7 +25,7 @@ pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
 /// 2. asks the [`Scheme`] to check the signature header(s), answering `401` if they are missing
 ///    or malformed;
 /// 3. answers `413` if `Content-Length` (or the body's size hint) is over the limit, `400` if
-///    it is not a number;
+///    it is not a number, and `503` if the layer's [`BodyBudget`] has no room for it;
 /// 4. reads the body, feeding each frame to the verifier as it arrives and answering `413` as
 ///    soon as it passes the limit, `400` if it fails;
 /// 5. answers `401` if the signature does not match; otherwise passes the request on with
@@ -79,6 +79,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
                 scheme: Arc::new(scheme),
                 allowlist: None,
                 max_body_size: DEFAULT_MAX_BODY_SIZE,
+                budget: BodyBudget::default(),
                 peer_source: Arc::new(ConnectionPeer),
             },
         }
@@ -117,6 +118,27 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     #[must_use]
     pub fn max_body_size(mut self, limit: usize) -> Self {
         self.config.max_body_size = limit;
+        self
+    }
+
+    /// The bound on the body bytes this layer's requests buffer at once, all together.
+    /// Default: a budget of its own of [`DEFAULT_BODY_BUDGET`](super::DEFAULT_BODY_BUDGET)
+    /// (32 MiB), shared by every service the layer makes. Give several layers clones of one
+    /// budget to bound them together. A request that finds no room is answered `503` with
+    /// `Retry-After` before its body is read. See [`BodyBudget`].
+    ///
+    /// Keep it well above [`max_body_size`](Self::max_body_size): a body larger than seven
+    /// eighths of the budget can never be accepted.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, verify::BodyBudget, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::loopwise("secret"))
+    ///     .body_budget(BodyBudget::new(128 * 1024 * 1024));
+    /// ```
+    #[must_use]
+    pub fn body_budget(mut self, budget: BodyBudget) -> Self {
+        self.config.budget = budget;
         self
     }
 
@@ -217,6 +239,7 @@ pub(crate) struct Config<Sch> {
     pub(crate) verdicts: Arc<Verdicts>,
     pub(crate) allowlist: Option<Arc<IpAllowlist>>,
     pub(crate) max_body_size: usize,
+    pub(crate) budget: BodyBudget,
     pub(crate) peer_source: Arc<dyn PeerSource>,
 }
 
@@ -227,6 +250,7 @@ impl<Sch> Clone for Config<Sch> {
             verdicts: Arc::clone(&self.verdicts),
             allowlist: self.allowlist.clone(),
             max_body_size: self.max_body_size,
+            budget: self.budget.clone(),
             peer_source: Arc::clone(&self.peer_source),
         }
     }
@@ -238,6 +262,7 @@ impl<Sch: fmt::Debug> fmt::Debug for Config<Sch> {
             .field("scheme", &self.scheme)
             .field("allowlist", &self.allowlist)
             .field("max_body_size", &self.max_body_size)
+            .field("budget", &self.budget)
             .field("report_only", &self.verdicts.report_only)
             .finish_non_exhaustive()
     }

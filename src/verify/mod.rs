@@ -5,12 +5,14 @@
 //! yours, deciding what it can from the request head; [`ResponseFuture`] reads and verifies
 //! the body, then calls the inner service with a [`BufferedBody`](crate::body::BufferedBody).
 
+mod budget;
 pub(crate) mod future;
 mod layer;
 mod service;
 mod verdicts;
 
 pub use self::{
+    budget::{BodyBudget, Reservation, DEFAULT_BODY_BUDGET, SMALL_BODY},
     future::ResponseFuture,
     layer::{WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE},
     service::WebhookSignature,

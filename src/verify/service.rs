@@ -127,13 +127,28 @@ where
             Ok(length) => length,
             Err(rejection) => return ResponseFuture::rejected(verdicts.reject(&rejection, peer)),
         };
+        // The bytes this body will take, from the budget all requests share, before any is
+        // buffered: a flood of large bodies that never finish is answered at once instead of
+        // each holding its limit in memory.
+        let Some(reservation) = config.budget.try_reserve(length.expected) else {
+            let rejection = Rejection::BodyBudgetExhausted;
+            return ResponseFuture::rejected(verdicts.reject(&rejection, peer));
+        };
         // The body is read before `inner` is called: take the instance that was driven ready
         // and leave a clone, so back-pressure holds.
         let ready = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, ready);
         ResponseFuture::reading(
             body,
-            Reading::new(parts, verifying, inner, length, Arc::clone(verdicts), peer),
+            Reading::new(
+                parts,
+                verifying,
+                inner,
+                length,
+                reservation,
+                Arc::clone(verdicts),
+                peer,
+            ),
         )
     }
 }

@@ -37,6 +37,7 @@ impl Verdicts {
             && !matches!(
                 rejection,
                 Rejection::BodyTooLarge { .. }
+                    | Rejection::BodyBudgetExhausted
                     | Rejection::InvalidContentLength
                     | Rejection::BodyRead(_)
             )

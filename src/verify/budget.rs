@@ -1,0 +1,264 @@
+//! [`BodyBudget`]: how many request-body bytes may be buffered at once, in total, by every
+//! request of the layers that share it.
+
+use std::{
+    fmt,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+};
+
+/// The budget of a layer that is given none: 32 MiB.
+///
+/// Enough for 14 bodies at the default 2 MiB limit at once, or hundreds of typical webhooks
+/// (a few KiB each); small enough that a flood of large bodies that never finish (which no
+/// per-request limit stops) keeps a 256 MiB container alive.
+pub const DEFAULT_BODY_BUDGET: usize = 32 * 1024 * 1024;
+
+/// Bodies up to this size may use the eighth of a budget that larger ones may not, so a
+/// flood of large bodies that never finish cannot stop ordinary webhooks.
+pub const SMALL_BODY: usize = 64 * 1024;
+
+/// A bound on the request-body bytes buffered at once, by every request of the layers that
+/// share it.
+///
+/// Per-request limits ([`max_body_size`](super::WebhookSignatureLayer::max_body_size)) do not
+/// bound the total: a client without any secret can open many connections, declare a large
+/// `Content-Length`, send most of it and stall. The layer reserves each body's bytes here
+/// before it buffers them: the `Content-Length` before a byte is read, or frame by frame
+/// when there is none. A request that cannot reserve is answered `503 Service Unavailable`
+/// with `Retry-After` at once, before its body is read
+/// ([`Rejection::BodyBudgetExhausted`](crate::Rejection::BodyBudgetExhausted)); the bytes
+/// come back when the request's response is ready, or when it is dropped.
+///
+/// An eighth of the budget is kept for bodies of at most [`SMALL_BODY`] (64 KiB), so while
+/// large bodies hold the rest, ordinary webhooks still get through.
+///
+/// Every layer has one ([`DEFAULT_BODY_BUDGET`] unless set); give several layers clones of
+/// one budget to bound them together.
+///
+/// ```
+/// use tower_webhook::{presets, verify::BodyBudget, WebhookSignatureLayer};
+///
+/// // One bound for every webhook route of the process.
+/// let budget = BodyBudget::new(64 * 1024 * 1024);
+/// let github = WebhookSignatureLayer::new(presets::github("secret")).body_budget(budget.clone());
+/// let stripe = WebhookSignatureLayer::new(presets::stripe("whsec_…")).body_budget(budget);
+/// ```
+#[derive(Clone)]
+pub struct BodyBudget {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    total: usize,
+    /// Kept for small bodies: larger ones may use only `total - small_reserve`.
+    small_reserve: usize,
+    used: AtomicUsize,
+}
+
+impl BodyBudget {
+    /// A budget of `bytes` in total.
+    ///
+    /// ```
+    /// use tower_webhook::verify::BodyBudget;
+    ///
+    /// let budget = BodyBudget::new(128 * 1024 * 1024);
+    /// assert_eq!(budget.total(), 128 * 1024 * 1024);
+    /// ```
+    #[must_use]
+    pub fn new(bytes: usize) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                total: bytes,
+                small_reserve: bytes / 8,
+                used: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// The budget's size in bytes.
+    #[must_use]
+    pub fn total(&self) -> usize {
+        self.shared.total
+    }
+
+    /// The bytes reserved right now.
+    ///
+    /// ```
+    /// use tower_webhook::verify::BodyBudget;
+    ///
+    /// let budget = BodyBudget::new(1024);
+    /// let reservation = budget.try_reserve(100).unwrap();
+    /// assert_eq!(budget.in_use(), 100);
+    /// drop(reservation);
+    /// assert_eq!(budget.in_use(), 0);
+    /// ```
+    #[must_use]
+    pub fn in_use(&self) -> usize {
+        self.shared.used.load(Ordering::Acquire)
+    }
+
+    /// Reserves `bytes` for a body that will be held in memory, if the budget has room for
+    /// them: all of it for a body of at most [`SMALL_BODY`], all but an eighth for a larger
+    /// one. The bytes come back when the [`Reservation`] is dropped.
+    ///
+    /// ```
+    /// use tower_webhook::verify::BodyBudget;
+    ///
+    /// let budget = BodyBudget::new(8 * 1024 * 1024);
+    /// let large = budget.try_reserve(7 * 1024 * 1024).expect("7 of 8 MiB are for large bodies");
+    /// assert!(budget.try_reserve(1024 * 1024).is_none(), "the last MiB is kept for small ones");
+    /// assert!(budget.try_reserve(16 * 1024).is_some());
+    /// ```
+    #[must_use]
+    pub fn try_reserve(&self, bytes: usize) -> Option<Reservation> {
+        let mut reservation = Reservation {
+            shared: Arc::clone(&self.shared),
+            bytes: 0,
+        };
+        reservation.grow(bytes).then_some(reservation)
+    }
+}
+
+impl Default for BodyBudget {
+    /// A budget of [`DEFAULT_BODY_BUDGET`].
+    fn default() -> Self {
+        Self::new(DEFAULT_BODY_BUDGET)
+    }
+}
+
+impl fmt::Debug for BodyBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyBudget")
+            .field("total", &self.shared.total)
+            .field("in_use", &self.in_use())
+            .finish()
+    }
+}
+
+/// Bytes reserved from a [`BodyBudget`], given back when this is dropped.
+pub struct Reservation {
+    shared: Arc<Shared>,
+    bytes: usize,
+}
+
+impl Reservation {
+    /// Reserves `more` bytes as well (a body without a `Content-Length`, as its frames
+    /// arrive); `false`, reserving nothing, if the budget has no room for them.
+    ///
+    /// ```
+    /// use tower_webhook::verify::BodyBudget;
+    ///
+    /// let budget = BodyBudget::new(1024 * 1024);
+    /// let mut reservation = budget.try_reserve(0).unwrap();
+    /// assert!(reservation.grow(4096));
+    /// assert_eq!(reservation.bytes(), 4096);
+    /// ```
+    #[must_use]
+    pub fn grow(&mut self, more: usize) -> bool {
+        let Some(wanted) = self.bytes.checked_add(more) else {
+            return false;
+        };
+        let shared = &*self.shared;
+        let cap = if wanted <= SMALL_BODY {
+            shared.total
+        } else {
+            shared.total - shared.small_reserve
+        };
+        // One compare-and-swap: no lock, and never more than the cap, however many race.
+        let reserved = shared
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(more).filter(|&after| after <= cap)
+            })
+            .is_ok();
+        if reserved {
+            self.bytes = wanted;
+        }
+        reserved
+    }
+
+    /// The bytes this reservation holds.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.shared.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+impl fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reservation")
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_never_exceed_the_budget_and_come_back_when_dropped() {
+        let budget = BodyBudget::new(800 * 1024);
+        let large: Vec<_> = (0..7)
+            .map(|_| budget.try_reserve(100 * 1024).unwrap())
+            .collect();
+        assert!(
+            budget.try_reserve(100 * 1024).is_none(),
+            "700 of 800 KiB is the large cap"
+        );
+        let small: Vec<_> = (0..1)
+            .map(|_| budget.try_reserve(SMALL_BODY).unwrap())
+            .collect();
+        assert_eq!(budget.in_use(), 700 * 1024 + SMALL_BODY);
+        assert!(
+            budget.try_reserve(SMALL_BODY).is_none(),
+            "the whole budget is spent"
+        );
+        drop(large);
+        drop(small);
+        assert_eq!(budget.in_use(), 0);
+    }
+
+    #[test]
+    fn a_growing_body_becomes_large_once_it_passes_the_small_size() {
+        let budget = BodyBudget::new(8 * SMALL_BODY);
+        let _others = budget.try_reserve(7 * SMALL_BODY - 10).unwrap();
+        let mut growing = budget.try_reserve(0).unwrap();
+        assert!(growing.grow(SMALL_BODY), "small: may use the kept eighth");
+        assert!(
+            !growing.grow(1),
+            "now large, and large bodies are at their cap"
+        );
+        assert_eq!(growing.bytes(), SMALL_BODY);
+        assert!(!growing.grow(usize::MAX), "no overflow");
+    }
+
+    #[test]
+    fn concurrent_reservations_respect_the_cap() {
+        let budget = BodyBudget::new(1 << 20);
+        let held = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..1000 {
+                        if let Some(r) = budget.try_reserve(SMALL_BODY + 1) {
+                            held.lock().unwrap().push(r);
+                        }
+                    }
+                });
+            }
+        });
+        let held = held.into_inner().unwrap();
+        assert_eq!(held.len(), (1 << 20) * 7 / 8 / (SMALL_BODY + 1));
+        assert!(budget.in_use() <= budget.total());
+    }
+}
