@@ -136,5 +136,50 @@ fn redis(_: &mut Criterion, _: &tokio::runtime::Runtime) {
     eprintln!("redis benchmarks skipped: build with `--features redis`");
 }
 
-criterion_group!(benches, replay);
+/// One new delivery (claim, then done) into a `MemoryStore` that already holds its capacity
+/// of live deliveries, through the `ReplayStore` trait: what a store full after a flood
+/// costs every request.
+fn memory_full(c: &mut Criterion) {
+    use std::{
+        future::Future,
+        pin::pin,
+        task::{Context, Poll, Waker},
+        time::Duration,
+    };
+
+    /// The memory store answers at once: poll its future once.
+    fn now<T>(future: impl Future<Output = T>) -> T {
+        match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(output) => output,
+            Poll::Pending => panic!("the memory store never waits"),
+        }
+    }
+
+    const LIVE: Duration = Duration::from_secs(3600);
+    let mut group = c.benchmark_group("memory_store_full");
+    let capacities: &[(usize, &str)] = if std::env::var_os("REPLAY_BENCH_OLD_SIZES").is_some() {
+        &[(1_000, "1k"), (10_000, "10k"), (100_000, "100k")]
+    } else {
+        &[(1_000, "1k"), (100_000, "100k"), (1_000_000, "1M")]
+    };
+    for &(capacity, label) in capacities {
+        let store = MemoryStore::new(capacity);
+        for i in 0..capacity {
+            let key = format!("{i:064x}");
+            now(store.claim(&key, "token", LIVE)).unwrap();
+            now(store.complete(&key, LIVE)).unwrap();
+        }
+        let next = AtomicU64::new(capacity as u64);
+        group.bench_function(format!("new_delivery_{label}"), |b| {
+            b.iter(|| {
+                let key = format!("{:064x}", next.fetch_add(1, Ordering::Relaxed));
+                black_box(now(store.claim(&key, "token", LIVE)).unwrap());
+                now(store.complete(&key, LIVE)).unwrap();
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, replay, memory_full);
 criterion_main!(benches);
