@@ -87,6 +87,8 @@
 //! - `sha1`: HMAC-SHA1 (`HmacScheme::sha1`; the Intercom preset).
 //! - `twilio`: Twilio's URL-and-parameters scheme (`TwilioScheme`), with `sha1`.
 //! - `redis`: `RedisStore`, a [`ReplayStore`](replay::ReplayStore) shared by every instance.
+//! - `metrics`: counters and histograms through the `metrics` facade
+//!   (`webhook_requests_total{scheme,outcome,reason}` and more; see the README).
 //! - `keys`: keys resolved per request (`KeyResolver`, `ReloadableKeys`), cached with
 //!   `quick_cache`; lookups need a tokio runtime.
 //!
@@ -112,6 +114,7 @@
 pub mod allowlist;
 pub mod body;
 pub mod keys;
+mod metrics;
 pub mod peer;
 pub mod presets;
 pub mod rejection;

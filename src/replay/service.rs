@@ -20,7 +20,7 @@ use http::{header::CONTENT_TYPE, HeaderValue, Request, Response, StatusCode};
 use tower_service::Service;
 
 use super::{layer::Settings, Claim, ReplayStore, StoreError, DUPLICATE_HEADER};
-use crate::{body::ResponseBody, rejection::Unverified, scheme::Verified};
+use crate::{body::ResponseBody, metrics, rejection::Unverified, scheme::Verified};
 
 /// The service [`ReplayGuardLayer`](super::ReplayGuardLayer) builds.
 pub struct ReplayGuard<S, St> {
@@ -131,6 +131,11 @@ where
                     claims.keys.push(key);
                     continue;
                 }
+                metrics::replay(match claim {
+                    Ok(Claim::Done) => "duplicate",
+                    Ok(_) => "in_progress",
+                    Err(_) => "store_error",
+                });
                 if let Err(error) = claims.release().await {
                     tracing::warn!(target: "tower_webhook", %error, delivery, "replay store failed to release a claim");
                 }
@@ -160,6 +165,7 @@ where
                     }
                 };
             }
+            metrics::replay("new");
             // If this future is dropped from here on (the client went away, a timeout layer
             // fired, the handler panicked behind a catch-panic layer), `claims` releases the
             // claims as it is dropped, so the sender's retry is processed at once.

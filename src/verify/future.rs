@@ -19,6 +19,7 @@ use super::{budget::Reservation, verdicts::Verdicts};
 use crate::{
     body::{Buffer, BufferedBody, ResponseBody},
     keys::{KeyFuture, ResolvedKeys},
+    metrics,
     rejection::{BoxError, Rejection, Unverified},
     scheme::{Scheme, Verifier},
 };
@@ -201,6 +202,8 @@ pub(crate) struct Reading<S, V> {
     buffer: Buffer,
     /// What the body may take of the budget; grown as a body without a length arrives.
     reservation: Reservation,
+    /// When the head arrived, for the verification time.
+    started: metrics::Started,
     verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
 }
@@ -223,6 +226,7 @@ impl<S, V: Verifier> Reading<S, V> {
             buffer: Buffer::new(length.expected),
             length,
             reservation,
+            started: metrics::Started::now(),
             verdicts,
             peer,
         }
@@ -337,6 +341,7 @@ impl<S, V: Verifier> Reading<S, V> {
                     key_id = verified.key_id(),
                     "webhook verified"
                 );
+                metrics::verified(&self.verdicts.scheme, body.bytes().len(), self.started);
                 parts.extensions.insert(verified);
             }
             Err(rejection) if self.verdicts.passes(&rejection) => {

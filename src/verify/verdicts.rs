@@ -6,7 +6,7 @@ use std::{net::IpAddr, sync::Arc};
 use bytes::Bytes;
 use http::Response;
 
-use crate::rejection::Rejection;
+use crate::{metrics, rejection::Rejection};
 
 /// Turns a rejection into the response sent; see
 /// [`WebhookSignatureLayer::on_rejection`](crate::WebhookSignatureLayer::on_rejection).
@@ -46,12 +46,14 @@ impl Verdicts {
     /// The response to a rejected request, after its `tracing` event.
     pub(crate) fn reject(&self, rejection: &Rejection, peer: Option<IpAddr>) -> Response<Bytes> {
         self.event(rejection, peer, "enforce");
+        metrics::request(&self.scheme, "rejected", rejection.reason());
         (self.respond)(rejection)
     }
 
     /// The `tracing` event of a request that fails but is passed on in report-only mode.
     pub(crate) fn report(&self, rejection: &Rejection, peer: Option<IpAddr>) {
         self.event(rejection, peer, "report_only");
+        metrics::request(&self.scheme, "report_only", rejection.reason());
     }
 
     /// Never carries a secret or a signature: the scheme, the reason, the peer, the mode.

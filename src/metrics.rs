@@ -1,0 +1,65 @@
+//! What the layers count, through the `metrics` facade (feature `metrics`); without the
+//! feature every function here is empty and compiles away.
+//!
+//! | name | kind | labels |
+//! |---|---|---|
+//! | `webhook_requests_total` | counter | `scheme`, `outcome` (`verified`, `rejected`, `report_only`), `reason` (`ok` or the rejection's reason) |
+//! | `webhook_body_size_bytes` | histogram | `scheme`: the bytes buffered for each verified request |
+//! | `webhook_verification_duration_seconds` | histogram | `scheme`: from the request head to the verdict, receiving the body included |
+//! | `webhook_body_budget_rejections_total` | counter | `scheme` |
+//! | `webhook_replay_total` | counter | `outcome` (`new`, `duplicate`, `in_progress`, `store_error`) |
+
+#[cfg(feature = "metrics")]
+use std::time::Instant;
+
+/// A request's verdict.
+#[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
+pub(crate) fn request(scheme: &str, outcome: &'static str, reason: &'static str) {
+    #[cfg(feature = "metrics")]
+    {
+        metrics::counter!(
+            "webhook_requests_total",
+            "scheme" => scheme.to_owned(),
+            "outcome" => outcome,
+            "reason" => reason
+        )
+        .increment(1);
+        if reason == "body_budget_exhausted" {
+            metrics::counter!("webhook_body_budget_rejections_total", "scheme" => scheme.to_owned())
+                .increment(1);
+        }
+    }
+}
+
+/// A verified request: its body's size, and how long it took since its head arrived.
+#[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
+pub(crate) fn verified(scheme: &str, body_bytes: usize, started: Started) {
+    request(scheme, "verified", "ok");
+    #[cfg(feature = "metrics")]
+    {
+        metrics::histogram!("webhook_body_size_bytes", "scheme" => scheme.to_owned())
+            .record(body_bytes as f64);
+        metrics::histogram!("webhook_verification_duration_seconds", "scheme" => scheme.to_owned())
+            .record(started.0.elapsed().as_secs_f64());
+    }
+}
+
+/// What the replay guard made of a delivery.
+#[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
+pub(crate) fn replay(outcome: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("webhook_replay_total", "outcome" => outcome).increment(1);
+}
+
+/// When a request's head arrived; nothing without the feature.
+#[derive(Clone, Copy)]
+pub(crate) struct Started(#[cfg(feature = "metrics")] Instant);
+
+impl Started {
+    pub(crate) fn now() -> Self {
+        Self(
+            #[cfg(feature = "metrics")]
+            Instant::now(),
+        )
+    }
+}
