@@ -3,8 +3,10 @@
 use std::{fmt, time::Duration};
 
 use redis::{
-    aio::{ConnectionManager, ConnectionManagerConfig},
-    Script,
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
+    cluster::ClusterClient,
+    cluster_async::ClusterConnection,
+    Cmd, Pipeline, RedisFuture, Script, Value,
 };
 
 use super::{Claim, ReplayStore, StoreError, StoreFuture};
@@ -45,7 +47,7 @@ const DONE: &str = "done";
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Connection,
     prefix: String,
     claim: Script,
     release: Script,
@@ -74,6 +76,56 @@ impl RedisStore {
     /// A store over a connection you configured.
     #[must_use]
     pub fn new(connection: ConnectionManager) -> Self {
+        Self::over(Connection::Single(connection))
+    }
+
+    /// A store in a Redis Cluster, reached through any of `nodes` (`redis://host:port/`), with
+    /// the same 1 s timeouts and retries as [`connect`](Self::connect). Every operation
+    /// touches one key, so each runs in that key's slot, on the master that owns it; the
+    /// cluster client follows `MOVED` and `ASK` redirections and reloads the slot map when
+    /// masters change.
+    ///
+    /// During a master failover the slots of the failed master are unavailable until a
+    /// replica is promoted (seconds, by `cluster-node-timeout`): claims there fail, and the
+    /// guard answers `503` (or processes unguarded with
+    /// [`fail_open`](super::ReplayGuardLayer::fail_open)). Records the failed master had not
+    /// yet replicated are lost, as with any Redis replication.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] if no node can be reached or the cluster's slots cannot be loaded.
+    ///
+    /// ```no_run
+    /// use tower_webhook::replay::{RedisStore, ReplayGuardLayer};
+    ///
+    /// # async fn run() -> Result<(), tower_webhook::replay::StoreError> {
+    /// let store = RedisStore::connect_cluster([
+    ///     "redis://10.0.0.1:6379/",
+    ///     "redis://10.0.0.2:6379/",
+    ///     "redis://10.0.0.3:6379/",
+    /// ])
+    /// .await?;
+    /// let guard = ReplayGuardLayer::new(store);
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_cluster<N: AsRef<str>>(
+        nodes: impl IntoIterator<Item = N>,
+    ) -> Result<Self, StoreError> {
+        let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
+        let client = ClusterClient::builder(nodes)
+            .connection_timeout(Duration::from_secs(1))
+            .response_timeout(Duration::from_secs(1))
+            .retries(2)
+            .build()
+            .map_err(StoreError::new)?;
+        let connection = client
+            .get_async_connection()
+            .await
+            .map_err(StoreError::new)?;
+        Ok(Self::over(Connection::Cluster(connection)))
+    }
+
+    fn over(connection: Connection) -> Self {
         Self {
             connection,
             prefix: "tower-webhook:delivery:".to_owned(),
@@ -92,6 +144,41 @@ impl RedisStore {
 
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
+    }
+}
+
+/// One Redis server, or a cluster: the same commands and scripts on either.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.get_db(),
+        }
     }
 }
 

@@ -1,0 +1,244 @@
+//! The replay guard over a real Redis Cluster: three masters on loopback, started here with
+//! `redis-server --cluster-enabled yes` and joined with `redis-cli --cluster create`, and two
+//! servers sharing it. Without `redis-server` and `redis-cli` the test prints a skip notice
+//! and passes; `.ci/run` installs them.
+#![cfg(feature = "redis")]
+
+mod support;
+
+use std::{
+    net::{SocketAddr, TcpListener, TcpStream},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{routing::post, Router};
+use bytes::Bytes;
+use support::{is_duplicate, is_processed, send, signed_attempt, unix_now};
+use tower_webhook::{
+    presets,
+    replay::{RedisStore, ReplayGuardLayer},
+    WebhookSignatureLayer,
+};
+
+const SECRET: &str = "whsec_cluster_test";
+
+/// Three cluster masters, stopped and their files removed when dropped.
+struct Cluster {
+    ports: Vec<u16>,
+    children: Vec<Child>,
+    dir: PathBuf,
+}
+
+/// A free port whose cluster bus port (+10000) is free too.
+fn free_port() -> u16 {
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+impl Cluster {
+    fn start(test: &str) -> Option<Self> {
+        let installed = |tool: &str| {
+            Command::new(tool)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .status()
+                .is_ok()
+        };
+        if !installed("redis-server") || !installed("redis-cli") {
+            eprintln!(
+                "SKIPPED {test}: `redis-server` and `redis-cli` are not installed (Debian: apt-get install redis-server); .ci/run installs them"
+            );
+            return None;
+        }
+        let dir =
+            std::env::temp_dir().join(format!("tower-webhook-cluster-{}", std::process::id()));
+        let mut cluster = Self {
+            ports: Vec::new(),
+            children: Vec::new(),
+            dir,
+        };
+        for _ in 0..3 {
+            let port = free_port();
+            let dir = cluster.dir.join(port.to_string());
+            std::fs::create_dir_all(&dir).unwrap();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            cluster.children.push(child);
+            cluster.ports.push(port);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for port in &cluster.ports {
+            while TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(Instant::now() < deadline, "redis-server did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let nodes: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect();
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&nodes)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(created.success(), "redis-cli --cluster create failed");
+        // Every node must see the whole cluster before clients load the slot map.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for port in &cluster.ports {
+            loop {
+                let info = Command::new("redis-cli")
+                    .args(["-p", &port.to_string(), "cluster", "info"])
+                    .output()
+                    .unwrap();
+                if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the cluster did not become ready"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Some(cluster)
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.ports
+            .iter()
+            .map(|port| format!("redis://127.0.0.1:{port}/"))
+            .collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A server with its own layers and its own cluster connection, as a separate instance.
+async fn instance(cluster: &Cluster, calls: &Arc<AtomicUsize>) -> SocketAddr {
+    let store = RedisStore::connect_cluster(cluster.urls()).await.unwrap();
+    let calls = Arc::clone(calls);
+    let route = post(move |_body: Bytes| {
+        let calls = Arc::clone(&calls);
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            // Long enough for concurrent copies to overlap the claim.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            "handled"
+        }
+    })
+    .layer::<_, std::convert::Infallible>(ReplayGuardLayer::new(store))
+    .layer(WebhookSignatureLayer::new(presets::stripe(SECRET)));
+    support::serve_axum(Router::new().route("/hook", route)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_process_each_delivery_once_over_a_redis_cluster() {
+    let Some(cluster) =
+        Cluster::start("two_instances_process_each_delivery_once_over_a_redis_cluster")
+    else {
+        return;
+    };
+    let calls = Arc::new(AtomicUsize::new(0));
+    let a = instance(&cluster, &calls).await;
+    let b = instance(&cluster, &calls).await;
+    let stripe = presets::stripe(SECRET);
+    let now = unix_now();
+
+    // Many events, so their keys land in slots on every master: each is processed on one
+    // instance, and its re-signed retry on the other is a duplicate.
+    const EVENTS: [&str; 12] = [
+        r#"{"id":"evt_c0"}"#,
+        r#"{"id":"evt_c1"}"#,
+        r#"{"id":"evt_c2"}"#,
+        r#"{"id":"evt_c3"}"#,
+        r#"{"id":"evt_c4"}"#,
+        r#"{"id":"evt_c5"}"#,
+        r#"{"id":"evt_c6"}"#,
+        r#"{"id":"evt_c7"}"#,
+        r#"{"id":"evt_c8"}"#,
+        r#"{"id":"evt_c9"}"#,
+        r#"{"id":"evt_ca"}"#,
+        r#"{"id":"evt_cb"}"#,
+    ];
+    for (i, event) in EVENTS.iter().enumerate() {
+        let (first, second) = if i % 2 == 0 { (a, b) } else { (b, a) };
+        let processed = send(first, signed_attempt("/hook", &stripe, event, now)).await;
+        assert!(is_processed(&processed), "{event}: {processed:?}");
+        let retry = send(second, signed_attempt("/hook", &stripe, event, now + 20)).await;
+        assert!(is_duplicate(&retry), "{event}: {retry:?}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), EVENTS.len());
+    // The records are spread over every master: the slots really are in use.
+    for port in &cluster.ports {
+        let size = Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "dbsize"])
+            .output()
+            .unwrap();
+        let keys: u64 = String::from_utf8_lossy(&size.stdout)
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(keys > 0, "master on port {port} holds no delivery");
+    }
+
+    // 50 copies at once, split between the two instances: processed exactly once.
+    let event = r#"{"id":"evt_cluster_50"}"#;
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            tokio::spawn(send(
+                if i % 2 == 0 { a } else { b },
+                signed_attempt("/hook", &stripe, event, now + i),
+            ))
+        })
+        .collect();
+    let mut processed = 0;
+    for task in tasks {
+        let response = task.await.unwrap();
+        if is_processed(&response) {
+            processed += 1;
+        } else {
+            assert!(
+                is_duplicate(&response) || response.0 == http::StatusCode::CONFLICT,
+                "{response:?}"
+            );
+        }
+    }
+    assert_eq!(processed, 1);
+    assert_eq!(calls.load(Ordering::SeqCst), EVENTS.len() + 1);
+}
