@@ -22,8 +22,8 @@ use axum::{routing::post, Router};
 use bytes::Bytes;
 use http::StatusCode;
 use support::{
-    is_duplicate, is_processed, resend, retry_until_processed, send, signed_attempt,
-    stripe_delivery, unix_now,
+    is_duplicate, is_processed, resend, retry_until_processed, send, send_concurrently,
+    signed_attempt, stripe_delivery, unix_now,
 };
 use tower_webhook::{
     presets,
@@ -205,26 +205,8 @@ async fn two_instances_share_one_redis() {
     // 50 copies at once, split between the two instances: processed exactly once.
     let body = r#"{"id":"evt_50"}"#;
     let original = stripe_delivery(SECRET, body);
-    let tasks: Vec<_> = (0..50)
-        .map(|i| {
-            tokio::spawn(send(
-                if i % 2 == 0 { a } else { b },
-                resend(&original, body),
-            ))
-        })
-        .collect();
-    let mut processed = 0;
-    for task in tasks {
-        let response = task.await.unwrap();
-        if is_processed(&response) {
-            processed += 1;
-        } else {
-            assert!(
-                is_duplicate(&response) || response.0 == StatusCode::CONFLICT,
-                "{response:?}"
-            );
-        }
-    }
+    let copies = (0..50).map(|_| resend(&original, body)).collect();
+    let processed = send_concurrently(a, b, copies).await;
     assert_eq!(processed, 1);
     assert_eq!(handler.calls(), 4);
 }

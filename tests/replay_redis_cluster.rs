@@ -19,7 +19,7 @@ use std::{
 
 use axum::{routing::post, Router};
 use bytes::Bytes;
-use support::{is_duplicate, is_processed, send, signed_attempt, unix_now};
+use support::{is_duplicate, is_processed, send, send_concurrently, signed_attempt, unix_now};
 use tower_webhook::{
     presets,
     replay::{RedisStore, ReplayGuardLayer},
@@ -219,26 +219,10 @@ async fn two_instances_process_each_delivery_once_over_a_redis_cluster() {
 
     // 50 copies at once, split between the two instances: processed exactly once.
     let event = r#"{"id":"evt_cluster_50"}"#;
-    let tasks: Vec<_> = (0..50)
-        .map(|i| {
-            tokio::spawn(send(
-                if i % 2 == 0 { a } else { b },
-                signed_attempt("/hook", &stripe, event, now + i),
-            ))
-        })
+    let copies = (0..50)
+        .map(|i| signed_attempt("/hook", &stripe, event, now + i))
         .collect();
-    let mut processed = 0;
-    for task in tasks {
-        let response = task.await.unwrap();
-        if is_processed(&response) {
-            processed += 1;
-        } else {
-            assert!(
-                is_duplicate(&response) || response.0 == http::StatusCode::CONFLICT,
-                "{response:?}"
-            );
-        }
-    }
+    let processed = send_concurrently(a, b, copies).await;
     assert_eq!(processed, 1);
     assert_eq!(calls.load(Ordering::SeqCst), EVENTS.len() + 1);
 }

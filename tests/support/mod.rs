@@ -451,6 +451,33 @@ pub async fn retry_until_processed(addr: SocketAddr, attempt: impl Fn() -> Reque
     }
 }
 
+/// Sends `copies` at once, alternating between `a` and `b`; returns how many were
+/// processed, asserting every other one was a duplicate or `409 in progress`.
+pub async fn send_concurrently(
+    a: SocketAddr,
+    b: SocketAddr,
+    copies: Vec<Request<Full<Bytes>>>,
+) -> usize {
+    let tasks: Vec<_> = copies
+        .into_iter()
+        .enumerate()
+        .map(|(i, copy)| tokio::spawn(send(if i % 2 == 0 { a } else { b }, copy)))
+        .collect();
+    let mut processed = 0;
+    for task in tasks {
+        let response = task.await.unwrap();
+        if is_processed(&response) {
+            processed += 1;
+        } else {
+            assert!(
+                is_duplicate(&response) || response.0 == StatusCode::CONFLICT,
+                "{response:?}"
+            );
+        }
+    }
+    processed
+}
+
 /// Whether a response is the replay guard's answer to a processed delivery.
 pub fn is_duplicate(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
     response.0 == StatusCode::OK
