@@ -228,3 +228,89 @@ async fn a_client_that_disconnects_mid_handler_releases_its_claim_at_once() {
     retry_until_processed(addr, || attempt(&stripe, event, unix_now())).await;
     assert_eq!(handler.calls(), 2);
 }
+
+/// A memory store whose first `failures` attempts to record a delivery as done fail, as a
+/// store that restarts right after the handler ran.
+#[cfg(feature = "tokio")]
+struct Flaky {
+    inner: MemoryStore,
+    failures: AtomicUsize,
+}
+
+#[cfg(feature = "tokio")]
+impl tower_webhook::replay::ReplayStore for Flaky {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        ttl: Duration,
+    ) -> tower_webhook::replay::StoreFuture<'a, tower_webhook::replay::Claim> {
+        self.inner.claim(key, token, ttl)
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> tower_webhook::replay::StoreFuture<'a, ()> {
+        let failing = self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Box::pin(async {
+                Err(tower_webhook::replay::StoreError::new("connection reset"))
+            });
+        }
+        self.inner.complete(key, ttl)
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+    ) -> tower_webhook::replay::StoreFuture<'a, ()> {
+        self.inner.release(key, token)
+    }
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn a_done_record_that_fails_is_written_once_the_store_answers_again() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let route = post(move |_body: Bytes| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { "handled" }
+    });
+    let store = Flaky {
+        inner: MemoryStore::new(100),
+        failures: AtomicUsize::new(2),
+    };
+    let layers = ServiceBuilder::new()
+        .layer(WebhookSignatureLayer::new(presets::stripe(SECRET)))
+        .layer(ReplayGuardLayer::new(store));
+    let addr = support::serve_axum(Router::new().route("/hook", route.layer(layers))).await;
+    let stripe = presets::stripe(SECRET);
+    let event = r#"{"id":"evt_recorded_late","object":"event"}"#;
+
+    assert!(is_processed(
+        &send(addr, attempt(&stripe, event, unix_now())).await
+    ));
+    // Until the record lands the claim holds (409); then the retry is a duplicate, never
+    // processed a second time.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let retry = send(addr, attempt(&stripe, event, unix_now())).await;
+        if is_duplicate(&retry) {
+            break;
+        }
+        assert_eq!(retry.0, StatusCode::CONFLICT, "{retry:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the record never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

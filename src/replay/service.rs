@@ -172,7 +172,9 @@ where
             let result = inner.call(request).await;
             let processed = matches!(&result, Ok(response) if response.status().is_success());
             let settled = if processed {
-                claims.complete(settings.done_ttl).await
+                claims
+                    .complete(settings.done_ttl, settings.in_progress_ttl)
+                    .await
             } else {
                 claims.release().await
             };
@@ -211,14 +213,55 @@ impl<St: ReplayStore> Claims<St> {
     }
 
     /// Marks every key claimed as done for `ttl`; the first error, if any.
-    async fn complete(&mut self, ttl: Duration) -> Result<(), StoreError> {
+    ///
+    /// A delivery the handler processed but the store did not record as done would be
+    /// processed again by a retry once its claim lapses, so keys that fail are tried again in
+    /// the background (feature `tokio`) for as long as the claim (`claim_ttl`) protects them.
+    async fn complete(&mut self, ttl: Duration, claim_ttl: Duration) -> Result<(), StoreError> {
         let mut outcome = Ok(());
+        let mut failed = Vec::new();
         for key in std::mem::take(&mut self.keys) {
-            let completed = self.store.complete(&key, ttl).await;
-            outcome = outcome.and(completed);
+            if let Err(error) = self.store.complete(&key, ttl).await {
+                failed.push(key);
+                outcome = outcome.and(Err(error));
+            }
+        }
+        if !failed.is_empty() {
+            self.keep_completing(failed, ttl, claim_ttl);
         }
         outcome
     }
+
+    #[cfg(feature = "tokio")]
+    fn keep_completing(&self, mut keys: Vec<String>, ttl: Duration, claim_ttl: Duration) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = Arc::clone(&self.store);
+        runtime.spawn(async move {
+            let deadline = tokio::time::Instant::now() + claim_ttl;
+            let mut pause = Duration::from_millis(100);
+            while !keys.is_empty() && tokio::time::Instant::now() + pause < deadline {
+                tokio::time::sleep(pause).await;
+                let mut still = Vec::new();
+                for key in keys {
+                    if store.complete(&key, ttl).await.is_err() {
+                        still.push(key);
+                    }
+                }
+                keys = still;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            if keys.is_empty() {
+                tracing::info!(target: "tower_webhook", "recorded a processed delivery once the replay store was back");
+            } else {
+                tracing::warn!(target: "tower_webhook", "could not record a processed delivery before its claim lapsed; a retry may be processed again");
+            }
+        });
+    }
+
+    #[cfg(not(feature = "tokio"))]
+    fn keep_completing(&self, _keys: Vec<String>, _ttl: Duration, _claim_ttl: Duration) {}
 }
 
 impl<St: ReplayStore> Drop for Claims<St> {
