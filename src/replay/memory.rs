@@ -50,18 +50,33 @@ impl Entries {
     /// Sets `key` to `claimed_by` until `expires`, first making room for a new key if the
     /// store holds `capacity`: expired entries go, then the one closest to expiry.
     fn set(&mut self, capacity: usize, key: &str, claimed_by: Option<String>, expires: Instant) {
+        if self.by_key.contains_key(key) {
+            self.update(key, claimed_by, expires);
+        } else {
+            self.insert(capacity, key, claimed_by, expires);
+        }
+    }
+
+    /// Moves an existing `key` to its new state and place in the expiry order.
+    fn update(&mut self, key: &str, claimed_by: Option<String>, expires: Instant) {
         let order = self.next;
         self.next += 1;
-        if let Some(entry) = self.by_key.get_mut(key) {
-            let key = self.by_expiry.remove(&(entry.expires, entry.order));
-            entry.claimed_by = claimed_by;
-            entry.expires = expires;
-            entry.order = order;
-            if let Some(key) = key {
-                self.by_expiry.insert((expires, order), key);
-            }
+        let Some(entry) = self.by_key.get_mut(key) else {
             return;
+        };
+        let key = self.by_expiry.remove(&(entry.expires, entry.order));
+        entry.claimed_by = claimed_by;
+        entry.expires = expires;
+        entry.order = order;
+        if let Some(key) = key {
+            self.by_expiry.insert((expires, order), key);
         }
+    }
+
+    /// Adds a `key` that is not held, making room first.
+    fn insert(&mut self, capacity: usize, key: &str, claimed_by: Option<String>, expires: Instant) {
+        let order = self.next;
+        self.next += 1;
         // The soonest to expire goes first: expired entries, then the live one closest to
         // its end.
         while self.by_key.len() >= capacity && !self.by_expiry.is_empty() {
@@ -126,13 +141,23 @@ impl MemoryStore {
     fn claim_now(&self, key: &str, token: &str, ttl: Duration) -> Claim {
         let now = Instant::now();
         let mut entries = self.lock();
-        if let Some(entry) = entries.by_key.get(key).filter(|entry| entry.expires > now) {
-            return match entry.claimed_by {
-                Some(_) => Claim::InProgress,
-                None => Claim::Done,
-            };
+        // One lookup decides: live (answered), expired (taken over) or absent (added).
+        let expired = match entries.by_key.get(key) {
+            Some(entry) if entry.expires > now => {
+                return match entry.claimed_by {
+                    Some(_) => Claim::InProgress,
+                    None => Claim::Done,
+                };
+            }
+            Some(_) => true,
+            None => false,
+        };
+        let claimed_by = Some(token.to_owned());
+        if expired {
+            entries.update(key, claimed_by, now + ttl);
+        } else {
+            entries.insert(self.capacity, key, claimed_by, now + ttl);
         }
-        entries.set(self.capacity, key, Some(token.to_owned()), now + ttl);
         Claim::Claimed
     }
 }
