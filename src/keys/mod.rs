@@ -229,13 +229,24 @@ impl<K: KeySet> KeySlot<K> {
         }
     }
 
-    /// Starts resolving the keys `request` names: `None` for fixed keys.
+    /// Starts on `request`, whose head the scheme has checked: at once with the fixed keys
+    /// or cached ones (`verifier` makes the verifier from them and the name they were found
+    /// under), or with the lookup to wait for.
     #[cfg_attr(not(feature = "keys"), expect(unused_variables))]
-    pub(crate) fn resolve(&self, request: &http::request::Parts) -> Option<Resolution<K>> {
+    pub(crate) fn start<V>(
+        &self,
+        request: &http::request::Parts,
+        verifier: impl FnOnce(&K, Option<Arc<str>>) -> Result<V, Rejection>,
+    ) -> Start<V> {
         match self {
-            Self::Fixed(_) => None,
+            Self::Fixed(keys) => Start::Ready(verifier(keys, None)),
             #[cfg(feature = "keys")]
-            Self::Resolved(resolver) => Some(resolver::Resolver::resolve(resolver, request)),
+            Self::Resolved(resolver) => match resolver::Resolver::resolve(resolver, request) {
+                Resolution::Ready(found) => {
+                    Start::Ready(found.and_then(|(keys, id)| verifier(&keys, Some(id))))
+                }
+                Resolution::Pending(lookup) => Start::Resolving(lookup),
+            },
         }
     }
 }
@@ -252,10 +263,7 @@ impl<K: fmt::Debug> fmt::Debug for KeySlot<K> {
 }
 
 /// The keys of one request: found now (cached), or being looked up.
-#[cfg_attr(
-    not(feature = "keys"),
-    expect(dead_code, reason = "only resolvers make one")
-)]
+#[cfg(feature = "keys")]
 pub(crate) enum Resolution<K> {
     Ready(Result<(Arc<K>, Arc<str>), Rejection>),
     Pending(KeyFuture),

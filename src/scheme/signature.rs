@@ -19,7 +19,7 @@ use super::{
     DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::{
-    keys::{KeySlot, Resolution, ResolvedKeys, Start},
+    keys::{KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
 };
 
@@ -612,18 +612,8 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
             Ok(head) => head,
             Err(rejection) => return Start::Ready(Err(rejection)),
         };
-        match self.keys.resolve(request) {
-            None => Start::Ready(
-                self.keys
-                    .fixed()
-                    .ok_or(Rejection::KeySourceUnavailable)
-                    .and_then(|keys| self.verifier_from(head, keys, None)),
-            ),
-            Some(Resolution::Ready(found)) => {
-                Start::Ready(found.and_then(|(keys, id)| self.verifier_from(head, &keys, Some(id))))
-            }
-            Some(Resolution::Pending(lookup)) => Start::Resolving(lookup),
-        }
+        self.keys
+            .start(request, |keys, id| self.verifier_from(head, keys, id))
     }
 
     fn verifier_with(

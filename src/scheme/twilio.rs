@@ -16,7 +16,7 @@ use super::{
     Scheme, Verified, Verifier,
 };
 use crate::{
-    keys::{IntoKeys, KeySet, KeySlot, Resolution, ResolvedKeys, Start},
+    keys::{IntoKeys, KeySet, KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
     scheme::InvalidKey,
 };
@@ -248,13 +248,8 @@ impl Scheme for TwilioScheme {
             Ok(head) => head,
             Err(rejection) => return Start::Ready(Err(rejection)),
         };
-        match self.tokens.resolve(request) {
-            None => Start::Ready(self.verifier(request)),
-            Some(Resolution::Ready(found)) => Start::Ready(
-                found.and_then(|(tokens, id)| self.verifier_from(&head, &tokens, Some(id))),
-            ),
-            Some(Resolution::Pending(lookup)) => Start::Resolving(lookup),
-        }
+        self.tokens
+            .start(request, |tokens, id| self.verifier_from(&head, tokens, id))
     }
 
     fn verifier_with(
