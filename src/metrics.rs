@@ -9,23 +9,24 @@
 //! | `webhook_body_budget_rejections_total` | counter | `scheme` |
 //! | `webhook_replay_total` | counter | `outcome` (`new`, `duplicate`, `in_progress`, `store_error`) |
 
+use std::sync::Arc;
 #[cfg(feature = "metrics")]
 use std::time::Instant;
 
-/// A request's verdict.
+/// A request's verdict. The scheme's name is shared, not copied, into each label.
 #[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
-pub(crate) fn request(scheme: &str, outcome: &'static str, reason: &'static str) {
+pub(crate) fn request(scheme: &Arc<str>, outcome: &'static str, reason: &'static str) {
     #[cfg(feature = "metrics")]
     {
         metrics::counter!(
             "webhook_requests_total",
-            "scheme" => scheme.to_owned(),
+            "scheme" => Arc::clone(scheme),
             "outcome" => outcome,
             "reason" => reason
         )
         .increment(1);
         if reason == "body_budget_exhausted" {
-            metrics::counter!("webhook_body_budget_rejections_total", "scheme" => scheme.to_owned())
+            metrics::counter!("webhook_body_budget_rejections_total", "scheme" => Arc::clone(scheme))
                 .increment(1);
         }
     }
@@ -33,13 +34,13 @@ pub(crate) fn request(scheme: &str, outcome: &'static str, reason: &'static str)
 
 /// A verified request: its body's size, and how long it took since its head arrived.
 #[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
-pub(crate) fn verified(scheme: &str, body_bytes: usize, started: Started) {
+pub(crate) fn verified(scheme: &Arc<str>, body_bytes: usize, started: Started) {
     request(scheme, "verified", "ok");
     #[cfg(feature = "metrics")]
     {
-        metrics::histogram!("webhook_body_size_bytes", "scheme" => scheme.to_owned())
+        metrics::histogram!("webhook_body_size_bytes", "scheme" => Arc::clone(scheme))
             .record(body_bytes as f64);
-        metrics::histogram!("webhook_verification_duration_seconds", "scheme" => scheme.to_owned())
+        metrics::histogram!("webhook_verification_duration_seconds", "scheme" => Arc::clone(scheme))
             .record(started.0.elapsed().as_secs_f64());
     }
 }

@@ -121,7 +121,8 @@ where
             // new only if none was seen. Each is claimed in the same order, so two concurrent
             // copies meet at the first.
             let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-            let delivery = keys.first().cloned().unwrap_or_default();
+            // Named in log lines by its first id, shown as the same hex as its key.
+            let delivery = ids.first().copied().map(tracing::field::display);
             let mut claims = Claims::new(Arc::clone(&store));
             for key in keys {
                 let claim = store
