@@ -68,6 +68,13 @@ pub trait IntoKeys {
     fn into_keys(self) -> KeysFrom;
 }
 
+/// Keys already converted, as a preset chosen at run time passes them on.
+impl IntoKeys for KeysFrom {
+    fn into_keys(self) -> KeysFrom {
+        self
+    }
+}
+
 impl<T: AsRef<[u8]>> IntoKeys for T {
     fn into_keys(self) -> KeysFrom {
         KeysFrom::Given(self.as_ref().to_vec())
@@ -164,10 +171,6 @@ impl<V> fmt::Debug for Start<V> {
 }
 
 /// A set of keys one request is checked against: several during a rotation, first tried first.
-#[cfg_attr(
-    not(feature = "keys"),
-    expect(dead_code, reason = "only sources merge keys")
-)]
 pub(crate) trait KeySet: Send + Sync + 'static {
     /// Appends `other`'s keys after this set's (a source returned several for one name).
     fn merge(&mut self, other: Self);

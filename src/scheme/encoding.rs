@@ -94,6 +94,15 @@ impl Tag {
         }
     }
 
+    /// A tag holding `bytes` (truncated to the longest signature a tag holds).
+    pub(crate) fn from_slice(bytes: &[u8]) -> Self {
+        let mut tag = Self::zeroed(bytes.len());
+        let len = tag.len;
+        tag.as_mut_slice()
+            .copy_from_slice(bytes.get(..len).unwrap_or_default());
+        tag
+    }
+
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or_default()
     }

@@ -85,7 +85,8 @@ impl SignatureFormat {
             } => {
                 // Visible ASCII, checked when the format is set; anything else splits nothing.
                 let separator = u8::try_from(*separator).unwrap_or(0);
-                for entry in value.split(|&b| b == separator) {
+                // Whitespace around entries is ignored: WorkOS writes `t=…, v1=…`.
+                for entry in value.split(|&b| b == separator).map(<[u8]>::trim_ascii) {
                     let (key, val) =
                         split_once(entry, b'=').ok_or(Rejection::MalformedSignature)?;
                     if !timestamp_key.is_empty() && key == timestamp_key.as_bytes() {
@@ -114,7 +115,7 @@ impl SignatureFormat {
     }
 
     /// The header value a sender writes for one encoded signature (and timestamp).
-    pub(crate) fn render(&self, encoded: &str, timestamp: u64) -> String {
+    pub(crate) fn render(&self, encoded: &str, timestamp: &str) -> String {
         match self {
             Self::Single { prefix } => format!("{prefix}{encoded}"),
             Self::Pairs {
@@ -197,6 +198,13 @@ mod tests {
     }
 
     #[test]
+    fn pairs_ignore_whitespace_around_entries() {
+        let parsed = stripe().parse(b"t=1663849649733, v1=aa ,v1=bb").unwrap();
+        assert_eq!(parsed.timestamp, Some(&b"1663849649733"[..]));
+        assert_eq!(parsed.signatures, [&b"aa"[..], b"bb"]);
+    }
+
+    #[test]
     fn pairs_split_on_the_configured_separator() {
         let paddle = SignatureFormat::Pairs {
             separator: ';',
@@ -256,7 +264,7 @@ mod tests {
     #[test]
     fn render_is_what_parse_reads() {
         for format in [stripe(), versioned(), SignatureFormat::default()] {
-            let rendered = format.render("c2ln", 1_700_000_000);
+            let rendered = format.render("c2ln", "1700000000");
             let parsed = format.parse(rendered.as_bytes()).unwrap();
             assert_eq!(parsed.signatures, [&b"c2ln"[..]]);
             if format.carries_timestamp() {

@@ -9,6 +9,7 @@
 //! creates it.
 
 mod algorithm;
+mod any;
 mod clock;
 #[cfg(feature = "ed25519")]
 mod ed25519;
@@ -16,10 +17,14 @@ mod encoding;
 mod event_id;
 mod format;
 mod hmac;
+#[cfg(feature = "json")]
+mod mailgun;
 #[cfg(feature = "p256")]
 mod p256;
 pub(crate) mod payload;
 mod signature;
+mod timestamp;
+mod token;
 #[cfg(feature = "twilio")]
 mod twilio;
 mod verified;
@@ -30,6 +35,9 @@ pub(crate) use self::clock::unix_seconds;
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub use self::ed25519::{Ed25519, Ed25519Scheme};
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use self::mailgun::{MailgunScheme, MailgunVerifier};
 #[cfg(feature = "p256")]
 #[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
 pub use self::p256::{EcdsaP256, P256Scheme};
@@ -40,11 +48,14 @@ pub(crate) use self::signature::header_name;
 pub use self::twilio::{InvalidUrl, TwilioScheme, TwilioVerifier};
 pub use self::{
     algorithm::{Algorithm, InvalidKey},
+    any::{AnyScheme, AnyVerifier},
     clock::{Clock, SystemClock},
     encoding::Encoding,
     format::SignatureFormat,
     hmac::{Hmac, HmacScheme, HmacVerifier},
     signature::{SignatureScheme, SignatureVerifier, DEFAULT_TOLERANCE},
+    timestamp::TimestampFormat,
+    token::{TokenScheme, TokenVerifier},
     verified::{DeliveryId, Verified},
 };
 use crate::{

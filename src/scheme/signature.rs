@@ -13,8 +13,9 @@ use super::{
     clock::{unix_seconds, Clock, SystemClock},
     encoding::{Encoding, Tag},
     event_id::{header_id, BodyFields, EventIdSource},
-    format::SignatureFormat,
+    format::{SignatureFormat, MAX_SIGNATURES},
     payload::{Piece, SignedPayload},
+    timestamp::TimestampFormat,
     verified::Event,
     DeliveryId, Scheme, Verified, Verifier,
 };
@@ -39,8 +40,9 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 /// | [`encoding`](Self::encoding) | hex | how each signature is written |
 /// | [`prefix`](Self::prefix) | none | text before a single signature (`sha256=`) |
 /// | [`signature_format`](Self::signature_format) | one signature | several signatures, a timestamp inside the header |
-/// | [`signed_payload`](Self::signed_payload) | `{body}` | what is signed: `{timestamp}.{body}`, `{id}.{timestamp}.{body}` |
+/// | [`signed_payload`](Self::signed_payload) | `{body}` | what is signed: `{timestamp}.{body}`, `{id}.{timestamp}.{body}`, `{body}{timestamp}` |
 /// | [`timestamp_header`](Self::timestamp_header), [`id_header`](Self::id_header) | none | where `{timestamp}` and `{id}` come from |
+/// | [`timestamp_format`](Self::timestamp_format) | Unix seconds | how the timestamp is written (milliseconds, RFC 3339) |
 /// | [`tolerance`](Self::tolerance) | 5 minutes | how far a signed timestamp may be from now, either way |
 /// | `also_accept` | none | more keys that verify (rotation) |
 ///
@@ -73,7 +75,11 @@ pub struct SignatureScheme<A> {
     pub(crate) signature_header: HeaderName,
     /// Read when `signature_header` is absent (Standard Webhooks' `svix-signature`).
     signature_fallback: Option<HeaderName>,
+    /// More headers with more signatures (Box's secondary, DocuSign's `-2`, `-3`, ...), read
+    /// in order until one is absent.
+    more_signature_headers: Vec<HeaderName>,
     pub(crate) timestamp_headers: Vec<HeaderName>,
+    pub(crate) timestamp_format: TimestampFormat,
     pub(crate) id_headers: Vec<HeaderName>,
     pub(crate) encoding: Encoding,
     pub(crate) format: SignatureFormat,
@@ -94,7 +100,9 @@ impl<A: Algorithm> SignatureScheme<A> {
             name: Cow::Borrowed(name),
             signature_header: HeaderName::from_static("x-signature"),
             signature_fallback: None,
+            more_signature_headers: Vec::new(),
             timestamp_headers: Vec::new(),
+            timestamp_format: TimestampFormat::UnixSeconds,
             id_headers: Vec::new(),
             encoding: Encoding::Hex,
             format: SignatureFormat::default(),
@@ -247,15 +255,17 @@ impl<A: Algorithm> SignatureScheme<A> {
     }
 
     /// What is signed: a template of literal text and the placeholders `{timestamp}`, `{id}`
-    /// and `{body}`, which comes once, at the end. Default: `{body}`.
+    /// and `{body}`, which comes exactly once. Default: `{body}`.
     ///
     /// `{timestamp}` is the timestamp exactly as sent, from the signature header
     /// ([`SignatureFormat::Pairs`]) or the [`timestamp_header`](Self::timestamp_header); `{id}`
-    /// is the [`id_header`](Self::id_header)'s value.
+    /// is the [`id_header`](Self::id_header)'s value. What follows `{body}` (Box and HubSpot
+    /// sign the timestamp after the body) is known from the head and fed when the body ends,
+    /// so the body is still streamed.
     ///
     /// # Panics
     ///
-    /// If the template does not end with `{body}` or has another placeholder.
+    /// If the template has no `{body}`, two of them, or another placeholder.
     ///
     /// ```
     /// use tower_webhook::HmacScheme;
@@ -276,6 +286,25 @@ impl<A: Algorithm> SignatureScheme<A> {
             Ok(payload) => payload,
             Err(message) => panic!("tower-webhook: {message}"),
         };
+        self
+    }
+
+    /// How the signed timestamp is written: Unix seconds (the default), milliseconds, or an
+    /// RFC 3339 date and time. It is signed as the text received whatever its format.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::TimestampFormat, HmacScheme};
+    ///
+    /// // Zendesk: `X-Zendesk-Webhook-Signature-Timestamp: 2021-09-29T23:25:03Z`.
+    /// let zendesk_like = HmacScheme::sha256("signing secret")
+    ///     .header("x-zendesk-webhook-signature")
+    ///     .timestamp_header("x-zendesk-webhook-signature-timestamp")
+    ///     .timestamp_format(TimestampFormat::Rfc3339)
+    ///     .signed_payload("{timestamp}{body}");
+    /// ```
+    #[must_use]
+    pub fn timestamp_format(mut self, format: TimestampFormat) -> Self {
+        self.timestamp_format = format;
         self
     }
 
@@ -408,9 +437,35 @@ impl<A: Algorithm> SignatureScheme<A> {
         self
     }
 
-    /// Signs `literal` (a URL) before the body, for senders that sign where they sent to.
-    pub(crate) fn signed_literal_then_body(mut self, literal: impl Into<bytes::Bytes>) -> Self {
-        self.payload = SignedPayload::literal_then_body(literal);
+    /// Signs `literal` (a URL) before the body and `suffix` after it, for senders that sign
+    /// where they sent to.
+    pub(crate) fn signed_around_body(
+        mut self,
+        literal: impl Into<bytes::Bytes>,
+        suffix: Vec<Piece>,
+    ) -> Self {
+        self.payload = SignedPayload::around_body(literal, suffix);
+        self
+    }
+
+    /// Reads the signature from `name` when the primary header is absent.
+    pub(crate) fn signature_fallback(mut self, name: &str) -> Self {
+        self.signature_fallback = Some(header_name(name));
+        self
+    }
+
+    /// Also reads signatures from `names`, in order, until one is absent.
+    pub(crate) fn more_signature_headers<'n>(
+        mut self,
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> Self {
+        self.more_signature_headers = names.into_iter().map(header_name).collect();
+        self
+    }
+
+    /// Uses `clock`, shared.
+    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -457,7 +512,10 @@ impl<A: Algorithm> SignatureScheme<A> {
             None
         };
         if let Some(text) = claimed {
-            let seconds = parse_seconds(text).ok_or(Rejection::InvalidTimestamp)?;
+            let seconds = self
+                .timestamp_format
+                .seconds(text)
+                .ok_or(Rejection::InvalidTimestamp)?;
             let now = unix_seconds(&*self.clock);
             if now.abs_diff(seconds) > self.tolerance.as_secs() {
                 return Err(Rejection::TimestampOutOfTolerance);
@@ -468,13 +526,6 @@ impl<A: Algorithm> SignatureScheme<A> {
 }
 
 /// Whole seconds as plain decimal digits (at most 19, so any value fits in a `u64`).
-fn parse_seconds(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(text).ok()?.parse().ok()
-}
-
 #[expect(
     clippy::panic,
     reason = "a configuration error, documented under `# Panics`, caught on the first run"
@@ -517,24 +568,24 @@ struct Head<'a> {
 impl<A: Algorithm> SignatureScheme<A> {
     fn head<'a>(&self, request: &'a Parts) -> Result<Head<'a>, Rejection> {
         let names = std::iter::once(&self.signature_header).chain(&self.signature_fallback);
-        let value = find_one(&request.headers, names)?
-            .ok_or(Rejection::MissingSignature)?
-            .as_bytes()
-            .trim_ascii();
-        if value.is_empty() {
+        let mut claimed = Vec::new();
+        let mut in_header = None;
+        if let Some(value) = find_one(&request.headers, names)? {
+            in_header = self.claim(value, &mut claimed)?;
+        }
+        for name in &self.more_signature_headers {
+            let Some(value) = find_one(&request.headers, [name])? else {
+                break;
+            };
+            self.claim(value, &mut claimed)?;
+        }
+        if claimed.is_empty() {
             return Err(Rejection::MissingSignature);
         }
-        let parsed = self.format.parse(value)?;
-        if parsed.signatures.is_empty() {
-            return Err(Rejection::MissingSignature);
+        if claimed.len() > MAX_SIGNATURES {
+            return Err(Rejection::MalformedSignature);
         }
-        let claimed = parsed
-            .signatures
-            .iter()
-            .map(|encoded| self.encoding.decode(encoded))
-            .collect::<Option<Vec<Tag>>>()
-            .ok_or(Rejection::MalformedSignature)?;
-        let timestamp = self.fresh_timestamp(request, parsed.timestamp)?;
+        let timestamp = self.fresh_timestamp(request, in_header)?;
         let id = if self.payload.needs(&Piece::Id) {
             let id = find_one(&request.headers, &self.id_headers)?
                 .ok_or(Rejection::MalformedSignature)?;
@@ -554,6 +605,28 @@ impl<A: Algorithm> SignatureScheme<A> {
         })
     }
 
+    /// Decodes the signatures in one header value into `claimed`; returns the timestamp the
+    /// value carries, if its format has one.
+    fn claim<'a>(
+        &self,
+        value: &'a HeaderValue,
+        claimed: &mut Vec<Tag>,
+    ) -> Result<Option<&'a [u8]>, Rejection> {
+        let value = value.as_bytes().trim_ascii();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let parsed = self.format.parse(value)?;
+        for encoded in &parsed.signatures {
+            claimed.push(
+                self.encoding
+                    .decode(encoded)
+                    .ok_or(Rejection::MalformedSignature)?,
+            );
+        }
+        Ok(parsed.timestamp)
+    }
+
     /// The verifier of a checked head under `keys`, fed the signed prefix.
     fn verifier_from(
         &self,
@@ -570,6 +643,14 @@ impl<A: Algorithm> SignatureScheme<A> {
             };
             A::update(&mut state, bytes);
         }
+        let mut suffix = Vec::new();
+        for piece in self.payload.suffix() {
+            suffix.extend_from_slice(match piece {
+                Piece::Literal(bytes) => bytes.as_ref(),
+                Piece::Timestamp => head.timestamp.unwrap_or_default(),
+                Piece::Id => head.id.unwrap_or_default(),
+            });
+        }
         let event = match &self.event_id {
             Some(EventIdSource::Header(_)) => {
                 head.event_header.map(|id| Event::Unsigned(id.into()))
@@ -582,6 +663,7 @@ impl<A: Algorithm> SignatureScheme<A> {
         };
         Ok(SignatureVerifier {
             state,
+            suffix,
             delivery: head.id.map(|id| DeliveryId::derive(&self.name, id)),
             event,
             name: self.name.clone(),
@@ -645,6 +727,8 @@ impl<A: Algorithm> fmt::Debug for SignatureScheme<A> {
 /// prefix and then the body as it arrives, and the signatures the header claims.
 pub struct SignatureVerifier<A: Algorithm> {
     state: <A as sealed::Algorithm>::State,
+    /// What is signed after the body, fed when it ends.
+    suffix: Vec<u8>,
     /// The name the keys were resolved under, if they were.
     key_id: Option<Arc<str>>,
     /// The sender's event id, or where to find it, for a delivery named by its signature.
@@ -660,7 +744,10 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         A::update(&mut self.state, chunk);
     }
 
-    fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
+    fn finish(mut self, _body: &[u8]) -> Result<Verified, Rejection> {
+        if !self.suffix.is_empty() {
+            A::update(&mut self.state, &self.suffix);
+        }
         let (index, signature) = A::finish(self.state)?;
         let mut verified = Verified::new(index);
         if let Some(id) = self.key_id {

@@ -60,10 +60,10 @@ impl HmacScheme {
             headers.insert(self.signature_header.clone(), value);
         }
         if let Some(name) = self.timestamp_headers.first() {
-            headers.insert(
-                name.clone(),
-                HeaderValue::from(message.timestamp.unwrap_or(0)),
-            );
+            let timestamp = self.timestamp_format.render(message.timestamp.unwrap_or(0));
+            if let Ok(value) = HeaderValue::try_from(timestamp) {
+                headers.insert(name.clone(), value);
+            }
         }
         if let (Some(name), Some(id)) = (self.id_headers.first(), message.id) {
             if let Ok(value) = HeaderValue::try_from(id.as_ref()) {
@@ -89,17 +89,23 @@ impl HmacScheme {
     fn signature_value(&self, message: &Message<'_>) -> String {
         let timestamp = message.timestamp.unwrap_or(0);
         let mut mac = self.signing_mac();
-        let timestamp_text = timestamp.to_string();
-        for piece in self.payload.pieces() {
+        let timestamp_text = self.timestamp_format.render(timestamp);
+        let piece_bytes = |piece: &'_ Piece| -> Vec<u8> {
             match piece {
-                Piece::Literal(bytes) => mac.update(bytes),
-                Piece::Timestamp => mac.update(timestamp_text.as_bytes()),
-                Piece::Id => mac.update(message.id.as_deref().unwrap_or("").as_bytes()),
+                Piece::Literal(bytes) => bytes.to_vec(),
+                Piece::Timestamp => timestamp_text.as_bytes().to_vec(),
+                Piece::Id => message.id.as_deref().unwrap_or("").as_bytes().to_vec(),
             }
+        };
+        for piece in self.payload.pieces() {
+            mac.update(&piece_bytes(piece));
         }
         mac.update(message.body);
+        for piece in self.payload.suffix() {
+            mac.update(&piece_bytes(piece));
+        }
         let encoded = self.encoding.encode(mac.finalize().as_slice());
-        self.format.render(&encoded, timestamp)
+        self.format.render(&encoded, &timestamp_text)
     }
 }
 

@@ -1,0 +1,503 @@
+//! Senders that sign the raw body alone with HMAC, in a header: the simplest scheme, and
+//! the most common.
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+
+use super::InvalidSecret;
+use crate::{
+    allowlist::IpAllowlist,
+    keys::{IntoKeys, KeySlot},
+    scheme::{Encoding, Hmac, HmacScheme, InvalidKey, SignatureFormat},
+};
+
+/// The address Loopwise sends webhooks from, which Loopwise recommends allowlisting.
+pub const LOOPWISE_IPS: &str = "52.194.91.27";
+
+/// Loopwise: lowercase hex HMAC-SHA256 of the raw body in `Loopwise-Webhook-Signature`.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::loopwise("your_signing_key_here"))
+///     .allow_ips(presets::loopwise_ips());
+/// ```
+#[must_use]
+pub fn loopwise(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("loopwise-webhook-signature")
+        .named("loopwise")
+}
+
+/// The addresses Loopwise sends from ([`LOOPWISE_IPS`]), as an allowlist.
+///
+/// ```
+/// use tower_webhook::presets;
+///
+/// assert!(presets::loopwise_ips().contains([52, 194, 91, 27].into()));
+/// ```
+#[must_use]
+pub fn loopwise_ips() -> IpAllowlist {
+    IpAllowlist::from(std::net::Ipv4Addr::new(52, 194, 91, 27))
+}
+
+/// Loop Returns: standard base64 HMAC-SHA256 of the raw body in `X-Loop-Signature`.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::loop_returns("<SECRET>"));
+/// ```
+#[must_use]
+pub fn loop_returns(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-loop-signature")
+        .encoding(Encoding::Base64)
+        .named("loop_returns")
+}
+
+/// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::github("It's a Secret to Everybody"));
+/// ```
+#[must_use]
+pub fn github(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-hub-signature-256")
+        .prefix("sha256=")
+        .event_id_header("x-github-delivery")
+        .named("github")
+}
+
+/// Shopify: `X-Shopify-Hmac-Sha256`, base64 HMAC-SHA256 of the raw body under the app's
+/// client secret.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::shopify("shpss_client_secret"));
+/// ```
+#[must_use]
+pub fn shopify(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-shopify-hmac-sha256")
+        .encoding(Encoding::Base64)
+        .event_id_header("x-shopify-webhook-id")
+        .named("shopify")
+}
+
+/// Linear: `Linear-Signature`, hex HMAC-SHA256 of the raw body.
+///
+/// Linear puts its timestamp (`webhookTimestamp`) inside the JSON body, which the layer does
+/// not parse: check it in the handler if you need replay protection.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::linear("lin_wh_signing_secret"));
+/// ```
+#[must_use]
+pub fn linear(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("linear-signature")
+        .event_id_header("linear-delivery")
+        .named("linear")
+}
+
+/// Dropbox: `X-Dropbox-Signature`, hex HMAC-SHA256 of the raw body under the app secret.
+///
+/// Dropbox first checks the endpoint with an unsigned `GET ?challenge=…`, which the handler
+/// echoes: put the layer on the `POST` route only, or the challenge is refused with 401.
+///
+/// ```
+/// use axum::{routing::{get, post}, Router};
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// async fn challenge() -> &'static str { "…" }
+/// async fn notify() {}
+///
+/// let app: Router = Router::new().route(
+///     "/webhooks/dropbox",
+///     get(challenge).merge(
+///         post(notify).layer(WebhookSignatureLayer::new(presets::dropbox("app secret"))),
+///     ),
+/// );
+/// ```
+#[must_use]
+pub fn dropbox(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-dropbox-signature")
+        .named("dropbox")
+}
+
+/// Intercom: `X-Hub-Signature: sha1=<hex>`, HMAC-SHA1 of the raw body under the app's
+/// client secret.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::intercom("client secret"));
+/// ```
+#[cfg(feature = "sha1")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sha1")))]
+#[must_use]
+pub fn intercom(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha1(secret)
+        .header("x-hub-signature")
+        .prefix("sha1=")
+        .named("intercom")
+}
+
+/// Meta (Facebook, Instagram, WhatsApp, Messenger): `X-Hub-Signature-256: sha256=<hex>`,
+/// HMAC-SHA256 of the raw body under the app secret.
+///
+/// Meta's one-time `GET` verification request (`hub.challenge`) is unsigned: put the layer
+/// on the `POST` route only, and answer the challenge in the handler.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::meta("app secret"));
+/// ```
+#[must_use]
+pub fn meta(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-hub-signature-256")
+        .prefix("sha256=")
+        .named("meta")
+}
+
+/// Vercel: `x-vercel-signature`, hex HMAC-SHA1 of the raw body under the webhook's secret
+/// (or the integration's client secret).
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::vercel("webhook secret"));
+/// ```
+#[cfg(feature = "sha1")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sha1")))]
+#[must_use]
+pub fn vercel(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha1(secret)
+        .header("x-vercel-signature")
+        .named("vercel")
+}
+
+/// WooCommerce: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the raw body under the
+/// webhook's secret.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::woocommerce("webhook secret"));
+/// ```
+#[must_use]
+pub fn woocommerce(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-wc-webhook-signature")
+        .encoding(Encoding::Base64)
+        .named("woocommerce")
+}
+
+/// Typeform: `Typeform-Signature: sha256=<base64>`, HMAC-SHA256 of the raw body under the
+/// webhook's secret.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::typeform("webhook secret"));
+/// ```
+#[must_use]
+pub fn typeform(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("typeform-signature")
+        .prefix("sha256=")
+        .encoding(Encoding::Base64)
+        .named("typeform")
+}
+
+/// Lemon Squeezy: `X-Signature`, hex HMAC-SHA256 of the raw body under the webhook's
+/// signing secret.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::lemon_squeezy("signing secret"));
+/// ```
+#[must_use]
+pub fn lemon_squeezy(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-signature")
+        .named("lemon_squeezy")
+}
+
+/// Sentry (integration platform): `Sentry-Hook-Signature`, hex HMAC-SHA256 of the raw body
+/// under the integration's client secret.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::sentry("client secret"));
+/// ```
+#[must_use]
+pub fn sentry(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("sentry-hook-signature")
+        .named("sentry")
+}
+
+/// Coinbase Commerce: `X-CC-Webhook-Signature`, hex HMAC-SHA256 of the raw body under the
+/// shared secret from the webhook settings.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::coinbase_commerce("shared secret"));
+/// ```
+#[must_use]
+pub fn coinbase_commerce(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-cc-webhook-signature")
+        .named("coinbase_commerce")
+}
+
+/// Razorpay: `X-Razorpay-Signature`, hex HMAC-SHA256 of the raw body under the webhook
+/// secret. A delivery is named by `x-razorpay-event-id`.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::razorpay("webhook secret"));
+/// ```
+#[must_use]
+pub fn razorpay(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-razorpay-signature")
+        .event_id_header("x-razorpay-event-id")
+        .named("razorpay")
+}
+
+/// PagerDuty (v3 webhooks): `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>…]`, HMAC-SHA256 of
+/// the raw body under the subscription's secret. Any `v1` may match: PagerDuty sends one per
+/// secret while one is rotated.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::pagerduty("subscription secret"));
+/// ```
+#[must_use]
+pub fn pagerduty(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-pagerduty-signature")
+        .signature_format(SignatureFormat::Pairs {
+            separator: ',',
+            timestamp_key: "".into(),
+            signature_key: "v1".into(),
+        })
+        .named("pagerduty")
+}
+
+/// Airtable: `X-Airtable-Content-MAC: hmac-sha256=<hex>`, HMAC-SHA256 of the raw body under
+/// the webhook's MAC secret, which Airtable gives as base64 (`macSecretBase64`) and which is
+/// decoded here.
+///
+/// # Errors
+///
+/// [`InvalidSecret`] if the secret is not base64, or is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::airtable("c2VjcmV0IG1hYyBrZXk=")?);
+/// # Ok::<(), tower_webhook::presets::InvalidSecret>(())
+/// ```
+pub fn airtable(mac_secret_base64: impl IntoKeys) -> Result<HmacScheme, InvalidSecret> {
+    let keys = KeySlot::new(mac_secret_base64.into_keys(), |text| {
+        let key = STANDARD
+            .decode(text.trim_ascii())
+            .map_err(|_| InvalidKey::expected("the base64 MAC secret"))?;
+        Hmac::sha256(&key)
+    })
+    .map_err(|_| InvalidSecret::new("Airtable", "the webhook's base64 `macSecretBase64`"))?;
+    Ok(HmacScheme::with_keys(keys, "hmac-sha256")
+        .header("x-airtable-content-mac")
+        .prefix("hmac-sha256=")
+        .named("airtable"))
+}
+
+/// Bitbucket Cloud: `X-Hub-Signature: sha256=<hex>`, HMAC-SHA256 of the raw body under the
+/// webhook's secret.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::bitbucket("webhook secret"));
+/// ```
+#[must_use]
+pub fn bitbucket(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-hub-signature")
+        .prefix("sha256=")
+        .named("bitbucket")
+}
+
+/// Gitea: `X-Gitea-Signature`, hex HMAC-SHA256 of the raw body under the webhook's secret;
+/// `X-Forgejo-Signature` is read when it is absent, so a Gitea instance migrated to Forgejo
+/// keeps working. A delivery is named by `X-Gitea-Delivery`.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::gitea("webhook secret"));
+/// ```
+#[must_use]
+pub fn gitea(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-gitea-signature")
+        .signature_fallback("x-forgejo-signature")
+        .event_id_header("x-gitea-delivery")
+        .named("gitea")
+}
+
+/// Forgejo (and Codeberg): `X-Forgejo-Signature`, hex HMAC-SHA256 of the raw body under the
+/// webhook's secret; `X-Gitea-Signature`, which Forgejo also sends, is read when it is
+/// absent. A delivery is named by `X-Forgejo-Delivery`.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::forgejo("webhook secret"));
+/// ```
+#[must_use]
+pub fn forgejo(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-forgejo-signature")
+        .signature_fallback("x-gitea-signature")
+        .event_id_header("x-forgejo-delivery")
+        .named("forgejo")
+}
+
+/// Notion: `X-Notion-Signature: sha256=<hex>`, HMAC-SHA256 of the raw body under the
+/// subscription's `verification_token`.
+///
+/// Notion first sends that token in an unsigned request: take it from there once (in a
+/// handler without the layer), then configure it here.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::notion("secret_verification_token"));
+/// ```
+#[must_use]
+pub fn notion(verification_token: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(verification_token)
+        .header("x-notion-signature")
+        .prefix("sha256=")
+        .named("notion")
+}
+
+/// Cal.com: `X-Cal-Signature-256`, hex HMAC-SHA256 of the raw body under the webhook's
+/// secret.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::cal_com("webhook secret"));
+/// ```
+#[must_use]
+pub fn cal_com(secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-cal-signature-256")
+        .named("cal_com")
+}
+
+/// Xero: `x-xero-signature`, base64 HMAC-SHA256 of the raw body under the webhook key.
+///
+/// Xero's "intent to receive" check sends correctly and incorrectly signed requests and
+/// expects `200` and `401`: the layer answers the bad ones as Xero expects.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::xero("webhook key"));
+/// ```
+#[must_use]
+pub fn xero(webhook_key: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(webhook_key)
+        .header("x-xero-signature")
+        .encoding(Encoding::Base64)
+        .named("xero")
+}
+
+/// Intuit (QuickBooks Online): `intuit-signature`, base64 HMAC-SHA256 of the raw body under
+/// the app's webhook verifier token.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::intuit("verifier token"));
+/// ```
+#[must_use]
+pub fn intuit(verifier_token: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(verifier_token)
+        .header("intuit-signature")
+        .encoding(Encoding::Base64)
+        .named("intuit")
+}
+
+/// DocuSign Connect: `X-DocuSign-Signature-1`, `-2`, … (one per active Connect HMAC key,
+/// read in order until one is absent, at most 16), base64 HMAC-SHA256 of the raw body. The
+/// request passes if any configured key verifies any of them; give every key you keep active
+/// with `also_accept`.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::docusign("connect key 1").also_accept("connect key 2"));
+/// ```
+#[must_use]
+pub fn docusign(secret: impl IntoKeys) -> HmacScheme {
+    const MORE: [&str; 15] = [
+        "x-docusign-signature-2",
+        "x-docusign-signature-3",
+        "x-docusign-signature-4",
+        "x-docusign-signature-5",
+        "x-docusign-signature-6",
+        "x-docusign-signature-7",
+        "x-docusign-signature-8",
+        "x-docusign-signature-9",
+        "x-docusign-signature-10",
+        "x-docusign-signature-11",
+        "x-docusign-signature-12",
+        "x-docusign-signature-13",
+        "x-docusign-signature-14",
+        "x-docusign-signature-15",
+        "x-docusign-signature-16",
+    ];
+    HmacScheme::sha256(secret)
+        .header("x-docusign-signature-1")
+        .more_signature_headers(MORE)
+        .encoding(Encoding::Base64)
+        .named("docusign")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopwise_ips_matches_the_published_constant() {
+        assert_eq!(loopwise_ips(), LOOPWISE_IPS.parse().unwrap());
+    }
+
+    #[test]
+    fn airtable_secret_must_be_base64() {
+        assert!(airtable("c2VjcmV0").is_ok());
+        assert!(airtable("not base64!").is_err());
+        assert!(airtable("").is_err());
+    }
+}

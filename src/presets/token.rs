@@ -1,0 +1,112 @@
+//! Senders that sign nothing and send a shared secret with each request: a token header or
+//! HTTP Basic credentials. **Weaker than a signature**: a captured request can be replayed
+//! with any body for as long as the secret lives (see [`TokenScheme`]). The README's table
+//! marks them.
+
+use crate::{keys::IntoKeys, scheme::TokenScheme};
+
+/// GitLab: `X-Gitlab-Token`, the webhook's secret token sent as it is (no signature). A
+/// delivery is named by GitLab's `Idempotency-Key`, which it keeps across retries.
+///
+/// **Weaker than a signature**: see [`TokenScheme`].
+///
+/// # Panics
+///
+/// If `token` is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::gitlab("secret token"));
+/// ```
+#[must_use]
+pub fn gitlab(token: impl IntoKeys) -> TokenScheme {
+    TokenScheme::header("x-gitlab-token", token)
+        .event_id_header("idempotency-key")
+        .named("gitlab")
+}
+
+/// Chargebee: HTTP Basic authentication with the username and password set on the webhook
+/// (`credentials` is `username:password`). A delivery is named by the event's `id`.
+///
+/// **Weaker than a signature**: see [`TokenScheme`].
+///
+/// # Panics
+///
+/// If `credentials` is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::chargebee("webhook-user:long random password"));
+/// ```
+#[must_use]
+pub fn chargebee(credentials: impl IntoKeys) -> TokenScheme {
+    TokenScheme::basic(credentials)
+        .event_id_field("id")
+        .named("chargebee")
+}
+
+/// Postmark: HTTP Basic authentication with the credentials put in the webhook URL
+/// (`https://user:password@example.com/…`; `credentials` is `user:password`).
+///
+/// **Weaker than a signature**: see [`TokenScheme`].
+///
+/// # Panics
+///
+/// If `credentials` is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::postmark("postmark:long random password"));
+/// ```
+#[must_use]
+pub fn postmark(credentials: impl IntoKeys) -> TokenScheme {
+    TokenScheme::basic(credentials).named("postmark")
+}
+
+/// Deepgram callbacks: HTTP Basic authentication with the credentials put in the callback
+/// URL (`credentials` is `user:password`). Deepgram no longer supports its `dg-token` header
+/// for this (changelog of 2026-10-27), so it is not read.
+///
+/// **Weaker than a signature**: see [`TokenScheme`].
+///
+/// # Panics
+///
+/// If `credentials` is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::deepgram("deepgram:long random password"));
+/// ```
+#[must_use]
+pub fn deepgram(credentials: impl IntoKeys) -> TokenScheme {
+    TokenScheme::basic(credentials).named("deepgram")
+}
+
+/// Okta event hooks: the secret configured on the hook, sent as the whole `Authorization`
+/// header value. A delivery is named by the event's `eventId`. If you set another
+/// authentication field name in Okta, use [`TokenScheme::header`] with it.
+///
+/// Okta's one-time verification `GET` (`x-okta-verification-challenge`) carries the secret
+/// too; answer it in the handler.
+///
+/// **Weaker than a signature**: see [`TokenScheme`].
+///
+/// # Panics
+///
+/// If `secret` is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::okta("the authentication secret"));
+/// ```
+#[must_use]
+pub fn okta(secret: impl IntoKeys) -> TokenScheme {
+    TokenScheme::header("authorization", secret)
+        .event_id_field("eventId")
+        .named("okta")
+}

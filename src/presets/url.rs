@@ -1,0 +1,95 @@
+//! Senders that sign the URL they called along with the body. The URL is configuration, not
+//! read from the request: behind a proxy the request's `Host` and path are not what the
+//! sender signed, and a `Host` header is the client's to choose.
+
+#[cfg(feature = "twilio")]
+use crate::scheme::{InvalidUrl, TwilioScheme};
+use crate::{
+    keys::IntoKeys,
+    scheme::{payload::Piece, Encoding, HmacScheme},
+};
+
+/// Square: `x-square-hmacsha256-signature`, base64 HMAC-SHA256 of the notification URL
+/// followed by the raw body, under the subscription's signature key.
+///
+/// `notification_url` is the URL exactly as registered with Square. It is configuration, not
+/// read from the request: behind a proxy or load balancer the request's `Host` and path are
+/// not what Square signed, and a `Host` header is the client's to choose.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::square(
+///     "signature key",
+///     "https://example.com/webhooks/square",
+/// ));
+/// ```
+#[must_use]
+pub fn square(secret: impl IntoKeys, notification_url: impl Into<String>) -> HmacScheme {
+    HmacScheme::sha256(secret)
+        .header("x-square-hmacsha256-signature")
+        .encoding(Encoding::Base64)
+        .signed_around_body(notification_url.into(), Vec::new())
+        .named("square")
+}
+
+/// Twilio (voice, messaging and other webhooks): `X-Twilio-Signature`, base64 HMAC-SHA1 of
+/// the URL Twilio called and the sorted form parameters, or of the URL with its
+/// `bodySHA256` parameter for JSON bodies. See [`TwilioScheme`] for what is covered and how.
+///
+/// `public_base_url` is the part of the webhook URL before the path your server receives
+/// (`https://example.com`), configured rather than read from the request's `Host` header,
+/// which the client chooses; the request's path and query are appended as received.
+///
+/// # Errors
+///
+/// [`InvalidUrl`] if `public_base_url` is not `http(s)://host[:port][/prefix]`.
+///
+/// # Panics
+///
+/// If `auth_token` is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::twilio("auth token", "https://example.com")?);
+/// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
+/// ```
+#[cfg(feature = "twilio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
+pub fn twilio(
+    auth_token: impl IntoKeys,
+    public_base_url: impl AsRef<str>,
+) -> Result<TwilioScheme, InvalidUrl> {
+    Ok(TwilioScheme::new(auth_token, public_base_url)?
+        .event_id_header("i-twilio-idempotency-token"))
+}
+
+/// HubSpot (signature v3): `X-HubSpot-Signature-v3`, base64 HMAC-SHA256 of `POST`, the
+/// webhook URL, the raw body and `X-HubSpot-Request-Timestamp` (milliseconds), under the
+/// app's client secret. Timestamps more than 5 minutes from now are refused, as HubSpot asks.
+/// A delivery is named by the `eventId`s of the events it carries.
+///
+/// `webhook_url` is the target URL exactly as configured in the app's webhook settings,
+/// query included.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::hubspot(
+///     "client secret",
+///     "https://example.com/webhooks/hubspot",
+/// ));
+/// ```
+#[must_use]
+pub fn hubspot(client_secret: impl IntoKeys, webhook_url: impl AsRef<str>) -> HmacScheme {
+    let prefix = format!("POST{}", webhook_url.as_ref());
+    HmacScheme::sha256(client_secret)
+        .header("x-hubspot-signature-v3")
+        .encoding(Encoding::Base64)
+        .timestamp_header("x-hubspot-request-timestamp")
+        .timestamp_format(crate::scheme::TimestampFormat::UnixMilliseconds)
+        .signed_around_body(prefix, vec![Piece::Timestamp])
+        .event_id_field_of_each("eventId")
+        .named("hubspot")
+}

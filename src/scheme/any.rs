@@ -1,0 +1,148 @@
+//! [`AnyScheme`]: any [`Scheme`] behind one type, for a sender chosen at run time.
+
+use std::{fmt, sync::Arc};
+
+use http::request::Parts;
+
+use super::{Scheme, Verified, Verifier};
+use crate::{
+    keys::{ResolvedKeys, Start},
+    rejection::Rejection,
+};
+
+/// Any scheme, type-erased: what [`presets::by_name`](crate::presets::by_name) returns, so a
+/// deployment can pick its sender from configuration and still build one layer type.
+///
+/// It costs one allocation per request (the boxed verifier) and a virtual call per body
+/// frame; a scheme named in code keeps its own type and avoids both.
+///
+/// ```
+/// use tower_webhook::{presets, scheme::AnyScheme, WebhookSignatureLayer};
+///
+/// let sender = std::env::var("WEBHOOK_SENDER").unwrap_or_else(|_| "stripe".into());
+/// let scheme: AnyScheme = presets::by_name(&sender, "whsec_…")?;
+/// let layer = WebhookSignatureLayer::new(scheme);
+/// # Ok::<(), tower_webhook::presets::PresetError>(())
+/// ```
+#[derive(Clone)]
+pub struct AnyScheme(Arc<dyn Erased>);
+
+impl AnyScheme {
+    /// `scheme`, behind the erased type.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, scheme::{AnyScheme, Scheme}};
+    ///
+    /// let scheme = AnyScheme::new(presets::github("secret"));
+    /// assert_eq!(scheme.name(), "github");
+    /// ```
+    #[must_use]
+    pub fn new(scheme: impl Scheme) -> Self {
+        Self(Arc::new(scheme))
+    }
+}
+
+impl fmt::Debug for AnyScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AnyScheme").field(&self.0.name()).finish()
+    }
+}
+
+/// The object-safe face of a [`Scheme`].
+trait Erased: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    fn verifier(&self, request: &Parts) -> Result<AnyVerifier, Rejection>;
+    fn start(&self, request: &Parts) -> Start<AnyVerifier>;
+    fn verifier_with(&self, request: &Parts, keys: &ResolvedKeys)
+        -> Result<AnyVerifier, Rejection>;
+}
+
+impl<S: Scheme> Erased for S {
+    fn name(&self) -> &str {
+        Scheme::name(self)
+    }
+
+    fn verifier(&self, request: &Parts) -> Result<AnyVerifier, Rejection> {
+        Scheme::verifier(self, request).map(AnyVerifier::new)
+    }
+
+    fn start(&self, request: &Parts) -> Start<AnyVerifier> {
+        match Scheme::start(self, request) {
+            Start::Ready(verifier) => Start::Ready(verifier.map(AnyVerifier::new)),
+            Start::Resolving(lookup) => Start::Resolving(lookup),
+        }
+    }
+
+    fn verifier_with(
+        &self,
+        request: &Parts,
+        keys: &ResolvedKeys,
+    ) -> Result<AnyVerifier, Rejection> {
+        Scheme::verifier_with(self, request, keys).map(AnyVerifier::new)
+    }
+}
+
+impl Scheme for AnyScheme {
+    type Verifier = AnyVerifier;
+
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn verifier(&self, request: &Parts) -> Result<AnyVerifier, Rejection> {
+        self.0.verifier(request)
+    }
+
+    fn start(&self, request: &Parts) -> Start<AnyVerifier> {
+        self.0.start(request)
+    }
+
+    fn verifier_with(
+        &self,
+        request: &Parts,
+        keys: &ResolvedKeys,
+    ) -> Result<AnyVerifier, Rejection> {
+        self.0.verifier_with(request, keys)
+    }
+}
+
+/// The [`Verifier`] of an [`AnyScheme`]: the scheme's own verifier, boxed.
+pub struct AnyVerifier(Box<dyn ErasedVerifier>);
+
+impl AnyVerifier {
+    fn new(verifier: impl Verifier) -> Self {
+        Self(Box::new(verifier))
+    }
+}
+
+impl fmt::Debug for AnyVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyVerifier").finish_non_exhaustive()
+    }
+}
+
+/// The object-safe face of a [`Verifier`]: `finish` takes the box.
+trait ErasedVerifier: Send + 'static {
+    fn update(&mut self, chunk: &[u8]);
+    fn finish(self: Box<Self>, body: &[u8]) -> Result<Verified, Rejection>;
+}
+
+impl<V: Verifier> ErasedVerifier for V {
+    fn update(&mut self, chunk: &[u8]) {
+        Verifier::update(self, chunk);
+    }
+
+    fn finish(self: Box<Self>, body: &[u8]) -> Result<Verified, Rejection> {
+        Verifier::finish(*self, body)
+    }
+}
+
+impl Verifier for AnyVerifier {
+    fn update(&mut self, chunk: &[u8]) {
+        self.0.update(chunk);
+    }
+
+    fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+        self.0.finish(body)
+    }
+}

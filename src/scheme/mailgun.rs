@@ -1,0 +1,199 @@
+//! [`MailgunScheme`]: Mailgun's webhooks, whose signature travels inside the JSON body.
+
+use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
+
+use http::request::Parts;
+use serde_json::Value;
+
+use super::{
+    algorithm::sealed::Algorithm as _,
+    clock::{unix_seconds, Clock, SystemClock},
+    encoding::Encoding,
+    hmac::{hmac_keys, Hmac},
+    signature::DEFAULT_TOLERANCE,
+    timestamp::TimestampFormat,
+    Scheme, Verified, Verifier,
+};
+use crate::{
+    keys::{IntoKeys, KeySlot, ResolvedKeys, Start},
+    rejection::Rejection,
+};
+
+/// Mailgun: the JSON body carries `"signature": {"timestamp", "token", "signature"}`, where
+/// `signature` is the hex HMAC-SHA256 of `timestamp` followed by `token` under the HTTP
+/// webhook signing key.
+///
+/// Nothing in the head says whether a request is signed, so every request's body is read
+/// (up to the body limit) and the check happens when it ends: a body that is not JSON, or
+/// lacks the `signature` object, gets `401` as a missing signature. Timestamps more than
+/// 5 minutes from now are refused ([`tolerance`](Self::tolerance)).
+///
+/// **The body itself is not signed**, only the timestamp and token: a captured request can
+/// be sent again with another `event-data` until its timestamp leaves the tolerance. Put the
+/// replay guard behind the layer so each token is accepted once.
+///
+/// Mailgun's legacy form-encoded webhooks are not read. A delivery is named by its
+/// signature: Mailgun signs each attempt with a fresh token.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::mailgun("key-http-webhook-signing-key"));
+/// ```
+#[derive(Clone)]
+pub struct MailgunScheme {
+    name: Cow<'static, str>,
+    keys: KeySlot<Hmac>,
+    tolerance: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl MailgunScheme {
+    /// Mailgun deliveries signed with `signing_key`.
+    ///
+    /// # Panics
+    ///
+    /// If `signing_key` is empty. With the `keys` feature it may be a resolver: see
+    /// [`keys`](crate::keys).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::MailgunScheme;
+    ///
+    /// let scheme = MailgunScheme::new("signing key");
+    /// ```
+    #[must_use]
+    pub fn new(signing_key: impl IntoKeys) -> Self {
+        Self {
+            name: Cow::Borrowed("mailgun"),
+            keys: hmac_keys(signing_key.into_keys(), Hmac::sha256),
+            tolerance: DEFAULT_TOLERANCE,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// How far the signed timestamp may be from now, either way. Default: 5 minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::scheme::MailgunScheme;
+    ///
+    /// let scheme = MailgunScheme::new("signing key").tolerance(Duration::from_secs(60));
+    /// ```
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Where the current time comes from (tests fix it).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_webhook::scheme::MailgunScheme;
+    ///
+    /// let scheme = MailgunScheme::new("key").clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn verifier_from(&self, keys: &Hmac, key_id: Option<Arc<str>>) -> MailgunVerifier {
+        MailgunVerifier {
+            keys: keys.clone(),
+            key_id,
+            tolerance: self.tolerance,
+            clock: Arc::clone(&self.clock),
+        }
+    }
+}
+
+impl Scheme for MailgunScheme {
+    type Verifier = MailgunVerifier;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn verifier(&self, _request: &Parts) -> Result<MailgunVerifier, Rejection> {
+        let keys = self.keys.fixed().ok_or(Rejection::KeySourceUnavailable)?;
+        Ok(self.verifier_from(keys, None))
+    }
+
+    fn start(&self, request: &Parts) -> Start<MailgunVerifier> {
+        self.keys
+            .start(request, |keys, id| Ok(self.verifier_from(keys, id)))
+    }
+
+    fn verifier_with(
+        &self,
+        _request: &Parts,
+        keys: &ResolvedKeys,
+    ) -> Result<MailgunVerifier, Rejection> {
+        let set = keys.get::<Hmac>().ok_or(Rejection::KeySourceUnavailable)?;
+        Ok(self.verifier_from(set, Some(Arc::clone(keys.shared_id()))))
+    }
+}
+
+impl fmt::Debug for MailgunScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailgunScheme")
+            .field("name", &self.name)
+            .field("keys", &self.keys)
+            .field("tolerance", &self.tolerance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The [`Verifier`] of a [`MailgunScheme`]: it checks the whole body when it ends.
+pub struct MailgunVerifier {
+    keys: Hmac,
+    key_id: Option<Arc<str>>,
+    tolerance: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl Verifier for MailgunVerifier {
+    fn update(&mut self, _chunk: &[u8]) {}
+
+    fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+        let json: Value = serde_json::from_slice(body).map_err(|_| Rejection::MissingSignature)?;
+        let signed = json.get("signature").ok_or(Rejection::MissingSignature)?;
+        let field = |name: &str| signed.get(name).and_then(Value::as_str);
+        let (Some(timestamp), Some(token), Some(signature)) =
+            (field("timestamp"), field("token"), field("signature"))
+        else {
+            return Err(Rejection::MalformedSignature);
+        };
+        let claimed = Encoding::Hex
+            .decode(signature.as_bytes())
+            .ok_or(Rejection::MalformedSignature)?;
+        let seconds = TimestampFormat::UnixSeconds
+            .seconds(timestamp.as_bytes())
+            .ok_or(Rejection::InvalidTimestamp)?;
+        if unix_seconds(&*self.clock).abs_diff(seconds) > self.tolerance.as_secs() {
+            return Err(Rejection::TimestampOutOfTolerance);
+        }
+        let mut state = self.keys.start(vec![claimed])?;
+        Hmac::update(&mut state, timestamp.as_bytes());
+        Hmac::update(&mut state, token.as_bytes());
+        let (index, signature) = Hmac::finish(state)?;
+        let mut verified = Verified::new(index);
+        if let Some(id) = self.key_id {
+            verified = verified.with_key_id(id);
+        }
+        Ok(verified.with_signature(Cow::Borrowed("mailgun"), signature))
+    }
+}
+
+impl fmt::Debug for MailgunVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailgunVerifier").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,437 @@
+//! [`TokenScheme`]: senders that sign nothing and send a shared secret with every request
+//! instead: a token in a header (GitLab, Okta) or HTTP Basic credentials (Chargebee,
+//! Postmark, Deepgram).
+//!
+//! **Weaker than a signature.** The secret proves who sent the request, but not what it
+//! sent: anyone who captures one request (a logging proxy, a leaked trace) can send any body
+//! with it, for as long as the secret lives. Use HTTPS, keep the body limit and an IP
+//! allowlist where the sender publishes its addresses, and rotate the secret.
+
+use std::{borrow::Cow, fmt, sync::Arc};
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use http::{request::Parts, HeaderName};
+use sha2::{Digest, Sha256};
+use subtle::{ConditionallySelectable, ConstantTimeEq};
+
+use super::{
+    encoding::Tag,
+    event_id::{header_id, BodyFields, EventIdSource},
+    signature::{find_one, header_name},
+    verified::Event,
+    InvalidKey, Scheme, Verified, Verifier,
+};
+use crate::{
+    keys::{IntoKeys, KeySet, KeySlot, ResolvedKeys, Start},
+    rejection::Rejection,
+};
+
+/// A sender that authenticates each request with a shared secret rather than a signature:
+/// the header's value (or the HTTP Basic credentials) must equal one of the secrets.
+///
+/// The comparison is constant time over SHA-256 digests of both sides, so neither a secret's
+/// bytes nor its length leak through timing; secrets are kept only as digests. The check
+/// needs no body, so a wrong secret is refused before any body byte is read.
+///
+/// Read the module docs: this is weaker than a signature, and the README marks these senders.
+///
+/// ```
+/// use tower_webhook::{scheme::TokenScheme, WebhookSignatureLayer};
+///
+/// let gitlab_like = WebhookSignatureLayer::new(TokenScheme::header("x-gitlab-token", "secret token"));
+/// let basic = WebhookSignatureLayer::new(TokenScheme::basic("user:password"));
+/// ```
+#[derive(Clone)]
+pub struct TokenScheme {
+    name: Cow<'static, str>,
+    header: HeaderName,
+    basic: bool,
+    tokens: KeySlot<Tokens>,
+    event_id: Option<EventIdSource>,
+}
+
+impl TokenScheme {
+    /// Requests whose `header` is exactly `token`.
+    ///
+    /// # Panics
+    ///
+    /// If `header` is not a valid header name or `token` is empty. With the `keys` feature,
+    /// `token` may be a resolver: see [`keys`](crate::keys).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::TokenScheme;
+    ///
+    /// let okta_like = TokenScheme::header("authorization", "the secret Okta sends");
+    /// ```
+    #[must_use]
+    pub fn header(header: impl AsRef<str>, token: impl IntoKeys) -> Self {
+        Self::new(header_name(header.as_ref()), false, token)
+    }
+
+    /// Requests with `Authorization: Basic <base64 of credentials>`, where `credentials` is
+    /// `user:password` as configured in the sender's webhook URL or settings.
+    ///
+    /// # Panics
+    ///
+    /// If `credentials` is empty.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::TokenScheme;
+    ///
+    /// let chargebee_like = TokenScheme::basic("webhook-user:long random password");
+    /// ```
+    #[must_use]
+    pub fn basic(credentials: impl IntoKeys) -> Self {
+        Self::new(http::header::AUTHORIZATION, true, credentials)
+    }
+
+    #[expect(
+        clippy::panic,
+        reason = "a configuration error, documented under `# Panics`, caught on the first run"
+    )]
+    fn new(header: HeaderName, basic: bool, token: impl IntoKeys) -> Self {
+        let Ok(tokens) = KeySlot::new(token.into_keys(), Tokens::parse) else {
+            panic!("tower-webhook: the shared token is empty; is its environment variable set?")
+        };
+        Self {
+            name: Cow::Borrowed(if basic { "basic" } else { "token" }),
+            header,
+            basic,
+            tokens,
+            event_id: None,
+        }
+    }
+
+    /// Another secret accepted too, while rotating it. [`Verified::key_index`] says which
+    /// one matched (0 is the first).
+    ///
+    /// # Panics
+    ///
+    /// If `token` is empty, or if the secrets are resolved per request (the source returns
+    /// every valid one then).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::TokenScheme;
+    ///
+    /// let scheme = TokenScheme::header("x-gitlab-token", "new").also_accept("old");
+    /// ```
+    #[must_use]
+    #[expect(
+        clippy::panic,
+        reason = "a configuration error, documented under `# Panics`, caught on the first run"
+    )]
+    pub fn also_accept(mut self, token: impl AsRef<[u8]>) -> Self {
+        let Ok(more) = Tokens::parse(token.as_ref()) else {
+            panic!("tower-webhook: the shared token is empty; is its environment variable set?")
+        };
+        self.tokens.fixed_mut().merge(more);
+        self
+    }
+
+    /// Names the scheme in logs, metrics and delivery ids.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::TokenScheme;
+    ///
+    /// let scheme = TokenScheme::basic("user:password").named("chargebee");
+    /// ```
+    #[must_use]
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Names each delivery by this (unsigned) header, the same across the sender's retries,
+    /// for the replay guard. Without an event id a delivery is named by its body's SHA-256.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::TokenScheme;
+    ///
+    /// let gitlab_like = TokenScheme::header("x-gitlab-token", "t").event_id_header("idempotency-key");
+    /// ```
+    #[must_use]
+    pub fn event_id_header(mut self, name: impl AsRef<str>) -> Self {
+        self.event_id = Some(EventIdSource::Header(header_name(name.as_ref())));
+        self
+    }
+
+    /// Names each delivery by this top-level field of the JSON body (feature `json`).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::TokenScheme;
+    ///
+    /// let chargebee_like = TokenScheme::basic("user:password").event_id_field("id");
+    /// ```
+    #[must_use]
+    pub fn event_id_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
+        self.event_id = Some(EventIdSource::Body(Arc::new(BodyFields {
+            fields: vec![field.into()],
+            each_element: false,
+        })));
+        self
+    }
+
+    /// The SHA-256 of the secret the request presents, checked before any key is needed.
+    fn presented(&self, request: &Parts) -> Result<[u8; 32], Rejection> {
+        let value = find_one(&request.headers, [&self.header])?
+            .ok_or(Rejection::MissingSignature)?
+            .as_bytes()
+            .trim_ascii();
+        if value.is_empty() {
+            return Err(Rejection::MissingSignature);
+        }
+        if !self.basic {
+            return Ok(Sha256::digest(value).into());
+        }
+        let (scheme, encoded) = value
+            .split_at_checked(6)
+            .ok_or(Rejection::MalformedSignature)?;
+        if !scheme.eq_ignore_ascii_case(b"basic ") {
+            return Err(Rejection::MalformedSignature);
+        }
+        let credentials = STANDARD
+            .decode(encoded.trim_ascii())
+            .map_err(|_| Rejection::MalformedSignature)?;
+        Ok(Sha256::digest(credentials).into())
+    }
+
+    fn verifier_from(
+        &self,
+        presented: &[u8; 32],
+        request: &Parts,
+        tokens: &Tokens,
+        key_id: Option<Arc<str>>,
+    ) -> Result<TokenVerifier, Rejection> {
+        let index = tokens.find(presented).ok_or(Rejection::InvalidSignature)?;
+        let event = match &self.event_id {
+            Some(EventIdSource::Header(name)) => {
+                header_id(&request.headers, name).map(|id| Event::Unsigned(id.into()))
+            }
+            Some(EventIdSource::Body(fields)) => Some(Event::Body {
+                fields: Arc::clone(fields),
+                body: None,
+            }),
+            None => None,
+        };
+        Ok(TokenVerifier {
+            index,
+            key_id,
+            event,
+            name: self.name.clone(),
+            body: Sha256::new(),
+        })
+    }
+}
+
+impl Scheme for TokenScheme {
+    type Verifier = TokenVerifier;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn verifier(&self, request: &Parts) -> Result<TokenVerifier, Rejection> {
+        let presented = self.presented(request)?;
+        let tokens = self.tokens.fixed().ok_or(Rejection::KeySourceUnavailable)?;
+        self.verifier_from(&presented, request, tokens, None)
+    }
+
+    fn start(&self, request: &Parts) -> Start<TokenVerifier> {
+        // The header first: a request without one costs no lookup.
+        let presented = match self.presented(request) {
+            Ok(presented) => presented,
+            Err(rejection) => return Start::Ready(Err(rejection)),
+        };
+        self.tokens.start(request, |tokens, id| {
+            self.verifier_from(&presented, request, tokens, id)
+        })
+    }
+
+    fn verifier_with(
+        &self,
+        request: &Parts,
+        keys: &ResolvedKeys,
+    ) -> Result<TokenVerifier, Rejection> {
+        let tokens = keys
+            .get::<Tokens>()
+            .ok_or(Rejection::KeySourceUnavailable)?;
+        let presented = self.presented(request)?;
+        self.verifier_from(
+            &presented,
+            request,
+            tokens,
+            Some(Arc::clone(keys.shared_id())),
+        )
+    }
+}
+
+impl fmt::Debug for TokenScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenScheme")
+            .field("name", &self.name)
+            .field("header", &self.header)
+            .field("basic", &self.basic)
+            .field("tokens", &self.tokens)
+            .field("event_id", &self.event_id)
+            .finish()
+    }
+}
+
+/// The [`Verifier`] of a [`TokenScheme`]: the secret matched before the body was read; it
+/// hashes the body only to name the delivery when no event id does.
+pub struct TokenVerifier {
+    index: usize,
+    key_id: Option<Arc<str>>,
+    event: Option<Event>,
+    name: Cow<'static, str>,
+    body: Sha256,
+}
+
+impl Verifier for TokenVerifier {
+    fn update(&mut self, chunk: &[u8]) {
+        self.body.update(chunk);
+    }
+
+    fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
+        let mut verified = Verified::new(self.index);
+        if let Some(id) = self.key_id {
+            verified = verified.with_key_id(id);
+        }
+        let digest = Tag::from_slice(&self.body.finalize());
+        Ok(verified
+            .with_signature(self.name, digest)
+            .with_event(self.event))
+    }
+}
+
+impl fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The SHA-256 digests of the accepted secrets, in order; never the secrets themselves.
+#[derive(Clone)]
+pub(crate) struct Tokens(Vec<[u8; 32]>);
+
+impl Tokens {
+    fn parse(token: &[u8]) -> Result<Self, InvalidKey> {
+        if token.is_empty() {
+            return Err(InvalidKey::expected("a non-empty shared secret"));
+        }
+        Ok(Self(vec![Sha256::digest(token).into()]))
+    }
+
+    /// The index of the secret `presented` is the digest of, comparing with every one in
+    /// constant time.
+    fn find(&self, presented: &[u8; 32]) -> Option<usize> {
+        let mut found = subtle::Choice::from(0);
+        let mut index = 0u64;
+        for (i, digest) in (0u64..).zip(&self.0) {
+            let matches = digest.ct_eq(presented) & !found;
+            index = u64::conditional_select(&index, &i, matches);
+            found |= matches;
+        }
+        bool::from(found).then(|| usize::try_from(index).unwrap_or_default())
+    }
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[redacted; {}]", self.0.len())
+    }
+}
+
+impl KeySet for Tokens {
+    fn merge(&mut self, other: Self) {
+        self.0.extend(other.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(header: &str, value: &str) -> Parts {
+        http::Request::post("/")
+            .header(header, value)
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    }
+
+    fn check(scheme: &TokenScheme, request: &Parts) -> Result<usize, &'static str> {
+        let verifier = scheme.verifier(request).map_err(|r| r.reason())?;
+        let verified = verifier.finish(b"").map_err(|r| r.reason())?;
+        Ok(verified.key_index())
+    }
+
+    #[test]
+    fn header_token_must_match_exactly() {
+        let scheme = TokenScheme::header("x-gitlab-token", "s3cret").also_accept("old");
+        assert_eq!(check(&scheme, &request("x-gitlab-token", "s3cret")), Ok(0));
+        assert_eq!(
+            check(&scheme, &request("x-gitlab-token", " s3cret ")),
+            Ok(0)
+        );
+        assert_eq!(check(&scheme, &request("x-gitlab-token", "old")), Ok(1));
+        for wrong in ["s3cre", "s3cret!", "S3CRET", "x"] {
+            assert_eq!(
+                check(&scheme, &request("x-gitlab-token", wrong)),
+                Err("invalid_signature")
+            );
+        }
+        assert_eq!(
+            check(&scheme, &request("x-other", "s3cret")),
+            Err("missing_signature")
+        );
+        assert_eq!(
+            check(&scheme, &request("x-gitlab-token", "")),
+            Err("missing_signature")
+        );
+    }
+
+    #[test]
+    fn basic_credentials_are_decoded_then_compared() {
+        let scheme = TokenScheme::basic("user:pa:ss");
+        let good = format!("Basic {}", STANDARD.encode("user:pa:ss"));
+        assert_eq!(check(&scheme, &request("authorization", &good)), Ok(0));
+        let lower = format!("basic {}", STANDARD.encode("user:pa:ss"));
+        assert_eq!(check(&scheme, &request("authorization", &lower)), Ok(0));
+        let wrong = format!("Basic {}", STANDARD.encode("user:pass"));
+        assert_eq!(
+            check(&scheme, &request("authorization", &wrong)),
+            Err("invalid_signature")
+        );
+        for malformed in ["Bearer abc", "Basic", "Basic !!!", "Basi"] {
+            assert_eq!(
+                check(&scheme, &request("authorization", malformed)),
+                Err("malformed_signature"),
+                "{malformed}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let scheme = TokenScheme::header("x-token", "very secret value");
+        let debug = format!("{scheme:?}");
+        assert!(!debug.contains("very secret"), "{debug}");
+        assert!(debug.contains("redacted"), "{debug}");
+    }
+
+    #[test]
+    fn deliveries_are_named_by_their_body_without_an_event_id() {
+        let scheme = TokenScheme::header("x-token", "t");
+        let name = |body: &[u8]| {
+            let mut verifier = scheme.verifier(&request("x-token", "t")).unwrap();
+            verifier.update(body);
+            verifier.finish(body).unwrap().delivery_id()
+        };
+        assert_eq!(name(b"{\"a\":1}"), name(b"{\"a\":1}"));
+        assert_ne!(name(b"{\"a\":1}"), name(b"{\"a\":2}"));
+    }
+}
