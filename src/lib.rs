@@ -65,7 +65,7 @@
 //! | [`verify`] | the verifying middleware: [`WebhookSignatureLayer`] (also at the root), its service and future, [`report_only`](WebhookSignatureLayer::report_only) and [`on_rejection`](WebhookSignatureLayer::on_rejection) |
 //! | [`presets`] | one function per sender: Loopwise, Loop Returns, GitHub, Shopify, Stripe, Slack, Standard Webhooks (`v1`, `v1a`), Paddle, Zoom, Linear, Square, Dropbox, Intercom, Discord, SendGrid, Twilio |
 //! | [`scheme`] | what is signed and how: the [`Scheme`](scheme::Scheme) and [`Verifier`](scheme::Verifier) traits, [`SignatureScheme`](scheme::SignatureScheme) over an [`Algorithm`](scheme::Algorithm) (HMAC-SHA256 or -SHA1, Ed25519, ECDSA P-256), Twilio's scheme, [`Verified`] and [`DeliveryId`](scheme::DeliveryId), the [`Clock`](scheme::Clock) |
-//! | [`keys`] | where keys come from: given to the constructor, or (feature `keys`) resolved per request from the request head, a secret per tenant, rotated live: the README's "A secret per tenant, and rotating secrets live" |
+//! | [`keys`] | where keys come from: given to the constructor, or (feature `keys`) resolved per request from the request head, a secret per tenant, rotated live: the README's "A secret per tenant, and rotating secrets live"; or (feature `fetch`) published by the sender and fetched over HTTPS |
 //! | [`allowlist`] | [`IpAllowlist`] (also at the root): single addresses and CIDRs |
 //! | [`peer`] | where the peer address comes from: axum's `ConnectInfo`, tonic's `TcpConnectInfo`, a [`PeerAddr`](peer::PeerAddr) extension, [`TrustedProxies`](peer::TrustedProxies) |
 //! | [`rejection`] | [`Rejection`] (also at the root), and [`Unverified`](rejection::Unverified) for report-only mode |

@@ -86,6 +86,10 @@ const EARLIER: [&str; 17] = [
     "twilio",
 ];
 
+/// The presets whose keys are fetched; `tests/fetched_keys.rs` checks them against a local
+/// HTTPS key server.
+const FETCHED: [&str; 5] = ["paypal", "sns", "plaid", "fusionauth", "fusionauth_jwks"];
+
 /// The preset of `delivery` under `key`, its clock `offset` seconds after the delivery's.
 fn scheme(delivery: &Delivery, key: &str, offset: i64) -> AnyScheme {
     let now = UNIX_EPOCH + Duration::from_secs(delivery.now.saturating_add_signed(offset));
@@ -130,6 +134,7 @@ fn every_preset_has_a_vector_here_or_in_the_earlier_tests() {
         .into_iter()
         .map(|d| d.preset)
         .chain(EARLIER.iter().map(|s| (*s).to_owned()))
+        .chain(FETCHED.iter().map(|s| (*s).to_owned()))
         .collect();
     let all: BTreeSet<String> = presets::all().iter().map(|p| p.name().into()).collect();
     assert_eq!(covered, all);
@@ -431,6 +436,7 @@ fn every_preset_function_is_in_the_catalog() {
         include_str!("../src/presets/public_key.rs"),
         include_str!("../src/presets/in_body.rs"),
         include_str!("../src/presets/token.rs"),
+        include_str!("../src/presets/fetched.rs"),
     ];
     let helpers = ["loopwise_ips", "standard_webhooks_key"];
     let functions: BTreeSet<&str> = sources

@@ -30,6 +30,8 @@
 //! The README's section "A secret per tenant, and rotating secrets live" walks through a
 //! complete axum server with secrets in SQLite.
 
+#[cfg(feature = "fetch")]
+pub(crate) mod fetch;
 #[cfg(feature = "keys")]
 mod name;
 #[cfg(feature = "keys")]
@@ -41,6 +43,14 @@ mod source;
 
 use std::{any::Any, fmt, future::Future, pin::Pin, sync::Arc};
 
+#[cfg(feature = "fetch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
+pub use self::fetch::{
+    AllowedHosts, FetchError, Fetcher, InvalidHostPattern, InvalidRoots, DEFAULT_FETCH_LIMIT,
+    DEFAULT_FETCH_TIMEOUT,
+};
+#[cfg(any(feature = "paypal", feature = "sns"))]
+pub(crate) use self::resolver::Resolver;
 #[cfg(feature = "keys")]
 #[cfg_attr(docsrs, doc(cfg(feature = "keys")))]
 pub use self::{

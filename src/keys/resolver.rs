@@ -301,6 +301,12 @@ impl<K: KeySet> Resolver<K> {
         let Some(name) = this.config.name.of(request) else {
             return Resolution::Ready(Err(Rejection::UnknownKey));
         };
+        Self::resolve_name(this, name)
+    }
+
+    /// The keys of `name`, found some other way than from the head (a certificate URL in the
+    /// body): from the cache at once, or a lookup to wait for.
+    pub(crate) fn resolve_name(this: &Arc<Self>, name: std::borrow::Cow<'_, str>) -> Resolution<K> {
         let version = this.config.source.version();
         if let Some(entry) = this.cache.get(&*name) {
             if entry.fresh(this.config.clock.now(), version) {

@@ -431,7 +431,10 @@ pub fn by_name(name: &str, key: impl IntoKeys) -> Result<AnyScheme, PresetError>
 }
 
 fn feature_enabled(feature: &str) -> bool {
-    const FEATURES: [(&str, bool); 5] = [
+    const FEATURES: [(&str, bool); 8] = [
+        ("paypal", cfg!(feature = "paypal")),
+        ("sns", cfg!(feature = "sns")),
+        ("jwt", cfg!(feature = "jwt")),
         ("sha1", cfg!(feature = "sha1")),
         ("ed25519", cfg!(feature = "ed25519")),
         ("p256", cfg!(feature = "p256")),
@@ -447,6 +450,32 @@ fn timed<A: Algorithm>(scheme: SignatureScheme<A>, options: &PresetOptions) -> A
         Some(clock) => scheme.shared_clock(Arc::clone(clock)),
         None => scheme,
     })
+}
+
+/// A preset's configuration given as text in place of a key (a webhook id, topic ARNs).
+#[cfg(any(feature = "paypal", feature = "sns", feature = "jwt"))]
+fn text(keys: KeysFrom, name: &'static str) -> Result<String, PresetError> {
+    let invalid = |reason: &str| PresetError::InvalidKey {
+        name: name.into(),
+        reason: reason.into(),
+    };
+    match keys {
+        KeysFrom::Given(bytes) => String::from_utf8(bytes).map_err(|_| invalid("expected text")),
+        #[cfg(feature = "keys")]
+        KeysFrom::Resolved(_) => Err(invalid("takes its configuration as text, not a resolver")),
+    }
+}
+
+/// A JWT scheme with the options' clock.
+#[cfg(feature = "jwt")]
+fn jwt_timed(
+    scheme: crate::scheme::JwtScheme,
+    options: &PresetOptions,
+) -> crate::scheme::JwtScheme {
+    match &options.clock {
+        Some(clock) => scheme.shared_clock(Arc::clone(clock)),
+        None => scheme,
+    }
 }
 
 /// Turns a constructor's error into [`PresetError::InvalidKey`].
@@ -1062,6 +1091,85 @@ static PRESETS: &[Preset] = &[
         aliases: &[],
         build: |keys, _| Ok(AnyScheme::new(okta(keys))),
     },
+    Preset {
+        name: "paypal",
+        sender: "PayPal",
+        docs: Some("https://developer.paypal.com/api/rest/webhooks/rest/#link-selfverificationmethod"),
+        algorithm: "RSA-SHA256, fetched certificate",
+        feature: Some("paypal"),
+        strength: Strength::Signature,
+        needs_url: false,
+        aliases: &[],
+        build: gated!("paypal", |keys, options| {
+            let scheme = paypal(text(keys, "paypal")?);
+            Ok(AnyScheme::new(match &options.clock {
+                Some(clock) => scheme.shared_clock(Arc::clone(clock)),
+                None => scheme,
+            }))
+        }),
+    },
+    Preset {
+        name: "sns",
+        sender: "Amazon SNS",
+        docs: Some("https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html"),
+        algorithm: "RSA-SHA1/SHA256, fetched certificate",
+        feature: Some("sns"),
+        strength: Strength::Signature,
+        needs_url: false,
+        aliases: &["aws_sns", "amazon_sns"],
+        build: gated!("sns", |keys, options| {
+            let topics = text(keys, "sns")?;
+            let scheme = sns(topics.split(',').map(str::trim).filter(|t| !t.is_empty()));
+            Ok(AnyScheme::new(match &options.clock {
+                Some(clock) => scheme.shared_clock(Arc::clone(clock)),
+                None => scheme,
+            }))
+        }),
+    },
+    Preset {
+        name: "plaid",
+        sender: "Plaid",
+        docs: Some("https://plaid.com/docs/api/webhooks/webhook-verification/"),
+        algorithm: "ES256 JWT, fetched key",
+        feature: Some("jwt"),
+        strength: Strength::Signature,
+        needs_url: false,
+        aliases: &[],
+        build: gated!("jwt", |keys, options| {
+            let credentials = text(keys, "plaid")?;
+            let (client_id, secret) = credentials.split_once(':').ok_or_else(|| PresetError::InvalidKey {
+                name: "plaid".into(),
+                reason: "expected `client_id:secret`".into(),
+            })?;
+            Ok(AnyScheme::new(jwt_timed(plaid(client_id, secret), options)))
+        }),
+    },
+    Preset {
+        name: "fusionauth",
+        sender: "FusionAuth",
+        docs: Some("https://fusionauth.io/docs/extend/events-and-webhooks/signing"),
+        algorithm: "HS256/384/512 JWT",
+        feature: Some("jwt"),
+        strength: Strength::Signature,
+        needs_url: false,
+        aliases: &[],
+        build: gated!("jwt", |keys, options| Ok(AnyScheme::new(jwt_timed(fusionauth(keys), options)))),
+    },
+    Preset {
+        name: "fusionauth_jwks",
+        sender: "FusionAuth (RSA or EC key)",
+        docs: Some("https://fusionauth.io/docs/extend/events-and-webhooks/signing"),
+        algorithm: "RS256/ES256 JWT, fetched key",
+        feature: Some("jwt"),
+        strength: Strength::Signature,
+        needs_url: true,
+        aliases: &[],
+        build: gated!("jwt", |_, options| {
+            let url = options.required_url("fusionauth_jwks")?;
+            let scheme = fusionauth_jwks(url, crate::keys::Fetcher::new()).map_err(invalid("fusionauth_jwks"))?;
+            Ok(AnyScheme::new(jwt_timed(scheme, options)))
+        }),
+    },
 ];
 
 #[cfg(test)]
@@ -1094,6 +1202,9 @@ mod tests {
             let key = match preset.name {
                 "discord" => "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
                 "standard_webhooks_v1a" => "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                "paypal" => "WH-1",
+                "sns" => "arn:aws:sns:us-east-1:1:a, arn:aws:sns:us-east-1:1:b",
+                "plaid" => "client_id:secret",
                 "sendgrid" => "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==",
                 _ => "c2VjcmV0IGtleQ==",
             };

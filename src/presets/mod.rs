@@ -11,6 +11,8 @@
 //! - Standard Webhooks, under its own name and its senders' ([`standard_webhooks`],
 //!   [`clerk`], [`openai`], …);
 //! - a public-key signature (`discord`, `sendgrid`, `standard_webhooks_v1a`);
+//! - a public-key signature under a key the receiver fetches (`paypal`, `sns`, `plaid`,
+//!   `fusionauth_jwks`; features `paypal`, `sns`, `jwt`), and `fusionauth`'s HMAC JWTs;
 //! - a signature inside the body (`mailgun`);
 //! - nothing: a shared secret sent as it is ([`gitlab`], [`chargebee`], [`okta`], …), which is
 //!   **weaker** (see [`TokenScheme`](crate::scheme::TokenScheme)).
@@ -38,6 +40,8 @@
 
 mod body;
 mod catalog;
+#[cfg(any(feature = "paypal", feature = "sns", feature = "jwt"))]
+mod fetched;
 #[cfg(feature = "json")]
 mod in_body;
 mod public_key;
@@ -51,6 +55,15 @@ use std::fmt;
 #[cfg(feature = "sha1")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sha1")))]
 pub use self::body::{intercom, vercel};
+#[cfg(feature = "paypal")]
+#[cfg_attr(docsrs, doc(cfg(feature = "paypal")))]
+pub use self::fetched::paypal;
+#[cfg(feature = "sns")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
+pub use self::fetched::sns;
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub use self::fetched::{fusionauth, fusionauth_jwks, plaid, PLAID_KEY_ENDPOINT};
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use self::in_body::mailgun;

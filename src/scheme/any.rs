@@ -2,9 +2,10 @@
 
 use std::{fmt, sync::Arc};
 
+use bytes::Bytes;
 use http::request::Parts;
 
-use super::{Scheme, Verified, Verifier};
+use super::{Finish, Scheme, Verified, Verifier};
 use crate::{
     keys::{ResolvedKeys, Start},
     rejection::Rejection,
@@ -125,6 +126,7 @@ impl fmt::Debug for AnyVerifier {
 trait ErasedVerifier: Send + 'static {
     fn update(&mut self, chunk: &[u8]);
     fn finish(self: Box<Self>, body: &[u8]) -> Result<Verified, Rejection>;
+    fn finish_later(self: Box<Self>, body: &Bytes) -> Finish;
 }
 
 impl<V: Verifier> ErasedVerifier for V {
@@ -135,6 +137,10 @@ impl<V: Verifier> ErasedVerifier for V {
     fn finish(self: Box<Self>, body: &[u8]) -> Result<Verified, Rejection> {
         Verifier::finish(*self, body)
     }
+
+    fn finish_later(self: Box<Self>, body: &Bytes) -> Finish {
+        Verifier::finish_later(*self, body)
+    }
 }
 
 impl Verifier for AnyVerifier {
@@ -144,5 +150,9 @@ impl Verifier for AnyVerifier {
 
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
         self.0.finish(body)
+    }
+
+    fn finish_later(self, body: &Bytes) -> Finish {
+        self.0.finish_later(body)
     }
 }

@@ -17,32 +17,48 @@ mod encoding;
 mod event_id;
 mod format;
 mod hmac;
+#[cfg(feature = "jwt")]
+mod jwt;
 #[cfg(feature = "json")]
 mod mailgun;
 #[cfg(feature = "p256")]
 mod p256;
 pub(crate) mod payload;
+#[cfg(feature = "paypal")]
+mod paypal;
 mod signature;
+#[cfg(feature = "sns")]
+mod sns;
 mod timestamp;
 mod token;
 #[cfg(feature = "twilio")]
 mod twilio;
 mod verified;
 
+use bytes::Bytes;
 use http::request::Parts;
 
 pub(crate) use self::clock::unix_seconds;
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub use self::ed25519::{Ed25519, Ed25519Scheme};
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub use self::jwt::{BodyHash, InvalidKeyUrl, JwtScheme, JwtVerifier};
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use self::mailgun::{MailgunScheme, MailgunVerifier};
 #[cfg(feature = "p256")]
 #[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
 pub use self::p256::{EcdsaP256, P256Scheme};
+#[cfg(feature = "paypal")]
+#[cfg_attr(docsrs, doc(cfg(feature = "paypal")))]
+pub use self::paypal::{PayPalScheme, PayPalVerifier, PAYPAL_CERT_HOSTS};
 #[cfg(feature = "keys")]
 pub(crate) use self::signature::header_name;
+#[cfg(feature = "sns")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
+pub use self::sns::{SnsScheme, SnsVerifier, SNS_CERT_HOSTS, SNS_DEFAULT_TOLERANCE};
 #[cfg(feature = "twilio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
 pub use self::twilio::{InvalidUrl, TwilioScheme, TwilioVerifier};
@@ -154,4 +170,51 @@ pub trait Verifier: Send + 'static {
     /// stream; streaming verifiers ignore it. Return [`Rejection::InvalidSignature`] when the
     /// signature does not match, and compare in constant time.
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection>;
+
+    /// The verdict, or a future of it, for schemes that learn only from the body which key
+    /// they need and may have to fetch it (Amazon SNS names its certificate in the JSON
+    /// body). The layer calls this rather than [`finish`](Self::finish); the default calls
+    /// `finish`, ready at once.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use tower_webhook::scheme::{Finish, Verifier};
+    /// # struct MyVerifier;
+    /// # impl Verifier for MyVerifier {
+    /// #     fn update(&mut self, _: &[u8]) {}
+    /// #     fn finish(self, _: &[u8]) -> Result<tower_webhook::Verified, tower_webhook::Rejection> {
+    /// #         Ok(tower_webhook::Verified::new(0))
+    /// #     }
+    /// # }
+    /// let verdict = MyVerifier.finish_later(&Bytes::from_static(b"{}"));
+    /// assert!(matches!(verdict, Finish::Ready(Ok(_))));
+    /// ```
+    fn finish_later(self, body: &Bytes) -> Finish
+    where
+        Self: Sized,
+    {
+        Finish::Ready(self.finish(body))
+    }
 }
+
+/// A verdict from [`Verifier::finish_later`]: reached, or to wait for.
+pub enum Finish {
+    /// The verdict.
+    Ready(Result<Verified, Rejection>),
+    /// The verdict once a key is fetched; the layer waits for it before calling the inner
+    /// service.
+    Waiting(VerdictFuture),
+}
+
+impl std::fmt::Debug for Finish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ready(verdict) => f.debug_tuple("Ready").field(verdict).finish(),
+            Self::Waiting(_) => f.write_str("Waiting(..)"),
+        }
+    }
+}
+
+/// A verdict to wait for: see [`Finish::Waiting`].
+pub type VerdictFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Verified, Rejection>> + Send>>;

@@ -21,7 +21,7 @@ use crate::{
     keys::{KeyFuture, ResolvedKeys},
     metrics,
     rejection::{BoxError, Rejection, Unverified},
-    scheme::{Scheme, Verifier},
+    scheme::{Finish, Scheme, VerdictFuture, Verified, Verifier},
 };
 
 /// How many frames one poll reads before yielding, so a body that is always ready (a flood
@@ -43,6 +43,10 @@ pin_project! {
             #[pin]
             body: B,
             reading: Option<Reading<S, V>>,
+        },
+        Concluding {
+            verdict: VerdictFuture,
+            decision: Option<Decision<S>>,
         },
         Calling {
             #[pin]
@@ -111,19 +115,17 @@ where
                     let Some(state) = reading.take() else {
                         polled_after_completion()
                     };
-                    let next = match progress {
-                        Ok(()) => state.finish(),
-                        Err(rejection) => Next::Reject(state.reject(&rejection)),
-                    };
-                    match next {
-                        Next::Call(request, mut inner, reservation) => State::Calling {
-                            future: inner.call(request),
-                            reservation: Some(reservation),
-                        },
-                        Next::Reject(response) => State::Rejected {
-                            response: Some(response),
-                        },
+                    match progress {
+                        Ok(()) => state.finish().into_state(),
+                        Err(rejection) => Next::Reject(state.reject(&rejection)).into_state(),
                     }
+                }
+                StateProj::Concluding { verdict, decision } => {
+                    let verdict = ready!(verdict.as_mut().poll(cx));
+                    let Some(decision) = decision.take() else {
+                        polled_after_completion()
+                    };
+                    decision.decide(verdict).into_state()
                 }
             };
             this.state.set(next);
@@ -147,15 +149,34 @@ pub(crate) fn polled_after_completion() -> ! {
 }
 
 /// What follows once the body is read.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "made once per request and matched at once; boxing would cost an allocation"
-)]
 enum Next<S> {
     /// Call the inner service with the request, keeping its body's bytes reserved.
     Call(Request<BufferedBody>, S, Reservation),
     /// Answer with this response.
     Reject(Response<Bytes>),
+    /// Wait for the verdict (a key being fetched), then decide.
+    Wait(VerdictFuture, Decision<S>),
+}
+
+impl<S> Next<S> {
+    fn into_state<F, B, V>(self) -> State<F, S, B, V>
+    where
+        S: Service<Request<BufferedBody>, Future = F>,
+    {
+        match self {
+            Self::Call(request, mut inner, reservation) => State::Calling {
+                future: inner.call(request),
+                reservation: Some(reservation),
+            },
+            Self::Reject(response) => State::Rejected {
+                response: Some(response),
+            },
+            Self::Wait(verdict, decision) => State::Concluding {
+                verdict,
+                decision: Some(decision),
+            },
+        }
+    }
 }
 
 /// What the request head says about the body's length, checked before it is read.
@@ -319,18 +340,48 @@ impl<S, V: Verifier> Reading<S, V> {
         self.verdicts.reject(rejection, self.peer)
     }
 
-    /// The verdict: call the inner service with the request, or answer with a rejection. In report-only mode a failed request goes on too,
-    /// marked [`Unverified`].
+    /// The verdict: call the inner service with the request, or answer with a rejection, or
+    /// wait for a key first. In report-only mode a failed request goes on too, marked
+    /// [`Unverified`].
     fn finish(self) -> Next<S> {
         let body = self.buffer.into_body();
-        let mut parts = self.parts;
         let verdict = match self.verifier {
-            Verifying::Ready(verifier) => {
-                verifier.and_then(|verifier| verifier.finish(body.bytes()))
-            }
+            Verifying::Ready(Ok(verifier)) => verifier.finish_later(body.bytes()),
+            Verifying::Ready(Err(rejection)) => Finish::Ready(Err(rejection)),
             // Not reached: the body is read only once the keys are in.
-            Verifying::Resolving { .. } => Err(Rejection::KeySourceUnavailable),
+            Verifying::Resolving { .. } => Finish::Ready(Err(Rejection::KeySourceUnavailable)),
         };
+        let decision = Decision {
+            parts: self.parts,
+            body,
+            inner: self.inner,
+            reservation: self.reservation,
+            started: self.started,
+            verdicts: self.verdicts,
+            peer: self.peer,
+        };
+        match verdict {
+            Finish::Ready(verdict) => decision.decide(verdict),
+            Finish::Waiting(verdict) => Next::Wait(verdict, decision),
+        }
+    }
+}
+
+/// A read request waiting for its verdict.
+pub(crate) struct Decision<S> {
+    parts: Parts,
+    body: BufferedBody,
+    inner: S,
+    reservation: Reservation,
+    started: metrics::Started,
+    verdicts: Arc<Verdicts>,
+    peer: Option<IpAddr>,
+}
+
+impl<S> Decision<S> {
+    fn decide(self, verdict: Result<Verified, Rejection>) -> Next<S> {
+        let body = self.body;
+        let mut parts = self.parts;
         match verdict {
             Ok(mut verified) => {
                 verified.attach_body(body.bytes());

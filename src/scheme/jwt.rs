@@ -1,0 +1,497 @@
+//! [`JwtScheme`]: webhooks signed with a JWT in a header whose claims hold the body's
+//! SHA-256 (Plaid, FusionAuth).
+
+use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
+
+use base64::{
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+    Engine as _,
+};
+use http::{request::Parts, HeaderName, Uri};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{
+    clock::{unix_seconds, Clock, SystemClock},
+    encoding::Tag,
+    signature::{find_one, header_name, DEFAULT_TOLERANCE},
+    InvalidKey, Scheme, Verified, Verifier,
+};
+use crate::{
+    keys::{
+        fetch::{JwkSource, JwtKeys},
+        Fetcher, KeyName, KeyResolver, KeySlot, KeysFrom, ResolvedKeys, Start,
+    },
+    rejection::Rejection,
+};
+
+/// The longest JWT read from a header: larger ones are malformed.
+const MAX_JWT_LEN: usize = 8 * 1024;
+
+/// How long a fetched JSON Web Key is used before it is fetched again: 1 hour.
+const JWK_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// How a claim writes the body's SHA-256.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyHash {
+    /// Lowercase or uppercase hex (Plaid).
+    Hex,
+    /// Standard base64 (FusionAuth).
+    Base64,
+}
+
+/// A webhook signed with a JWT (JWS compact form) in a header: the JWT's signature is
+/// checked under a key (a shared HMAC secret, or a JSON Web Key fetched by the `kid` the
+/// JWT names), then its claim of the body's SHA-256 is compared, in constant time, with the
+/// body received.
+///
+/// - Only the algorithms the scheme lists are accepted (`none` never is), each bound to its
+///   key type: an `HS256` header cannot make an RSA public key act as an HMAC secret.
+/// - `iat` more than 5 minutes from now is refused ([`tolerance`](Self::tolerance)); a JWT
+///   without `iat` is refused when the scheme [requires it](Self::require_issued_at).
+/// - The JWT is checked when the head arrives: a bad one gets `401` before the body is read.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let fusionauth = WebhookSignatureLayer::new(presets::fusionauth("hmac signing key"));
+/// let plaid = WebhookSignatureLayer::new(presets::plaid("client_id", "secret"));
+/// ```
+#[derive(Clone)]
+pub struct JwtScheme {
+    name: Cow<'static, str>,
+    header: HeaderName,
+    keys: KeySlot<JwtKeys>,
+    algorithms: &'static [&'static str],
+    claim: Cow<'static, str>,
+    body_hash: BodyHash,
+    require_iat: bool,
+    tolerance: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl JwtScheme {
+    /// JWTs in `header` signed with `HS256`, `HS384` or `HS512` under `secret`.
+    ///
+    /// # Panics
+    ///
+    /// If `header` is not a header name or `secret` is empty.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::JwtScheme;
+    ///
+    /// let scheme = JwtScheme::hmac("x-fusionauth-signature-jwt", "signing key");
+    /// ```
+    #[must_use]
+    #[expect(
+        clippy::panic,
+        reason = "a configuration error, documented under `# Panics`, caught on the first run"
+    )]
+    pub fn hmac(header: impl AsRef<str>, secret: impl crate::keys::IntoKeys) -> Self {
+        let Ok(keys) = KeySlot::new(secret.into_keys(), JwtKeys::parse_secret) else {
+            panic!(
+                "tower-webhook: the JWT's HMAC secret is empty; is its environment variable set?"
+            )
+        };
+        Self::with(header, keys, &["HS256", "HS384", "HS512"])
+    }
+
+    /// JWTs in `header` signed with `RS256` or `ES256` under the key of the JSON Web Key Set
+    /// at `jwks_url` whose `kid` the JWT names, fetched with `fetcher` and cached for an hour
+    /// per key id (a new key id is fetched once, an unknown one is refused with `401`).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidKeyUrl`] unless `jwks_url` is an `https` URL.
+    ///
+    /// ```
+    /// use tower_webhook::{keys::Fetcher, scheme::JwtScheme};
+    ///
+    /// let scheme = JwtScheme::jwks(
+    ///     "x-fusionauth-signature-jwt",
+    ///     "https://auth.example.com/.well-known/jwks.json",
+    ///     Fetcher::new(),
+    /// )?;
+    /// # Ok::<(), tower_webhook::scheme::InvalidKeyUrl>(())
+    /// ```
+    pub fn jwks(
+        header: impl AsRef<str>,
+        jwks_url: &str,
+        fetcher: Fetcher,
+    ) -> Result<Self, InvalidKeyUrl> {
+        let url = https_url(jwks_url)?;
+        let keys = fetched_keys(header.as_ref(), JwkSource::Jwks { fetcher, url });
+        Ok(Self::with(header, keys, &["RS256", "ES256"]))
+    }
+
+    /// Plaid's JWTs (`Plaid-Verification`, `ES256`), their keys fetched by key id from
+    /// `key_endpoint` (Plaid's `/webhook_verification_key/get`) with the client's
+    /// credentials; the body's SHA-256 is the hex `request_body_sha256` claim, and `iat` is
+    /// required. [`presets::plaid`](crate::presets::plaid) uses Plaid's production host.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidKeyUrl`] unless `key_endpoint` is an `https` URL.
+    ///
+    /// ```
+    /// use tower_webhook::{keys::Fetcher, scheme::JwtScheme};
+    ///
+    /// let sandbox = JwtScheme::plaid(
+    ///     "https://sandbox.plaid.com/webhook_verification_key/get",
+    ///     Fetcher::new(),
+    ///     "client_id",
+    ///     "sandbox secret",
+    /// )?;
+    /// # Ok::<(), tower_webhook::scheme::InvalidKeyUrl>(())
+    /// ```
+    pub fn plaid(
+        key_endpoint: &str,
+        fetcher: Fetcher,
+        client_id: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Result<Self, InvalidKeyUrl> {
+        let url = https_url(key_endpoint)?;
+        let source = JwkSource::Plaid {
+            fetcher,
+            url,
+            client_id: client_id.into(),
+            secret: secret.into(),
+        };
+        let keys = fetched_keys("plaid-verification", source);
+        Ok(Self::with("plaid-verification", keys, &["ES256"])
+            .body_hash(BodyHash::Hex)
+            .require_issued_at(true)
+            .named("plaid"))
+    }
+
+    fn with(
+        header: impl AsRef<str>,
+        keys: KeySlot<JwtKeys>,
+        algorithms: &'static [&'static str],
+    ) -> Self {
+        Self {
+            name: Cow::Borrowed("jwt"),
+            header: header_name(header.as_ref()),
+            keys,
+            algorithms,
+            claim: Cow::Borrowed("request_body_sha256"),
+            body_hash: BodyHash::Base64,
+            require_iat: false,
+            tolerance: DEFAULT_TOLERANCE,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// How the `request_body_sha256` claim writes the hash. Default: base64.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::{BodyHash, JwtScheme};
+    ///
+    /// let scheme = JwtScheme::hmac("x-signature-jwt", "key").body_hash(BodyHash::Hex);
+    /// ```
+    #[must_use]
+    pub fn body_hash(mut self, encoding: BodyHash) -> Self {
+        self.body_hash = encoding;
+        self
+    }
+
+    /// Whether a JWT without an `iat` claim is refused. Default: no (it is checked when
+    /// present).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::JwtScheme;
+    ///
+    /// let scheme = JwtScheme::hmac("x-signature-jwt", "key").require_issued_at(true);
+    /// ```
+    #[must_use]
+    pub fn require_issued_at(mut self, required: bool) -> Self {
+        self.require_iat = required;
+        self
+    }
+
+    /// How far `iat` may be from now, either way. Default: 5 minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::scheme::JwtScheme;
+    ///
+    /// let scheme = JwtScheme::hmac("x-signature-jwt", "key").tolerance(Duration::from_secs(60));
+    /// ```
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Where the current time comes from (tests fix it).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_webhook::scheme::JwtScheme;
+    ///
+    /// let scheme = JwtScheme::hmac("x-signature-jwt", "key")
+    ///     .clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Names the scheme in logs, metrics and delivery ids.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::JwtScheme;
+    ///
+    /// let scheme = JwtScheme::hmac("x-signature-jwt", "key").named("my_sender");
+    /// ```
+    #[must_use]
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The JWT's parts, its algorithm allowed, before any key is needed.
+    fn head(&self, request: &Parts) -> Result<Token, Rejection> {
+        let value = find_one(&request.headers, [&self.header])?
+            .ok_or(Rejection::MissingSignature)?
+            .as_bytes()
+            .trim_ascii();
+        if value.is_empty() {
+            return Err(Rejection::MissingSignature);
+        }
+        let token = Token::parse(value).ok_or(Rejection::MalformedSignature)?;
+        if !self.algorithms.contains(&token.alg.as_str()) {
+            return Err(Rejection::MalformedSignature);
+        }
+        Ok(token)
+    }
+
+    fn verifier_from(
+        &self,
+        token: &Token,
+        keys: &JwtKeys,
+        key_id: Option<Arc<str>>,
+    ) -> Result<JwtVerifier, Rejection> {
+        let index = keys
+            .verify(&token.alg, &token.signing_input, &token.signature)
+            .ok_or(Rejection::InvalidSignature)?;
+        // Signed claims from here on.
+        match token.claims.get("iat").map(Value::as_u64) {
+            Some(Some(iat))
+                if unix_seconds(&*self.clock).abs_diff(iat) > self.tolerance.as_secs() =>
+            {
+                return Err(Rejection::TimestampOutOfTolerance);
+            }
+            Some(Some(_)) => {}
+            Some(None) => return Err(Rejection::InvalidTimestamp),
+            None if self.require_iat => return Err(Rejection::InvalidTimestamp),
+            None => {}
+        }
+        let claimed = token
+            .claims
+            .get(&*self.claim)
+            .and_then(Value::as_str)
+            .and_then(|text| match self.body_hash {
+                BodyHash::Hex => hex::decode(text).ok(),
+                BodyHash::Base64 => STANDARD.decode(text).ok(),
+            })
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or(Rejection::MalformedSignature)?;
+        Ok(JwtVerifier {
+            index,
+            key_id,
+            claimed,
+            hash: Sha256::new(),
+            name: self.name.clone(),
+            signature: Tag::from_slice(&Sha256::digest(&token.signature)),
+        })
+    }
+}
+
+/// A JWT's parts, decoded.
+struct Token {
+    alg: String,
+    signing_input: Vec<u8>,
+    signature: Vec<u8>,
+    claims: Value,
+}
+
+impl Token {
+    fn parse(value: &[u8]) -> Option<Self> {
+        if value.len() > MAX_JWT_LEN {
+            return None;
+        }
+        let text = std::str::from_utf8(value).ok()?;
+        let mut parts = text.split('.');
+        let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+        let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        if !claims.is_object() {
+            return None;
+        }
+        let signing_input = text.get(..text.rfind('.')?)?.as_bytes().to_vec();
+        Some(Self {
+            alg: header.get("alg")?.as_str()?.to_owned(),
+            signing_input,
+            signature: URL_SAFE_NO_PAD.decode(signature).ok()?,
+            claims,
+        })
+    }
+}
+
+/// The `kid` of the JWT in `header`, as the key name of a fetched key.
+fn kid_of(request: &Parts, header: &HeaderName) -> Option<String> {
+    let value = request.headers.get(header)?.to_str().ok()?;
+    let encoded = value.trim().split('.').next()?;
+    let json: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded).ok()?).ok()?;
+    Some(json.get("kid")?.as_str()?.to_owned())
+}
+
+fn fetched_keys(header: &str, source: JwkSource) -> KeySlot<JwtKeys> {
+    let header = header_name(header);
+    let name = KeyName::from_fn(move |request: &Parts| kid_of(request, &header));
+    let config = KeyResolver::new(name, source).ttl(JWK_TTL);
+    match KeySlot::new(KeysFrom::Resolved(config), JwtKeys::parse_jwk) {
+        Ok(slot) => slot,
+        // Resolved keys are parsed when they are found, never here.
+        Err(_) => unreachable_keys(),
+    }
+}
+
+#[expect(
+    clippy::panic,
+    reason = "KeySlot::new parses nothing for resolved keys"
+)]
+fn unreachable_keys() -> KeySlot<JwtKeys> {
+    panic!("tower-webhook: resolved JWT keys were parsed when the scheme was built")
+}
+
+fn https_url(url: &str) -> Result<Uri, InvalidKeyUrl> {
+    let uri: Uri = url.parse().map_err(|_| InvalidKeyUrl)?;
+    let https = uri
+        .scheme_str()
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https"));
+    if !https || uri.authority().is_none_or(|a| a.as_str().contains('@')) {
+        return Err(InvalidKeyUrl);
+    }
+    Ok(uri)
+}
+
+impl Scheme for JwtScheme {
+    type Verifier = JwtVerifier;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn verifier(&self, request: &Parts) -> Result<JwtVerifier, Rejection> {
+        let token = self.head(request)?;
+        let keys = self.keys.fixed().ok_or(Rejection::KeySourceUnavailable)?;
+        self.verifier_from(&token, keys, None)
+    }
+
+    fn start(&self, request: &Parts) -> Start<JwtVerifier> {
+        let token = match self.head(request) {
+            Ok(token) => token,
+            Err(rejection) => return Start::Ready(Err(rejection)),
+        };
+        self.keys
+            .start(request, |keys, id| self.verifier_from(&token, keys, id))
+    }
+
+    fn verifier_with(
+        &self,
+        request: &Parts,
+        keys: &ResolvedKeys,
+    ) -> Result<JwtVerifier, Rejection> {
+        let set = keys
+            .get::<JwtKeys>()
+            .ok_or(Rejection::KeySourceUnavailable)?;
+        let token = self.head(request)?;
+        self.verifier_from(&token, set, Some(Arc::clone(keys.shared_id())))
+    }
+}
+
+impl fmt::Debug for JwtScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtScheme")
+            .field("name", &self.name)
+            .field("header", &self.header)
+            .field("keys", &self.keys)
+            .field("algorithms", &self.algorithms)
+            .field("body_hash", &self.body_hash)
+            .field("tolerance", &self.tolerance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The [`Verifier`] of a [`JwtScheme`]: the JWT was checked with the head; the body's
+/// SHA-256 is computed as it streams and compared with the claim.
+pub struct JwtVerifier {
+    index: usize,
+    key_id: Option<Arc<str>>,
+    claimed: [u8; 32],
+    hash: Sha256,
+    name: Cow<'static, str>,
+    signature: Tag,
+}
+
+impl Verifier for JwtVerifier {
+    fn update(&mut self, chunk: &[u8]) {
+        self.hash.update(chunk);
+    }
+
+    fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
+        let hash = self.hash.finalize();
+        if !bool::from(hash.as_slice().ct_eq(&self.claimed)) {
+            return Err(Rejection::InvalidSignature);
+        }
+        let mut verified = Verified::new(self.index);
+        if let Some(id) = self.key_id {
+            verified = verified.with_key_id(id);
+        }
+        Ok(verified.with_signature(self.name, self.signature))
+    }
+}
+
+impl fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtVerifier").finish_non_exhaustive()
+    }
+}
+
+/// The error of [`JwtScheme::jwks`] and [`JwtScheme::plaid`]: the key URL is not `https`.
+///
+/// ```
+/// use tower_webhook::{keys::Fetcher, scheme::JwtScheme};
+///
+/// let error = JwtScheme::jwks("x-jwt", "http://auth.example.com/jwks.json", Fetcher::new()).unwrap_err();
+/// assert_eq!(error.to_string(), "invalid key URL: expected https://host/path");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidKeyUrl;
+
+impl fmt::Display for InvalidKeyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid key URL: expected https://host/path")
+    }
+}
+
+impl std::error::Error for InvalidKeyUrl {}
+
+impl From<InvalidKeyUrl> for InvalidKey {
+    fn from(_: InvalidKeyUrl) -> Self {
+        InvalidKey::expected("an https key URL")
+    }
+}

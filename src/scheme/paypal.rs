@@ -1,0 +1,388 @@
+//! [`PayPalScheme`]: PayPal's webhooks, signed with RSA under a certificate PayPal names in
+//! each request and the receiver fetches.
+
+use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use http::{request::Parts, HeaderMap};
+use rustls::pki_types::ServerName;
+use sha2::{Digest, Sha256};
+
+use super::{
+    clock::{unix_seconds, Clock, SystemClock},
+    encoding::Tag,
+    event_id::BodyFields,
+    signature::{find_one, DEFAULT_TOLERANCE},
+    timestamp::TimestampFormat,
+    verified::Event,
+    Scheme, Verified, Verifier,
+};
+use crate::{
+    keys::{
+        fetch::{
+            certificate_cache, url_name, Certificate, CertificateSource, CertificateUrls, RsaHash,
+            CERTIFICATE_TTL,
+        },
+        AllowedHosts, Fetcher, Resolution, ResolvedKeys, Resolver, Start,
+    },
+    rejection::Rejection,
+};
+
+/// The hosts PayPal's certificate URLs are on, live and sandbox.
+pub const PAYPAL_CERT_HOSTS: [&str; 4] = [
+    "api.paypal.com",
+    "api-m.paypal.com",
+    "api.sandbox.paypal.com",
+    "api-m.sandbox.paypal.com",
+];
+
+/// PayPal: `PAYPAL-TRANSMISSION-SIG`, the base64 RSA-SHA256 (`PAYPAL-AUTH-ALGO:
+/// SHA256withRSA`) signature of `{transmission id}|{transmission time}|{webhook id}|{CRC32 of
+/// the body}`, under the certificate at `PAYPAL-CERT-URL`.
+///
+/// The certificate URL is refused with `401`, before any fetch, unless it is `https` on
+/// PayPal's API hosts ([`PAYPAL_CERT_HOSTS`]) under `/v1/notifications/certs/`; a fetched
+/// certificate is used only if its chain leads to a trusted root and it is issued to
+/// `messageverificationcerts.paypal.com` (or `messageverificationcerts.sandbox.paypal.com`).
+/// Certificates are cached for an hour, with a single flight. `PAYPAL-TRANSMISSION-TIME`
+/// more than 5 minutes from now is refused. A delivery is named by the event's `id`.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::paypal("WH-8PT597110X687430LKGECATA"));
+/// ```
+#[derive(Clone)]
+pub struct PayPalScheme {
+    webhook_id: Arc<str>,
+    urls: CertificateUrls,
+    subjects: Arc<[ServerName<'static>]>,
+    fetcher: Fetcher,
+    ttl: Duration,
+    certificates: Vec<Arc<Resolver<Certificate>>>,
+    tolerance: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl PayPalScheme {
+    /// Deliveries to the webhook `webhook_id` (from PayPal's developer dashboard).
+    ///
+    /// ```
+    /// use tower_webhook::scheme::PayPalScheme;
+    ///
+    /// let scheme = PayPalScheme::new("WH-8PT597110X687430LKGECATA");
+    /// ```
+    #[must_use]
+    pub fn new(webhook_id: impl Into<Arc<str>>) -> Self {
+        let names = [
+            "messageverificationcerts.paypal.com",
+            "messageverificationcerts.sandbox.paypal.com",
+        ];
+        let hosts = AllowedHosts::new(PAYPAL_CERT_HOSTS).unwrap_or_else(|_| unreachable_hosts());
+        Self {
+            webhook_id: webhook_id.into(),
+            urls: CertificateUrls {
+                hosts,
+                path_prefix: "/v1/notifications/certs/",
+                path_suffix: "",
+            },
+            subjects: names
+                .into_iter()
+                .filter_map(|name| ServerName::try_from(name).ok())
+                .collect(),
+            fetcher: Fetcher::new(),
+            ttl: CERTIFICATE_TTL,
+            certificates: Vec::new(),
+            tolerance: DEFAULT_TOLERANCE,
+            clock: Arc::new(SystemClock),
+        }
+        .rebuilt()
+    }
+
+    /// Fetches certificates with `fetcher` (its roots, timeout and size limit).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::{keys::Fetcher, scheme::PayPalScheme};
+    ///
+    /// let scheme = PayPalScheme::new("WH-1").fetcher(Fetcher::new().timeout(Duration::from_secs(2)));
+    /// ```
+    #[must_use]
+    pub fn fetcher(mut self, fetcher: Fetcher) -> Self {
+        self.fetcher = fetcher;
+        self.rebuilt()
+    }
+
+    /// The hosts certificate URLs may be on, instead of [`PAYPAL_CERT_HOSTS`] (a test server).
+    ///
+    /// ```
+    /// use tower_webhook::{keys::AllowedHosts, scheme::PayPalScheme};
+    ///
+    /// let scheme = PayPalScheme::new("WH-1").certificate_hosts(AllowedHosts::new(["127.0.0.1:8443"])?);
+    /// # Ok::<(), tower_webhook::keys::InvalidHostPattern>(())
+    /// ```
+    #[must_use]
+    pub fn certificate_hosts(mut self, hosts: AllowedHosts) -> Self {
+        self.urls.hosts = hosts;
+        self.rebuilt()
+    }
+
+    /// How long a fetched certificate is used. Default: 1 hour.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::scheme::PayPalScheme;
+    ///
+    /// let scheme = PayPalScheme::new("WH-1").certificate_ttl(Duration::from_secs(600));
+    /// ```
+    #[must_use]
+    pub fn certificate_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self.rebuilt()
+    }
+
+    /// How far `PAYPAL-TRANSMISSION-TIME` may be from now, either way. Default: 5 minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::scheme::PayPalScheme;
+    ///
+    /// let scheme = PayPalScheme::new("WH-1").tolerance(Duration::from_secs(600));
+    /// ```
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Where the current time comes from (tests fix it). Certificates are checked against
+    /// the system time.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_webhook::scheme::PayPalScheme;
+    ///
+    /// let scheme = PayPalScheme::new("WH-1").clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// One cache, shared by clones, for the configuration as it now is.
+    fn rebuilt(mut self) -> Self {
+        let source = CertificateSource {
+            fetcher: self.fetcher.clone(),
+            urls: self.urls.clone(),
+            subjects: Arc::clone(&self.subjects),
+            sender: "paypal",
+        };
+        self.certificates = vec![certificate_cache(source, self.ttl)];
+        self
+    }
+
+    fn cache(&self) -> Result<&Arc<Resolver<Certificate>>, Rejection> {
+        self.certificates
+            .first()
+            .ok_or(Rejection::KeySourceUnavailable)
+    }
+
+    fn head<'a>(&self, request: &'a Parts) -> Result<Head<'a>, Rejection> {
+        let headers = &request.headers;
+        let signature =
+            text(headers, "paypal-transmission-sig")?.ok_or(Rejection::MissingSignature)?;
+        let required = |name| text(headers, name)?.ok_or(Rejection::MalformedSignature);
+        let id = required("paypal-transmission-id")?;
+        let time = required("paypal-transmission-time")?;
+        let cert_url = required("paypal-cert-url")?;
+        if required("paypal-auth-algo")? != "SHA256withRSA" {
+            return Err(Rejection::MalformedSignature);
+        }
+        let signature = STANDARD
+            .decode(signature)
+            .ok()
+            .filter(|s| (128..=1024).contains(&s.len()))
+            .ok_or(Rejection::MalformedSignature)?;
+        let sent = TimestampFormat::Rfc3339
+            .seconds(time.as_bytes())
+            .ok_or(Rejection::InvalidTimestamp)?;
+        if unix_seconds(&*self.clock).abs_diff(sent) > self.tolerance.as_secs() {
+            return Err(Rejection::TimestampOutOfTolerance);
+        }
+        // A URL PayPal would not use is refused here, before the cache and before any fetch:
+        // whoever wrote the header would otherwise choose the key.
+        if self.urls.check(cert_url).is_none() {
+            return Err(Rejection::UnknownKey);
+        }
+        Ok(Head {
+            signature,
+            id,
+            time,
+            cert_url,
+        })
+    }
+
+    fn verifier_from(&self, head: Head<'_>, certificate: &Certificate) -> PayPalVerifier {
+        PayPalVerifier {
+            certificate: certificate.clone(),
+            prefix: format!("{}|{}|{}|", head.id, head.time, self.webhook_id),
+            signature: head.signature,
+            crc: crc32fast::Hasher::new(),
+        }
+    }
+}
+
+/// A header's value as text, if it is there once; `Err` if it is there twice.
+fn text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>, Rejection> {
+    match find_one(headers, [&http::HeaderName::from_static(name)])? {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(Some)
+            .ok_or(Rejection::MalformedSignature),
+    }
+}
+
+#[expect(
+    clippy::panic,
+    reason = "PayPal's host list is a constant, checked by a unit test"
+)]
+fn unreachable_hosts() -> AllowedHosts {
+    panic!("tower-webhook: PayPal's certificate hosts do not parse")
+}
+
+struct Head<'a> {
+    signature: Vec<u8>,
+    id: &'a str,
+    time: &'a str,
+    cert_url: &'a str,
+}
+
+impl Scheme for PayPalScheme {
+    type Verifier = PayPalVerifier;
+
+    fn name(&self) -> &str {
+        "paypal"
+    }
+
+    fn verifier(&self, request: &Parts) -> Result<PayPalVerifier, Rejection> {
+        match self.start(request) {
+            Start::Ready(verifier) => verifier,
+            Start::Resolving(_) => Err(Rejection::KeySourceUnavailable),
+        }
+    }
+
+    fn start(&self, request: &Parts) -> Start<PayPalVerifier> {
+        let head = match self.head(request) {
+            Ok(head) => head,
+            Err(rejection) => return Start::Ready(Err(rejection)),
+        };
+        let Some(name) = url_name(head.cert_url) else {
+            return Start::Ready(Err(Rejection::UnknownKey));
+        };
+        let cache = match self.cache() {
+            Ok(cache) => cache,
+            Err(rejection) => return Start::Ready(Err(rejection)),
+        };
+        match Resolver::resolve_name(cache, name) {
+            Resolution::Ready(found) => {
+                Start::Ready(found.map(|(certificate, _)| self.verifier_from(head, &certificate)))
+            }
+            Resolution::Pending(lookup) => Start::Resolving(lookup),
+        }
+    }
+
+    fn verifier_with(
+        &self,
+        request: &Parts,
+        keys: &ResolvedKeys,
+    ) -> Result<PayPalVerifier, Rejection> {
+        let certificate = keys
+            .get::<Certificate>()
+            .ok_or(Rejection::KeySourceUnavailable)?;
+        Ok(self.verifier_from(self.head(request)?, certificate))
+    }
+}
+
+impl fmt::Debug for PayPalScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayPalScheme")
+            .field("webhook_id", &self.webhook_id)
+            .field("certificate_hosts", &self.urls.hosts)
+            .field("fetcher", &self.fetcher)
+            .field("tolerance", &self.tolerance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The [`Verifier`] of a [`PayPalScheme`]: the body's CRC32 as it streams, then the RSA
+/// check of the signed line.
+pub struct PayPalVerifier {
+    certificate: Certificate,
+    prefix: String,
+    signature: Vec<u8>,
+    crc: crc32fast::Hasher,
+}
+
+impl Verifier for PayPalVerifier {
+    fn update(&mut self, chunk: &[u8]) {
+        self.crc.update(chunk);
+    }
+
+    fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
+        let message = format!("{}{}", self.prefix, self.crc.finalize());
+        if !self
+            .certificate
+            .verifies(RsaHash::Sha256, message.as_bytes(), &self.signature)
+        {
+            return Err(Rejection::InvalidSignature);
+        }
+        let signature = Tag::from_slice(&Sha256::digest(&self.signature));
+        Ok(Verified::new(0)
+            .with_signature(Cow::Borrowed("paypal"), signature)
+            .with_event(Some(Event::Body {
+                fields: Arc::new(BodyFields {
+                    fields: vec![Cow::Borrowed("id")],
+                    each_element: false,
+                }),
+                body: None,
+            })))
+    }
+}
+
+impl fmt::Debug for PayPalVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayPalVerifier").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paypal_hosts_parse_and_only_they_pass() {
+        let scheme = PayPalScheme::new("WH-1");
+        assert!(scheme
+            .urls
+            .check("https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270")
+            .is_some());
+        for bad in [
+            "https://api.paypal.com/v2/other",
+            "http://api.paypal.com/v1/notifications/certs/CERT-1",
+            "https://api.paypal.com.evil.example/v1/notifications/certs/CERT-1",
+            "https://api.paypal.com/v1/notifications/certs/CERT-1?x=1",
+        ] {
+            assert!(scheme.urls.check(bad).is_none(), "{bad}");
+        }
+    }
+}

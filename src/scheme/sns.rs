@@ -1,0 +1,421 @@
+//! [`SnsScheme`]: Amazon SNS messages to HTTP/S subscriptions, signed with RSA under the
+//! certificate each message names in its JSON body.
+
+use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use bytes::Bytes;
+use http::request::Parts;
+use rustls::pki_types::ServerName;
+use serde_json::Value;
+
+use super::{
+    clock::{unix_seconds, Clock, SystemClock},
+    signature::find_one,
+    timestamp::TimestampFormat,
+    DeliveryId, Finish, Scheme, Verified, Verifier,
+};
+use crate::{
+    keys::{
+        fetch::{
+            certificate_cache, url_name, Certificate, CertificateSource, CertificateUrls, RsaHash,
+            CERTIFICATE_TTL,
+        },
+        AllowedHosts, Fetcher, Resolution, Resolver,
+    },
+    rejection::Rejection,
+};
+
+/// The hosts SNS signing certificates are on: `sns.<region>.amazonaws.com`, and the China
+/// regions' `sns.<region>.amazonaws.com.cn`.
+pub const SNS_CERT_HOSTS: [&str; 2] = ["sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"];
+
+/// How far an SNS message's `Timestamp` may be from now by default: 1 hour, because SNS
+/// retries a delivery with the same signed message, for up to an hour under its default
+/// delivery policies.
+pub const SNS_DEFAULT_TOLERANCE: Duration = Duration::from_secs(60 * 60);
+
+/// Amazon SNS (HTTP/S subscriptions): the JSON body's `Signature` is the base64 RSA
+/// signature (`SignatureVersion` 1: SHA1withRSA, 2: SHA256withRSA) of the message's
+/// canonical fields, under the certificate at `SigningCertURL`.
+///
+/// `Notification`, `SubscriptionConfirmation` and `UnsubscribeConfirmation` messages are
+/// all verified. Confirming a subscription is the handler's job: it gets the verified
+/// `SubscriptionConfirmation` and visits its `SubscribeURL` (see the `sns` example).
+///
+/// - Only topics you list are accepted: a message from any other `TopicArn` (in the
+///   `x-amz-sns-topic-arn` header, checked before the body is read, and in the signed body)
+///   gets `401`.
+/// - `SigningCertURL` must be `https` on `sns.<region>.amazonaws.com` and end in `.pem`, or
+///   the message gets `401` with no fetch; the certificate must chain to a trusted root and
+///   be issued to `sns.amazonaws.com`. Certificates are cached for an hour, single flight.
+/// - `Timestamp` more than an hour from now is refused ([`SNS_DEFAULT_TOLERANCE`]).
+/// - A delivery is named by its `MessageId`, which SNS keeps across retries.
+///
+/// The certificate URL is in the body, so the body is read before the certificate is
+/// looked up.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::sns([
+///     "arn:aws:sns:us-east-1:123456789012:orders",
+/// ]));
+/// ```
+#[derive(Clone)]
+pub struct SnsScheme {
+    topics: Arc<[String]>,
+    urls: CertificateUrls,
+    subjects: Arc<[ServerName<'static>]>,
+    fetcher: Fetcher,
+    ttl: Duration,
+    certificates: Option<Arc<Resolver<Certificate>>>,
+    tolerance: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl SnsScheme {
+    /// Messages from these topics (their ARNs) only.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::SnsScheme;
+    ///
+    /// let scheme = SnsScheme::new(["arn:aws:sns:eu-west-1:123456789012:payments"]);
+    /// ```
+    #[must_use]
+    pub fn new<T: Into<String>>(allowed_topic_arns: impl IntoIterator<Item = T>) -> Self {
+        let hosts = AllowedHosts::new(SNS_CERT_HOSTS).unwrap_or_else(|_| unreachable_hosts());
+        Self {
+            topics: allowed_topic_arns.into_iter().map(Into::into).collect(),
+            urls: CertificateUrls {
+                hosts,
+                path_prefix: "/",
+                path_suffix: ".pem",
+            },
+            subjects: ServerName::try_from("sns.amazonaws.com")
+                .into_iter()
+                .collect(),
+            fetcher: Fetcher::new(),
+            ttl: CERTIFICATE_TTL,
+            certificates: None,
+            tolerance: SNS_DEFAULT_TOLERANCE,
+            clock: Arc::new(SystemClock),
+        }
+        .rebuilt()
+    }
+
+    /// Fetches certificates with `fetcher` (its roots, timeout and size limit).
+    ///
+    /// ```
+    /// use tower_webhook::{keys::Fetcher, scheme::SnsScheme};
+    ///
+    /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]).fetcher(Fetcher::new());
+    /// ```
+    #[must_use]
+    pub fn fetcher(mut self, fetcher: Fetcher) -> Self {
+        self.fetcher = fetcher;
+        self.rebuilt()
+    }
+
+    /// The hosts certificate URLs may be on, instead of [`SNS_CERT_HOSTS`] (a test server).
+    ///
+    /// ```
+    /// use tower_webhook::{keys::AllowedHosts, scheme::SnsScheme};
+    ///
+    /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
+    ///     .certificate_hosts(AllowedHosts::new(["127.0.0.1:8443"])?);
+    /// # Ok::<(), tower_webhook::keys::InvalidHostPattern>(())
+    /// ```
+    #[must_use]
+    pub fn certificate_hosts(mut self, hosts: AllowedHosts) -> Self {
+        self.urls.hosts = hosts;
+        self.rebuilt()
+    }
+
+    /// How long a fetched certificate is used. Default: 1 hour.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::scheme::SnsScheme;
+    ///
+    /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]).certificate_ttl(Duration::from_secs(600));
+    /// ```
+    #[must_use]
+    pub fn certificate_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self.rebuilt()
+    }
+
+    /// How far `Timestamp` may be from now, either way. Default: 1 hour.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::scheme::SnsScheme;
+    ///
+    /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]).tolerance(Duration::from_secs(900));
+    /// ```
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Where the current time comes from (tests fix it). Certificates are checked against
+    /// the system time.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_webhook::scheme::SnsScheme;
+    ///
+    /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
+    ///     .clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn rebuilt(mut self) -> Self {
+        let source = CertificateSource {
+            fetcher: self.fetcher.clone(),
+            urls: self.urls.clone(),
+            subjects: Arc::clone(&self.subjects),
+            sender: "sns",
+        };
+        self.certificates = Some(certificate_cache(source, self.ttl));
+        self
+    }
+}
+
+#[expect(
+    clippy::panic,
+    reason = "SNS's host list is a constant, checked by a unit test"
+)]
+fn unreachable_hosts() -> AllowedHosts {
+    panic!("tower-webhook: SNS's certificate hosts do not parse")
+}
+
+impl Scheme for SnsScheme {
+    type Verifier = SnsVerifier;
+
+    fn name(&self) -> &str {
+        "sns"
+    }
+
+    fn verifier(&self, request: &Parts) -> Result<SnsVerifier, Rejection> {
+        let headers = &request.headers;
+        let kind = find_one(
+            headers,
+            [&http::HeaderName::from_static("x-amz-sns-message-type")],
+        )?
+        .ok_or(Rejection::MissingSignature)?;
+        if !MESSAGE_TYPES
+            .iter()
+            .any(|t| kind.as_bytes() == t.as_bytes())
+        {
+            return Err(Rejection::MalformedSignature);
+        }
+        // The header is not signed, but a topic that is not ours is refused before the body.
+        if let Some(topic) = find_one(
+            headers,
+            [&http::HeaderName::from_static("x-amz-sns-topic-arn")],
+        )? {
+            if !self.topics.iter().any(|t| t.as_bytes() == topic.as_bytes()) {
+                return Err(Rejection::UnknownKey);
+            }
+        }
+        let certificates = self
+            .certificates
+            .clone()
+            .ok_or(Rejection::KeySourceUnavailable)?;
+        Ok(SnsVerifier {
+            scheme: self.clone(),
+            certificates,
+        })
+    }
+}
+
+const MESSAGE_TYPES: [&str; 3] = [
+    "Notification",
+    "SubscriptionConfirmation",
+    "UnsubscribeConfirmation",
+];
+
+impl fmt::Debug for SnsScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnsScheme")
+            .field("topics", &self.topics)
+            .field("certificate_hosts", &self.urls.hosts)
+            .field("fetcher", &self.fetcher)
+            .field("tolerance", &self.tolerance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The [`Verifier`] of an [`SnsScheme`]: it reads the whole JSON message, then checks its
+/// signature under the certificate it names, fetched if it is not cached.
+pub struct SnsVerifier {
+    scheme: SnsScheme,
+    certificates: Arc<Resolver<Certificate>>,
+}
+
+/// What a message signs, and with what.
+struct Signed {
+    canonical: String,
+    signature: Vec<u8>,
+    hash: RsaHash,
+    message_id: String,
+}
+
+impl SnsVerifier {
+    /// The message's signed fields and signature, checked for everything but the signature.
+    fn read(&self, body: &[u8]) -> Result<(Signed, String), Rejection> {
+        let json: Value = serde_json::from_slice(body).map_err(|_| Rejection::MissingSignature)?;
+        let field = |name: &str| json.get(name).and_then(Value::as_str);
+        let required = |name: &str| field(name).ok_or(Rejection::MalformedSignature);
+        let kind = required("Type")?;
+        let names: &[&str] = match kind {
+            "Notification" => &[
+                "Message",
+                "MessageId",
+                "Subject",
+                "Timestamp",
+                "TopicArn",
+                "Type",
+            ],
+            "SubscriptionConfirmation" | "UnsubscribeConfirmation" => &[
+                "Message",
+                "MessageId",
+                "SubscribeURL",
+                "Timestamp",
+                "Token",
+                "TopicArn",
+                "Type",
+            ],
+            _ => return Err(Rejection::MalformedSignature),
+        };
+        let topic = required("TopicArn")?;
+        if !self.scheme.topics.iter().any(|t| t == topic) {
+            return Err(Rejection::UnknownKey);
+        }
+        let hash = match required("SignatureVersion")? {
+            "1" => RsaHash::Sha1,
+            "2" => RsaHash::Sha256,
+            _ => return Err(Rejection::MalformedSignature),
+        };
+        let signature = STANDARD
+            .decode(field("Signature").ok_or(Rejection::MissingSignature)?)
+            .ok()
+            .filter(|s| (128..=1024).contains(&s.len()))
+            .ok_or(Rejection::MalformedSignature)?;
+        let sent = TimestampFormat::Rfc3339
+            .seconds(required("Timestamp")?.as_bytes())
+            .ok_or(Rejection::InvalidTimestamp)?;
+        if unix_seconds(&*self.scheme.clock).abs_diff(sent) > self.scheme.tolerance.as_secs() {
+            return Err(Rejection::TimestampOutOfTolerance);
+        }
+        let cert_url = required("SigningCertURL")?;
+        if self.scheme.urls.check(cert_url).is_none() {
+            return Err(Rejection::UnknownKey);
+        }
+        let mut canonical = String::new();
+        for name in names {
+            // `Subject` is signed only when the message has one.
+            match field(name) {
+                Some(value) => {
+                    canonical.push_str(name);
+                    canonical.push('\n');
+                    canonical.push_str(value);
+                    canonical.push('\n');
+                }
+                None if *name == "Subject" => {}
+                None => return Err(Rejection::MalformedSignature),
+            }
+        }
+        let signed = Signed {
+            canonical,
+            signature,
+            hash,
+            message_id: required("MessageId")?.to_owned(),
+        };
+        Ok((signed, cert_url.to_owned()))
+    }
+}
+
+fn check(signed: &Signed, certificate: &Certificate) -> Result<Verified, Rejection> {
+    if !certificate.verifies(signed.hash, signed.canonical.as_bytes(), &signed.signature) {
+        return Err(Rejection::InvalidSignature);
+    }
+    Ok(Verified::new(0).with_delivery_id(DeliveryId::derive("sns", signed.message_id.as_bytes())))
+}
+
+impl Verifier for SnsVerifier {
+    fn update(&mut self, _chunk: &[u8]) {}
+
+    /// The verdict if the certificate is cached; `503` if it would have to be fetched (the
+    /// layer calls [`finish_later`](Verifier::finish_later), which fetches it).
+    fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+        match self.finish_later(&Bytes::copy_from_slice(body)) {
+            Finish::Ready(verdict) => verdict,
+            Finish::Waiting(_) => Err(Rejection::KeySourceUnavailable),
+        }
+    }
+
+    fn finish_later(self, body: &Bytes) -> Finish {
+        let (signed, url) = match self.read(body) {
+            Ok(read) => read,
+            Err(rejection) => return Finish::Ready(Err(rejection)),
+        };
+        let Some(name) = url_name(&url) else {
+            return Finish::Ready(Err(Rejection::UnknownKey));
+        };
+        match Resolver::resolve_name(&self.certificates, Cow::Owned(name.into_owned())) {
+            Resolution::Ready(found) => {
+                Finish::Ready(found.and_then(|(certificate, _)| check(&signed, &certificate)))
+            }
+            Resolution::Pending(lookup) => Finish::Waiting(Box::pin(async move {
+                let keys = lookup.await?;
+                let certificate = keys
+                    .get::<Certificate>()
+                    .ok_or(Rejection::KeySourceUnavailable)?;
+                check(&signed, certificate)
+            })),
+        }
+    }
+}
+
+impl fmt::Debug for SnsVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnsVerifier").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sns_certificate_urls_are_regional_pem_files() {
+        let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]);
+        let good = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
+        assert!(scheme.urls.check(good).is_some());
+        assert!(scheme
+            .urls
+            .check("https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-1.pem")
+            .is_some());
+        for bad in [
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.txt",
+            "https://s3.amazonaws.com/evil/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com.evil.example/x.pem",
+            "http://sns.us-east-1.amazonaws.com/x.pem",
+        ] {
+            assert!(scheme.urls.check(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,616 @@
+//! Senders whose keys are fetched (PayPal, Amazon SNS, Plaid, FusionAuth), against a local
+//! HTTPS server that serves their certificates and keys under a test CA made here with
+//! rcgen. The deliveries were signed by Python's `cryptography` (generate_fetched.py).
+//! Nothing here reaches the internet.
+#![cfg(all(feature = "paypal", feature = "sns", feature = "jwt", feature = "axum"))]
+
+mod support;
+
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, UNIX_EPOCH},
+};
+
+use axum::{routing::post, Router};
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+use serde_json::{json, Value};
+use tower_webhook::{
+    keys::{AllowedHosts, Fetcher},
+    presets,
+    scheme::{JwtScheme, PayPalScheme, Scheme, SnsScheme},
+    WebhookSignatureLayer,
+};
+
+const NOW: u64 = 1_700_000_000;
+
+fn vectors() -> Value {
+    serde_json::from_str(include_str!("vectors/fetched.json")).unwrap()
+}
+
+fn fixed_now() -> std::time::SystemTime {
+    UNIX_EPOCH + Duration::from_secs(NOW)
+}
+
+/// The local HTTPS server that plays PayPal's, AWS's, Plaid's and FusionAuth's key hosts.
+struct KeyServer {
+    addr: SocketAddr,
+    ca_pem: String,
+    fetches: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl KeyServer {
+    fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+
+    fn fetches(&self, path: &str) -> usize {
+        self.fetches.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+
+    fn total_fetches(&self) -> usize {
+        self.fetches.lock().unwrap().values().sum()
+    }
+
+    /// A fetcher that trusts only the test CA, with a short timeout.
+    fn fetcher(&self) -> Fetcher {
+        Fetcher::trust_only_pem(&self.ca_pem)
+            .unwrap()
+            .timeout(Duration::from_millis(500))
+    }
+
+    fn hosts(&self) -> AllowedHosts {
+        AllowedHosts::new([format!("127.0.0.1:{}", self.addr.port())]).unwrap()
+    }
+
+    async fn start() -> Self {
+        let vectors = vectors();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "tower-webhook test CA");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let issue = |names: &[&str], key: &KeyPair| {
+            let mut params =
+                CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                    .unwrap();
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            params.signed_by(key, &ca).unwrap()
+        };
+        let signer = KeyPair::from_pem(vectors["rsa_signer_pem"].as_str().unwrap()).unwrap();
+        let other = KeyPair::from_pem(vectors["rsa_other_pem"].as_str().unwrap()).unwrap();
+        let paypal_name = ["messageverificationcerts.paypal.com"];
+        let mut files: HashMap<String, String> = HashMap::new();
+        files.insert(
+            "/v1/notifications/certs/CERT-good".into(),
+            issue(&paypal_name, &signer).pem(),
+        );
+        files.insert(
+            "/v1/notifications/certs/CERT-other".into(),
+            issue(&paypal_name, &other).pem(),
+        );
+        files.insert(
+            "/v1/notifications/certs/CERT-misnamed".into(),
+            issue(&["evil.example"], &signer).pem(),
+        );
+        files.insert(
+            "/SimpleNotificationService-test.pem".into(),
+            issue(&["sns.amazonaws.com"], &signer).pem(),
+        );
+        files.insert(
+            "/.well-known/jwks.json".into(),
+            vectors["fusionauth"]["jwks"].to_string(),
+        );
+        let plaid_keys = vectors["plaid"]["keys"].clone();
+
+        let tls_key = KeyPair::generate().unwrap();
+        let tls_cert = issue(&["127.0.0.1", "localhost"], &tls_key);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![tls_cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::try_from(tls_key.serialize_der()).unwrap(),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fetches: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let state = Arc::new((files, plaid_keys, Arc::clone(&fetches)));
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                let state = Arc::clone(&state);
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(move |request| {
+                        let state = Arc::clone(&state);
+                        async move { Ok::<_, Infallible>(answer(&state, request).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            addr,
+            ca_pem: ca.pem(),
+            fetches,
+        }
+    }
+}
+
+type ServerState = (
+    HashMap<String, String>,
+    Value,
+    Arc<Mutex<HashMap<String, usize>>>,
+);
+
+async fn answer(
+    state: &ServerState,
+    request: Request<hyper::body::Incoming>,
+) -> Response<Full<Bytes>> {
+    let (files, plaid_keys, fetches) = state;
+    let path = request.uri().path().to_owned();
+    *fetches.lock().unwrap().entry(path.clone()).or_default() += 1;
+    let respond = |status: StatusCode, body: String| {
+        Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
+    };
+    match path.as_str() {
+        "/v1/notifications/certs/CERT-slow" => {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            respond(
+                StatusCode::OK,
+                files["/v1/notifications/certs/CERT-good"].clone(),
+            )
+        }
+        "/v1/notifications/certs/CERT-redirect" => Response::builder()
+            .status(StatusCode::FOUND)
+            .header("location", "/v1/notifications/certs/CERT-good")
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+        "/v1/notifications/certs/CERT-huge" => respond(StatusCode::OK, "A".repeat(200 * 1024)),
+        "/webhook_verification_key/get" => {
+            let body = request.into_body().collect().await.unwrap().to_bytes();
+            let asked: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(asked["client_id"], "plaid-client");
+            assert_eq!(asked["secret"], "plaid-secret");
+            match plaid_keys.get(asked["key_id"].as_str().unwrap()) {
+                Some(key) => respond(
+                    StatusCode::OK,
+                    json!({"key": key, "request_id": "req"}).to_string(),
+                ),
+                None => respond(StatusCode::BAD_REQUEST, "{}".into()),
+            }
+        }
+        path => match files.get(path) {
+            Some(file) => respond(StatusCode::OK, file.clone()),
+            None => respond(StatusCode::NOT_FOUND, String::new()),
+        },
+    }
+}
+
+fn paypal_scheme(server: &KeyServer) -> PayPalScheme {
+    PayPalScheme::new(vectors()["paypal"]["webhook_id"].as_str().unwrap())
+        .fetcher(server.fetcher())
+        .certificate_hosts(server.hosts())
+        .clock(fixed_now)
+}
+
+fn paypal_request(cert_url: &str, body: &str) -> Request<Full<Bytes>> {
+    let vector = &vectors()["paypal"];
+    let mut request = Request::post("/webhooks/paypal").header("paypal-cert-url", cert_url);
+    for (name, value) in vector["headers"].as_object().unwrap() {
+        request = request.header(name.as_str(), value.as_str().unwrap());
+    }
+    request
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap()
+}
+
+fn paypal_body() -> String {
+    vectors()["paypal"]["body"].as_str().unwrap().to_owned()
+}
+
+async fn through<S: Scheme>(scheme: S, request: Request<Full<Bytes>>) -> support::Outcome {
+    support::run_through(WebhookSignatureLayer::new(scheme), request).await
+}
+
+fn assert_refused(outcome: &support::Outcome, status: StatusCode, what: &str) {
+    assert_eq!(outcome.status, status, "{what}");
+    assert_eq!(
+        outcome.recorder.calls(),
+        0,
+        "{what}: reached the inner service"
+    );
+}
+
+#[tokio::test]
+async fn paypal_verifies_under_a_fetched_certificate_and_caches_it() {
+    let server = KeyServer::start().await;
+    let scheme = paypal_scheme(&server);
+    let url = server.url("/v1/notifications/certs/CERT-good");
+    for _ in 0..3 {
+        let outcome = through(scheme.clone(), paypal_request(&url, &paypal_body())).await;
+        assert_eq!(outcome.status, StatusCode::OK);
+        assert_eq!(outcome.recorder.only().body, paypal_body().as_bytes());
+    }
+    assert_eq!(server.fetches("/v1/notifications/certs/CERT-good"), 1);
+}
+
+#[tokio::test]
+async fn paypal_refuses_a_tampered_body_and_a_certificate_that_is_not_the_signers() {
+    let server = KeyServer::start().await;
+    let scheme = paypal_scheme(&server);
+    let good = server.url("/v1/notifications/certs/CERT-good");
+    let tampered = paypal_body().replace("42.00", "4200.00");
+    let outcome = through(scheme.clone(), paypal_request(&good, &tampered)).await;
+    assert_refused(&outcome, StatusCode::UNAUTHORIZED, "tampered body");
+    assert_eq!(outcome.body, "invalid webhook signature\n");
+
+    let other = server.url("/v1/notifications/certs/CERT-other");
+    let outcome = through(scheme.clone(), paypal_request(&other, &paypal_body())).await;
+    assert_refused(
+        &outcome,
+        StatusCode::UNAUTHORIZED,
+        "another key's certificate",
+    );
+
+    let misnamed = server.url("/v1/notifications/certs/CERT-misnamed");
+    let outcome = through(scheme.clone(), paypal_request(&misnamed, &paypal_body())).await;
+    assert_refused(
+        &outcome,
+        StatusCode::UNAUTHORIZED,
+        "certificate not issued to PayPal",
+    );
+
+    // Under a fetcher that does not trust the test CA, even the right certificate fails
+    // (its TLS connection, then its chain): no key from an untrusted source.
+    let untrusting =
+        paypal_scheme(&server).fetcher(Fetcher::new().timeout(Duration::from_millis(500)));
+    let outcome = through(untrusting, paypal_request(&good, &paypal_body())).await;
+    assert_refused(&outcome, StatusCode::SERVICE_UNAVAILABLE, "untrusted CA");
+}
+
+#[tokio::test]
+async fn certificate_urls_off_the_allowed_hosts_are_refused_without_a_fetch() {
+    let server = KeyServer::start().await;
+    let scheme = paypal_scheme(&server);
+    let port = server.addr.port();
+    for url in [
+        // The same server, named by a host that is not allowed.
+        format!("https://localhost:{port}/v1/notifications/certs/CERT-good"),
+        // Plain HTTP.
+        format!("http://127.0.0.1:{port}/v1/notifications/certs/CERT-good"),
+        // User info smuggling another host.
+        format!("https://127.0.0.1:{port}@evil.example/v1/notifications/certs/CERT-good"),
+        // Not where PayPal keeps certificates.
+        format!("https://127.0.0.1:{port}/.well-known/jwks.json"),
+    ] {
+        let outcome = through(scheme.clone(), paypal_request(&url, &paypal_body())).await;
+        assert_refused(&outcome, StatusCode::UNAUTHORIZED, &url);
+        assert_eq!(outcome.body, "invalid webhook signature\n", "{url}");
+    }
+    assert_eq!(server.total_fetches(), 0);
+}
+
+#[tokio::test]
+async fn a_fetch_that_times_out_redirects_or_is_too_large_gets_503() {
+    let server = KeyServer::start().await;
+    let scheme = paypal_scheme(&server);
+    for path in [
+        "/v1/notifications/certs/CERT-slow",
+        "/v1/notifications/certs/CERT-redirect",
+        "/v1/notifications/certs/CERT-huge",
+    ] {
+        let started = std::time::Instant::now();
+        let outcome = through(
+            scheme.clone(),
+            paypal_request(&server.url(path), &paypal_body()),
+        )
+        .await;
+        assert_refused(&outcome, StatusCode::SERVICE_UNAVAILABLE, path);
+        assert!(started.elapsed() < Duration::from_secs(2), "{path}");
+    }
+    // The redirect was not followed.
+    assert_eq!(server.fetches("/v1/notifications/certs/CERT-good"), 0);
+}
+
+#[tokio::test]
+async fn paypal_refuses_a_stale_transmission_time() {
+    let server = KeyServer::start().await;
+    let scheme = paypal_scheme(&server).clock(|| UNIX_EPOCH + Duration::from_secs(NOW + 301));
+    let url = server.url("/v1/notifications/certs/CERT-good");
+    let outcome = through(scheme, paypal_request(&url, &paypal_body())).await;
+    assert_refused(&outcome, StatusCode::UNAUTHORIZED, "stale");
+    assert_eq!(outcome.body, "webhook timestamp outside the tolerance\n");
+    assert_eq!(server.total_fetches(), 0);
+}
+
+fn sns_scheme(server: &KeyServer) -> SnsScheme {
+    SnsScheme::new([vectors()["sns"]["topic"].as_str().unwrap()])
+        .fetcher(server.fetcher())
+        .certificate_hosts(server.hosts())
+        .clock(fixed_now)
+}
+
+fn sns_body(server: &KeyServer, which: &str) -> String {
+    vectors()["sns"][which]
+        .as_str()
+        .unwrap()
+        .replace("__BASE__", &format!("https://{}", server.addr))
+}
+
+fn sns_request(body: &str) -> Request<Full<Bytes>> {
+    let message: Value = serde_json::from_str(body).unwrap();
+    Request::post("/webhooks/sns")
+        .header("x-amz-sns-message-type", message["Type"].as_str().unwrap())
+        .header("x-amz-sns-topic-arn", message["TopicArn"].as_str().unwrap())
+        .header("content-type", "text/plain; charset=UTF-8")
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sns_verifies_both_signature_versions_and_subscription_confirmations() {
+    let server = KeyServer::start().await;
+    let scheme = sns_scheme(&server);
+    for which in [
+        "notification_v1",
+        "notification_v2",
+        "subscription_confirmation",
+    ] {
+        let body = sns_body(&server, which);
+        let outcome = through(scheme.clone(), sns_request(&body)).await;
+        assert_eq!(outcome.status, StatusCode::OK, "{which}");
+        assert_eq!(outcome.recorder.only().body, body.as_bytes(), "{which}");
+    }
+    assert_eq!(server.fetches("/SimpleNotificationService-test.pem"), 1);
+}
+
+#[tokio::test]
+async fn sns_refuses_tampering_other_topics_and_foreign_certificate_urls() {
+    let server = KeyServer::start().await;
+    let scheme = sns_scheme(&server);
+    let body = sns_body(&server, "notification_v2");
+    let tampered = body.replace("plain text", "plain test");
+    let outcome = through(scheme.clone(), sns_request(&tampered)).await;
+    assert_refused(&outcome, StatusCode::UNAUTHORIZED, "tampered message");
+
+    let other_topic = SnsScheme::new(["arn:aws:sns:us-east-1:123456789012:other"])
+        .fetcher(server.fetcher())
+        .certificate_hosts(server.hosts())
+        .clock(fixed_now);
+    let outcome = through(other_topic, sns_request(&body)).await;
+    assert_refused(&outcome, StatusCode::UNAUTHORIZED, "topic not allowed");
+
+    let port = server.addr.port();
+    for url in [
+        format!("https://localhost:{port}/SimpleNotificationService-test.pem"),
+        format!("http://127.0.0.1:{port}/SimpleNotificationService-test.pem"),
+        format!("https://127.0.0.1:{port}/.well-known/jwks.json"),
+    ] {
+        let forged = body.replace(
+            &format!("https://{}/SimpleNotificationService-test.pem", server.addr),
+            &url,
+        );
+        let outcome = through(scheme.clone(), sns_request(&forged)).await;
+        assert_refused(&outcome, StatusCode::UNAUTHORIZED, &url);
+    }
+    // A message older than SNS's hour of retries.
+    let late = sns_scheme(&server).clock(|| UNIX_EPOCH + Duration::from_secs(NOW + 3601));
+    let outcome = through(late, sns_request(&body)).await;
+    assert_refused(&outcome, StatusCode::UNAUTHORIZED, "stale Timestamp");
+    assert_eq!(outcome.body, "webhook timestamp outside the tolerance\n");
+    // Only the tampered message, whose URL is SNS's, fetched its certificate.
+    assert_eq!(server.fetches("/SimpleNotificationService-test.pem"), 1);
+    assert_eq!(server.total_fetches(), 1);
+}
+
+fn plaid_scheme(server: &KeyServer) -> JwtScheme {
+    JwtScheme::plaid(
+        &server.url("/webhook_verification_key/get"),
+        server.fetcher(),
+        "plaid-client",
+        "plaid-secret",
+    )
+    .unwrap()
+    .clock(fixed_now)
+}
+
+fn jwt_request(header: &str, jwt: &str, body: &str) -> Request<Full<Bytes>> {
+    Request::post("/webhooks/jwt")
+        .header(header, jwt)
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn plaid_fetches_each_key_id_once() {
+    let server = KeyServer::start().await;
+    let scheme = plaid_scheme(&server);
+    let plaid = &vectors()["plaid"];
+    let body = plaid["body"].as_str().unwrap();
+    for jwt in [
+        "jwt_key_1",
+        "jwt_key_1",
+        "jwt_key_2",
+        "jwt_key_2",
+        "jwt_key_1",
+    ] {
+        let request = jwt_request("plaid-verification", plaid[jwt].as_str().unwrap(), body);
+        let outcome = through(scheme.clone(), request).await;
+        assert_eq!(outcome.status, StatusCode::OK, "{jwt}");
+        assert_eq!(outcome.recorder.only().body, body.as_bytes());
+    }
+    // Two key ids, each fetched once.
+    assert_eq!(server.fetches("/webhook_verification_key/get"), 2);
+
+    let tampered = body.replace("SYNC", "SINK");
+    let request = jwt_request(
+        "plaid-verification",
+        plaid["jwt_key_1"].as_str().unwrap(),
+        &tampered,
+    );
+    assert_refused(
+        &through(scheme.clone(), request).await,
+        StatusCode::UNAUTHORIZED,
+        "tampered",
+    );
+
+    let request = jwt_request(
+        "plaid-verification",
+        plaid["jwt_without_iat"].as_str().unwrap(),
+        body,
+    );
+    assert_refused(
+        &through(scheme.clone(), request).await,
+        StatusCode::UNAUTHORIZED,
+        "no iat",
+    );
+
+    let stale = plaid_scheme(&server).clock(|| UNIX_EPOCH + Duration::from_secs(NOW + 301));
+    let request = jwt_request(
+        "plaid-verification",
+        plaid["jwt_key_1"].as_str().unwrap(),
+        body,
+    );
+    assert_refused(
+        &through(stale, request).await,
+        StatusCode::UNAUTHORIZED,
+        "stale iat",
+    );
+}
+
+#[tokio::test]
+async fn fusionauth_verifies_hmac_and_jwks_signed_jwts() {
+    let server = KeyServer::start().await;
+    let fa = &vectors()["fusionauth"];
+    let body = fa["body"].as_str().unwrap();
+    let header = "x-fusionauth-signature-jwt";
+
+    let hmac = presets::fusionauth(fa["hmac_secret"].as_str().unwrap()).clock(fixed_now);
+    let request = jwt_request(header, fa["jwt_hs256"].as_str().unwrap(), body);
+    let outcome = through(hmac.clone(), request).await;
+    assert_eq!(outcome.status, StatusCode::OK);
+    assert_eq!(outcome.recorder.only().body, body.as_bytes());
+    let request = jwt_request(
+        header,
+        fa["jwt_hs256"].as_str().unwrap(),
+        &body.replace("create", "delete"),
+    );
+    assert_refused(
+        &through(hmac.clone(), request).await,
+        StatusCode::UNAUTHORIZED,
+        "tampered",
+    );
+    // An RS256 JWT against the HMAC scheme: the algorithm is not allowed.
+    let request = jwt_request(header, fa["jwt_rs256"].as_str().unwrap(), body);
+    assert_refused(
+        &through(hmac, request).await,
+        StatusCode::UNAUTHORIZED,
+        "RS256 to HMAC",
+    );
+
+    let jwks = presets::fusionauth_jwks(&server.url("/.well-known/jwks.json"), server.fetcher())
+        .unwrap()
+        .clock(fixed_now);
+    for _ in 0..2 {
+        let request = jwt_request(header, fa["jwt_rs256"].as_str().unwrap(), body);
+        let outcome = through(jwks.clone(), request).await;
+        assert_eq!(outcome.status, StatusCode::OK);
+    }
+    assert_eq!(server.fetches("/.well-known/jwks.json"), 1);
+    // An HS256 JWT against the JWKS scheme: no RSA key can act as an HMAC secret.
+    let request = jwt_request(header, fa["jwt_hs256"].as_str().unwrap(), body);
+    assert_refused(
+        &through(jwks, request).await,
+        StatusCode::UNAUTHORIZED,
+        "HS256 to JWKS",
+    );
+}
+
+/// PayPal, SNS and Plaid behind a real axum server on 127.0.0.1, fetching from the local
+/// HTTPS key server; twenty concurrent first deliveries make one certificate fetch.
+#[tokio::test]
+async fn fetched_key_senders_verify_through_a_real_server() {
+    let server = KeyServer::start().await;
+    let echo = || post(|body: Bytes| async move { body });
+    let app = Router::new()
+        .route(
+            "/webhooks/paypal",
+            echo().layer(WebhookSignatureLayer::new(paypal_scheme(&server))),
+        )
+        .route(
+            "/webhooks/sns",
+            echo().layer(WebhookSignatureLayer::new(sns_scheme(&server))),
+        )
+        .route(
+            "/webhooks/jwt",
+            echo().layer(WebhookSignatureLayer::new(plaid_scheme(&server))),
+        );
+    let addr = support::serve_axum(app).await;
+
+    let good = server.url("/v1/notifications/certs/CERT-good");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| tokio::spawn(support::send(addr, paypal_request(&good, &paypal_body()))))
+        .collect();
+    for task in tasks {
+        let (status, _, body) = task.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, paypal_body().as_bytes());
+    }
+    assert_eq!(server.fetches("/v1/notifications/certs/CERT-good"), 1);
+
+    let sns = sns_body(&server, "subscription_confirmation");
+    let (status, _, body) = support::send(addr, sns_request(&sns)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, sns.as_bytes());
+
+    let plaid = &vectors()["plaid"];
+    let request = jwt_request(
+        "plaid-verification",
+        plaid["jwt_key_1"].as_str().unwrap(),
+        plaid["body"].as_str().unwrap(),
+    );
+    let (status, _, _) = support::send(addr, request).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let forged = paypal_request(
+        &format!(
+            "https://localhost:{}/v1/notifications/certs/CERT-good",
+            server.addr.port()
+        ),
+        &paypal_body(),
+    );
+    let (status, _, _) = support::send(addr, forged).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
