@@ -5,7 +5,6 @@ use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use http::{request::Parts, HeaderMap};
-use rustls::pki_types::ServerName;
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -19,11 +18,8 @@ use super::{
 };
 use crate::{
     keys::{
-        fetch::{
-            certificate_cache, url_name, Certificate, CertificateSource, CertificateUrls, RsaHash,
-            CERTIFICATE_TTL,
-        },
-        AllowedHosts, Fetcher, Resolution, ResolvedKeys, Resolver, Start,
+        fetch::{Certificate, CertificateUrls, FetchedCertificates, RsaHash},
+        AllowedHosts, Fetcher, Resolution, ResolvedKeys, Start,
     },
     rejection::Rejection,
 };
@@ -55,11 +51,7 @@ pub const PAYPAL_CERT_HOSTS: [&str; 4] = [
 #[derive(Clone)]
 pub struct PayPalScheme {
     webhook_id: Arc<str>,
-    urls: CertificateUrls,
-    subjects: Arc<[ServerName<'static>]>,
-    fetcher: Fetcher,
-    ttl: Duration,
-    certificates: Vec<Arc<Resolver<Certificate>>>,
+    certificates: FetchedCertificates,
     tolerance: Duration,
     clock: Arc<dyn Clock>,
 }
@@ -74,29 +66,22 @@ impl PayPalScheme {
     /// ```
     #[must_use]
     pub fn new(webhook_id: impl Into<Arc<str>>) -> Self {
+        let hosts = AllowedHosts::new(PAYPAL_CERT_HOSTS).unwrap_or_else(|_| unreachable_hosts());
+        let urls = CertificateUrls {
+            hosts,
+            path_prefix: "/v1/notifications/certs/",
+            path_suffix: "",
+        };
         let names = [
             "messageverificationcerts.paypal.com",
             "messageverificationcerts.sandbox.paypal.com",
         ];
-        let hosts = AllowedHosts::new(PAYPAL_CERT_HOSTS).unwrap_or_else(|_| unreachable_hosts());
         Self {
             webhook_id: webhook_id.into(),
-            urls: CertificateUrls {
-                hosts,
-                path_prefix: "/v1/notifications/certs/",
-                path_suffix: "",
-            },
-            subjects: names
-                .into_iter()
-                .filter_map(|name| ServerName::try_from(name).ok())
-                .collect(),
-            fetcher: Fetcher::new(),
-            ttl: CERTIFICATE_TTL,
-            certificates: Vec::new(),
+            certificates: FetchedCertificates::new("paypal", urls, &names),
             tolerance: DEFAULT_TOLERANCE,
             clock: Arc::new(SystemClock),
         }
-        .rebuilt()
     }
 
     /// Fetches certificates with `fetcher` (its roots, timeout and size limit).
@@ -109,8 +94,8 @@ impl PayPalScheme {
     /// ```
     #[must_use]
     pub fn fetcher(mut self, fetcher: Fetcher) -> Self {
-        self.fetcher = fetcher;
-        self.rebuilt()
+        self.certificates = self.certificates.fetcher(fetcher);
+        self
     }
 
     /// The hosts certificate URLs may be on, instead of [`PAYPAL_CERT_HOSTS`] (a test server).
@@ -123,8 +108,8 @@ impl PayPalScheme {
     /// ```
     #[must_use]
     pub fn certificate_hosts(mut self, hosts: AllowedHosts) -> Self {
-        self.urls.hosts = hosts;
-        self.rebuilt()
+        self.certificates = self.certificates.hosts(hosts);
+        self
     }
 
     /// How long a fetched certificate is used. Default: 1 hour.
@@ -137,8 +122,8 @@ impl PayPalScheme {
     /// ```
     #[must_use]
     pub fn certificate_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self.rebuilt()
+        self.certificates = self.certificates.ttl(ttl);
+        self
     }
 
     /// How far `PAYPAL-TRANSMISSION-TIME` may be from now, either way. Default: 5 minutes.
@@ -175,24 +160,6 @@ impl PayPalScheme {
         self
     }
 
-    /// One cache, shared by clones, for the configuration as it now is.
-    fn rebuilt(mut self) -> Self {
-        let source = CertificateSource {
-            fetcher: self.fetcher.clone(),
-            urls: self.urls.clone(),
-            subjects: Arc::clone(&self.subjects),
-            sender: "paypal",
-        };
-        self.certificates = vec![certificate_cache(source, self.ttl)];
-        self
-    }
-
-    fn cache(&self) -> Result<&Arc<Resolver<Certificate>>, Rejection> {
-        self.certificates
-            .first()
-            .ok_or(Rejection::KeySourceUnavailable)
-    }
-
     fn head<'a>(&self, request: &'a Parts) -> Result<Head<'a>, Rejection> {
         let headers = &request.headers;
         let signature =
@@ -217,7 +184,7 @@ impl PayPalScheme {
         }
         // A URL PayPal would not use is refused here, before the cache and before any fetch:
         // whoever wrote the header would otherwise choose the key.
-        if self.urls.check(cert_url).is_none() {
+        if !self.certificates.allows(cert_url) {
             return Err(Rejection::UnknownKey);
         }
         Ok(Head {
@@ -286,14 +253,7 @@ impl Scheme for PayPalScheme {
             Ok(head) => head,
             Err(rejection) => return Start::Ready(Err(rejection)),
         };
-        let Some(name) = url_name(head.cert_url) else {
-            return Start::Ready(Err(Rejection::UnknownKey));
-        };
-        let cache = match self.cache() {
-            Ok(cache) => cache,
-            Err(rejection) => return Start::Ready(Err(rejection)),
-        };
-        match Resolver::resolve_name(cache, name) {
+        match self.certificates.resolve(head.cert_url) {
             Resolution::Ready(found) => {
                 Start::Ready(found.map(|(certificate, _)| self.verifier_from(head, &certificate)))
             }
@@ -317,8 +277,7 @@ impl fmt::Debug for PayPalScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PayPalScheme")
             .field("webhook_id", &self.webhook_id)
-            .field("certificate_hosts", &self.urls.hosts)
-            .field("fetcher", &self.fetcher)
+            .field("certificates", &self.certificates)
             .field("tolerance", &self.tolerance)
             .finish_non_exhaustive()
     }
@@ -372,17 +331,16 @@ mod tests {
     #[test]
     fn paypal_hosts_parse_and_only_they_pass() {
         let scheme = PayPalScheme::new("WH-1");
-        assert!(scheme
-            .urls
-            .check("https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270")
-            .is_some());
+        assert!(scheme.certificates.allows(
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270"
+        ));
         for bad in [
             "https://api.paypal.com/v2/other",
             "http://api.paypal.com/v1/notifications/certs/CERT-1",
             "https://api.paypal.com.evil.example/v1/notifications/certs/CERT-1",
             "https://api.paypal.com/v1/notifications/certs/CERT-1?x=1",
         ] {
-            assert!(scheme.urls.check(bad).is_none(), "{bad}");
+            assert!(!scheme.certificates.allows(bad), "{bad}");
         }
     }
 }

@@ -1,12 +1,11 @@
 //! [`SnsScheme`]: Amazon SNS messages to HTTP/S subscriptions, signed with RSA under the
 //! certificate each message names in its JSON body.
 
-use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use bytes::Bytes;
 use http::request::Parts;
-use rustls::pki_types::ServerName;
 use serde_json::Value;
 
 use super::{
@@ -17,11 +16,8 @@ use super::{
 };
 use crate::{
     keys::{
-        fetch::{
-            certificate_cache, url_name, Certificate, CertificateSource, CertificateUrls, RsaHash,
-            CERTIFICATE_TTL,
-        },
-        AllowedHosts, Fetcher, Resolution, Resolver,
+        fetch::{Certificate, CertificateUrls, FetchedCertificates, RsaHash},
+        AllowedHosts, Fetcher, Resolution,
     },
     rejection::Rejection,
 };
@@ -65,11 +61,7 @@ pub const SNS_DEFAULT_TOLERANCE: Duration = Duration::from_secs(60 * 60);
 #[derive(Clone)]
 pub struct SnsScheme {
     topics: Arc<[String]>,
-    urls: CertificateUrls,
-    subjects: Arc<[ServerName<'static>]>,
-    fetcher: Fetcher,
-    ttl: Duration,
-    certificates: Option<Arc<Resolver<Certificate>>>,
+    certificates: FetchedCertificates,
     tolerance: Duration,
     clock: Arc<dyn Clock>,
 }
@@ -85,23 +77,17 @@ impl SnsScheme {
     #[must_use]
     pub fn new<T: Into<String>>(allowed_topic_arns: impl IntoIterator<Item = T>) -> Self {
         let hosts = AllowedHosts::new(SNS_CERT_HOSTS).unwrap_or_else(|_| unreachable_hosts());
+        let urls = CertificateUrls {
+            hosts,
+            path_prefix: "/",
+            path_suffix: ".pem",
+        };
         Self {
             topics: allowed_topic_arns.into_iter().map(Into::into).collect(),
-            urls: CertificateUrls {
-                hosts,
-                path_prefix: "/",
-                path_suffix: ".pem",
-            },
-            subjects: ServerName::try_from("sns.amazonaws.com")
-                .into_iter()
-                .collect(),
-            fetcher: Fetcher::new(),
-            ttl: CERTIFICATE_TTL,
-            certificates: None,
+            certificates: FetchedCertificates::new("sns", urls, &["sns.amazonaws.com"]),
             tolerance: SNS_DEFAULT_TOLERANCE,
             clock: Arc::new(SystemClock),
         }
-        .rebuilt()
     }
 
     /// Fetches certificates with `fetcher` (its roots, timeout and size limit).
@@ -113,8 +99,8 @@ impl SnsScheme {
     /// ```
     #[must_use]
     pub fn fetcher(mut self, fetcher: Fetcher) -> Self {
-        self.fetcher = fetcher;
-        self.rebuilt()
+        self.certificates = self.certificates.fetcher(fetcher);
+        self
     }
 
     /// The hosts certificate URLs may be on, instead of [`SNS_CERT_HOSTS`] (a test server).
@@ -128,8 +114,8 @@ impl SnsScheme {
     /// ```
     #[must_use]
     pub fn certificate_hosts(mut self, hosts: AllowedHosts) -> Self {
-        self.urls.hosts = hosts;
-        self.rebuilt()
+        self.certificates = self.certificates.hosts(hosts);
+        self
     }
 
     /// How long a fetched certificate is used. Default: 1 hour.
@@ -142,8 +128,8 @@ impl SnsScheme {
     /// ```
     #[must_use]
     pub fn certificate_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self.rebuilt()
+        self.certificates = self.certificates.ttl(ttl);
+        self
     }
 
     /// How far `Timestamp` may be from now, either way. Default: 1 hour.
@@ -178,17 +164,6 @@ impl SnsScheme {
 
     pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
-        self
-    }
-
-    fn rebuilt(mut self) -> Self {
-        let source = CertificateSource {
-            fetcher: self.fetcher.clone(),
-            urls: self.urls.clone(),
-            subjects: Arc::clone(&self.subjects),
-            sender: "sns",
-        };
-        self.certificates = Some(certificate_cache(source, self.ttl));
         self
     }
 }
@@ -230,13 +205,8 @@ impl Scheme for SnsScheme {
                 return Err(Rejection::UnknownKey);
             }
         }
-        let certificates = self
-            .certificates
-            .clone()
-            .ok_or(Rejection::KeySourceUnavailable)?;
         Ok(SnsVerifier {
             scheme: self.clone(),
-            certificates,
         })
     }
 }
@@ -251,8 +221,7 @@ impl fmt::Debug for SnsScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SnsScheme")
             .field("topics", &self.topics)
-            .field("certificate_hosts", &self.urls.hosts)
-            .field("fetcher", &self.fetcher)
+            .field("certificates", &self.certificates)
             .field("tolerance", &self.tolerance)
             .finish_non_exhaustive()
     }
@@ -262,7 +231,6 @@ impl fmt::Debug for SnsScheme {
 /// signature under the certificate it names, fetched if it is not cached.
 pub struct SnsVerifier {
     scheme: SnsScheme,
-    certificates: Arc<Resolver<Certificate>>,
 }
 
 /// What a message signs, and with what.
@@ -321,7 +289,7 @@ impl SnsVerifier {
             return Err(Rejection::TimestampOutOfTolerance);
         }
         let cert_url = required("SigningCertURL")?;
-        if self.scheme.urls.check(cert_url).is_none() {
+        if !self.scheme.certificates.allows(cert_url) {
             return Err(Rejection::UnknownKey);
         }
         let mut canonical = String::new();
@@ -372,10 +340,7 @@ impl Verifier for SnsVerifier {
             Ok(read) => read,
             Err(rejection) => return Finish::Ready(Err(rejection)),
         };
-        let Some(name) = url_name(&url) else {
-            return Finish::Ready(Err(Rejection::UnknownKey));
-        };
-        match Resolver::resolve_name(&self.certificates, Cow::Owned(name.into_owned())) {
+        match self.scheme.certificates.resolve(&url) {
             Resolution::Ready(found) => {
                 Finish::Ready(found.and_then(|(certificate, _)| check(&signed, &certificate)))
             }
@@ -404,18 +369,17 @@ mod tests {
     fn sns_certificate_urls_are_regional_pem_files() {
         let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]);
         let good = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
-        assert!(scheme.urls.check(good).is_some());
+        assert!(scheme.certificates.allows(good));
         assert!(scheme
-            .urls
-            .check("https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-1.pem")
-            .is_some());
+            .certificates
+            .allows("https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-1.pem"));
         for bad in [
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.txt",
             "https://s3.amazonaws.com/evil/SimpleNotificationService-1.pem",
             "https://sns.us-east-1.amazonaws.com.evil.example/x.pem",
             "http://sns.us-east-1.amazonaws.com/x.pem",
         ] {
-            assert!(scheme.urls.check(bad).is_none(), "{bad}");
+            assert!(!scheme.certificates.allows(bad), "{bad}");
         }
     }
 }

@@ -11,25 +11,126 @@ use webpki::EndEntityCert;
 
 use super::{AllowedHosts, FetchError, Fetcher};
 use crate::{
-    keys::{FoundKeys, KeyError, KeyName, KeyResolver, KeySet, KeySource, LookupFuture, Resolver},
+    keys::{
+        FoundKeys, KeyError, KeyName, KeyResolver, KeySet, KeySource, LookupFuture, Resolution,
+        Resolver,
+    },
+    rejection::Rejection,
     scheme::InvalidKey,
 };
 
 /// How long a fetched certificate is used before it is fetched again: 1 hour.
 pub(crate) const CERTIFICATE_TTL: Duration = Duration::from_secs(60 * 60);
 
-/// The cache a scheme resolves certificate URLs through.
-pub(crate) fn certificate_cache(
-    source: CertificateSource,
+/// A sender's certificates: which URLs may name them, which names they must be issued to,
+/// how they are fetched, and the cache (shared by clones) they are kept in.
+#[derive(Clone)]
+pub(crate) struct FetchedCertificates {
+    sender: &'static str,
+    urls: CertificateUrls,
+    subjects: Arc<[ServerName<'static>]>,
+    fetcher: Fetcher,
     ttl: Duration,
-) -> Arc<Resolver<Certificate>> {
-    // The fetch has its own limit; the lookup's is a little longer, so the fetch's error
-    // (the more precise one) is the one logged.
-    let timeout = source.fetcher.time_limit() + Duration::from_millis(250);
-    let config = KeyResolver::new(KeyName::from_fn(|_| None), source)
-        .ttl(ttl)
-        .timeout(timeout);
-    Arc::new(Resolver::new(config, Certificate::parse))
+    cache: Arc<Resolver<Certificate>>,
+}
+
+impl FetchedCertificates {
+    /// `sender`'s certificates, at `urls`, issued to one of `subjects`, fetched with the
+    /// public roots and cached an hour.
+    pub(crate) fn new(
+        sender: &'static str,
+        urls: CertificateUrls,
+        subjects: &[&'static str],
+    ) -> Self {
+        let subjects: Arc<[ServerName<'static>]> = subjects
+            .iter()
+            .filter_map(|name| ServerName::try_from(*name).ok())
+            .collect();
+        let fetcher = Fetcher::new();
+        let cache = Self::cache(sender, &urls, &subjects, &fetcher, CERTIFICATE_TTL);
+        Self {
+            sender,
+            urls,
+            subjects,
+            fetcher,
+            ttl: CERTIFICATE_TTL,
+            cache,
+        }
+    }
+
+    pub(crate) fn fetcher(mut self, fetcher: Fetcher) -> Self {
+        self.fetcher = fetcher;
+        self.rebuilt()
+    }
+
+    pub(crate) fn hosts(mut self, hosts: AllowedHosts) -> Self {
+        self.urls.hosts = hosts;
+        self.rebuilt()
+    }
+
+    pub(crate) fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self.rebuilt()
+    }
+
+    /// Whether a certificate may be fetched from `url`. Checked before the cache is
+    /// consulted, so a forged URL costs neither a fetch nor a cache entry.
+    pub(crate) fn allows(&self, url: &str) -> bool {
+        self.urls.check(url).is_some()
+    }
+
+    /// The certificate at `url`: from the cache at once, or a fetch to wait for.
+    pub(crate) fn resolve(&self, url: &str) -> Resolution<Certificate> {
+        let bounded = url.len() <= 512 && url.bytes().all(|b| b.is_ascii_graphic());
+        if !bounded || !self.allows(url) {
+            return Resolution::Ready(Err(Rejection::UnknownKey));
+        }
+        Resolver::resolve_name(&self.cache, Cow::Borrowed(url))
+    }
+
+    /// A new cache for the configuration as it now is.
+    fn rebuilt(mut self) -> Self {
+        self.cache = Self::cache(
+            self.sender,
+            &self.urls,
+            &self.subjects,
+            &self.fetcher,
+            self.ttl,
+        );
+        self
+    }
+
+    fn cache(
+        sender: &'static str,
+        urls: &CertificateUrls,
+        subjects: &Arc<[ServerName<'static>]>,
+        fetcher: &Fetcher,
+        ttl: Duration,
+    ) -> Arc<Resolver<Certificate>> {
+        let source = CertificateSource {
+            fetcher: fetcher.clone(),
+            urls: urls.clone(),
+            subjects: Arc::clone(subjects),
+            sender,
+        };
+        // The fetch has its own limit; the lookup's is a little longer, so the fetch's error
+        // (the more precise one) is the one logged.
+        let timeout = fetcher.time_limit() + Duration::from_millis(250);
+        let config = KeyResolver::new(KeyName::from_fn(|_| None), source)
+            .ttl(ttl)
+            .timeout(timeout);
+        Arc::new(Resolver::new(config, Certificate::parse))
+    }
+}
+
+impl fmt::Debug for FetchedCertificates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FetchedCertificates")
+            .field("hosts", &self.urls.hosts)
+            .field("fetcher", &self.fetcher)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which certificate URLs a sender may name: checked before the cache is consulted, and
@@ -56,12 +157,12 @@ impl CertificateUrls {
 }
 
 /// Where a sender's certificates come from, and what they must be.
-pub(crate) struct CertificateSource {
-    pub(crate) fetcher: Fetcher,
-    pub(crate) urls: CertificateUrls,
+struct CertificateSource {
+    fetcher: Fetcher,
+    urls: CertificateUrls,
     /// The DNS names the certificate may be valid for (`messageverificationcerts.paypal.com`).
-    pub(crate) subjects: Arc<[ServerName<'static>]>,
-    pub(crate) sender: &'static str,
+    subjects: Arc<[ServerName<'static>]>,
+    sender: &'static str,
 }
 
 impl CertificateSource {
@@ -210,9 +311,4 @@ impl SignatureVerificationAlgorithm for RsaPkcs1Sha1 {
     fn signature_alg_id(&self) -> AlgorithmIdentifier {
         AlgorithmIdentifier::from_slice(SHA1_WITH_RSA)
     }
-}
-
-/// A certificate URL as a cache key: bounded, so a flood of long URLs cannot grow it.
-pub(crate) fn url_name(url: &str) -> Option<Cow<'_, str>> {
-    (url.len() <= 512 && url.bytes().all(|b| b.is_ascii_graphic())).then_some(Cow::Borrowed(url))
 }

@@ -20,10 +20,7 @@ mod hosts;
 pub(crate) mod jwk;
 
 #[cfg(any(feature = "paypal", feature = "sns"))]
-pub(crate) use self::certificate::{
-    certificate_cache, url_name, Certificate, CertificateSource, CertificateUrls, RsaHash,
-    CERTIFICATE_TTL,
-};
+pub(crate) use self::certificate::{Certificate, CertificateUrls, FetchedCertificates, RsaHash};
 #[cfg(feature = "jwt")]
 pub(crate) use self::jwk::{JwkSource, JwtKeys};
 pub use self::{
