@@ -157,33 +157,64 @@ async fn each_vector_verifies_and_the_inner_service_gets_the_exact_body() {
 #[tokio::test]
 async fn a_tampered_body_is_refused_where_the_body_is_signed() {
     for delivery in deliveries() {
-        let tampered = delivery
-            .body
-            .replacen("4200", "4201", 1)
-            .replacen("\"objectId\":123", "\"objectId\":124", 1)
-            .replacen("\"delivered\"", "\"failed\"", 1);
+        let strength = presets::find(&delivery.preset).unwrap().strength();
+        let tampered = if strength == Strength::SignedFields {
+            // Content these senders do not sign: Mailgun's event data, Adyen's reason.
+            delivery
+                .body
+                .replacen("\"delivered\"", "\"failed\"", 1)
+                .replacen("1234:7777", "9999:7777", 1)
+        } else {
+            delivery.body.replacen("4200", "4201", 1).replacen(
+                "\"objectId\":123",
+                "\"objectId\":124",
+                1,
+            )
+        };
         assert_ne!(tampered, delivery.body, "{}", delivery.preset);
         let outcome = outcome(&delivery, &delivery.key, 0, &tampered).await;
-        let strength = presets::find(&delivery.preset).unwrap().strength();
         match strength {
             Strength::Signature => {
                 assert_refused(&outcome, "invalid webhook signature", &delivery.preset);
             }
-            // Documented: nothing covers these bodies, so the tampered body passes.
-            Strength::SharedSecret | Strength::SignedTimestamp => {
+            // Documented: nothing covers this content, so the tampered body passes.
+            Strength::SharedSecret | Strength::SignedFields => {
                 assert_eq!(outcome.status, StatusCode::OK, "{}", delivery.preset);
-                assert_eq!(
-                    delivery.strength,
-                    if strength == Strength::SharedSecret {
-                        "shared_secret"
-                    } else {
-                        "signed_timestamp"
-                    }
-                );
+                let expected = if strength == Strength::SharedSecret {
+                    "shared_secret"
+                } else {
+                    "signed_fields"
+                };
+                assert_eq!(delivery.strength, expected);
             }
             _ => unreachable!(),
         }
     }
+}
+
+#[tokio::test]
+async fn adyen_refuses_a_changed_amount_and_an_unsigned_item() {
+    let delivery = deliveries()
+        .into_iter()
+        .find(|d| d.preset == "adyen")
+        .unwrap();
+    let changed = delivery.body.replacen("4200", "4201", 1);
+    assert_ne!(changed, delivery.body);
+    let amount = outcome(&delivery, &delivery.key, 0, &changed).await;
+    assert_refused(&amount, "invalid webhook signature", "adyen amount");
+    // A second item without a signature: every item must verify.
+    let second = delivery.body.replacen(
+        "}}]}",
+        "}},{\"NotificationRequestItem\":{\"pspReference\":\"1\",\"success\":\"true\"}}]}",
+        1,
+    );
+    assert_ne!(second, delivery.body);
+    let unsigned = outcome(&delivery, &delivery.key, 0, &second).await;
+    assert_refused(
+        &unsigned,
+        "missing webhook signature",
+        "adyen unsigned item",
+    );
 }
 
 #[tokio::test]
@@ -210,6 +241,8 @@ async fn outcome_of_mailgun(delivery: &Delivery, body: &str) -> support::Outcome
 fn wrong_key(delivery: &Delivery) -> String {
     if delivery.key.starts_with("whsec_") {
         format!("whsec_{}", STANDARD.encode("another key entirely"))
+    } else if delivery.preset == "adyen" {
+        "00112233445566778899AABBCCDDEEFF".to_owned()
     } else if delivery.preset == "airtable" {
         STANDARD.encode("another key entirely")
     } else {
@@ -416,8 +449,8 @@ fn the_readme_table_matches_the_catalog() {
         }
         match preset.strength() {
             Strength::SharedSecret => assert!(row.contains("⚠ **unsigned**"), "{name}: {row}"),
-            Strength::SignedTimestamp => {
-                assert!(row.contains("**the body is not signed**"), "{name}: {row}");
+            Strength::SignedFields => {
+                assert!(row.contains("not signed**"), "{name}: {row}");
             }
             _ => assert!(!row.contains("unsigned"), "{name}: {row}"),
         }

@@ -408,7 +408,7 @@ fn malformed_keys_are_errors_when_the_scheme_is_built() {
     let hex_error = InvalidKey::clone(&presets::discord("zz").unwrap_err());
     assert_eq!(
         hex_error.to_string(),
-        "invalid public key: expected 64 hex digits (32 bytes)"
+        "invalid key: expected 64 hex digits (32 bytes)"
     );
     // The identity point: a weak key, under which anything verifies.
     let weak = format!("01{}", "00".repeat(31));

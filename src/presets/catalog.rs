@@ -66,9 +66,10 @@ pub enum Strength {
     /// A signature over the body (and what the sender signs with it): the request is the
     /// sender's, unaltered.
     Signature,
-    /// A signature of a timestamp and a nonce, not of the body (Mailgun): a captured request
-    /// can be sent with another body until its timestamp leaves the tolerance.
-    SignedTimestamp,
+    /// A signature of some fields, not of the whole body (Mailgun's timestamp and token,
+    /// Adyen's payment fields): a captured request can be sent again with other unsigned
+    /// content. Put the replay guard behind these.
+    SignedFields,
     /// A shared secret sent as it is (a token header, HTTP Basic): the request comes from
     /// someone who knows the secret, but its body is not covered, and a captured request can
     /// be replayed with any body. See [`TokenScheme`](crate::scheme::TokenScheme).
@@ -1025,7 +1026,7 @@ static PRESETS: &[Preset] = &[
         docs: Some("https://documentation.mailgun.com/docs/mailgun/user-manual/tracking-messages/#securing-webhooks"),
         algorithm: "HMAC-SHA256",
         feature: Some("json"),
-        strength: Strength::SignedTimestamp,
+        strength: Strength::SignedFields,
         needs_url: false,
         aliases: &[],
         build: gated!("json", |keys, options| {
@@ -1035,6 +1036,17 @@ static PRESETS: &[Preset] = &[
                     None => scheme,
                 }))
             }),
+    },
+    Preset {
+        name: "adyen",
+        sender: "Adyen",
+        docs: Some("https://docs.adyen.com/development-resources/webhooks/secure-webhooks/verify-hmac-signatures"),
+        algorithm: "HMAC-SHA256",
+        feature: Some("json"),
+        strength: Strength::SignedFields,
+        needs_url: false,
+        aliases: &[],
+        build: gated!("json", |keys, _| Ok(AnyScheme::new(adyen(keys).map_err(invalid("adyen"))?))),
     },
     Preset {
         name: "gitlab",
@@ -1205,6 +1217,7 @@ mod tests {
                 "paypal" => "WH-1",
                 "sns" => "arn:aws:sns:us-east-1:1:a, arn:aws:sns:us-east-1:1:b",
                 "plaid" => "client_id:secret",
+                "adyen" => "44782DEF547AAA06C910C43932B1EB0C",
                 "sendgrid" => "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==",
                 _ => "c2VjcmV0IGtleQ==",
             };

@@ -13,7 +13,7 @@
 //! - a public-key signature (`discord`, `sendgrid`, `standard_webhooks_v1a`);
 //! - a public-key signature under a key the receiver fetches (`paypal`, `sns`, `plaid`,
 //!   `fusionauth_jwks`; features `paypal`, `sns`, `jwt`), and `fusionauth`'s HMAC JWTs;
-//! - a signature inside the body (`mailgun`);
+//! - a signature inside the body, of some of its fields (`mailgun`, `adyen`);
 //! - nothing: a shared secret sent as it is ([`gitlab`], [`chargebee`], [`okta`], …), which is
 //!   **weaker** (see [`TokenScheme`](crate::scheme::TokenScheme)).
 //!
@@ -66,7 +66,7 @@ pub use self::fetched::sns;
 pub use self::fetched::{fusionauth, fusionauth_jwks, plaid, PLAID_KEY_ENDPOINT};
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
-pub use self::in_body::mailgun;
+pub use self::in_body::{adyen, mailgun};
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub use self::public_key::discord;

@@ -53,7 +53,7 @@ pub(crate) mod sealed {
 /// ```
 /// # #[cfg(feature = "ed25519")] {
 /// let err = tower_webhook::presets::discord("not hex").unwrap_err();
-/// assert_eq!(err.to_string(), "invalid public key: expected 64 hex digits (32 bytes)");
+/// assert_eq!(err.to_string(), "invalid key: expected 64 hex digits (32 bytes)");
 /// # }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl InvalidKey {
 
 impl fmt::Display for InvalidKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid public key: expected {}", self.expected)
+        write!(f, "invalid key: expected {}", self.expected)
     }
 }
 

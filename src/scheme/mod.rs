@@ -8,6 +8,8 @@
 //! Whatever a scheme signs before the body (a timestamp, an id) it feeds to its verifier when it
 //! creates it.
 
+#[cfg(feature = "json")]
+mod adyen;
 mod algorithm;
 mod any;
 mod clock;
@@ -38,6 +40,9 @@ mod verified;
 use bytes::Bytes;
 use http::request::Parts;
 
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use self::adyen::{AdyenScheme, AdyenVerifier};
 pub(crate) use self::clock::unix_seconds;
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]

@@ -149,7 +149,29 @@ mg_body = json.dumps({
                   "signature": hexmac(mg_key, str(NOW) + mg_token)},
     "event-data": {"event": "delivered", "id": "CPgfbmQMTCKtHW6uIWtuVe"},
 }, separators=(",", ":"))
-vector("mailgun", mg_key, {"Content-Type": "application/json"}, body=mg_body, strength="signed_timestamp")
+vector("mailgun", mg_key, {"Content-Type": "application/json"}, body=mg_body, strength="signed_fields")
+
+# --- Adyen: each NotificationRequestItem's payment fields, joined with ":" ----------------
+# https://docs.adyen.com/development-resources/webhooks/secure-webhooks/verify-hmac-signatures
+# Field order as Adyen's own Python library (Adyen/util.py, generate_notification_sig) signs
+# them; the HMAC key is hex, the signature base64 in additionalData.hmacSignature.
+adyen_key = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D25BDB8A5652E3384781658D"
+adyen_item = {
+    "pspReference": "7914073381342284", "originalReference": "", "merchantAccountCode": "TestMerchant",
+    "merchantReference": "TestPayment-1407325143704", "amount": {"value": 4200, "currency": "EUR"},
+    "eventCode": "AUTHORISATION", "success": "true", "eventDate": "2023-11-14T22:13:20+01:00",
+    "paymentMethod": "visa", "reason": "1234:7777:12/2012",
+}
+adyen_signed = ":".join(str(x) for x in [
+    adyen_item["pspReference"], adyen_item["originalReference"], adyen_item["merchantAccountCode"],
+    adyen_item["merchantReference"], adyen_item["amount"]["value"], adyen_item["amount"]["currency"],
+    adyen_item["eventCode"], adyen_item["success"]])
+adyen_item["additionalData"] = {"hmacSignature": base64.b64encode(
+    hmac.new(bytes.fromhex(adyen_key), adyen_signed.encode(), hashlib.sha256).digest()).decode()}
+adyen_body = json.dumps({"live": "false", "notificationItems": [{"NotificationRequestItem": adyen_item}]},
+                        separators=(",", ":"))
+vector("adyen", adyen_key, {"Content-Type": "application/json"}, body=adyen_body, strength="signed_fields",
+       note="the amount is signed; the reason is not")
 
 # --- A shared secret, nothing signed ---------------------------------------------------------
 def basic(credentials):
