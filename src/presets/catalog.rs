@@ -913,7 +913,7 @@ static PRESETS: &[Preset] = &[
     Preset {
         name: "calendly",
         sender: "Calendly",
-        docs: Some("https://developer.calendly.com/api-docs/4c305798a61d3-webhook-signatures"),
+        docs: Some("https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures"),
         algorithm: "HMAC-SHA256",
         feature: None,
         strength: Strength::Signature,
@@ -968,7 +968,7 @@ static PRESETS: &[Preset] = &[
     Preset {
         name: "hubspot",
         sender: "HubSpot",
-        docs: Some("https://developers.hubspot.com/docs/guides/apps/authentication/validating-requests"),
+        docs: Some("https://developers.hubspot.com/docs/apps/legacy-apps/authentication/validating-requests"),
         algorithm: "HMAC-SHA256",
         feature: None,
         strength: Strength::Signature,

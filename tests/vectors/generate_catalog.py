@@ -124,7 +124,7 @@ vector("box_com", "box secondary key", {
 }, note="our key is the secondary")
 
 # --- The URL it called --------------------------------------------------------------------
-# HubSpot v3: https://developers.hubspot.com/docs/guides/apps/authentication/validating-requests
+# HubSpot v3: https://developers.hubspot.com/docs/apps/legacy-apps/authentication/validating-requests
 hs_url, hs_ts = "https://example.com/webhooks/hubspot?portal=1", str(NOW * 1000 + 456)
 hs_body = '[{"eventId":101,"subscriptionType":"contact.creation","objectId":123}]'
 vector("hubspot", "hubspot client secret", {
