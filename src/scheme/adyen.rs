@@ -206,10 +206,7 @@ impl Verifier for AdyenVerifier {
             first.get_or_insert(index);
             signatures.update(signature.as_slice());
         }
-        let mut verified = Verified::new(first.unwrap_or_default());
-        if let Some(id) = self.key_id {
-            verified = verified.with_key_id(id);
-        }
+        let verified = Verified::keyed(first.unwrap_or_default(), self.key_id);
         Ok(verified.with_signature(
             Cow::Borrowed("adyen"),
             Tag::from_slice(&signatures.finalize()),

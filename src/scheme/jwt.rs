@@ -457,10 +457,7 @@ impl Verifier for JwtVerifier {
         if !bool::from(hash.as_slice().ct_eq(&self.claimed)) {
             return Err(Rejection::InvalidSignature);
         }
-        let mut verified = Verified::new(self.index);
-        if let Some(id) = self.key_id {
-            verified = verified.with_key_id(id);
-        }
+        let verified = Verified::keyed(self.index, self.key_id);
         Ok(verified.with_signature(self.name, self.signature))
     }
 }

@@ -184,10 +184,7 @@ impl Verifier for MailgunVerifier {
         Hmac::update(&mut state, timestamp.as_bytes());
         Hmac::update(&mut state, token.as_bytes());
         let (index, signature) = Hmac::finish(state)?;
-        let mut verified = Verified::new(index);
-        if let Some(id) = self.key_id {
-            verified = verified.with_key_id(id);
-        }
+        let verified = Verified::keyed(index, self.key_id);
         Ok(verified.with_signature(Cow::Borrowed("mailgun"), signature))
     }
 }

@@ -749,10 +749,7 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
             A::update(&mut self.state, &self.suffix);
         }
         let (index, signature) = A::finish(self.state)?;
-        let mut verified = Verified::new(index);
-        if let Some(id) = self.key_id {
-            verified = verified.with_key_id(id);
-        }
+        let verified = Verified::keyed(index, self.key_id);
         Ok(match self.delivery {
             Some(id) => verified.with_delivery_id(id),
             None => verified

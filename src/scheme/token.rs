@@ -293,10 +293,7 @@ impl Verifier for TokenVerifier {
     }
 
     fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
-        let mut verified = Verified::new(self.index);
-        if let Some(id) = self.key_id {
-            verified = verified.with_key_id(id);
-        }
+        let verified = Verified::keyed(self.index, self.key_id);
         let digest = Tag::from_slice(&self.body.finalize());
         Ok(verified
             .with_signature(self.name, digest)

@@ -476,13 +476,9 @@ impl Verifier for TwilioVerifier {
                 index
             }
         };
-        let verified = Verified::new(index)
+        Ok(Verified::keyed(index, self.key_id)
             .with_signature(self.name, claimed)
-            .with_event(self.event.map(Event::Unsigned));
-        Ok(match self.key_id {
-            Some(id) => verified.with_key_id(id),
-            None => verified,
-        })
+            .with_event(self.event.map(Event::Unsigned)))
     }
 }
 

@@ -87,6 +87,15 @@ impl Verified {
 
     /// The same marker, naming the delivery by the canonical `signature` that verified it,
     /// within `namespace`: [`DeliveryId::derive`]`(namespace, signature)`, when asked for.
+    /// Verified under key `index`, of the keys resolved for `key_id` if they were.
+    pub(crate) fn keyed(index: usize, key_id: Option<Arc<str>>) -> Self {
+        Self {
+            key_index: index,
+            key_id,
+            delivery: None,
+        }
+    }
+
     pub(crate) fn with_signature(mut self, namespace: Cow<'static, str>, signature: Tag) -> Self {
         self.delivery = Some(Delivery::Signature {
             namespace,
