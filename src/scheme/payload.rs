@@ -11,6 +11,17 @@ pub(crate) enum Piece {
     Id,
 }
 
+impl Piece {
+    /// The bytes this piece signs, given the request's timestamp and id as received.
+    pub(crate) fn bytes<'a>(&'a self, timestamp: &'a [u8], id: &'a [u8]) -> &'a [u8] {
+        match self {
+            Self::Literal(bytes) => bytes,
+            Self::Timestamp => timestamp,
+            Self::Id => id,
+        }
+    }
+}
+
 /// The pieces signed before the body and after it. The body is streamed between them; what
 /// comes after it is known from the head and fed when the body ends.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -635,21 +635,16 @@ impl<A: Algorithm> SignatureScheme<A> {
         key_id: Option<Arc<str>>,
     ) -> Result<SignatureVerifier<A>, Rejection> {
         let mut state = keys.start(head.claimed)?;
+        let (timestamp, id) = (
+            head.timestamp.unwrap_or_default(),
+            head.id.unwrap_or_default(),
+        );
         for piece in self.payload.pieces() {
-            let bytes = match piece {
-                Piece::Literal(bytes) => bytes.as_ref(),
-                Piece::Timestamp => head.timestamp.unwrap_or_default(),
-                Piece::Id => head.id.unwrap_or_default(),
-            };
-            A::update(&mut state, bytes);
+            A::update(&mut state, piece.bytes(timestamp, id));
         }
         let mut suffix = Vec::new();
         for piece in self.payload.suffix() {
-            suffix.extend_from_slice(match piece {
-                Piece::Literal(bytes) => bytes.as_ref(),
-                Piece::Timestamp => head.timestamp.unwrap_or_default(),
-                Piece::Id => head.id.unwrap_or_default(),
-            });
+            suffix.extend_from_slice(piece.bytes(timestamp, id));
         }
         let event = match &self.event_id {
             Some(EventIdSource::Header(_)) => {

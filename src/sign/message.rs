@@ -90,19 +90,13 @@ impl HmacScheme {
         let timestamp = message.timestamp.unwrap_or(0);
         let mut mac = self.signing_mac();
         let timestamp_text = self.timestamp_format.render(timestamp);
-        let piece_bytes = |piece: &'_ Piece| -> Vec<u8> {
-            match piece {
-                Piece::Literal(bytes) => bytes.to_vec(),
-                Piece::Timestamp => timestamp_text.as_bytes().to_vec(),
-                Piece::Id => message.id.as_deref().unwrap_or("").as_bytes().to_vec(),
-            }
-        };
+        let id = message.id.as_deref().unwrap_or("").as_bytes();
         for piece in self.payload.pieces() {
-            mac.update(&piece_bytes(piece));
+            mac.update(piece.bytes(timestamp_text.as_bytes(), id));
         }
         mac.update(message.body);
         for piece in self.payload.suffix() {
-            mac.update(&piece_bytes(piece));
+            mac.update(piece.bytes(timestamp_text.as_bytes(), id));
         }
         let encoded = self.encoding.encode(mac.finalize().as_slice());
         self.format.render(&encoded, &timestamp_text)
