@@ -7,7 +7,7 @@ use std::{fmt, sync::Arc};
 use super::*;
 use crate::{
     keys::{IntoKeys, KeysFrom},
-    scheme::{Algorithm, AnyScheme, Clock, SignatureScheme},
+    scheme::{AnyScheme, Clock, Scheme, SharedClock},
 };
 
 /// How a preset is built: from the keys and the options.
@@ -446,7 +446,7 @@ fn feature_enabled(feature: &str) -> bool {
 }
 
 /// `scheme` with the options' clock, erased.
-fn timed<A: Algorithm>(scheme: SignatureScheme<A>, options: &PresetOptions) -> AnyScheme {
+fn timed<S: Scheme + SharedClock>(scheme: S, options: &PresetOptions) -> AnyScheme {
     AnyScheme::new(match &options.clock {
         Some(clock) => scheme.shared_clock(Arc::clone(clock)),
         None => scheme,
@@ -464,18 +464,6 @@ fn text(keys: KeysFrom, name: &'static str) -> Result<String, PresetError> {
         KeysFrom::Given(bytes) => String::from_utf8(bytes).map_err(|_| invalid("expected text")),
         #[cfg(feature = "keys")]
         KeysFrom::Resolved(_) => Err(invalid("takes its configuration as text, not a resolver")),
-    }
-}
-
-/// A JWT scheme with the options' clock.
-#[cfg(feature = "jwt")]
-fn jwt_timed(
-    scheme: crate::scheme::JwtScheme,
-    options: &PresetOptions,
-) -> crate::scheme::JwtScheme {
-    match &options.clock {
-        Some(clock) => scheme.shared_clock(Arc::clone(clock)),
-        None => scheme,
     }
 }
 
@@ -1031,10 +1019,7 @@ static PRESETS: &[Preset] = &[
         aliases: &[],
         build: gated!("json", |keys, options| {
                 let scheme = mailgun(keys);
-                Ok(AnyScheme::new(match &options.clock {
-                    Some(clock) => scheme.shared_clock(Arc::clone(clock)),
-                    None => scheme,
-                }))
+                Ok(timed(scheme, options))
             }),
     },
     Preset {
@@ -1114,10 +1099,7 @@ static PRESETS: &[Preset] = &[
         aliases: &[],
         build: gated!("paypal", |keys, options| {
             let scheme = paypal(text(keys, "paypal")?);
-            Ok(AnyScheme::new(match &options.clock {
-                Some(clock) => scheme.shared_clock(Arc::clone(clock)),
-                None => scheme,
-            }))
+            Ok(timed(scheme, options))
         }),
     },
     Preset {
@@ -1132,10 +1114,7 @@ static PRESETS: &[Preset] = &[
         build: gated!("sns", |keys, options| {
             let topics = text(keys, "sns")?;
             let scheme = sns(topics.split(',').map(str::trim).filter(|t| !t.is_empty()));
-            Ok(AnyScheme::new(match &options.clock {
-                Some(clock) => scheme.shared_clock(Arc::clone(clock)),
-                None => scheme,
-            }))
+            Ok(timed(scheme, options))
         }),
     },
     Preset {
@@ -1153,7 +1132,7 @@ static PRESETS: &[Preset] = &[
                 name: "plaid".into(),
                 reason: "expected `client_id:secret`".into(),
             })?;
-            Ok(AnyScheme::new(jwt_timed(plaid(client_id, secret), options)))
+            Ok(timed(plaid(client_id, secret), options))
         }),
     },
     Preset {
@@ -1165,7 +1144,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::Signature,
         needs_url: false,
         aliases: &[],
-        build: gated!("jwt", |keys, options| Ok(AnyScheme::new(jwt_timed(fusionauth(keys), options)))),
+        build: gated!("jwt", |keys, options| Ok(timed(fusionauth(keys), options))),
     },
     Preset {
         name: "fusionauth_jwks",
@@ -1179,7 +1158,7 @@ static PRESETS: &[Preset] = &[
         build: gated!("jwt", |_, options| {
             let url = options.required_url("fusionauth_jwks")?;
             let scheme = fusionauth_jwks(url, crate::keys::Fetcher::new()).map_err(invalid("fusionauth_jwks"))?;
-            Ok(AnyScheme::new(jwt_timed(scheme, options)))
+            Ok(timed(scheme, options))
         }),
     },
 ];

@@ -45,6 +45,12 @@ impl Clock for SystemClock {
 }
 
 /// Whole seconds since the Unix epoch; 0 for a clock set before it.
+/// A scheme whose clock a preset built at run time can replace (tests fix it through
+/// `PresetOptions::clock`).
+pub(crate) trait SharedClock: Sized {
+    fn shared_clock(self, clock: std::sync::Arc<dyn Clock>) -> Self;
+}
+
 pub(crate) fn unix_seconds(clock: &dyn Clock) -> u64 {
     clock
         .now()

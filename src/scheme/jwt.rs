@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{
-    clock::{unix_seconds, Clock, SystemClock},
+    clock::{unix_seconds, Clock, SharedClock, SystemClock},
     encoding::Tag,
     signature::{find_one, header_name, DEFAULT_TOLERANCE},
     InvalidKey, Scheme, Verified, Verifier,
@@ -237,11 +237,6 @@ impl JwtScheme {
     #[must_use]
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
-        self
-    }
-
-    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
         self
     }
 
@@ -490,5 +485,12 @@ impl std::error::Error for InvalidKeyUrl {}
 impl From<InvalidKeyUrl> for InvalidKey {
     fn from(_: InvalidKeyUrl) -> Self {
         InvalidKey::expected("an https key URL")
+    }
+}
+
+impl SharedClock for JwtScheme {
+    fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{
     algorithm::sealed::Algorithm as _,
-    clock::{unix_seconds, Clock, SystemClock},
+    clock::{unix_seconds, Clock, SharedClock, SystemClock},
     encoding::Encoding,
     hmac::{hmac_keys, Hmac},
     signature::DEFAULT_TOLERANCE,
@@ -99,11 +99,6 @@ impl MailgunScheme {
         self
     }
 
-    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
     fn verifier_from(&self, keys: &Hmac, key_id: Option<Arc<str>>) -> MailgunVerifier {
         MailgunVerifier {
             keys: keys.clone(),
@@ -192,5 +187,12 @@ impl Verifier for MailgunVerifier {
 impl fmt::Debug for MailgunVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MailgunVerifier").finish_non_exhaustive()
+    }
+}
+
+impl SharedClock for MailgunScheme {
+    fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }

@@ -43,7 +43,7 @@ use http::request::Parts;
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use self::adyen::{AdyenScheme, AdyenVerifier};
-pub(crate) use self::clock::unix_seconds;
+pub(crate) use self::clock::{unix_seconds, SharedClock};
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub use self::ed25519::{Ed25519, Ed25519Scheme};

@@ -8,7 +8,7 @@ use http::{request::Parts, HeaderMap};
 use sha2::{Digest, Sha256};
 
 use super::{
-    clock::{unix_seconds, Clock, SystemClock},
+    clock::{unix_seconds, Clock, SharedClock, SystemClock},
     encoding::Tag,
     event_id::BodyFields,
     signature::{find_one, DEFAULT_TOLERANCE},
@@ -152,11 +152,6 @@ impl PayPalScheme {
     #[must_use]
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
-        self
-    }
-
-    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
         self
     }
 
@@ -321,6 +316,13 @@ impl Verifier for PayPalVerifier {
 impl fmt::Debug for PayPalVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PayPalVerifier").finish_non_exhaustive()
+    }
+}
+
+impl SharedClock for PayPalScheme {
+    fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 

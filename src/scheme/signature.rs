@@ -10,7 +10,7 @@ use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
 
 use super::{
     algorithm::{sealed, Algorithm},
-    clock::{unix_seconds, Clock, SystemClock},
+    clock::{unix_seconds, Clock, SharedClock, SystemClock},
     encoding::{Encoding, Tag},
     event_id::{header_id, BodyFields, EventIdSource},
     format::{SignatureFormat, MAX_SIGNATURES},
@@ -463,12 +463,6 @@ impl<A: Algorithm> SignatureScheme<A> {
         self
     }
 
-    /// Uses `clock`, shared.
-    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
     /// The header this scheme reads the signature from.
     ///
     /// ```
@@ -757,5 +751,12 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
 impl<A: Algorithm> fmt::Debug for SignatureVerifier<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignatureVerifier").finish_non_exhaustive()
+    }
+}
+
+impl<A: Algorithm> SharedClock for SignatureScheme<A> {
+    fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }

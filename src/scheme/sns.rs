@@ -9,7 +9,7 @@ use http::request::Parts;
 use serde_json::Value;
 
 use super::{
-    clock::{unix_seconds, Clock, SystemClock},
+    clock::{unix_seconds, Clock, SharedClock, SystemClock},
     signature::find_one,
     timestamp::TimestampFormat,
     DeliveryId, Finish, Scheme, Verified, Verifier,
@@ -159,11 +159,6 @@ impl SnsScheme {
     #[must_use]
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
-        self
-    }
-
-    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
         self
     }
 }
@@ -358,6 +353,13 @@ impl Verifier for SnsVerifier {
 impl fmt::Debug for SnsVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SnsVerifier").finish_non_exhaustive()
+    }
+}
+
+impl SharedClock for SnsScheme {
+    fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
