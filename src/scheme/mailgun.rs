@@ -42,7 +42,6 @@ use crate::{
 /// ```
 #[derive(Clone)]
 pub struct MailgunScheme {
-    name: Cow<'static, str>,
     keys: KeySlot<Hmac>,
     tolerance: Duration,
     clock: Arc<dyn Clock>,
@@ -64,7 +63,6 @@ impl MailgunScheme {
     #[must_use]
     pub fn new(signing_key: impl IntoKeys) -> Self {
         Self {
-            name: Cow::Borrowed("mailgun"),
             keys: hmac_keys(signing_key.into_keys(), Hmac::sha256),
             tolerance: DEFAULT_TOLERANCE,
             clock: Arc::new(SystemClock),
@@ -113,7 +111,7 @@ impl Scheme for MailgunScheme {
     type Verifier = MailgunVerifier;
 
     fn name(&self) -> &str {
-        &self.name
+        "mailgun"
     }
 
     fn verifier(&self, _request: &Parts) -> Result<MailgunVerifier, Rejection> {
@@ -139,7 +137,6 @@ impl Scheme for MailgunScheme {
 impl fmt::Debug for MailgunScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MailgunScheme")
-            .field("name", &self.name)
             .field("keys", &self.keys)
             .field("tolerance", &self.tolerance)
             .finish_non_exhaustive()
