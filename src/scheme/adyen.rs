@@ -70,12 +70,9 @@ impl AdyenScheme {
     /// assert!(AdyenScheme::new("not hex").is_err());
     /// ```
     pub fn new(hmac_key_hex: impl IntoKeys) -> Result<Self, InvalidKey> {
-        let keys = KeySlot::new(hmac_key_hex.into_keys(), |text| {
-            let key = hex::decode(text.trim_ascii())
-                .map_err(|_| InvalidKey::expected("the hex HMAC key"))?;
-            Hmac::sha256(&key)
-        })?;
-        Ok(Self { keys })
+        Ok(Self {
+            keys: KeySlot::new(hmac_key_hex.into_keys(), parse_key)?,
+        })
     }
 
     /// Also accepts notifications signed with this (hex) key, while rotating.
@@ -95,9 +92,7 @@ impl AdyenScheme {
     /// # Ok::<(), tower_webhook::scheme::InvalidKey>(())
     /// ```
     pub fn also_accept(mut self, hmac_key_hex: impl AsRef<str>) -> Result<Self, InvalidKey> {
-        let key = hex::decode(hmac_key_hex.as_ref().trim())
-            .map_err(|_| InvalidKey::expected("the hex HMAC key"))?;
-        let more = Hmac::sha256(&key)?;
+        let more = parse_key(hmac_key_hex.as_ref().as_bytes())?;
         crate::keys::KeySet::merge(self.keys.fixed_mut(), more);
         Ok(self)
     }
@@ -108,6 +103,13 @@ impl AdyenScheme {
             key_id,
         }
     }
+}
+
+/// The HMAC keyed with a hex key as the Customer Area shows it.
+fn parse_key(text: &[u8]) -> Result<Hmac, InvalidKey> {
+    let key =
+        hex::decode(text.trim_ascii()).map_err(|_| InvalidKey::expected("the hex HMAC key"))?;
+    Hmac::sha256(&key)
 }
 
 impl Scheme for AdyenScheme {
