@@ -8,7 +8,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
@@ -20,7 +20,7 @@ use pin_project_lite::pin_project;
 /// works on it unchanged.
 ///
 /// ```
-/// use bytes::{Bytes, BytesMut};
+/// use bytes::Bytes;
 /// use http_body::Body;
 /// use tower_webhook::body::BufferedBody;
 ///
@@ -106,26 +106,90 @@ impl fmt::Debug for BufferedBody {
     }
 }
 
-/// A body being gathered, frame by frame, into the [`BufferedBody`] handed on: its data with
-/// one body-sized allocation at most, and its trailers.
+/// A body being gathered, frame by frame, into the [`BufferedBody`] handed on: its data and
+/// its trailers, holding about as much memory as the data itself.
 pub(crate) struct Buffer {
-    chunks: Chunks,
+    data: Data,
+    /// Where an owned buffer may grow to: the declared length (or the limit), never more.
+    target: usize,
     /// Boxed: rare, and 96 bytes inline would be moved with every request's state.
     trailers: Option<Box<HeaderMap>>,
 }
 
+/// The smallest owned buffer, so a body in many tiny frames does not reallocate per frame.
+const MIN_OWNED: usize = 4 * 1024;
+
+/// The budget could not hold the memory the next frame needs.
+#[derive(Debug)]
+pub(crate) struct OverBudget;
+
 impl Buffer {
-    /// A buffer for a body expected to be `capacity` bytes long (0 if unknown).
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A buffer for a body that may grow to `target` bytes: its declared length, or the
+    /// limit when it has none.
+    pub(crate) fn new(target: usize) -> Self {
         Self {
-            chunks: Chunks::Empty { capacity },
+            data: Data::Empty,
+            target,
             trailers: None,
         }
     }
 
-    /// The next piece of data, in order.
-    pub(crate) fn push(&mut self, chunk: Bytes) {
-        self.chunks.push(chunk);
+    /// The next piece of data, in order; `charge(n)` is asked first whenever the buffer is
+    /// about to hold `n` bytes of memory in all, more than it held so far, and refuses with
+    /// `false`.
+    ///
+    /// A frame from hyper is a slice of its read buffer and keeps that whole allocation
+    /// alive, whatever the frame's size: a body in 20,000 one-byte frames would pin 20,000
+    /// read buffers. So only a body's first frame is kept as it came (a body of one frame,
+    /// the common case, is never copied); from the second frame on, the data is copied into
+    /// one owned buffer, grown by doubling up to `target`, and the frames are let go.
+    pub(crate) fn push(
+        &mut self,
+        chunk: Bytes,
+        charge: impl FnOnce(usize) -> bool,
+    ) -> Result<(), OverBudget> {
+        match &mut self.data {
+            Data::Empty => {
+                if !charge(chunk.len()) {
+                    return Err(OverBudget);
+                }
+                self.data = Data::One(chunk);
+            }
+            Data::One(first) => {
+                let needed = first.len() + chunk.len();
+                let capacity = grown(0, needed, self.target);
+                if !charge(capacity) {
+                    return Err(OverBudget);
+                }
+                let mut all = Vec::with_capacity(capacity);
+                all.extend_from_slice(first);
+                all.extend_from_slice(&chunk);
+                self.data = Data::Owned(all);
+            }
+            Data::Owned(all) => {
+                let needed = all.len() + chunk.len();
+                if needed > all.capacity() {
+                    let capacity = grown(all.capacity(), needed, self.target);
+                    if !charge(capacity) {
+                        return Err(OverBudget);
+                    }
+                    // A `realloc`: large buffers are moved by remapping pages, not copied.
+                    all.reserve_exact(capacity - all.len());
+                }
+                all.extend_from_slice(&chunk);
+            }
+        }
+        Ok(())
+    }
+
+    /// The memory the buffer holds for its data: what the budget has been charged for.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        match &self.data {
+            Data::Empty => 0,
+            Data::One(first) => first.len(),
+            Data::Owned(all) => all.capacity(),
+        }
     }
 
     /// Trailers; several trailer frames are merged.
@@ -138,70 +202,31 @@ impl Buffer {
 
     /// The gathered body, exactly as it arrived.
     pub(crate) fn into_body(self) -> BufferedBody {
-        BufferedBody::with_trailers(self.chunks.into_bytes(), self.trailers.map(|t| *t))
-    }
-}
-
-/// The data so far:
-/// - a body of a single frame is kept as it came (no copy at all);
-/// - with a known length (`Content-Length`), frames are copied as they arrive into one buffer
-///   reserved for that length, so the frames can be freed as they go;
-/// - without one, frames are kept as they came (cheap `Bytes` handles) and joined once, at the
-///   end, into a buffer of exactly the total length, instead of growing one by doubling.
-enum Chunks {
-    Empty { capacity: usize },
-    One { first: Bytes, capacity: usize },
-    Reserved(BytesMut),
-    Frames { frames: Vec<Bytes>, len: usize },
-}
-
-impl Chunks {
-    fn push(&mut self, chunk: Bytes) {
-        *self = match std::mem::replace(self, Self::Empty { capacity: 0 }) {
-            Self::Empty { capacity } => Self::One {
-                first: chunk,
-                capacity,
-            },
-            Self::One { first, capacity } => {
-                let len = first.len() + chunk.len();
-                if capacity >= len {
-                    let mut all = BytesMut::with_capacity(capacity);
-                    all.extend_from_slice(&first);
-                    all.extend_from_slice(&chunk);
-                    Self::Reserved(all)
-                } else {
-                    Self::Frames {
-                        frames: vec![first, chunk],
-                        len,
-                    }
-                }
-            }
-            Self::Reserved(mut all) => {
-                all.extend_from_slice(&chunk);
-                Self::Reserved(all)
-            }
-            Self::Frames { mut frames, len } => {
-                let len = len + chunk.len();
-                frames.push(chunk);
-                Self::Frames { frames, len }
-            }
+        let data = match self.data {
+            Data::Empty => Bytes::new(),
+            Data::One(first) => first,
+            Data::Owned(all) => Bytes::from(all),
         };
+        BufferedBody::with_trailers(data, self.trailers.map(|t| *t))
     }
+}
 
-    fn into_bytes(self) -> Bytes {
-        match self {
-            Self::Empty { .. } => Bytes::new(),
-            Self::One { first, .. } => first,
-            Self::Reserved(all) => all.freeze(),
-            Self::Frames { frames, len } => {
-                let mut all = BytesMut::with_capacity(len);
-                for frame in frames {
-                    all.extend_from_slice(&frame);
-                }
-                all.freeze()
-            }
-        }
-    }
+/// The data so far: nothing, the first frame as it came, or an owned copy of every frame.
+enum Data {
+    Empty,
+    One(Bytes),
+    Owned(Vec<u8>),
+}
+
+/// The next capacity of an owned buffer of `capacity` that must hold `needed` bytes: double
+/// (at least [`MIN_OWNED`]), never past `target` unless `needed` is, so the memory held
+/// stays within twice the bytes received and never passes the body's declared length.
+fn grown(capacity: usize, needed: usize, target: usize) -> usize {
+    capacity
+        .saturating_mul(2)
+        .max(MIN_OWNED)
+        .min(target)
+        .max(needed)
 }
 
 pin_project! {
@@ -302,46 +327,76 @@ mod tests {
     use super::*;
     use http_body_util::BodyExt;
 
+    fn fill(buffer: &mut Buffer, parts: &[&[u8]]) -> Vec<usize> {
+        let mut charged = Vec::new();
+        for part in parts {
+            buffer
+                .push(Bytes::copy_from_slice(part), |bytes| {
+                    charged.push(bytes);
+                    true
+                })
+                .unwrap();
+        }
+        charged
+    }
+
     #[test]
     fn buffer_keeps_a_single_frame_without_copying() {
         let frame = Bytes::from(vec![7u8; 100]);
         let mut buffer = Buffer::new(100);
-        buffer.push(frame.clone());
+        buffer.push(frame.clone(), |_| true).unwrap();
+        assert_eq!(buffer.held(), 100);
         let out = buffer.into_body().bytes().clone();
         assert_eq!(out.as_ptr(), frame.as_ptr());
     }
 
     #[test]
-    fn buffer_with_a_known_length_copies_into_one_allocation_of_that_size() {
+    fn buffer_copies_from_the_second_frame_into_one_owned_allocation() {
         let mut buffer = Buffer::new(10);
-        for part in [&b"abc"[..], b"de", b"fghij"] {
-            buffer.push(Bytes::copy_from_slice(part));
-        }
-        let Chunks::Reserved(all) = &buffer.chunks else {
-            panic!("expected a reserved buffer")
-        };
-        assert_eq!(all.capacity(), 10);
+        let charged = fill(&mut buffer, &[b"abc", b"de", b"fghij"]);
+        assert_eq!(
+            charged,
+            [3, 10],
+            "the first frame, then the whole declared length"
+        );
+        assert!(matches!(&buffer.data, Data::Owned(all) if all.capacity() == 10));
         assert_eq!(buffer.into_body().bytes().clone(), "abcdefghij");
     }
 
     #[test]
-    fn buffer_without_a_length_joins_frames_once_at_exactly_their_size() {
-        let mut buffer = Buffer::new(0);
-        for part in [&b"abc"[..], b"de", b"fghij"] {
-            buffer.push(Bytes::copy_from_slice(part));
-        }
-        assert!(matches!(&buffer.chunks, Chunks::Frames { len: 10, .. }));
-        let joined = buffer.into_body().bytes().clone();
-        assert_eq!(joined, "abcdefghij");
+    fn buffer_without_a_length_grows_by_doubling_and_is_charged_for_its_capacity() {
+        let mut buffer = Buffer::new(1 << 20);
+        let parts = vec![&b"x"[..]; 20_000];
+        let charged = fill(&mut buffer, &parts);
+        assert_eq!(charged, [1, 4096, 8192, 16384, 32768]);
+        assert_eq!(
+            buffer.held(),
+            32768,
+            "within twice the 20,000 bytes received"
+        );
+        assert_eq!(buffer.into_body().bytes().len(), 20_000);
     }
 
     #[test]
-    fn buffer_with_a_length_that_was_too_small_still_keeps_every_byte() {
+    fn buffer_never_grows_past_its_target_unless_the_data_does() {
+        assert_eq!(grown(4096, 4097, 5000), 5000);
+        assert_eq!(grown(0, 2, 10), 10);
+        assert_eq!(grown(0, 20, 10), 20);
+        assert_eq!(
+            grown(usize::MAX / 2 + 1, usize::MAX, usize::MAX),
+            usize::MAX
+        );
         let mut buffer = Buffer::new(4);
-        for part in [&b"abc"[..], b"de", b"fghij"] {
-            buffer.push(Bytes::copy_from_slice(part));
-        }
+        fill(&mut buffer, &[b"abc", b"de", b"fghij"]);
         assert_eq!(buffer.into_body().bytes().clone(), "abcdefghij");
+    }
+
+    #[test]
+    fn buffer_refused_by_the_budget_keeps_what_it_had() {
+        let mut buffer = Buffer::new(1 << 20);
+        fill(&mut buffer, &[b"abc"]);
+        assert!(buffer.push(Bytes::from_static(b"de"), |_| false).is_err());
+        assert_eq!(buffer.held(), 3);
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub enum Rejection {
     /// before the body is read (or as soon as a body without a length outgrows its share),
     /// so the sender retries later; `429` would blame a sender that did nothing wrong.
     BodyBudgetExhausted,
+    /// The body did not finish arriving within the layer's
+    /// [`body_timeout`](crate::WebhookSignatureLayer::body_timeout): a client that sends part
+    /// of a body and stalls. Answered `408 Request Timeout`.
+    BodyTimeout,
     /// A `Content-Length` header is not a decimal number, several disagree, or the body's
     /// bytes do not add up to it.
     InvalidContentLength,
@@ -107,6 +111,7 @@ impl Rejection {
             }
             Self::AddressNotAllowed(_) | Self::UnknownPeer => StatusCode::FORBIDDEN,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::InvalidContentLength | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
         }
     }
@@ -133,6 +138,7 @@ impl Rejection {
             Self::AddressNotAllowed(_) => "address_not_allowed",
             Self::UnknownPeer => "unknown_peer",
             Self::BodyTooLarge { .. } => "body_too_large",
+            Self::BodyTimeout => "body_timeout",
             Self::InvalidContentLength => "invalid_content_length",
             Self::BodyRead(_) => "body_read_failed",
         }
@@ -151,6 +157,7 @@ impl Rejection {
             Self::AddressNotAllowed(_) => "address not allowed",
             Self::UnknownPeer => "peer address unknown",
             Self::BodyTooLarge { .. } => "request body too large",
+            Self::BodyTimeout => "request body timed out",
             Self::InvalidContentLength => "invalid content-length",
             Self::BodyRead(_) => "failed to read request body",
         }
@@ -264,6 +271,7 @@ mod tests {
             Rejection::UnknownKey,
             Rejection::KeySourceUnavailable,
             Rejection::BodyBudgetExhausted,
+            Rejection::BodyTimeout,
         ]
     }
 
@@ -272,7 +280,7 @@ mod tests {
         let statuses: Vec<u16> = all().iter().map(|r| r.status().as_u16()).collect();
         assert_eq!(
             statuses,
-            [401, 401, 401, 401, 401, 403, 403, 413, 400, 400, 401, 503, 503]
+            [401, 401, 401, 401, 401, 403, 403, 413, 400, 400, 401, 503, 503, 408]
         );
     }
 

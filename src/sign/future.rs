@@ -90,7 +90,8 @@ where
                             Ok(mut data) => {
                                 let chunk = data.copy_to_bytes(data.remaining());
                                 if !chunk.is_empty() {
-                                    outgoing.buffer.push(chunk);
+                                    // No budget: the body is the application's own.
+                                    let _ = outgoing.buffer.push(chunk, |_| true);
                                 }
                             }
                             Err(frame) => {

@@ -83,12 +83,16 @@ where
         // The body is read before `inner` is called: keep the instance that was driven ready.
         let ready = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, ready);
-        let capacity = usize::try_from(body.size_hint().lower()).unwrap_or(0);
+        // The application's own body: no limit but its exact length, where it has one.
+        let target = body
+            .size_hint()
+            .exact()
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
         SigningFuture::new(
             body,
             Outgoing {
                 parts,
-                buffer: Buffer::new(capacity),
+                buffer: Buffer::new(target),
                 inner,
                 signer: Arc::clone(&self.signer),
             },

@@ -24,16 +24,21 @@ pub const SMALL_BODY: usize = 64 * 1024;
 /// share it.
 ///
 /// Per-request limits ([`max_body_size`](super::WebhookSignatureLayer::max_body_size)) do not
-/// bound the total: a client without any secret can open many connections, declare a large
-/// `Content-Length`, send most of it and stall. The layer reserves each body's bytes here
-/// before it buffers them: the `Content-Length` before a byte is read, or frame by frame
-/// when there is none. A request that cannot reserve is answered `503 Service Unavailable`
-/// with `Retry-After` at once, before its body is read
-/// ([`Rejection::BodyBudgetExhausted`](crate::Rejection::BodyBudgetExhausted)); the bytes
-/// come back when the request's response is ready, or when it is dropped.
+/// bound the total: a client without any secret can open many connections, send most of a
+/// large body and stall. The layer charges each body here for the memory it holds, as its
+/// bytes arrive (never for a declared length alone, so connections that declare bodies and
+/// send nothing hold none of it): its first frame's bytes, then the owned buffer the frames
+/// are copied into, which grows by doubling, so a body is charged at most about twice what
+/// it sent and never more than its `Content-Length` or limit. A request whose next frame
+/// does not fit, or whose `Content-Length` does not fit even now, is answered
+/// `503 Service Unavailable` with `Retry-After`
+/// ([`Rejection::BodyBudgetExhausted`](crate::Rejection::BodyBudgetExhausted)); its share
+/// comes back when the request's response is ready, or when it is dropped.
 ///
-/// An eighth of the budget is kept for bodies of at most [`SMALL_BODY`] (64 KiB), so while
-/// large bodies hold the rest, ordinary webhooks still get through.
+/// An eighth of the budget is kept for small bodies: those whose `Content-Length` is at most
+/// [`SMALL_BODY`] (64 KiB), or that have none and have so far held no more. While large
+/// bodies hold the rest, ordinary webhooks still get through; a body that declares more
+/// cannot dip into the kept eighth even before its bytes arrive.
 ///
 /// Every layer has one ([`DEFAULT_BODY_BUDGET`] unless set); give several layers clones of
 /// one budget to bound them together.
@@ -117,8 +122,25 @@ impl BodyBudget {
         let mut reservation = Reservation {
             shared: Arc::clone(&self.shared),
             bytes: 0,
+            large: false,
         };
         reservation.grow(bytes).then_some(reservation)
+    }
+
+    /// A share for a request's body, empty until its bytes arrive, if the budget could hold
+    /// its `expected` length (its `Content-Length`) now; a body that declares more than
+    /// [`SMALL_BODY`] is large from the start.
+    pub(crate) fn open(&self, expected: Option<usize>) -> Option<Reservation> {
+        let large = expected.is_some_and(|bytes| bytes > SMALL_BODY);
+        let reservation = Reservation {
+            shared: Arc::clone(&self.shared),
+            bytes: 0,
+            large,
+        };
+        let room = reservation
+            .cap(expected.unwrap_or(0))
+            .saturating_sub(self.in_use());
+        (expected.unwrap_or(0) <= room).then_some(reservation)
     }
 }
 
@@ -142,6 +164,8 @@ impl fmt::Debug for BodyBudget {
 pub struct Reservation {
     shared: Arc<Shared>,
     bytes: usize,
+    /// Kept out of the small bodies' eighth whatever its size so far: its body declared more.
+    large: bool,
 }
 
 impl Reservation {
@@ -162,11 +186,7 @@ impl Reservation {
             return false;
         };
         let shared = &*self.shared;
-        let cap = if wanted <= SMALL_BODY {
-            shared.total
-        } else {
-            shared.total - shared.small_reserve
-        };
+        let cap = self.cap(wanted);
         // One compare-and-swap: no lock, and never more than the cap, however many race.
         let reserved = shared
             .used
@@ -178,6 +198,21 @@ impl Reservation {
             self.bytes = wanted;
         }
         reserved
+    }
+
+    /// Grows the reservation to `bytes` in all, if it holds fewer.
+    pub(crate) fn grow_to(&mut self, bytes: usize) -> bool {
+        bytes <= self.bytes || self.grow(bytes - self.bytes)
+    }
+
+    /// How much of the budget may be in use once this reservation holds `bytes`.
+    fn cap(&self, bytes: usize) -> usize {
+        let shared = &*self.shared;
+        if bytes <= SMALL_BODY && !self.large {
+            shared.total
+        } else {
+            shared.total - shared.small_reserve
+        }
     }
 
     /// The bytes this reservation holds.
@@ -240,6 +275,30 @@ mod tests {
         );
         assert_eq!(growing.bytes(), SMALL_BODY);
         assert!(!growing.grow(usize::MAX), "no overflow");
+    }
+
+    #[test]
+    fn a_share_is_empty_until_bytes_arrive_and_a_large_declaration_keeps_out_of_the_small_eighth() {
+        let budget = BodyBudget::new(8 * SMALL_BODY);
+        let shares: Vec<_> = (0..100)
+            .map(|_| budget.open(Some(7 * SMALL_BODY)).unwrap())
+            .collect();
+        assert_eq!(budget.in_use(), 0, "declaring is free");
+        assert!(
+            budget.open(Some(8 * SMALL_BODY)).is_none(),
+            "more than large bodies may hold: refused at once"
+        );
+        let mut declared_large = budget.open(Some(SMALL_BODY + 1)).unwrap();
+        let _held = budget.try_reserve(7 * SMALL_BODY - 10).unwrap();
+        assert!(
+            !declared_large.grow_to(100),
+            "a body that declared more than the small size cannot use the kept eighth"
+        );
+        let mut small = budget.open(Some(SMALL_BODY)).unwrap();
+        assert!(small.grow_to(SMALL_BODY), "a small one can");
+        assert!(small.grow_to(10), "growing to less is a no-op");
+        assert_eq!(small.bytes(), SMALL_BODY);
+        drop(shares);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{budget::Reservation, verdicts::Verdicts};
+use super::{budget::Reservation, deadline::BodyDeadline, verdicts::Verdicts};
 use crate::{
     body::{Buffer, BufferedBody, ResponseBody},
     keys::{KeyFuture, ResolvedKeys},
@@ -185,8 +185,16 @@ pub(crate) struct Length {
     pub(crate) limit: usize,
     /// The `Content-Length`, which the bytes received must match exactly.
     pub(crate) declared: Option<u64>,
-    /// How many bytes to reserve: what the head says is coming, never more than the limit.
-    pub(crate) expected: usize,
+    /// What the head says is coming (`Content-Length`, or an exact size hint), never more
+    /// than the limit.
+    pub(crate) expected: Option<usize>,
+}
+
+/// What bounds a request's body: its length, its share of the budget, its read deadline.
+pub(crate) struct Bounds {
+    pub(crate) length: Length,
+    pub(crate) reservation: Reservation,
+    pub(crate) deadline: BodyDeadline,
 }
 
 /// Where a request's verifier is: made, or waiting for its keys.
@@ -221,8 +229,9 @@ pub(crate) struct Reading<S, V> {
     length: Length,
     received: usize,
     buffer: Buffer,
-    /// What the body may take of the budget; grown as a body without a length arrives.
+    /// The body's share of the budget, grown as its bytes arrive.
     reservation: Reservation,
+    deadline: BodyDeadline,
     /// When the head arrived, for the verification time.
     started: metrics::Started,
     verdicts: Arc<Verdicts>,
@@ -234,19 +243,24 @@ impl<S, V: Verifier> Reading<S, V> {
         parts: Parts,
         verifier: Verifying<V>,
         inner: S,
-        length: Length,
-        reservation: Reservation,
+        bounds: Bounds,
         verdicts: Arc<Verdicts>,
         peer: Option<IpAddr>,
     ) -> Self {
+        let Bounds {
+            length,
+            reservation,
+            deadline,
+        } = bounds;
         Self {
             parts,
             verifier,
             inner,
             received: 0,
-            buffer: Buffer::new(length.expected),
+            buffer: Buffer::new(length.expected.unwrap_or(length.limit)),
             length,
             reservation,
+            deadline,
             started: metrics::Started::now(),
             verdicts,
             peer,
@@ -276,7 +290,13 @@ impl<S, V: Verifier> Reading<S, V> {
             }
         }
         for _ in 0..FRAMES_PER_POLL {
-            let result = match ready!(body.as_mut().poll_frame(cx)) {
+            let Poll::Ready(frame) = body.as_mut().poll_frame(cx) else {
+                if self.deadline.passed(cx) {
+                    return Poll::Ready(Err(Rejection::BodyTimeout));
+                }
+                return Poll::Pending;
+            };
+            let result = match frame {
                 None => return Poll::Ready(self.check_declared(true)),
                 Some(Ok(frame)) => self.push(frame),
                 Some(Err(error)) => Err(Rejection::BodyRead(error.into())),
@@ -301,17 +321,19 @@ impl<S, V: Verifier> Reading<S, V> {
                 }
                 self.received += len;
                 self.check_declared(false)?;
-                let unreserved = self.received.saturating_sub(self.reservation.bytes());
-                if unreserved > 0 && !self.reservation.grow(unreserved) {
-                    return Err(Rejection::BodyBudgetExhausted);
-                }
                 if len > 0 {
                     // Zero-copy when the frame's data is already `Bytes`.
                     let chunk = data.copy_to_bytes(len);
                     if let Verifying::Ready(Ok(verifier)) = &mut self.verifier {
                         verifier.update(&chunk);
                     }
-                    self.buffer.push(chunk);
+                    // The budget is charged for the memory the buffer holds, not the bytes
+                    // counted: they differ by up to twice, and by far more for tiny frames
+                    // that would each keep a read buffer alive.
+                    let reservation = &mut self.reservation;
+                    self.buffer
+                        .push(chunk, |held| reservation.grow_to(held))
+                        .map_err(|_| Rejection::BodyBudgetExhausted)?;
                 }
             }
             Err(frame) => {

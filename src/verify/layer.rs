@@ -1,12 +1,14 @@
 //! [`WebhookSignatureLayer`]: the builder users touch.
 
-use std::{fmt, sync::Arc};
+use std::{fmt, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http::Response;
 use tower_layer::Layer;
 
-use super::{budget::BodyBudget, verdicts::Verdicts, WebhookSignature};
+use super::{
+    budget::BodyBudget, deadline::DEFAULT_BODY_TIMEOUT, verdicts::Verdicts, WebhookSignature,
+};
 use crate::{
     allowlist::IpAllowlist,
     peer::{ConnectionPeer, PeerSource},
@@ -25,9 +27,11 @@ pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
 /// 2. asks the [`Scheme`] to check the signature header(s), answering `401` if they are missing
 ///    or malformed;
 /// 3. answers `413` if `Content-Length` (or the body's size hint) is over the limit, `400` if
-///    it is not a number, and `503` if the layer's [`BodyBudget`] has no room for it;
+///    it is not a number, and `503` if the layer's [`BodyBudget`] could not hold it now;
 /// 4. reads the body, feeding each frame to the verifier as it arrives and answering `413` as
-///    soon as it passes the limit, `400` if it fails;
+///    soon as it passes the limit, `503` as soon as the memory it holds no longer fits the
+///    budget, `408` if it is still unfinished at the [body timeout](Self::body_timeout),
+///    `400` if it fails;
 /// 5. answers `401` if the signature does not match; otherwise passes the request on with
 ///    exactly the same bytes as its body ([`BufferedBody`](crate::body::BufferedBody)) and a
 ///    [`Verified`](crate::Verified) in its extensions.
@@ -80,6 +84,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
                 allowlist: None,
                 max_body_size: DEFAULT_MAX_BODY_SIZE,
                 budget: BodyBudget::default(),
+                body_timeout: cfg!(feature = "tokio").then_some(DEFAULT_BODY_TIMEOUT),
                 peer_source: Arc::new(ConnectionPeer),
             },
         }
@@ -124,8 +129,9 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     /// The bound on the body bytes this layer's requests buffer at once, all together.
     /// Default: a budget of its own of [`DEFAULT_BODY_BUDGET`](super::DEFAULT_BODY_BUDGET)
     /// (32 MiB), shared by every service the layer makes. Give several layers clones of one
-    /// budget to bound them together. A request that finds no room is answered `503` with
-    /// `Retry-After` before its body is read. See [`BodyBudget`].
+    /// budget to bound them together. A body is charged for the memory it holds as its bytes
+    /// arrive; one that no longer fits is answered `503` with `Retry-After`. See
+    /// [`BodyBudget`].
     ///
     /// Keep it well above [`max_body_size`](Self::max_body_size): a body larger than seven
     /// eighths of the budget can never be accepted.
@@ -139,6 +145,33 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     #[must_use]
     pub fn body_budget(mut self, budget: BodyBudget) -> Self {
         self.config.budget = budget;
+        self
+    }
+
+    /// How long a request's body may take to arrive, counted from the first time it keeps
+    /// the request waiting; a body still unfinished then is answered `408 Request Timeout`
+    /// ([`Rejection::BodyTimeout`]) and its share of the [`BodyBudget`] comes back. Default:
+    /// [`DEFAULT_BODY_TIMEOUT`](super::DEFAULT_BODY_TIMEOUT) (30 s); clamped to 1 s ..= 10 min.
+    ///
+    /// Without it, a client that sends part of a body and stalls holds its share of the
+    /// budget for as long as the server keeps the connection open. It needs the `tokio`
+    /// feature (which `axum`, `tonic`, `keys` and `redis` enable) and a tokio runtime; without
+    /// them there is no deadline, and a body-level timeout in front of the layer
+    /// (`tower_http::timeout::RequestBodyTimeoutLayer`) is the way to bound one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::{presets, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::loopwise("secret"))
+    ///     .body_timeout(Duration::from_secs(10));
+    /// ```
+    ///
+    /// [`Rejection::BodyTimeout`]: crate::Rejection::BodyTimeout
+    #[cfg(feature = "tokio")]
+    #[must_use]
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_timeout = Some(super::deadline::clamp(timeout));
         self
     }
 
@@ -240,6 +273,8 @@ pub(crate) struct Config<Sch> {
     pub(crate) allowlist: Option<Arc<IpAllowlist>>,
     pub(crate) max_body_size: usize,
     pub(crate) budget: BodyBudget,
+    /// How long a body may take once it keeps a request waiting; `None` without a timer.
+    pub(crate) body_timeout: Option<Duration>,
     pub(crate) peer_source: Arc<dyn PeerSource>,
 }
 
@@ -251,6 +286,7 @@ impl<Sch> Clone for Config<Sch> {
             allowlist: self.allowlist.clone(),
             max_body_size: self.max_body_size,
             budget: self.budget.clone(),
+            body_timeout: self.body_timeout,
             peer_source: Arc::clone(&self.peer_source),
         }
     }
@@ -263,6 +299,7 @@ impl<Sch: fmt::Debug> fmt::Debug for Config<Sch> {
             .field("allowlist", &self.allowlist)
             .field("max_body_size", &self.max_body_size)
             .field("budget", &self.budget)
+            .field("body_timeout", &self.body_timeout)
             .field("report_only", &self.verdicts.report_only)
             .finish_non_exhaustive()
     }

@@ -6,6 +6,7 @@
 //! the body, then calls the inner service with a [`BufferedBody`](crate::body::BufferedBody).
 
 mod budget;
+mod deadline;
 pub(crate) mod future;
 mod layer;
 mod service;
@@ -13,6 +14,7 @@ mod verdicts;
 
 pub use self::{
     budget::{BodyBudget, Reservation, DEFAULT_BODY_BUDGET, SMALL_BODY},
+    deadline::DEFAULT_BODY_TIMEOUT,
     future::ResponseFuture,
     layer::{WebhookSignatureLayer, DEFAULT_MAX_BODY_SIZE},
     service::WebhookSignature,

@@ -12,7 +12,8 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::{
-    future::{Length, Reading, ResponseFuture, Resume, Verifying},
+    deadline::BodyDeadline,
+    future::{Bounds, Length, Reading, ResponseFuture, Resume, Verifying},
     layer::Config,
     WebhookSignatureLayer,
 };
@@ -127,10 +128,10 @@ where
             Ok(length) => length,
             Err(rejection) => return ResponseFuture::rejected(verdicts.reject(&rejection, peer)),
         };
-        // The bytes this body will take, from the budget all requests share, before any is
-        // buffered: a flood of large bodies that never finish is answered at once instead of
-        // each holding its limit in memory.
-        let Some(reservation) = config.budget.try_reserve(length.expected) else {
+        // A share of the budget all requests share, charged as the body's bytes arrive:
+        // a request that declares a body and sends nothing holds none of it. One whose
+        // declared length the budget could not hold now is answered at once.
+        let Some(reservation) = config.budget.open(length.expected) else {
             let rejection = Rejection::BodyBudgetExhausted;
             return ResponseFuture::rejected(verdicts.reject(&rejection, peer));
         };
@@ -144,8 +145,11 @@ where
                 parts,
                 verifying,
                 inner,
-                length,
-                reservation,
+                Bounds {
+                    length,
+                    reservation,
+                    deadline: BodyDeadline::new(config.body_timeout),
+                },
                 Arc::clone(verdicts),
                 peer,
             ),
@@ -180,13 +184,15 @@ fn check_length<B: Body>(limit: usize, parts: &Parts, body: &B) -> Result<Length
     if declared.is_some_and(over) || over(hint.lower()) {
         return Err(Rejection::BodyTooLarge { limit });
     }
-    // Reserve what the request says it will send, never more than the limit: a lying
-    // Content-Length cannot make us allocate past it.
-    let expected = declared.or(hint.upper()).unwrap_or(hint.lower());
+    // What the request says it will send, never more than the limit: a lying
+    // Content-Length cannot make the buffer grow past it.
+    let expected = declared
+        .or(hint.upper())
+        .map(|n| usize::try_from(n).map_or(limit, |n| n.min(limit)));
     Ok(Length {
         limit,
         declared,
-        expected: usize::try_from(expected).map_or(limit, |n| n.min(limit)),
+        expected,
     })
 }
 

@@ -38,6 +38,7 @@ impl Verdicts {
                 rejection,
                 Rejection::BodyTooLarge { .. }
                     | Rejection::BodyBudgetExhausted
+                    | Rejection::BodyTimeout
                     | Rejection::InvalidContentLength
                     | Rejection::BodyRead(_)
             )
