@@ -33,6 +33,17 @@ use tower_webhook::{
 
 const NOW: u64 = 1_700_000_000;
 
+// Certificates at the paths PayPal and SNS use: any other is refused before a fetch.
+const GOOD_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-00000001";
+const OTHER_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-00000002";
+const MISNAMED_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-00000003";
+const REDIRECT_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-00000005";
+const HUGE_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-00000006";
+/// Every PayPal certificate whose name starts so is served after 3 seconds.
+const SLOW_CERTS: &str = "/v1/notifications/certs/CERT-510e0000-";
+const SLOW_CERT: &str = "/v1/notifications/certs/CERT-510e0000-00000000-00000000";
+const SNS_CERT: &str = "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
+
 fn vectors() -> Value {
     serde_json::from_str(include_str!("vectors/fetched.json")).unwrap()
 }
@@ -97,20 +108,14 @@ impl KeyServer {
         let other = KeyPair::from_pem(vectors["rsa_other_pem"].as_str().unwrap()).unwrap();
         let paypal_name = ["messageverificationcerts.paypal.com"];
         let mut files: HashMap<String, String> = HashMap::new();
+        files.insert(GOOD_CERT.into(), issue(&paypal_name, &signer).pem());
+        files.insert(OTHER_CERT.into(), issue(&paypal_name, &other).pem());
         files.insert(
-            "/v1/notifications/certs/CERT-good".into(),
-            issue(&paypal_name, &signer).pem(),
-        );
-        files.insert(
-            "/v1/notifications/certs/CERT-other".into(),
-            issue(&paypal_name, &other).pem(),
-        );
-        files.insert(
-            "/v1/notifications/certs/CERT-misnamed".into(),
+            MISNAMED_CERT.into(),
             issue(&["evil.example"], &signer).pem(),
         );
         files.insert(
-            "/SimpleNotificationService-test.pem".into(),
+            SNS_CERT.into(),
             issue(&["sns.amazonaws.com"], &signer).pem(),
         );
         files.insert(
@@ -185,19 +190,16 @@ async fn answer(
             .unwrap()
     };
     match path.as_str() {
-        "/v1/notifications/certs/CERT-slow" => {
+        path if path.starts_with(SLOW_CERTS) => {
             tokio::time::sleep(Duration::from_secs(3)).await;
-            respond(
-                StatusCode::OK,
-                files["/v1/notifications/certs/CERT-good"].clone(),
-            )
+            respond(StatusCode::OK, files[GOOD_CERT].clone())
         }
-        "/v1/notifications/certs/CERT-redirect" => Response::builder()
+        REDIRECT_CERT => Response::builder()
             .status(StatusCode::FOUND)
-            .header("location", "/v1/notifications/certs/CERT-good")
+            .header("location", GOOD_CERT)
             .body(Full::new(Bytes::new()))
             .unwrap(),
-        "/v1/notifications/certs/CERT-huge" => respond(StatusCode::OK, "A".repeat(200 * 1024)),
+        HUGE_CERT => respond(StatusCode::OK, "A".repeat(200 * 1024)),
         "/webhook_verification_key/get" => {
             let body = request.into_body().collect().await.unwrap().to_bytes();
             let asked: Value = serde_json::from_slice(&body).unwrap();
@@ -257,26 +259,26 @@ fn assert_refused(outcome: &support::Outcome, status: StatusCode, what: &str) {
 async fn paypal_verifies_under_a_fetched_certificate_and_caches_it() {
     let server = KeyServer::start().await;
     let scheme = paypal_scheme(&server);
-    let url = server.url("/v1/notifications/certs/CERT-good");
+    let url = server.url(GOOD_CERT);
     for _ in 0..3 {
         let outcome = through(scheme.clone(), paypal_request(&url, &paypal_body())).await;
         assert_eq!(outcome.status, StatusCode::OK);
         assert_eq!(outcome.recorder.only().body, paypal_body().as_bytes());
     }
-    assert_eq!(server.fetches("/v1/notifications/certs/CERT-good"), 1);
+    assert_eq!(server.fetches(GOOD_CERT), 1);
 }
 
 #[tokio::test]
 async fn paypal_refuses_a_tampered_body_and_a_certificate_that_is_not_the_signers() {
     let server = KeyServer::start().await;
     let scheme = paypal_scheme(&server);
-    let good = server.url("/v1/notifications/certs/CERT-good");
+    let good = server.url(GOOD_CERT);
     let tampered = paypal_body().replace("42.00", "4200.00");
     let outcome = through(scheme.clone(), paypal_request(&good, &tampered)).await;
     assert_refused(&outcome, StatusCode::UNAUTHORIZED, "tampered body");
     assert_eq!(outcome.body, "invalid webhook signature\n");
 
-    let other = server.url("/v1/notifications/certs/CERT-other");
+    let other = server.url(OTHER_CERT);
     let outcome = through(scheme.clone(), paypal_request(&other, &paypal_body())).await;
     assert_refused(
         &outcome,
@@ -284,7 +286,7 @@ async fn paypal_refuses_a_tampered_body_and_a_certificate_that_is_not_the_signer
         "another key's certificate",
     );
 
-    let misnamed = server.url("/v1/notifications/certs/CERT-misnamed");
+    let misnamed = server.url(MISNAMED_CERT);
     let outcome = through(scheme.clone(), paypal_request(&misnamed, &paypal_body())).await;
     assert_refused(
         &outcome,
@@ -307,11 +309,11 @@ async fn certificate_urls_off_the_allowed_hosts_are_refused_without_a_fetch() {
     let port = server.addr.port();
     for url in [
         // The same server, named by a host that is not allowed.
-        format!("https://localhost:{port}/v1/notifications/certs/CERT-good"),
+        format!("https://localhost:{port}{GOOD_CERT}"),
         // Plain HTTP.
-        format!("http://127.0.0.1:{port}/v1/notifications/certs/CERT-good"),
+        format!("http://127.0.0.1:{port}{GOOD_CERT}"),
         // User info smuggling another host.
-        format!("https://127.0.0.1:{port}@evil.example/v1/notifications/certs/CERT-good"),
+        format!("https://127.0.0.1:{port}@evil.example{GOOD_CERT}"),
         // Not where PayPal keeps certificates.
         format!("https://127.0.0.1:{port}/.well-known/jwks.json"),
     ] {
@@ -326,11 +328,7 @@ async fn certificate_urls_off_the_allowed_hosts_are_refused_without_a_fetch() {
 async fn a_fetch_that_times_out_redirects_or_is_too_large_gets_503() {
     let server = KeyServer::start().await;
     let scheme = paypal_scheme(&server);
-    for path in [
-        "/v1/notifications/certs/CERT-slow",
-        "/v1/notifications/certs/CERT-redirect",
-        "/v1/notifications/certs/CERT-huge",
-    ] {
+    for path in [SLOW_CERT, REDIRECT_CERT, HUGE_CERT] {
         let started = std::time::Instant::now();
         let outcome = through(
             scheme.clone(),
@@ -341,14 +339,14 @@ async fn a_fetch_that_times_out_redirects_or_is_too_large_gets_503() {
         assert!(started.elapsed() < Duration::from_secs(2), "{path}");
     }
     // The redirect was not followed.
-    assert_eq!(server.fetches("/v1/notifications/certs/CERT-good"), 0);
+    assert_eq!(server.fetches(GOOD_CERT), 0);
 }
 
 #[tokio::test]
 async fn paypal_refuses_a_stale_transmission_time() {
     let server = KeyServer::start().await;
     let scheme = paypal_scheme(&server).clock(|| UNIX_EPOCH + Duration::from_secs(NOW + 301));
-    let url = server.url("/v1/notifications/certs/CERT-good");
+    let url = server.url(GOOD_CERT);
     let outcome = through(scheme, paypal_request(&url, &paypal_body())).await;
     assert_refused(&outcome, StatusCode::UNAUTHORIZED, "stale");
     assert_eq!(outcome.body, "webhook timestamp outside the tolerance\n");
@@ -367,6 +365,8 @@ fn sns_body(server: &KeyServer, which: &str) -> String {
         .as_str()
         .unwrap()
         .replace("__BASE__", &format!("https://{}", server.addr))
+        // SigningCertURL is not signed: the vectors' file name is replaced with one SNS uses.
+        .replace("/SimpleNotificationService-test.pem", SNS_CERT)
 }
 
 fn sns_request(body: &str) -> Request<Full<Bytes>> {
@@ -393,7 +393,7 @@ async fn sns_verifies_both_signature_versions_and_subscription_confirmations() {
         assert_eq!(outcome.status, StatusCode::OK, "{which}");
         assert_eq!(outcome.recorder.only().body, body.as_bytes(), "{which}");
     }
-    assert_eq!(server.fetches("/SimpleNotificationService-test.pem"), 1);
+    assert_eq!(server.fetches(SNS_CERT), 1);
 }
 
 #[tokio::test]
@@ -414,14 +414,11 @@ async fn sns_refuses_tampering_other_topics_and_foreign_certificate_urls() {
 
     let port = server.addr.port();
     for url in [
-        format!("https://localhost:{port}/SimpleNotificationService-test.pem"),
-        format!("http://127.0.0.1:{port}/SimpleNotificationService-test.pem"),
+        format!("https://localhost:{port}{SNS_CERT}"),
+        format!("http://127.0.0.1:{port}{SNS_CERT}"),
         format!("https://127.0.0.1:{port}/.well-known/jwks.json"),
     ] {
-        let forged = body.replace(
-            &format!("https://{}/SimpleNotificationService-test.pem", server.addr),
-            &url,
-        );
+        let forged = body.replace(&format!("https://{}{SNS_CERT}", server.addr), &url);
         let outcome = through(scheme.clone(), sns_request(&forged)).await;
         assert_refused(&outcome, StatusCode::UNAUTHORIZED, &url);
     }
@@ -431,7 +428,7 @@ async fn sns_refuses_tampering_other_topics_and_foreign_certificate_urls() {
     assert_refused(&outcome, StatusCode::UNAUTHORIZED, "stale Timestamp");
     assert_eq!(outcome.body, "webhook timestamp outside the tolerance\n");
     // Only the tampered message, whose URL is SNS's, fetched its certificate.
-    assert_eq!(server.fetches("/SimpleNotificationService-test.pem"), 1);
+    assert_eq!(server.fetches(SNS_CERT), 1);
     assert_eq!(server.total_fetches(), 1);
 }
 
@@ -579,7 +576,7 @@ async fn fetched_key_senders_verify_through_a_real_server() {
         );
     let addr = support::serve_axum(app).await;
 
-    let good = server.url("/v1/notifications/certs/CERT-good");
+    let good = server.url(GOOD_CERT);
     let tasks: Vec<_> = (0..20)
         .map(|_| tokio::spawn(support::send(addr, paypal_request(&good, &paypal_body()))))
         .collect();
@@ -588,7 +585,7 @@ async fn fetched_key_senders_verify_through_a_real_server() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, paypal_body().as_bytes());
     }
-    assert_eq!(server.fetches("/v1/notifications/certs/CERT-good"), 1);
+    assert_eq!(server.fetches(GOOD_CERT), 1);
 
     let sns = sns_body(&server, "subscription_confirmation");
     let (status, _, body) = support::send(addr, sns_request(&sns)).await;
@@ -605,10 +602,7 @@ async fn fetched_key_senders_verify_through_a_real_server() {
     assert_eq!(status, StatusCode::OK);
 
     let forged = paypal_request(
-        &format!(
-            "https://localhost:{}/v1/notifications/certs/CERT-good",
-            server.addr.port()
-        ),
+        &format!("https://localhost:{}{GOOD_CERT}", server.addr.port()),
         &paypal_body(),
     );
     let (status, _, _) = support::send(addr, forged).await;

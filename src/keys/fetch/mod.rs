@@ -24,9 +24,11 @@ pub(crate) mod jwk;
 mod limit;
 
 #[cfg(any(feature = "paypal", feature = "sns"))]
-pub(crate) use self::certificate::{Certificate, CertificateUrls, FetchedCertificates, RsaHash};
+pub(crate) use self::certificate::{
+    Certificate, CertificateFiles, CertificateUrl, CertificateUrls, FetchedCertificates, RsaHash,
+};
 #[cfg(feature = "jwt")]
-pub(crate) use self::jwk::{JwkSource, JwtKeys};
+pub(crate) use self::jwk::{JwkSource, JwksDocument, JwtKeys};
 pub use self::{
     client::{FetchError, Fetcher, InvalidRoots, DEFAULT_FETCH_LIMIT, DEFAULT_FETCH_TIMEOUT},
     hosts::{AllowedHosts, InvalidHostPattern},
