@@ -170,13 +170,6 @@ impl CertificateUrls {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CertificateUrl(String);
 
-impl CertificateUrl {
-    #[cfg(test)]
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// The file names a sender's certificates have. Any other name is refused before a fetch:
 /// it can only be a forgery, and each made-up name would otherwise be a fetch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +179,7 @@ pub(crate) enum CertificateFiles {
     /// own SDK samples (paypal/PayPal-Java-SDK `rest-api-sample/.../ValidateCert.java`: live
     /// `CERT-360caa42-fca2a594-df8cd2d5`, sandbox `CERT-360caa42-fca2a594-1d93a270`) and
     /// PayPal's webhook documentation; PayPal's SDKs check no pattern themselves.
+    #[cfg(feature = "paypal")]
     PayPal,
     /// `/SimpleNotificationService-<32 letters or digits>.pem`. AWS's validators
     /// (aws/aws-js-sns-message-validator, published as `sns-validator`, and
@@ -194,12 +188,14 @@ pub(crate) enum CertificateFiles {
     /// (`SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem`), and the pattern
     /// is the one widely used validators hold it to
     /// (`SimpleNotificationService-[a-zA-Z0-9]{32}\.pem`, e.g. npm `sns-payload-validator`).
+    #[cfg(feature = "sns")]
     Sns,
 }
 
 impl CertificateFiles {
     fn matches(self, path: &str) -> bool {
         match self {
+            #[cfg(feature = "paypal")]
             Self::PayPal => path
                 .strip_prefix("/v1/notifications/certs/CERT-")
                 .is_some_and(|id| {
@@ -213,6 +209,7 @@ impl CertificateFiles {
                     groups.by_ref().take(3).filter(|group| hex(group)).count() == 3
                         && groups.next().is_none()
                 }),
+            #[cfg(feature = "sns")]
             Self::Sns => path
                 .strip_prefix("/SimpleNotificationService-")
                 .and_then(|name| name.strip_suffix(".pem"))
@@ -383,7 +380,7 @@ impl SignatureVerificationAlgorithm for RsaPkcs1Sha1 {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "paypal", feature = "sns"))]
 mod tests {
     use super::*;
 
@@ -415,13 +412,13 @@ mod tests {
         ] {
             let url = paypal().canonical(spelling);
             assert_eq!(
-                url.as_ref().map(CertificateUrl::as_str),
+                url.as_ref().map(|url| url.0.as_str()),
                 Some(PAYPAL),
                 "{spelling}"
             );
         }
         let local = "https://127.0.0.1:8443/v1/notifications/certs/CERT-00000000-00000000-00000001";
-        assert_eq!(paypal().canonical(local).unwrap().as_str(), local);
+        assert_eq!(paypal().canonical(local).unwrap().0, local);
     }
 
     #[test]
@@ -477,9 +474,9 @@ mod tests {
     #[test]
     fn sns_urls_are_regional_certificates_with_a_32_character_name() {
         let url = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
-        assert_eq!(sns().canonical(url).unwrap().as_str(), url);
+        assert_eq!(sns().canonical(url).unwrap().0, url);
         let shouted = "HTTPS://SNS.US-EAST-1.AMAZONAWS.COM:443/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
-        assert_eq!(sns().canonical(shouted).unwrap().as_str(), url);
+        assert_eq!(sns().canonical(shouted).unwrap().0, url);
         for refused in [
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.PEM",
