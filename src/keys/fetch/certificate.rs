@@ -138,7 +138,7 @@ pub(crate) struct CertificateUrls {
     pub(crate) files: CertificateFiles,
 }
 
-/// The longest certificate URL looked at; the senders' own are under 100 bytes.
+/// The longest certificate URL looked at; the senders' own are about 100 bytes.
 const MAX_URL_LEN: usize = 256;
 
 impl CertificateUrls {
