@@ -8,6 +8,7 @@
 //! | `webhook_verification_duration_seconds` | histogram | `scheme`: from the request head to the verdict, receiving the body included |
 //! | `webhook_body_budget_rejections_total` | counter | `scheme` |
 //! | `webhook_replay_total` | counter | `outcome` (`new`, `duplicate`, `in_progress`, `store_error`) |
+//! | `webhook_key_fetches_refused_total` | counter | `limit` (`concurrency`, `rate`): key fetches a `Fetcher`'s limits refused |
 
 use std::sync::Arc;
 #[cfg(feature = "metrics")]
@@ -50,6 +51,14 @@ pub(crate) fn verified(scheme: &Arc<str>, body_bytes: usize, started: Started) {
 pub(crate) fn replay(outcome: &'static str) {
     #[cfg(feature = "metrics")]
     metrics::counter!("webhook_replay_total", "outcome" => outcome).increment(1);
+}
+
+/// A key fetch refused by a `Fetcher`'s cap on fetches in flight or by its rate limit.
+#[cfg(feature = "fetch")]
+#[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
+pub(crate) fn fetch_refused(limit: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("webhook_key_fetches_refused_total", "limit" => limit).increment(1);
 }
 
 /// When a request's head arrived; nothing without the feature.

@@ -33,6 +33,17 @@ use tower_webhook::{
 
 const NOW: u64 = 1_700_000_000;
 
+// Certificates at the paths PayPal and SNS use: any other is refused before a fetch.
+const GOOD_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-00000001";
+const OTHER_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-00000002";
+const MISNAMED_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-00000003";
+const REDIRECT_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-00000005";
+const HUGE_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-00000006";
+/// Every PayPal certificate whose name starts so is served after 3 seconds.
+const SLOW_CERTS: &str = "/v1/notifications/certs/CERT-510e0000-";
+const SLOW_CERT: &str = "/v1/notifications/certs/CERT-510e0000-00000000-00000000";
+const SNS_CERT: &str = "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
+
 fn vectors() -> Value {
     serde_json::from_str(include_str!("vectors/fetched.json")).unwrap()
 }
@@ -59,6 +70,16 @@ impl KeyServer {
 
     fn total_fetches(&self) -> usize {
         self.fetches.lock().unwrap().values().sum()
+    }
+
+    /// Fetches of every path that starts with `prefix`.
+    fn fetches_under(&self, prefix: &str) -> usize {
+        let fetches = self.fetches.lock().unwrap();
+        fetches
+            .iter()
+            .filter(|(path, _)| path.starts_with(prefix))
+            .map(|(_, count)| count)
+            .sum()
     }
 
     /// A fetcher that trusts only the test CA, with a short timeout.
@@ -97,20 +118,14 @@ impl KeyServer {
         let other = KeyPair::from_pem(vectors["rsa_other_pem"].as_str().unwrap()).unwrap();
         let paypal_name = ["messageverificationcerts.paypal.com"];
         let mut files: HashMap<String, String> = HashMap::new();
+        files.insert(GOOD_CERT.into(), issue(&paypal_name, &signer).pem());
+        files.insert(OTHER_CERT.into(), issue(&paypal_name, &other).pem());
         files.insert(
-            "/v1/notifications/certs/CERT-good".into(),
-            issue(&paypal_name, &signer).pem(),
-        );
-        files.insert(
-            "/v1/notifications/certs/CERT-other".into(),
-            issue(&paypal_name, &other).pem(),
-        );
-        files.insert(
-            "/v1/notifications/certs/CERT-misnamed".into(),
+            MISNAMED_CERT.into(),
             issue(&["evil.example"], &signer).pem(),
         );
         files.insert(
-            "/SimpleNotificationService-test.pem".into(),
+            SNS_CERT.into(),
             issue(&["sns.amazonaws.com"], &signer).pem(),
         );
         files.insert(
@@ -185,19 +200,16 @@ async fn answer(
             .unwrap()
     };
     match path.as_str() {
-        "/v1/notifications/certs/CERT-slow" => {
+        path if path.starts_with(SLOW_CERTS) => {
             tokio::time::sleep(Duration::from_secs(3)).await;
-            respond(
-                StatusCode::OK,
-                files["/v1/notifications/certs/CERT-good"].clone(),
-            )
+            respond(StatusCode::OK, files[GOOD_CERT].clone())
         }
-        "/v1/notifications/certs/CERT-redirect" => Response::builder()
+        REDIRECT_CERT => Response::builder()
             .status(StatusCode::FOUND)
-            .header("location", "/v1/notifications/certs/CERT-good")
+            .header("location", GOOD_CERT)
             .body(Full::new(Bytes::new()))
             .unwrap(),
-        "/v1/notifications/certs/CERT-huge" => respond(StatusCode::OK, "A".repeat(200 * 1024)),
+        HUGE_CERT => respond(StatusCode::OK, "A".repeat(200 * 1024)),
         "/webhook_verification_key/get" => {
             let body = request.into_body().collect().await.unwrap().to_bytes();
             let asked: Value = serde_json::from_slice(&body).unwrap();
@@ -257,26 +269,26 @@ fn assert_refused(outcome: &support::Outcome, status: StatusCode, what: &str) {
 async fn paypal_verifies_under_a_fetched_certificate_and_caches_it() {
     let server = KeyServer::start().await;
     let scheme = paypal_scheme(&server);
-    let url = server.url("/v1/notifications/certs/CERT-good");
+    let url = server.url(GOOD_CERT);
     for _ in 0..3 {
         let outcome = through(scheme.clone(), paypal_request(&url, &paypal_body())).await;
         assert_eq!(outcome.status, StatusCode::OK);
         assert_eq!(outcome.recorder.only().body, paypal_body().as_bytes());
     }
-    assert_eq!(server.fetches("/v1/notifications/certs/CERT-good"), 1);
+    assert_eq!(server.fetches(GOOD_CERT), 1);
 }
 
 #[tokio::test]
 async fn paypal_refuses_a_tampered_body_and_a_certificate_that_is_not_the_signers() {
     let server = KeyServer::start().await;
     let scheme = paypal_scheme(&server);
-    let good = server.url("/v1/notifications/certs/CERT-good");
+    let good = server.url(GOOD_CERT);
     let tampered = paypal_body().replace("42.00", "4200.00");
     let outcome = through(scheme.clone(), paypal_request(&good, &tampered)).await;
     assert_refused(&outcome, StatusCode::UNAUTHORIZED, "tampered body");
     assert_eq!(outcome.body, "invalid webhook signature\n");
 
-    let other = server.url("/v1/notifications/certs/CERT-other");
+    let other = server.url(OTHER_CERT);
     let outcome = through(scheme.clone(), paypal_request(&other, &paypal_body())).await;
     assert_refused(
         &outcome,
@@ -284,7 +296,7 @@ async fn paypal_refuses_a_tampered_body_and_a_certificate_that_is_not_the_signer
         "another key's certificate",
     );
 
-    let misnamed = server.url("/v1/notifications/certs/CERT-misnamed");
+    let misnamed = server.url(MISNAMED_CERT);
     let outcome = through(scheme.clone(), paypal_request(&misnamed, &paypal_body())).await;
     assert_refused(
         &outcome,
@@ -307,11 +319,11 @@ async fn certificate_urls_off_the_allowed_hosts_are_refused_without_a_fetch() {
     let port = server.addr.port();
     for url in [
         // The same server, named by a host that is not allowed.
-        format!("https://localhost:{port}/v1/notifications/certs/CERT-good"),
+        format!("https://localhost:{port}{GOOD_CERT}"),
         // Plain HTTP.
-        format!("http://127.0.0.1:{port}/v1/notifications/certs/CERT-good"),
+        format!("http://127.0.0.1:{port}{GOOD_CERT}"),
         // User info smuggling another host.
-        format!("https://127.0.0.1:{port}@evil.example/v1/notifications/certs/CERT-good"),
+        format!("https://127.0.0.1:{port}@evil.example{GOOD_CERT}"),
         // Not where PayPal keeps certificates.
         format!("https://127.0.0.1:{port}/.well-known/jwks.json"),
     ] {
@@ -326,11 +338,7 @@ async fn certificate_urls_off_the_allowed_hosts_are_refused_without_a_fetch() {
 async fn a_fetch_that_times_out_redirects_or_is_too_large_gets_503() {
     let server = KeyServer::start().await;
     let scheme = paypal_scheme(&server);
-    for path in [
-        "/v1/notifications/certs/CERT-slow",
-        "/v1/notifications/certs/CERT-redirect",
-        "/v1/notifications/certs/CERT-huge",
-    ] {
+    for path in [SLOW_CERT, REDIRECT_CERT, HUGE_CERT] {
         let started = std::time::Instant::now();
         let outcome = through(
             scheme.clone(),
@@ -341,14 +349,14 @@ async fn a_fetch_that_times_out_redirects_or_is_too_large_gets_503() {
         assert!(started.elapsed() < Duration::from_secs(2), "{path}");
     }
     // The redirect was not followed.
-    assert_eq!(server.fetches("/v1/notifications/certs/CERT-good"), 0);
+    assert_eq!(server.fetches(GOOD_CERT), 0);
 }
 
 #[tokio::test]
 async fn paypal_refuses_a_stale_transmission_time() {
     let server = KeyServer::start().await;
     let scheme = paypal_scheme(&server).clock(|| UNIX_EPOCH + Duration::from_secs(NOW + 301));
-    let url = server.url("/v1/notifications/certs/CERT-good");
+    let url = server.url(GOOD_CERT);
     let outcome = through(scheme, paypal_request(&url, &paypal_body())).await;
     assert_refused(&outcome, StatusCode::UNAUTHORIZED, "stale");
     assert_eq!(outcome.body, "webhook timestamp outside the tolerance\n");
@@ -367,6 +375,8 @@ fn sns_body(server: &KeyServer, which: &str) -> String {
         .as_str()
         .unwrap()
         .replace("__BASE__", &format!("https://{}", server.addr))
+        // SigningCertURL is not signed: the vectors' file name is replaced with one SNS uses.
+        .replace("/SimpleNotificationService-test.pem", SNS_CERT)
 }
 
 fn sns_request(body: &str) -> Request<Full<Bytes>> {
@@ -393,7 +403,7 @@ async fn sns_verifies_both_signature_versions_and_subscription_confirmations() {
         assert_eq!(outcome.status, StatusCode::OK, "{which}");
         assert_eq!(outcome.recorder.only().body, body.as_bytes(), "{which}");
     }
-    assert_eq!(server.fetches("/SimpleNotificationService-test.pem"), 1);
+    assert_eq!(server.fetches(SNS_CERT), 1);
 }
 
 #[tokio::test]
@@ -414,14 +424,11 @@ async fn sns_refuses_tampering_other_topics_and_foreign_certificate_urls() {
 
     let port = server.addr.port();
     for url in [
-        format!("https://localhost:{port}/SimpleNotificationService-test.pem"),
-        format!("http://127.0.0.1:{port}/SimpleNotificationService-test.pem"),
+        format!("https://localhost:{port}{SNS_CERT}"),
+        format!("http://127.0.0.1:{port}{SNS_CERT}"),
         format!("https://127.0.0.1:{port}/.well-known/jwks.json"),
     ] {
-        let forged = body.replace(
-            &format!("https://{}/SimpleNotificationService-test.pem", server.addr),
-            &url,
-        );
+        let forged = body.replace(&format!("https://{}{SNS_CERT}", server.addr), &url);
         let outcome = through(scheme.clone(), sns_request(&forged)).await;
         assert_refused(&outcome, StatusCode::UNAUTHORIZED, &url);
     }
@@ -431,7 +438,7 @@ async fn sns_refuses_tampering_other_topics_and_foreign_certificate_urls() {
     assert_refused(&outcome, StatusCode::UNAUTHORIZED, "stale Timestamp");
     assert_eq!(outcome.body, "webhook timestamp outside the tolerance\n");
     // Only the tampered message, whose URL is SNS's, fetched its certificate.
-    assert_eq!(server.fetches("/SimpleNotificationService-test.pem"), 1);
+    assert_eq!(server.fetches(SNS_CERT), 1);
     assert_eq!(server.total_fetches(), 1);
 }
 
@@ -579,7 +586,7 @@ async fn fetched_key_senders_verify_through_a_real_server() {
         );
     let addr = support::serve_axum(app).await;
 
-    let good = server.url("/v1/notifications/certs/CERT-good");
+    let good = server.url(GOOD_CERT);
     let tasks: Vec<_> = (0..20)
         .map(|_| tokio::spawn(support::send(addr, paypal_request(&good, &paypal_body()))))
         .collect();
@@ -588,7 +595,7 @@ async fn fetched_key_senders_verify_through_a_real_server() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, paypal_body().as_bytes());
     }
-    assert_eq!(server.fetches("/v1/notifications/certs/CERT-good"), 1);
+    assert_eq!(server.fetches(GOOD_CERT), 1);
 
     let sns = sns_body(&server, "subscription_confirmation");
     let (status, _, body) = support::send(addr, sns_request(&sns)).await;
@@ -605,12 +612,316 @@ async fn fetched_key_senders_verify_through_a_real_server() {
     assert_eq!(status, StatusCode::OK);
 
     let forged = paypal_request(
-        &format!(
-            "https://localhost:{}/v1/notifications/certs/CERT-good",
-            server.addr.port()
-        ),
+        &format!("https://localhost:{}{GOOD_CERT}", server.addr.port()),
         &paypal_body(),
     );
     let (status, _, _) = support::send(addr, forged).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// A distinct name made up for request `i`: 8 hex digits, as an attacker would vary them.
+fn made_up(i: usize) -> String {
+    format!("{:08x}", (i as u32).wrapping_mul(0x9e37_79b9) ^ 0x5bd1_e995)
+}
+
+/// A PayPal certificate path of PayPal's own pattern, made up for request `i`.
+fn made_up_paypal_cert(prefix: &str, i: usize) -> String {
+    format!("{prefix}{}-{}", made_up(i), made_up(i + 100_000))
+}
+
+/// The JWT with its header's `kid` replaced (its signature then fails, but only after the
+/// key is looked up).
+fn with_kid(jwt: &str, kid: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let (header, rest) = jwt.split_once('.').unwrap();
+    let mut header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"] = kid.into();
+    format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()))
+}
+
+/// Fifty PayPal and fifty SNS deliveries through a real server, each naming a certificate
+/// of its own (in the sender's file-name pattern, on the allowed host), cost no more fetches
+/// than the fetcher's budget, and get `503` at once; the genuine deliveries, whose
+/// certificates were cached before the flood, still verify.
+#[tokio::test]
+async fn made_up_certificate_names_cost_no_more_fetches_than_the_rate_limit() {
+    #[cfg(feature = "metrics")]
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .unwrap();
+    let server = KeyServer::start().await;
+    // One fetcher, so one budget for both senders: six fetches, then one an hour.
+    let fetcher = server.fetcher().rate_limit(6, Duration::from_secs(3600));
+    let echo = || post(|body: Bytes| async move { body });
+    let paypal = paypal_scheme(&server).fetcher(fetcher.clone());
+    let sns = sns_scheme(&server).fetcher(fetcher);
+    let app = Router::new()
+        .route(
+            "/webhooks/paypal",
+            echo().layer(WebhookSignatureLayer::new(paypal)),
+        )
+        .route(
+            "/webhooks/sns",
+            echo().layer(WebhookSignatureLayer::new(sns)),
+        );
+    let addr = support::serve_axum(app).await;
+    let sns_message = sns_body(&server, "notification_v2");
+    let genuine = || async {
+        let request = paypal_request(&server.url(GOOD_CERT), &paypal_body());
+        let (status, _, body) = support::send(addr, request).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, paypal_body().as_bytes());
+        let (status, _, body) = support::send(addr, sns_request(&sns_message)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, sns_message.as_bytes());
+    };
+    genuine().await;
+    assert_eq!(server.total_fetches(), 2);
+
+    let flood: Vec<_> = (0..50)
+        .flat_map(|i| {
+            let cert = made_up_paypal_cert("/v1/notifications/certs/CERT-360caa42-", i);
+            let paypal = paypal_request(&server.url(&cert), &paypal_body());
+            let cert = format!(
+                "/SimpleNotificationService-{}{}{}{}.pem",
+                made_up(i),
+                made_up(i + 1),
+                made_up(i + 2),
+                made_up(i + 3)
+            );
+            let sns = sns_request(&sns_message.replace(&server.url(SNS_CERT), &server.url(&cert)));
+            [paypal, sns]
+        })
+        .map(|request| tokio::spawn(support::send(addr, request)))
+        .collect();
+    assert_eq!(flood.len(), 100);
+    for task in flood {
+        let (status, _, body) = task.await.unwrap();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body, "webhook keys unavailable, retry later\n");
+    }
+    // The four fetches left in the budget, and no more (before: one per name, 100).
+    assert_eq!(server.total_fetches(), 6);
+
+    genuine().await;
+    assert_eq!(server.total_fetches(), 6);
+
+    #[cfg(feature = "metrics")]
+    {
+        let scrape = prometheus.render();
+        let refused: f64 = ["concurrency", "rate"]
+            .iter()
+            .filter_map(|limit| {
+                let series = format!("webhook_key_fetches_refused_total{{limit=\"{limit}\"}}");
+                scrape.lines().find_map(|line| {
+                    line.strip_prefix(series.as_str())?
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                })
+            })
+            .sum();
+        // This flood's 96 refusals at least: other tests in this binary may add theirs.
+        assert!(refused >= 96.0, "{scrape}");
+    }
+}
+
+/// Twenty spellings of one certificate URL, at once, against a host that answers late: the
+/// spellings that normalise to the URL share one fetch, every other is refused with `401`
+/// before any fetch (before: twenty fetches held open).
+#[tokio::test]
+async fn spellings_of_one_certificate_url_make_one_fetch_or_none() {
+    let server = KeyServer::start().await;
+    let scheme = paypal_scheme(&server);
+    let port = server.addr.port();
+    let base = format!("https://127.0.0.1:{port}");
+    let (dir, file) = SLOW_CERT.rsplit_once('/').unwrap();
+    let same = [
+        format!("{base}{SLOW_CERT}"),
+        format!("HTTPS://127.0.0.1:{port}{SLOW_CERT}"),
+        format!("hTtPs://127.0.0.1:{port}{SLOW_CERT}"),
+        format!("https://127.0.0.1:0{port}{SLOW_CERT}"),
+        format!("Https://127.0.0.1:000{port}{SLOW_CERT}"),
+    ];
+    let refused = [
+        format!("{base}/{SLOW_CERT}"),
+        format!("{base}/v1//notifications/certs/{file}"),
+        format!("{base}/v1/./notifications/certs/{file}"),
+        format!("{base}{dir}/./{file}"),
+        format!("{base}/v1/x/../notifications/certs/{file}"),
+        format!("{base}{SLOW_CERT}/"),
+        format!("{base}{SLOW_CERT}/."),
+        format!("{base}{dir}/%43{}", &file[1..]),
+        format!("{base}/v1%2Fnotifications/certs/{file}"),
+        format!("{base}{SLOW_CERT}?"),
+        format!("{base}{SLOW_CERT}?v=2"),
+        format!("{base}{SLOW_CERT}#x"),
+        format!("{base}{dir}/{}", file.to_uppercase()),
+        format!("{base}{SLOW_CERT}.pem"),
+        format!("https://user@127.0.0.1:{port}{SLOW_CERT}"),
+    ];
+    assert_eq!(same.len() + refused.len(), 20);
+    let spawn =
+        |url: &String| tokio::spawn(through(scheme.clone(), paypal_request(url, &paypal_body())));
+    let same_tasks: Vec<_> = same.iter().map(spawn).collect();
+    let refused_tasks: Vec<_> = refused.iter().map(spawn).collect();
+    for (url, task) in same.iter().zip(same_tasks) {
+        // One fetch for all five, too slow for the fetcher's timeout.
+        assert_refused(&task.await.unwrap(), StatusCode::SERVICE_UNAVAILABLE, url);
+    }
+    for (url, task) in refused.iter().zip(refused_tasks) {
+        let outcome = task.await.unwrap();
+        assert_refused(&outcome, StatusCode::UNAUTHORIZED, url);
+        assert_eq!(outcome.body, "invalid webhook signature\n", "{url}");
+    }
+    assert_eq!(server.fetches(SLOW_CERT), 1);
+    assert_eq!(server.total_fetches(), 1);
+}
+
+/// Fifty Plaid JWTs naming made-up key ids: each would be a request to Plaid carrying the
+/// client secret; the fetcher's budget allows two after the genuine key's, and no more. A
+/// genuine JWT under a cached key still verifies; one whose key is not cached waits for the
+/// budget like any other (`503`, Plaid retries).
+#[tokio::test]
+async fn made_up_key_ids_cost_no_more_plaid_requests_than_the_rate_limit() {
+    let server = KeyServer::start().await;
+    let fetcher = server.fetcher().rate_limit(3, Duration::from_secs(3600));
+    let scheme = JwtScheme::plaid(
+        &server.url("/webhook_verification_key/get"),
+        fetcher,
+        "plaid-client",
+        "plaid-secret",
+    )
+    .unwrap()
+    .clock(fixed_now);
+    let plaid = &vectors()["plaid"];
+    let body = plaid["body"].as_str().unwrap();
+    let jwt = plaid["jwt_key_1"].as_str().unwrap();
+    let genuine = || async {
+        let outcome = through(scheme.clone(), jwt_request("plaid-verification", jwt, body)).await;
+        assert_eq!(outcome.status, StatusCode::OK);
+        assert_eq!(outcome.recorder.only().body, body.as_bytes());
+    };
+    genuine().await;
+    assert_eq!(server.fetches("/webhook_verification_key/get"), 1);
+
+    let flood: Vec<_> = (0..50)
+        .map(|i| {
+            let forged = with_kid(jwt, &format!("made-up-{}", made_up(i)));
+            tokio::spawn(through(
+                scheme.clone(),
+                jwt_request("plaid-verification", &forged, body),
+            ))
+        })
+        .collect();
+    for task in flood {
+        assert_refused(
+            &task.await.unwrap(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "made-up kid",
+        );
+    }
+    // Before: one request to Plaid per key id, 50.
+    assert_eq!(server.fetches("/webhook_verification_key/get"), 3);
+
+    genuine().await;
+    let uncached = jwt_request(
+        "plaid-verification",
+        plaid["jwt_key_2"].as_str().unwrap(),
+        body,
+    );
+    assert_refused(
+        &through(scheme.clone(), uncached).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a key not cached, past the budget",
+    );
+    assert_eq!(server.fetches("/webhook_verification_key/get"), 3);
+}
+
+/// Made-up key ids against a JWKS: the set is fetched once, as one document, and a made-up
+/// key id fetches it again at most once per refresh interval (5 minutes): two floods of
+/// fifty, and a genuine JWT whose key id was never looked up before, make one fetch in all
+/// (before: one per key id, 100).
+#[tokio::test]
+async fn made_up_key_ids_share_one_jwks_document() {
+    let server = KeyServer::start().await;
+    let jwks = presets::fusionauth_jwks(&server.url("/.well-known/jwks.json"), server.fetcher())
+        .unwrap()
+        .clock(fixed_now);
+    let fa = &vectors()["fusionauth"];
+    let body = fa["body"].as_str().unwrap();
+    let jwt = fa["jwt_rs256"].as_str().unwrap();
+    let header = "x-fusionauth-signature-jwt";
+    let flood = |from: usize| {
+        (from..from + 50)
+            .map(|i| {
+                let forged = with_kid(jwt, &format!("made-up-{}", made_up(i)));
+                tokio::spawn(through(jwks.clone(), jwt_request(header, &forged, body)))
+            })
+            .collect::<Vec<_>>()
+    };
+    for task in flood(0) {
+        let outcome = task.await.unwrap();
+        assert_refused(&outcome, StatusCode::UNAUTHORIZED, "made-up kid");
+        assert_eq!(outcome.body, "invalid webhook signature\n");
+    }
+    assert_eq!(server.fetches("/.well-known/jwks.json"), 1);
+
+    let outcome = through(jwks.clone(), jwt_request(header, jwt, body)).await;
+    assert_eq!(outcome.status, StatusCode::OK);
+    assert_eq!(outcome.recorder.only().body, body.as_bytes());
+
+    for task in flood(50) {
+        assert_refused(
+            &task.await.unwrap(),
+            StatusCode::UNAUTHORIZED,
+            "made-up kid",
+        );
+    }
+    assert_eq!(server.fetches("/.well-known/jwks.json"), 1);
+    assert_eq!(server.total_fetches(), 1);
+}
+
+/// Twenty made-up certificate names at once against a host that answers late hold at most
+/// the fetcher's four slots (before: twenty); the rest get `503` at once, and a genuine
+/// delivery under a cached certificate verifies meanwhile.
+#[tokio::test]
+async fn a_slow_key_host_holds_no_more_fetches_than_the_cap() {
+    let server = KeyServer::start().await;
+    // A budget the flood cannot spend, and a timeout long enough for all twenty to start
+    // while the first four wait: only the cap on fetches in flight holds them.
+    let fetcher = server
+        .fetcher()
+        .timeout(Duration::from_secs(2))
+        .rate_limit(100, Duration::from_secs(3600));
+    let scheme = paypal_scheme(&server).fetcher(fetcher);
+    let genuine = || async {
+        let request = paypal_request(&server.url(GOOD_CERT), &paypal_body());
+        let outcome = through(scheme.clone(), request).await;
+        assert_eq!(outcome.status, StatusCode::OK);
+        assert_eq!(outcome.recorder.only().body, paypal_body().as_bytes());
+    };
+    genuine().await;
+
+    let flood: Vec<_> = (0..20)
+        .map(|i| {
+            let request = paypal_request(
+                &server.url(&made_up_paypal_cert(SLOW_CERTS, i)),
+                &paypal_body(),
+            );
+            tokio::spawn(through(scheme.clone(), request))
+        })
+        .collect();
+    genuine().await;
+    for task in flood {
+        assert_refused(
+            &task.await.unwrap(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "slow host",
+        );
+    }
+    let slow = server.fetches_under(SLOW_CERTS);
+    assert!((1..=4).contains(&slow), "{slow} fetches of the slow host");
+    assert_eq!(server.fetches(GOOD_CERT), 1);
 }

@@ -46,8 +46,9 @@ use std::{any::Any, fmt, future::Future, pin::Pin, sync::Arc};
 #[cfg(feature = "fetch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
 pub use self::fetch::{
-    AllowedHosts, FetchError, Fetcher, InvalidHostPattern, InvalidRoots, DEFAULT_FETCH_LIMIT,
-    DEFAULT_FETCH_TIMEOUT,
+    AllowedHosts, FetchError, Fetcher, InvalidHostPattern, InvalidRoots, DEFAULT_FETCH_BURST,
+    DEFAULT_FETCH_LIMIT, DEFAULT_FETCH_REFILL, DEFAULT_FETCH_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_FETCHES,
 };
 #[cfg(any(feature = "paypal", feature = "sns"))]
 pub(crate) use self::resolver::Resolver;

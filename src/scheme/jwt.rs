@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     keys::{
-        fetch::{JwkSource, JwtKeys},
+        fetch::{JwkSource, JwksDocument, JwtKeys},
         Fetcher, KeyName, KeyResolver, KeySlot, KeysFrom, ResolvedKeys, Start,
     },
     rejection::Rejection,
@@ -29,8 +29,20 @@ use crate::{
 /// The longest JWT read from a header: larger ones are malformed.
 const MAX_JWT_LEN: usize = 8 * 1024;
 
-/// How long a fetched JSON Web Key is used before it is fetched again: 1 hour.
+/// How long a fetched JSON Web Key (or JSON Web Key Set) is used before it is fetched
+/// again: 1 hour.
 const JWK_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// The least time between two fetches of a JSON Web Key Set for key ids it does not hold,
+/// when none is set: 5 minutes (see [`JwtScheme::jwks_refresh_interval`]).
+///
+/// A key id the JWKS does not hold is either made up or a key the sender added since the
+/// JWKS was fetched; only a fetch tells which, and anyone can send made-up ones. Five
+/// minutes is the interval Microsoft.IdentityModel's `BaseConfigurationManager` waits
+/// between refreshes asked for by unknown keys (its `DefaultRefreshInterval`): a sender's
+/// new key is picked up within minutes, and a flood of made-up key ids costs one fetch every
+/// five minutes.
+pub const DEFAULT_JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// How a claim writes the body's SHA-256.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +82,9 @@ pub struct JwtScheme {
     require_iat: bool,
     tolerance: Duration,
     clock: Arc<dyn Clock>,
+    /// Where the JWKS is, for a scheme built by [`jwks`](Self::jwks): what
+    /// [`jwks_refresh_interval`](Self::jwks_refresh_interval) rebuilds the keys from.
+    jwks: Option<(Fetcher, Uri)>,
 }
 
 impl JwtScheme {
@@ -99,8 +114,10 @@ impl JwtScheme {
     }
 
     /// JWTs in `header` signed with `RS256` or `ES256` under the key of the JSON Web Key Set
-    /// at `jwks_url` whose `kid` the JWT names, fetched with `fetcher` and cached for an hour
-    /// per key id (a new key id is fetched once, an unknown one is refused with `401`).
+    /// at `jwks_url` whose `kid` the JWT names, fetched with `fetcher`. The set is fetched as
+    /// one document and used for an hour; a key id it does not hold fetches it again at most
+    /// every 5 minutes ([`jwks_refresh_interval`](Self::jwks_refresh_interval)), and is
+    /// refused with `401` if the set still does not hold it.
     ///
     /// # Errors
     ///
@@ -122,14 +139,52 @@ impl JwtScheme {
         fetcher: Fetcher,
     ) -> Result<Self, InvalidKeyUrl> {
         let url = https_url(jwks_url)?;
-        let keys = fetched_keys(header.as_ref(), JwkSource::Jwks { fetcher, url });
-        Ok(Self::with(header, keys, &["RS256", "ES256"]))
+        let keys = jwks_keys(
+            header.as_ref(),
+            &fetcher,
+            &url,
+            DEFAULT_JWKS_REFRESH_INTERVAL,
+        );
+        let mut scheme = Self::with(header, keys, &["RS256", "ES256"]);
+        scheme.jwks = Some((fetcher, url));
+        Ok(scheme)
+    }
+
+    /// For a scheme built by [`jwks`](Self::jwks): the least time between two fetches of the
+    /// JSON Web Key Set for key ids it does not hold. Default:
+    /// [`DEFAULT_JWKS_REFRESH_INTERVAL`] (5 minutes); clamped to 30 seconds to 1 hour.
+    /// Shorter picks up a sender's new key sooner; each made-up key id a request names can
+    /// cost a fetch that often. Other schemes fetch no JWKS and are left as they are.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::{keys::Fetcher, scheme::JwtScheme};
+    ///
+    /// let scheme = JwtScheme::jwks(
+    ///     "x-fusionauth-signature-jwt",
+    ///     "https://auth.example.com/.well-known/jwks.json",
+    ///     Fetcher::new(),
+    /// )?
+    /// .jwks_refresh_interval(Duration::from_secs(60));
+    /// # Ok::<(), tower_webhook::scheme::InvalidKeyUrl>(())
+    /// ```
+    #[must_use]
+    pub fn jwks_refresh_interval(mut self, interval: Duration) -> Self {
+        if let Some((fetcher, url)) = &self.jwks {
+            self.keys = jwks_keys(self.header.as_str(), fetcher, url, interval);
+        }
+        self
     }
 
     /// Plaid's JWTs (`Plaid-Verification`, `ES256`), their keys fetched by key id from
     /// `key_endpoint` (Plaid's `/webhook_verification_key/get`) with the client's
     /// credentials; the body's SHA-256 is the hex `request_body_sha256` claim, and `iat` is
     /// required. [`presets::plaid`](crate::presets::plaid) uses Plaid's production host.
+    ///
+    /// Each key id is a request to Plaid carrying your secret, cached for an hour; a key id
+    /// Plaid does not know gets `503` and is asked again a second later. Made-up key ids are
+    /// held to `fetcher`'s limits ([`Fetcher::rate_limit`],
+    /// [`Fetcher::max_concurrent_fetches`]), which key ids already cached never wait for.
     ///
     /// # Errors
     ///
@@ -181,6 +236,7 @@ impl JwtScheme {
             require_iat: false,
             tolerance: DEFAULT_TOLERANCE,
             clock: Arc::new(SystemClock),
+            jwks: None,
         }
     }
 
@@ -351,6 +407,11 @@ fn kid_of(request: &Parts, header: &HeaderName) -> Option<String> {
     let encoded = value.trim().split('.').next()?;
     let json: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded).ok()?).ok()?;
     Some(json.get("kid")?.as_str()?.to_owned())
+}
+
+fn jwks_keys(header: &str, fetcher: &Fetcher, url: &Uri, refresh: Duration) -> KeySlot<JwtKeys> {
+    let document = JwksDocument::new(fetcher.clone(), url.clone(), JWK_TTL, refresh);
+    fetched_keys(header, JwkSource::Jwks(document))
 }
 
 fn fetched_keys(header: &str, source: JwkSource) -> KeySlot<JwtKeys> {

@@ -49,7 +49,9 @@ pub(crate) use self::clock::{unix_seconds, SharedClock};
 pub use self::ed25519::{Ed25519, Ed25519Scheme};
 #[cfg(feature = "jwt")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
-pub use self::jwt::{BodyHash, InvalidKeyUrl, JwtScheme, JwtVerifier};
+pub use self::jwt::{
+    BodyHash, InvalidKeyUrl, JwtScheme, JwtVerifier, DEFAULT_JWKS_REFRESH_INTERVAL,
+};
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use self::mailgun::{MailgunScheme, MailgunVerifier};

@@ -18,7 +18,10 @@ use super::{
 };
 use crate::{
     keys::{
-        fetch::{Certificate, CertificateUrls, FetchedCertificates, RsaHash},
+        fetch::{
+            Certificate, CertificateFiles, CertificateUrl, CertificateUrls, FetchedCertificates,
+            RsaHash,
+        },
         AllowedHosts, Fetcher, Resolution, ResolvedKeys, Start,
     },
     rejection::Rejection,
@@ -37,10 +40,15 @@ pub const PAYPAL_CERT_HOSTS: [&str; 4] = [
 /// the body}`, under the certificate at `PAYPAL-CERT-URL`.
 ///
 /// The certificate URL is refused with `401`, before any fetch, unless it is `https` on
-/// PayPal's API hosts ([`PAYPAL_CERT_HOSTS`]) under `/v1/notifications/certs/`; a fetched
-/// certificate is used only if its chain leads to a trusted root and it is issued to
+/// PayPal's API hosts ([`PAYPAL_CERT_HOSTS`]) and names a certificate the way PayPal does
+/// (`/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270`: three groups of eight
+/// lowercase hex digits), with no query, percent-escape, or empty, `.` or `..` segment.
+/// Scheme and host are compared and cached lowercase, without the port 443, so every
+/// spelling of one URL is one cache entry and one fetch. A fetched certificate is used only
+/// if its chain leads to a trusted root and it is issued to
 /// `messageverificationcerts.paypal.com` (or `messageverificationcerts.sandbox.paypal.com`).
-/// Certificates are cached for an hour, with a single flight. `PAYPAL-TRANSMISSION-TIME`
+/// Certificates are cached for an hour, with a single flight; made-up certificate names are
+/// held to the [`Fetcher`]'s limits. `PAYPAL-TRANSMISSION-TIME`
 /// more than 5 minutes from now is refused. A delivery is named by the event's `id`.
 ///
 /// ```
@@ -69,8 +77,7 @@ impl PayPalScheme {
         let hosts = AllowedHosts::new(PAYPAL_CERT_HOSTS).unwrap_or_else(|_| unreachable_hosts());
         let urls = CertificateUrls {
             hosts,
-            path_prefix: "/v1/notifications/certs/",
-            path_suffix: "",
+            files: CertificateFiles::PayPal,
         };
         let names = [
             "messageverificationcerts.paypal.com",
@@ -84,7 +91,8 @@ impl PayPalScheme {
         }
     }
 
-    /// Fetches certificates with `fetcher` (its roots, timeout and size limit).
+    /// Fetches certificates with `fetcher` (its roots, timeout, size limit, and its limits on
+    /// fetches in flight and per minute).
     ///
     /// ```
     /// use std::time::Duration;
@@ -179,9 +187,10 @@ impl PayPalScheme {
         }
         // A URL PayPal would not use is refused here, before the cache and before any fetch:
         // whoever wrote the header would otherwise choose the key.
-        if !self.certificates.allows(cert_url) {
-            return Err(Rejection::UnknownKey);
-        }
+        let cert_url = self
+            .certificates
+            .canonical(cert_url)
+            .ok_or(Rejection::UnknownKey)?;
         Ok(Head {
             signature,
             id,
@@ -226,7 +235,7 @@ struct Head<'a> {
     signature: Vec<u8>,
     id: &'a str,
     time: &'a str,
-    cert_url: &'a str,
+    cert_url: CertificateUrl,
 }
 
 impl Scheme for PayPalScheme {
@@ -248,7 +257,7 @@ impl Scheme for PayPalScheme {
             Ok(head) => head,
             Err(rejection) => return Start::Ready(Err(rejection)),
         };
-        match self.certificates.resolve(head.cert_url) {
+        match self.certificates.resolve(&head.cert_url) {
             Resolution::Ready(found) => {
                 Start::Ready(found.map(|(certificate, _)| self.verifier_from(head, &certificate)))
             }
@@ -333,16 +342,19 @@ mod tests {
     #[test]
     fn paypal_hosts_parse_and_only_they_pass() {
         let scheme = PayPalScheme::new("WH-1");
-        assert!(scheme.certificates.allows(
-            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270"
-        ));
+        for host in PAYPAL_CERT_HOSTS {
+            let url =
+                format!("https://{host}/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270");
+            assert!(scheme.certificates.canonical(&url).is_some(), "{url}");
+        }
         for bad in [
             "https://api.paypal.com/v2/other",
-            "http://api.paypal.com/v1/notifications/certs/CERT-1",
-            "https://api.paypal.com.evil.example/v1/notifications/certs/CERT-1",
-            "https://api.paypal.com/v1/notifications/certs/CERT-1?x=1",
+            "http://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com.evil.example/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270?x=1",
+            "https://www.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
         ] {
-            assert!(!scheme.certificates.allows(bad), "{bad}");
+            assert!(scheme.certificates.canonical(bad).is_none(), "{bad}");
         }
     }
 }

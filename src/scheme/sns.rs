@@ -16,7 +16,10 @@ use super::{
 };
 use crate::{
     keys::{
-        fetch::{Certificate, CertificateUrls, FetchedCertificates, RsaHash},
+        fetch::{
+            Certificate, CertificateFiles, CertificateUrl, CertificateUrls, FetchedCertificates,
+            RsaHash,
+        },
         AllowedHosts, Fetcher, Resolution,
     },
     rejection::Rejection,
@@ -42,9 +45,12 @@ pub const SNS_DEFAULT_TOLERANCE: Duration = Duration::from_secs(60 * 60);
 /// - Only topics you list are accepted: a message from any other `TopicArn` (in the
 ///   `x-amz-sns-topic-arn` header, checked before the body is read, and in the signed body)
 ///   gets `401`.
-/// - `SigningCertURL` must be `https` on `sns.<region>.amazonaws.com` and end in `.pem`, or
-///   the message gets `401` with no fetch; the certificate must chain to a trusted root and
-///   be issued to `sns.amazonaws.com`. Certificates are cached for an hour, single flight.
+/// - `SigningCertURL` must be `https` on `sns.<region>.amazonaws.com` and name a
+///   certificate the way SNS does (`/SimpleNotificationService-<32 letters or digits>.pem`,
+///   no query, percent-escape, or empty, `.` or `..` segment), or the message gets `401`
+///   with no fetch; the certificate must chain to a trusted root and be issued to
+///   `sns.amazonaws.com`. Certificates are cached for an hour, single flight, under the
+///   URL with scheme and host lowercase and without the port 443.
 /// - `Timestamp` more than an hour from now is refused ([`SNS_DEFAULT_TOLERANCE`]).
 /// - A delivery is named by its `MessageId`, which SNS keeps across retries.
 ///
@@ -79,8 +85,7 @@ impl SnsScheme {
         let hosts = AllowedHosts::new(SNS_CERT_HOSTS).unwrap_or_else(|_| unreachable_hosts());
         let urls = CertificateUrls {
             hosts,
-            path_prefix: "/",
-            path_suffix: ".pem",
+            files: CertificateFiles::Sns,
         };
         Self {
             topics: allowed_topic_arns.into_iter().map(Into::into).collect(),
@@ -238,7 +243,7 @@ struct Signed {
 
 impl SnsVerifier {
     /// The message's signed fields and signature, checked for everything but the signature.
-    fn read(&self, body: &[u8]) -> Result<(Signed, String), Rejection> {
+    fn read(&self, body: &[u8]) -> Result<(Signed, CertificateUrl), Rejection> {
         let json: Value = serde_json::from_slice(body).map_err(|_| Rejection::MissingSignature)?;
         let field = |name: &str| json.get(name).and_then(Value::as_str);
         let required = |name: &str| field(name).ok_or(Rejection::MalformedSignature);
@@ -283,10 +288,11 @@ impl SnsVerifier {
         if unix_seconds(&*self.scheme.clock).abs_diff(sent) > self.scheme.tolerance.as_secs() {
             return Err(Rejection::TimestampOutOfTolerance);
         }
-        let cert_url = required("SigningCertURL")?;
-        if !self.scheme.certificates.allows(cert_url) {
-            return Err(Rejection::UnknownKey);
-        }
+        let cert_url = self
+            .scheme
+            .certificates
+            .canonical(required("SigningCertURL")?)
+            .ok_or(Rejection::UnknownKey)?;
         let mut canonical = String::new();
         for name in names {
             // `Subject` is signed only when the message has one.
@@ -307,7 +313,7 @@ impl SnsVerifier {
             hash,
             message_id: required("MessageId")?.to_owned(),
         };
-        Ok((signed, cert_url.to_owned()))
+        Ok((signed, cert_url))
     }
 }
 
@@ -371,17 +377,19 @@ mod tests {
     fn sns_certificate_urls_are_regional_pem_files() {
         let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]);
         let good = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
-        assert!(scheme.certificates.allows(good));
+        assert!(scheme.certificates.canonical(good).is_some());
         assert!(scheme
             .certificates
-            .allows("https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-1.pem"));
+            .canonical("https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem")
+            .is_some());
         for bad in [
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.txt",
             "https://s3.amazonaws.com/evil/SimpleNotificationService-1.pem",
             "https://sns.us-east-1.amazonaws.com.evil.example/x.pem",
             "http://sns.us-east-1.amazonaws.com/x.pem",
         ] {
-            assert!(!scheme.certificates.allows(bad), "{bad}");
+            assert!(scheme.certificates.canonical(bad).is_none(), "{bad}");
         }
     }
 }

@@ -15,7 +15,6 @@ use crate::{
         FoundKeys, KeyError, KeyName, KeyResolver, KeySet, KeySource, LookupFuture, Resolution,
         Resolver,
     },
-    rejection::Rejection,
     scheme::InvalidKey,
 };
 
@@ -73,19 +72,16 @@ impl FetchedCertificates {
         self.rebuilt()
     }
 
-    /// Whether a certificate may be fetched from `url`. Checked before the cache is
-    /// consulted, so a forged URL costs neither a fetch nor a cache entry.
-    pub(crate) fn allows(&self, url: &str) -> bool {
-        self.urls.check(url).is_some()
+    /// `url` in its one spelling, if a certificate may be fetched from it. Checked before
+    /// the cache is consulted, so a forged URL costs neither a fetch nor a cache entry, and
+    /// another spelling of a URL is the same cache entry or no entry at all.
+    pub(crate) fn canonical(&self, url: &str) -> Option<CertificateUrl> {
+        self.urls.canonical(url)
     }
 
     /// The certificate at `url`: from the cache at once, or a fetch to wait for.
-    pub(crate) fn resolve(&self, url: &str) -> Resolution<Certificate> {
-        let bounded = url.len() <= 512 && url.bytes().all(|b| b.is_ascii_graphic());
-        if !bounded || !self.allows(url) {
-            return Resolution::Ready(Err(Rejection::UnknownKey));
-        }
-        Resolver::resolve_name(&self.cache, Cow::Borrowed(url))
+    pub(crate) fn resolve(&self, url: &CertificateUrl) -> Resolution<Certificate> {
+        Resolver::resolve_name(&self.cache, Cow::Borrowed(&url.0))
     }
 
     /// A new cache for the configuration as it now is.
@@ -138,21 +134,87 @@ impl fmt::Debug for FetchedCertificates {
 #[derive(Clone, Debug)]
 pub(crate) struct CertificateUrls {
     pub(crate) hosts: AllowedHosts,
-    /// What the URL's path must start with (PayPal: `/v1/notifications/certs/`).
-    pub(crate) path_prefix: &'static str,
-    /// What the URL's path must end with (SNS: `.pem`).
-    pub(crate) path_suffix: &'static str,
+    /// The paths the sender's certificates are at.
+    pub(crate) files: CertificateFiles,
 }
 
+/// The longest certificate URL looked at; the senders' own are about 100 bytes.
+const MAX_URL_LEN: usize = 256;
+
 impl CertificateUrls {
-    /// `url` parsed, if a certificate may be fetched from it.
-    pub(crate) fn check(&self, url: &str) -> Option<http::Uri> {
+    /// `url` in its one spelling (see [`AllowedHosts::check`]), if a certificate may be
+    /// fetched from it: `https` on an allowed host, at one of the sender's certificate
+    /// paths, with no query, no fragment, no percent-escape, and no empty, `.` or `..` path
+    /// segment. Each of those would be another spelling of one file: another cache entry
+    /// and another fetch for the same certificate.
+    pub(crate) fn canonical(&self, url: &str) -> Option<CertificateUrl> {
+        let plain = url.len() <= MAX_URL_LEN
+            && url
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'%' | b'\\' | b'#' | b'?'));
+        if !plain {
+            return None;
+        }
         let uri = self.hosts.check(url)?;
         let path = uri.path();
-        let fits = path.starts_with(self.path_prefix)
-            && path.ends_with(self.path_suffix)
-            && uri.query().is_none();
-        fits.then_some(uri)
+        let segments_plain = path
+            .strip_prefix('/')
+            .is_some_and(|rest| rest.split('/').all(|s| !matches!(s, "" | "." | "..")));
+        (segments_plain && uri.query().is_none() && self.files.matches(path))
+            .then(|| CertificateUrl(uri.to_string()))
+    }
+}
+
+/// A certificate URL in its one spelling, as [`CertificateUrls::canonical`] made it: the
+/// name the certificate is cached under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CertificateUrl(String);
+
+/// The file names a sender's certificates have. Any other name is refused before a fetch:
+/// it can only be a forgery, and each made-up name would otherwise be a fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CertificateFiles {
+    /// `/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270`: `CERT-` and three groups
+    /// of eight lowercase hex digits. That is the form of every `PAYPAL-CERT-URL` in PayPal's
+    /// own SDK samples (paypal/PayPal-Java-SDK `rest-api-sample/.../ValidateCert.java`: live
+    /// `CERT-360caa42-fca2a594-df8cd2d5`, sandbox `CERT-360caa42-fca2a594-1d93a270`) and
+    /// PayPal's webhook documentation; PayPal's SDKs check no pattern themselves.
+    #[cfg(feature = "paypal")]
+    PayPal,
+    /// `/SimpleNotificationService-<32 letters or digits>.pem`. AWS's validators
+    /// (aws/aws-js-sns-message-validator, published as `sns-validator`, and
+    /// aws/aws-php-sns-message-validator) check only the host and the `.pem` ending; the name
+    /// is the one in every `SigningCertURL` AWS documents
+    /// (`SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem`), and the pattern
+    /// is the one widely used validators hold it to
+    /// (`SimpleNotificationService-[a-zA-Z0-9]{32}\.pem`, e.g. npm `sns-payload-validator`).
+    #[cfg(feature = "sns")]
+    Sns,
+}
+
+impl CertificateFiles {
+    fn matches(self, path: &str) -> bool {
+        match self {
+            #[cfg(feature = "paypal")]
+            Self::PayPal => path
+                .strip_prefix("/v1/notifications/certs/CERT-")
+                .is_some_and(|id| {
+                    let hex = |group: &str| {
+                        group.len() == 8
+                            && group
+                                .bytes()
+                                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                    };
+                    let mut groups = id.split('-');
+                    groups.by_ref().take(3).filter(|group| hex(group)).count() == 3
+                        && groups.next().is_none()
+                }),
+            #[cfg(feature = "sns")]
+            Self::Sns => path
+                .strip_prefix("/SimpleNotificationService-")
+                .and_then(|name| name.strip_suffix(".pem"))
+                .is_some_and(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric())),
+        }
     }
 }
 
@@ -167,8 +229,13 @@ struct CertificateSource {
 
 impl CertificateSource {
     async fn fetch(&self, url: &str) -> Result<Option<FoundKeys>, KeyError> {
-        let Some(uri) = self.urls.check(url) else {
-            tracing::warn!(target: "tower_webhook", sender = self.sender, url, "certificate URL refused: not https on an allowed host");
+        // The cache's names were made by `canonical`: this only stops a name made otherwise.
+        let Some(uri) = self
+            .urls
+            .canonical(url)
+            .and_then(|url| url.0.parse::<http::Uri>().ok())
+        else {
+            tracing::warn!(target: "tower_webhook", sender = self.sender, url, "certificate URL refused: not one of the sender's certificate URLs");
             return Ok(None);
         };
         let pem = self.fetcher.get(&uri).await.map_err(KeyError::new)?;
@@ -310,5 +377,118 @@ impl SignatureVerificationAlgorithm for RsaPkcs1Sha1 {
 
     fn signature_alg_id(&self) -> AlgorithmIdentifier {
         AlgorithmIdentifier::from_slice(SHA1_WITH_RSA)
+    }
+}
+
+#[cfg(all(test, feature = "paypal", feature = "sns"))]
+mod tests {
+    use super::*;
+
+    fn paypal() -> CertificateUrls {
+        CertificateUrls {
+            hosts: AllowedHosts::new(["api.paypal.com", "127.0.0.1:8443"]).unwrap(),
+            files: CertificateFiles::PayPal,
+        }
+    }
+
+    fn sns() -> CertificateUrls {
+        CertificateUrls {
+            hosts: AllowedHosts::new(["sns.*.amazonaws.com"]).unwrap(),
+            files: CertificateFiles::Sns,
+        }
+    }
+
+    const PAYPAL: &str =
+        "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270";
+
+    #[test]
+    fn spellings_of_one_paypal_url_are_one_name() {
+        for spelling in [
+            PAYPAL,
+            "HTTPS://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://API.PAYPAL.COM/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://Api.PayPal.Com:443/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com:00443/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+        ] {
+            let url = paypal().canonical(spelling);
+            assert_eq!(
+                url.as_ref().map(|url| url.0.as_str()),
+                Some(PAYPAL),
+                "{spelling}"
+            );
+        }
+        let local = "https://127.0.0.1:8443/v1/notifications/certs/CERT-00000000-00000000-00000001";
+        assert_eq!(paypal().canonical(local).unwrap().0, local);
+    }
+
+    #[test]
+    fn other_spellings_of_a_paypal_path_are_refused() {
+        for refused in [
+            // Empty, `.` and `..` segments.
+            "https://api.paypal.com//v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/v1//notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/v1/notifications/certs//CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/v1/./notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/v1/notifications/certs/./CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/v1/x/../notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270/",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270/.",
+            // Percent-escapes, anywhere.
+            "https://api.paypal.com/v1/notifications/certs/%43ERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a27%30",
+            "https://api.paypal.com/v1%2Fnotifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.co%6D/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            // Queries, fragments, backslashes, spaces, user info.
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270?",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270?a=1",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270#x",
+            "https://api.paypal.com/v1\\notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270 ",
+            "https://x@api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            // Names PayPal does not use.
+            "https://api.paypal.com/v1/notifications/certs/CERT-1",
+            "https://api.paypal.com/v1/notifications/certs/cert-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360CAA42-FCA2A594-1D93A270",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a2700",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270-1d93a270",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a27g",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270.pem",
+            "https://api.paypal.com/v2/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com/",
+            "https://api.paypal.com",
+            // Hosts and schemes that are not PayPal's.
+            "http://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "//api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com.evil.example/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com:8443/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "",
+        ] {
+            assert_eq!(paypal().canonical(refused), None, "{refused}");
+        }
+        let long = format!("{PAYPAL}{}", "0".repeat(MAX_URL_LEN));
+        assert_eq!(paypal().canonical(&long), None);
+    }
+
+    #[test]
+    fn sns_urls_are_regional_certificates_with_a_32_character_name() {
+        let url = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
+        assert_eq!(sns().canonical(url).unwrap().0, url);
+        let shouted = "HTTPS://SNS.US-EAST-1.AMAZONAWS.COM:443/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
+        assert_eq!(sns().canonical(shouted).unwrap().0, url);
+        for refused in [
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.PEM",
+            "https://sns.us-east-1.amazonaws.com/simplenotificationservice-9c6465fa7f48f5cacd23014631ec1136.pem",
+            "https://sns.us-east-1.amazonaws.com/x/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+            "https://sns.us-east-1.amazonaws.com/./SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+            "https://sns.us-east-1.amazonaws.com//SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec113%36.pem",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem?x",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec11_6.pem",
+        ] {
+            assert_eq!(sns().canonical(refused), None, "{refused}");
+        }
     }
 }

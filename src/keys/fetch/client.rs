@@ -12,6 +12,10 @@ use hyper_util::{
 };
 use rustls::pki_types::{pem::PemObject, CertificateDer, TrustAnchor};
 
+use super::limit::{
+    FetchLimits, DEFAULT_FETCH_BURST, DEFAULT_FETCH_REFILL, DEFAULT_MAX_CONCURRENT_FETCHES,
+};
+
 /// How long one fetch may take when no timeout is set: 3 seconds.
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -27,15 +31,31 @@ pub const DEFAULT_FETCH_LIMIT: usize = 64 * 1024;
 /// - **No redirects**: a `3xx` (like any status but `200`) is a failed fetch.
 /// - **Bounded**: at most [`limit`](Self::limit) bytes (default 64 KiB) and
 ///   [`timeout`](Self::timeout) (default 3 seconds) per fetch.
+/// - **Few**: at most [`max_concurrent_fetches`](Self::max_concurrent_fetches) in flight
+///   (default 4) and, past a burst of 10, one more a minute ([`rate_limit`](Self::rate_limit)).
+///   A fetch past either limit is not queued: it fails at once, so the request that needed
+///   the key gets `503` and its sender retries later. Keys already cached never wait for a
+///   fetch, so genuine deliveries under cached keys verify whatever the limits are doing.
+///   Each refusal is counted (`webhook_key_fetches_refused_total`, feature `metrics`) and
+///   logged (a warning on the `tower_webhook` target, at most one every 10 seconds).
+///
+/// Every fetch is caused by a request nobody has authenticated yet; the limits keep a flood
+/// of made-up certificate names or key ids from turning into a flood of requests to the
+/// sender's key host, or to Plaid with your client secret.
 ///
 /// Which hosts may be fetched from is each sender's rule ([`AllowedHosts`](super::AllowedHosts)),
-/// checked before this client is asked. Clones share one connection pool.
+/// checked before this client is asked. Clones share one connection pool and one set of
+/// limits; give the schemes of one application one fetcher to hold them all to one budget.
 ///
 /// ```
 /// use std::time::Duration;
 /// use tower_webhook::keys::Fetcher;
 ///
-/// let fetcher = Fetcher::new().timeout(Duration::from_secs(2)).limit(32 * 1024);
+/// let fetcher = Fetcher::new()
+///     .timeout(Duration::from_secs(2))
+///     .limit(32 * 1024)
+///     .max_concurrent_fetches(8)
+///     .rate_limit(20, Duration::from_secs(30));
 /// ```
 #[derive(Clone)]
 pub struct Fetcher {
@@ -43,6 +63,7 @@ pub struct Fetcher {
     anchors: Arc<Vec<TrustAnchor<'static>>>,
     timeout: Duration,
     limit: usize,
+    limits: Arc<FetchLimits>,
 }
 
 impl Fetcher {
@@ -102,6 +123,11 @@ impl Fetcher {
             anchors: Arc::new(anchors),
             timeout: DEFAULT_FETCH_TIMEOUT,
             limit: DEFAULT_FETCH_LIMIT,
+            limits: Arc::new(FetchLimits::new(
+                DEFAULT_MAX_CONCURRENT_FETCHES,
+                DEFAULT_FETCH_BURST,
+                DEFAULT_FETCH_REFILL,
+            )),
         }
     }
 
@@ -132,6 +158,51 @@ impl Fetcher {
         self
     }
 
+    /// How many fetches may be in flight at once, across this fetcher and its clones; one
+    /// more fails at once (its request gets `503`). Default: 4
+    /// ([`DEFAULT_MAX_CONCURRENT_FETCHES`](super::DEFAULT_MAX_CONCURRENT_FETCHES)), clamped
+    /// to 1 to 64. Concurrent requests for one key share one fetch and count once.
+    ///
+    /// Setting it gives this fetcher limits of its own, no longer shared with clones made
+    /// before.
+    ///
+    /// ```
+    /// use tower_webhook::keys::Fetcher;
+    ///
+    /// let fetcher = Fetcher::new().max_concurrent_fetches(2);
+    /// ```
+    #[must_use]
+    pub fn max_concurrent_fetches(mut self, fetches: usize) -> Self {
+        let (burst, refill) = self.limits.rate();
+        self.limits = Arc::new(FetchLimits::new(fetches, burst, refill));
+        self
+    }
+
+    /// How many fetches this fetcher and its clones make over time: bursts of up to `burst`,
+    /// then one more each `refill` (a token bucket). A fetch past the limit fails at once
+    /// (its request gets `503`). Default: 10, then one a minute
+    /// ([`DEFAULT_FETCH_BURST`](super::DEFAULT_FETCH_BURST),
+    /// [`DEFAULT_FETCH_REFILL`](super::DEFAULT_FETCH_REFILL)); `burst` is clamped to 1 to
+    /// 1,000, `refill` to 100 ms to 1 hour.
+    ///
+    /// Raise it when one fetcher serves many senders or tenants that each need keys of their
+    /// own. Setting it gives this fetcher limits of its own, no longer shared with clones
+    /// made before.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::keys::Fetcher;
+    ///
+    /// // Up to 50 fetches at once, then one each 5 seconds.
+    /// let fetcher = Fetcher::new().rate_limit(50, Duration::from_secs(5));
+    /// ```
+    #[must_use]
+    pub fn rate_limit(mut self, burst: u32, refill: Duration) -> Self {
+        let max = self.limits.max_in_flight();
+        self.limits = Arc::new(FetchLimits::new(max, burst, refill));
+        self
+    }
+
     #[cfg(any(feature = "paypal", feature = "sns"))]
     pub(crate) fn anchors(&self) -> &[TrustAnchor<'static>] {
         &self.anchors
@@ -149,7 +220,9 @@ impl Fetcher {
     /// # Errors
     ///
     /// [`FetchError`] if the URL is not `https`, the connection or TLS fails, the answer is
-    /// not `200` (redirects are not followed), too large, or late.
+    /// not `200` (redirects are not followed), too large, or late, or if the fetch would go
+    /// past [`max_concurrent_fetches`](Self::max_concurrent_fetches) or
+    /// [`rate_limit`](Self::rate_limit).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -173,6 +246,8 @@ impl Fetcher {
         url: &Uri,
         json: Option<Vec<u8>>,
     ) -> Result<Bytes, FetchError> {
+        // Held until the answer is read, or until the caller stops waiting and drops this.
+        let _permit = FetchLimits::admit(&self.limits, url)?;
         let mut request = Request::builder()
             .method(method)
             .uri(url.clone())
@@ -228,6 +303,7 @@ impl fmt::Debug for Fetcher {
             .field("roots", &self.anchors.len())
             .field("timeout", &self.timeout)
             .field("limit", &self.limit)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }

@@ -75,7 +75,11 @@ impl AllowedHosts {
         self.check(url).is_some()
     }
 
-    /// The parsed URL, if it is allowed.
+    /// The URL in its one spelling, if it is allowed: scheme and host lowercase, port 443
+    /// left out, the path and query as given.
+    ///
+    /// A URL taken from a request is a cache key: were `HTTPS://API.PAYPAL.COM:443/x` and
+    /// `https://api.paypal.com/x` two keys, every new spelling would be another fetch.
     pub(crate) fn check(&self, url: &str) -> Option<Uri> {
         let uri: Uri = url.parse().ok()?;
         if !uri.scheme_str()?.eq_ignore_ascii_case("https") {
@@ -86,11 +90,29 @@ impl AllowedHosts {
             return None;
         }
         let host = authority.host().to_ascii_lowercase();
-        let port = authority.port_u16().unwrap_or(443);
-        self.patterns
+        // What follows the host: nothing, or `:` and a port (not one `port_u16` drops).
+        let port = match &authority.as_str()[authority.host().len()..] {
+            "" => 443,
+            rest => rest.strip_prefix(':')?.parse::<u16>().ok()?,
+        };
+        if !self
+            .patterns
             .iter()
             .any(|pattern| pattern.matches(&host, port))
-            .then_some(uri)
+        {
+            return None;
+        }
+        let authority = if port == 443 {
+            host
+        } else {
+            format!("{host}:{port}")
+        };
+        Uri::builder()
+            .scheme("https")
+            .authority(authority)
+            .path_and_query(uri.path_and_query().map_or("/", |pq| pq.as_str()))
+            .build()
+            .ok()
     }
 }
 
@@ -197,6 +219,40 @@ mod tests {
             "https://",
         ] {
             assert!(!hosts.allows(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_allowed_url_has_one_spelling() {
+        let hosts = AllowedHosts::new(["api.paypal.com", "127.0.0.1:8443"]).unwrap();
+        let canonical = |url: &str| hosts.check(url).map(|uri| uri.to_string());
+        let one = "https://api.paypal.com/v1/notifications/certs/CERT-1";
+        for spelling in [
+            one,
+            "HTTPS://api.paypal.com/v1/notifications/certs/CERT-1",
+            "hTTpS://API.PayPal.COM/v1/notifications/certs/CERT-1",
+            "https://api.paypal.com:443/v1/notifications/certs/CERT-1",
+            "https://api.paypal.com:0443/v1/notifications/certs/CERT-1",
+        ] {
+            assert_eq!(canonical(spelling).as_deref(), Some(one), "{spelling}");
+        }
+        assert_eq!(
+            canonical("https://127.0.0.1:8443/cert.pem").as_deref(),
+            Some("https://127.0.0.1:8443/cert.pem")
+        );
+        // The path is not the host's business: it is kept as given, for the sender's rule.
+        assert_eq!(
+            canonical("https://api.paypal.com/A/./b?x=1").as_deref(),
+            Some("https://api.paypal.com/A/./b?x=1")
+        );
+        for refused in [
+            "https://api.paypal.com:/v1/x",
+            "https://api.paypal.com:65536/v1/x",
+            "https://api.paypal.com:-443/v1/x",
+            "https://api.paypal.com.:443/v1/x",
+            "https://api.paypal.com./v1/x",
+        ] {
+            assert_eq!(canonical(refused), None, "{refused}");
         }
     }
 
