@@ -25,6 +25,7 @@ impl<A: sealed::Algorithm> KeySet for A {
 /// costs a verification per key (for Ed25519, also a hash of the whole body), and senders
 /// send one per signing key: one, two while rotating (Standard Webhooks' `v1a`), never more
 /// than a few.
+#[cfg(any(feature = "ed25519", feature = "p256"))]
 pub(crate) const MAX_PUBLIC_KEY_SIGNATURES: usize = 4;
 
 pub(crate) mod sealed {

@@ -518,14 +518,14 @@ impl Verifier for TwilioVerifier {
     }
 }
 
+/// A form parameter's name and value, decoded.
+type Parameter<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// The parameters of a form body as Twilio signs them: sorted by name, then value, each pair
 /// once, as its own validators do. Refused past `max` parameters, counted before anything is
 /// sorted or kept: `a&a&a…` would otherwise cost a tuple and a comparison sort entry per byte
 /// pair.
-fn form_parameters(
-    body: &[u8],
-    max: usize,
-) -> Result<Vec<(Cow<'_, str>, Cow<'_, str>)>, Rejection> {
+fn form_parameters(body: &[u8], max: usize) -> Result<Vec<Parameter<'_>>, Rejection> {
     let mut params = Vec::new();
     for pair in form_urlencoded::parse(body) {
         if params.len() == max {
