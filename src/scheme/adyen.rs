@@ -33,7 +33,10 @@ const MAX_ITEMS: usize = 64;
 ///
 /// **Only those fields are signed**: the rest of an item (`additionalData`, `reason`,
 /// `eventDate`, ...) is not covered, and nothing is timestamped. Put the replay guard
-/// behind the layer. The body is read before anything is checked.
+/// behind the layer. The body is read before anything is checked; only the signed fields
+/// and signatures of at most 64 items are read, the rest is skipped without being built. A
+/// signed field or signature sent twice in an item gets `401` as malformed: a parser that
+/// keeps the first copy would see a value that was not verified.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};

@@ -27,7 +27,10 @@ use crate::{
 /// Nothing in the head says whether a request is signed, so every request's body is read
 /// (up to the body limit) and the check happens when it ends: a body that is not JSON, or
 /// lacks the `signature` object, gets `401` as a missing signature. Timestamps more than
-/// 5 minutes from now are refused ([`tolerance`](Self::tolerance)).
+/// 5 minutes from now are refused ([`tolerance`](Self::tolerance)). Only the `signature`
+/// object is read; the rest of the body is skipped without being built. One of its fields
+/// sent twice gets `401` as malformed: a parser that keeps the first copy would see a value
+/// that was not verified.
 ///
 /// **The body itself is not signed**, only the timestamp and token: a captured request can
 /// be sent again with another `event-data` until its timestamp leaves the tolerance. Put the
