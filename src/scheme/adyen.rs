@@ -1,16 +1,20 @@
 //! [`AdyenScheme`]: Adyen's standard webhooks, each notification item signed inside the
 //! JSON body.
 
-use std::{borrow::Cow, fmt, sync::Arc};
+use std::{borrow::Cow, fmt, marker::PhantomData, sync::Arc};
 
 use http::request::Parts;
-use serde_json::Value;
+use serde::{
+    de::{Error as _, SeqAccess, Visitor},
+    Deserialize, Deserializer,
+};
 use sha2::{Digest, Sha256};
 
 use super::{
     algorithm::sealed::Algorithm as _,
     encoding::{Encoding, Tag},
     hmac::Hmac,
+    signed_fields::{self, Object, Text},
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{
@@ -21,18 +25,6 @@ use crate::{
 /// How many notification items one request may carry; Adyen sends one.
 const MAX_ITEMS: usize = 64;
 
-/// The fields Adyen signs, in order (`amount.value` and `amount.currency` in the middle).
-const SIGNED: [&[&str]; 8] = [
-    &["pspReference"],
-    &["originalReference"],
-    &["merchantAccountCode"],
-    &["merchantReference"],
-    &["amount", "value"],
-    &["amount", "currency"],
-    &["eventCode"],
-    &["success"],
-];
-
 /// Adyen (standard webhooks): each `NotificationRequestItem` of the JSON body carries
 /// `additionalData.hmacSignature`, the base64 HMAC-SHA256 of its `pspReference`,
 /// `originalReference`, `merchantAccountCode`, `merchantReference`, `amount.value`,
@@ -41,7 +33,10 @@ const SIGNED: [&[&str]; 8] = [
 ///
 /// **Only those fields are signed**: the rest of an item (`additionalData`, `reason`,
 /// `eventDate`, ...) is not covered, and nothing is timestamped. Put the replay guard
-/// behind the layer. The body is read before anything is checked.
+/// behind the layer. The body is read before anything is checked; only the signed fields
+/// and signatures of at most 64 items are read, the rest is skipped without being built. A
+/// signed field or signature sent twice in an item gets `401` as malformed: a parser that
+/// keeps the first copy would see a value that was not verified.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -155,32 +150,34 @@ pub struct AdyenVerifier {
 
 impl AdyenVerifier {
     /// The key index that verifies `item`.
-    fn check(&self, item: &Value) -> Result<(usize, Tag), Rejection> {
+    fn check(&self, item: &Item<'_>) -> Result<(usize, Tag), Rejection> {
         let claimed = item
-            .get("additionalData")
-            .and_then(|data| data.get("hmacSignature"))
-            .and_then(Value::as_str)
+            .additional_data
+            .as_ref()
+            .and_then(|Object(data)| data.hmac_signature.as_str())
             .ok_or(Rejection::MissingSignature)?;
         let claimed = Encoding::Base64
             .decode(claimed.as_bytes())
             .ok_or(Rejection::MalformedSignature)?;
+        let amount = item.amount.as_ref().map(|Object(amount)| amount);
+        let none = Scalar::default();
+        // The fields Adyen signs, in order, joined with `:`; an absent one is empty.
+        let fields = [
+            &item.psp_reference,
+            &item.original_reference,
+            &item.merchant_account_code,
+            &item.merchant_reference,
+            amount.map_or(&none, |amount| &amount.value),
+            amount.map_or(&none, |amount| &amount.currency),
+            &item.event_code,
+            &item.success,
+        ];
         let mut signed = Vec::new();
-        for (i, path) in SIGNED.iter().enumerate() {
+        for (i, field) in fields.into_iter().enumerate() {
             if i > 0 {
                 signed.push(b':');
             }
-            let value = path.iter().try_fold(item, |value, key| value.get(key));
-            match value {
-                None | Some(Value::Null) => {}
-                Some(Value::String(text)) => signed.extend_from_slice(text.as_bytes()),
-                Some(Value::Number(number)) => {
-                    signed.extend_from_slice(number.to_string().as_bytes())
-                }
-                Some(Value::Bool(flag)) => {
-                    signed.extend_from_slice(if *flag { b"true" } else { b"false" })
-                }
-                Some(_) => return Err(Rejection::MalformedSignature),
-            }
+            signed.extend_from_slice(field.0.as_deref().unwrap_or_default().as_bytes());
         }
         let mut state = self.keys.start(vec![claimed])?;
         Hmac::update(&mut state, &signed);
@@ -192,18 +189,15 @@ impl Verifier for AdyenVerifier {
     fn update(&mut self, _chunk: &[u8]) {}
 
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
-        let json: Value = serde_json::from_slice(body).map_err(|_| Rejection::MissingSignature)?;
-        let items = json
-            .get("notificationItems")
-            .and_then(Value::as_array)
-            .filter(|items| !items.is_empty() && items.len() <= MAX_ITEMS)
+        let notification: Notification<'_> = signed_fields::read(body)?;
+        let Items(items) = notification
+            .items
+            .filter(|Items(items)| !items.is_empty())
             .ok_or(Rejection::MissingSignature)?;
         let mut first = None;
         let mut signatures = Sha256::new();
-        for item in items {
-            let item = item
-                .get("NotificationRequestItem")
-                .ok_or(Rejection::MalformedSignature)?;
+        for Object(wrapper) in &items {
+            let Object(item) = wrapper.item.as_ref().ok_or(Rejection::MalformedSignature)?;
             let (index, signature) = self.check(item)?;
             first.get_or_insert(index);
             signatures.update(signature.as_slice());
@@ -216,8 +210,242 @@ impl Verifier for AdyenVerifier {
     }
 }
 
+/// What Adyen's verifier reads of a notification: its items, and of each only what is
+/// signed and the signature.
+#[derive(Deserialize)]
+struct Notification<'a> {
+    #[serde(borrow, rename = "notificationItems")]
+    items: Option<Items<'a>>,
+}
+
+/// At most [`MAX_ITEMS`] items; one more stops the read.
+struct Items<'a>(Vec<Object<Wrapper<'a>>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Items<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Bounded<'a>(PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for Bounded<'a> {
+            type Value = Items<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "an array of at most {MAX_ITEMS} notification items")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Items<'a>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    if items.len() == MAX_ITEMS {
+                        return Err(A::Error::custom("too many notification items"));
+                    }
+                    items.push(item);
+                }
+                Ok(Items(items))
+            }
+        }
+
+        deserializer.deserialize_seq(Bounded(PhantomData))
+    }
+}
+
+/// An element of `notificationItems`.
+#[derive(Deserialize)]
+struct Wrapper<'a> {
+    #[serde(borrow, rename = "NotificationRequestItem")]
+    item: Option<Object<Item<'a>>>,
+}
+
+/// A `NotificationRequestItem`: the fields Adyen signs and the signature.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Item<'a> {
+    #[serde(borrow, default)]
+    psp_reference: Scalar<'a>,
+    #[serde(borrow, default)]
+    original_reference: Scalar<'a>,
+    #[serde(borrow, default)]
+    merchant_account_code: Scalar<'a>,
+    #[serde(borrow, default)]
+    merchant_reference: Scalar<'a>,
+    #[serde(borrow)]
+    amount: Option<Object<Amount<'a>>>,
+    #[serde(borrow, default)]
+    event_code: Scalar<'a>,
+    #[serde(borrow, default)]
+    success: Scalar<'a>,
+    #[serde(borrow)]
+    additional_data: Option<Object<AdditionalData<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Amount<'a> {
+    #[serde(borrow, default)]
+    value: Scalar<'a>,
+    #[serde(borrow, default)]
+    currency: Scalar<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdditionalData<'a> {
+    #[serde(borrow, default)]
+    hmac_signature: Text<'a>,
+}
+
+/// A signed field as Adyen writes it into what it signs: a string as is, a number or a
+/// boolean as JSON writes it, `null` (or absent) as nothing. An object or an array is
+/// malformed.
+#[derive(Default)]
+struct Scalar<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Written<'a>(PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for Written<'a> {
+            type Value = Scalar<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, a number, a boolean or null")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Scalar<'a>, E> {
+                Ok(Scalar(Some(Cow::Borrowed(v))))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Scalar<'a>, E> {
+                Ok(Scalar(Some(Cow::Owned(v.to_owned()))))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Scalar<'a>, E> {
+                Ok(Scalar(Some(Cow::Owned(v.to_string()))))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Scalar<'a>, E> {
+                Ok(Scalar(Some(Cow::Owned(v.to_string()))))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Scalar<'a>, E> {
+                // As a parsed JSON value writes it back.
+                let number = serde_json::Number::from_f64(v)
+                    .ok_or_else(|| E::custom("a number that is not finite"))?;
+                Ok(Scalar(Some(Cow::Owned(number.to_string()))))
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Scalar<'a>, E> {
+                Ok(Scalar(Some(Cow::Borrowed(if v {
+                    "true"
+                } else {
+                    "false"
+                }))))
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Scalar<'a>, E> {
+                Ok(Scalar(None))
+            }
+        }
+
+        deserializer.deserialize_any(Written(PhantomData))
+    }
+}
+
 impl fmt::Debug for AdyenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AdyenVerifier").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
+
+    use super::*;
+    use crate::scheme::hmac::KeyedMac;
+
+    const KEY: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D25BDB8A5652E3384781658D";
+
+    /// An item whose signed fields are `fields` (JSON members, without `additionalData`),
+    /// signed over `signed` under [`KEY`].
+    fn item(fields: &str, signed: &str) -> String {
+        let mut mac = KeyedMac::sha256(&hex::decode(KEY).unwrap());
+        mac.update(signed.as_bytes());
+        let signature = STANDARD.encode(mac.finalize().as_slice());
+        format!(
+            r#"{{"NotificationRequestItem":{{{fields},"additionalData":{{"hmacSignature":"{signature}"}}}}}}"#
+        )
+    }
+
+    fn verify(body: &str) -> Result<usize, &'static str> {
+        let scheme = AdyenScheme::new(KEY).unwrap();
+        let request = http::Request::post("/").body(()).unwrap().into_parts().0;
+        let verifier = scheme.verifier(&request).map_err(|r| r.reason())?;
+        verifier
+            .finish(body.as_bytes())
+            .map(|verified| verified.key_index())
+            .map_err(|r| r.reason())
+    }
+
+    fn notification(items: &[String]) -> String {
+        format!(
+            r#"{{"live":"false","notificationItems":[{}]}}"#,
+            items.join(",")
+        )
+    }
+
+    #[test]
+    fn signed_fields_are_written_as_json_writes_them() {
+        let fields = r#""pspReference":"79","amount":{"value":4200,"currency":"EUR"},"eventCode":"AUTHORISATION","success":"true","merchantReference":null"#;
+        let body = notification(&[item(fields, "79::::4200:EUR:AUTHORISATION:true")]);
+        assert_eq!(verify(&body), Ok(0));
+        let fields = r#""pspReference":"7\u0039","amount":{"value":-1.5e2,"currency":"EUR"},"success":false"#;
+        let body = notification(&[item(fields, "79::::-150.0:EUR::false")]);
+        assert_eq!(verify(&body), Ok(0));
+    }
+
+    #[test]
+    fn a_signed_field_twice_is_refused_an_unsigned_one_is_not() {
+        let fields = r#""pspReference":"79","eventCode":"AUTHORISATION""#;
+        let signed = "79::::::AUTHORISATION:";
+        let body = notification(&[item(fields, signed)]);
+        assert_eq!(verify(&body), Ok(0));
+        // A first-wins parser would see "1" where "79" was verified.
+        let twice = body.replacen(
+            r#""pspReference":"79""#,
+            r#""pspReference":"1","pspReference":"79""#,
+            1,
+        );
+        assert_eq!(verify(&twice), Err("malformed_signature"));
+        let amount = body.replacen(
+            r#""eventCode""#,
+            r#""amount":{"value":1,"value":2},"eventCode""#,
+            1,
+        );
+        assert_eq!(verify(&amount), Err("malformed_signature"));
+        let reason = body.replacen(
+            r#""eventCode""#,
+            r#""reason":"a","reason":"b","eventCode""#,
+            1,
+        );
+        assert_eq!(verify(&reason), Ok(0));
+    }
+
+    #[test]
+    fn item_counts_and_shapes_are_checked() {
+        let one = item(r#""pspReference":"79""#, "79:::::::");
+        assert_eq!(verify(&notification(&vec![one.clone(); MAX_ITEMS])), Ok(0));
+        assert_eq!(
+            verify(&notification(&vec![one.clone(); MAX_ITEMS + 1])),
+            Err("malformed_signature")
+        );
+        assert_eq!(verify(&notification(&[])), Err("missing_signature"));
+        assert_eq!(verify(r#"{"live":"false"}"#), Err("missing_signature"));
+        assert_eq!(verify("[0,0,0]"), Err("malformed_signature"));
+        assert_eq!(verify("live=false"), Err("missing_signature"));
+        let nested = one.replacen(r#""pspReference":"79""#, r#""pspReference":{"x":"79"}"#, 1);
+        assert_eq!(verify(&notification(&[nested])), Err("malformed_signature"));
+        assert_eq!(
+            verify(&notification(&["{}".to_owned()])),
+            Err("malformed_signature")
+        );
     }
 }

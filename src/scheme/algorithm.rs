@@ -21,6 +21,13 @@ impl<A: sealed::Algorithm> KeySet for A {
     }
 }
 
+/// The most distinct signatures a request may claim under a public-key algorithm. Each one
+/// costs a verification per key (for Ed25519, also a hash of the whole body), and senders
+/// send one per signing key: one, two while rotating (Standard Webhooks' `v1a`), never more
+/// than a few.
+#[cfg(any(feature = "ed25519", feature = "p256"))]
+pub(crate) const MAX_PUBLIC_KEY_SIGNATURES: usize = 4;
+
 pub(crate) mod sealed {
     use crate::{rejection::Rejection, scheme::encoding::Tag};
 
@@ -28,6 +35,10 @@ pub(crate) mod sealed {
     pub trait Algorithm: Clone + std::fmt::Debug + Send + Sync + 'static {
         /// The per-request state: the running hash or MAC and the claimed signatures.
         type State: Send + 'static;
+
+        /// The most distinct signatures a request may claim: each one costs a verification
+        /// per key, so more are refused before the body is read.
+        const MAX_CLAIMED: usize;
 
         /// Appends `other`'s keys after this set's, tried in that order.
         fn merge(&mut self, other: Self);

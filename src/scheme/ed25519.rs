@@ -6,7 +6,7 @@ use std::fmt;
 use ed25519_dalek::{Signature, StreamVerifier, VerifyingKey};
 
 use super::{
-    algorithm::{sealed, InvalidKey},
+    algorithm::{sealed, InvalidKey, MAX_PUBLIC_KEY_SIGNATURES},
     encoding::Tag,
     signature::SignatureScheme,
 };
@@ -108,6 +108,8 @@ pub struct Ed25519State {
 
 impl sealed::Algorithm for Ed25519 {
     type State = Ed25519State;
+
+    const MAX_CLAIMED: usize = MAX_PUBLIC_KEY_SIGNATURES;
 
     fn merge(&mut self, other: Self) {
         self.keys.extend(other.keys);

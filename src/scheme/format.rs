@@ -4,8 +4,10 @@ use std::borrow::Cow;
 
 use crate::rejection::Rejection;
 
-/// The most signatures one header may carry; more is treated as malformed, so a huge header
-/// cannot make every request compare thousands of MACs.
+/// The most signatures one request may carry (in one header or across several); more is
+/// treated as malformed, so a huge header cannot make a request decode and compare thousands
+/// of signatures. Senders send one, or one per secret while rotating (Stripe, Standard
+/// Webhooks), or one per header (DocuSign's up to 10).
 pub(crate) const MAX_SIGNATURES: usize = 16;
 
 /// How the signature header is laid out.
@@ -66,6 +68,18 @@ pub(crate) struct Parsed<'a> {
     pub(crate) timestamp: Option<&'a [u8]>,
 }
 
+impl<'a> Parsed<'a> {
+    /// Adds a signature; refuses the header at once when it carries more than
+    /// [`MAX_SIGNATURES`], so a header of thousands of entries is not collected first.
+    fn push(&mut self, signature: &'a [u8]) -> Result<(), Rejection> {
+        if self.signatures.len() == MAX_SIGNATURES {
+            return Err(Rejection::MalformedSignature);
+        }
+        self.signatures.push(signature);
+        Ok(())
+    }
+}
+
 impl SignatureFormat {
     /// Splits a (trimmed, non-empty) header value. Strict: an entry that is not of the
     /// format's shape, a repeated timestamp, or too many signatures make it malformed.
@@ -94,7 +108,7 @@ impl SignatureFormat {
                             return Err(Rejection::MalformedSignature);
                         }
                     } else if key == signature_key.as_bytes() {
-                        parsed.signatures.push(val);
+                        parsed.push(val)?;
                     }
                 }
             }
@@ -103,13 +117,10 @@ impl SignatureFormat {
                     let (v, signature) =
                         split_once(entry, b',').ok_or(Rejection::MalformedSignature)?;
                     if v == version.as_bytes() {
-                        parsed.signatures.push(signature);
+                        parsed.push(signature)?;
                     }
                 }
             }
-        }
-        if parsed.signatures.len() > MAX_SIGNATURES {
-            return Err(Rejection::MalformedSignature);
         }
         Ok(parsed)
     }

@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 use super::{
     algorithm::{sealed, InvalidKey},
     encoding::Tag,
+    format::MAX_SIGNATURES,
     signature::SignatureScheme,
 };
 use crate::{
@@ -128,6 +129,9 @@ pub struct HmacState {
 
 impl sealed::Algorithm for Hmac {
     type State = HmacState;
+
+    // One MAC per key whatever the count; comparing it with each claimed one is cheap.
+    const MAX_CLAIMED: usize = MAX_SIGNATURES;
 
     fn merge(&mut self, other: Self) {
         self.rotated.push(other.primary);

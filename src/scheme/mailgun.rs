@@ -3,7 +3,7 @@
 use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
 use http::request::Parts;
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::{
     algorithm::sealed::Algorithm as _,
@@ -11,6 +11,7 @@ use super::{
     encoding::Encoding,
     hmac::{hmac_keys, Hmac},
     signature::DEFAULT_TOLERANCE,
+    signed_fields::{self, Object, Text},
     timestamp::TimestampFormat,
     Scheme, Verified, Verifier,
 };
@@ -26,7 +27,10 @@ use crate::{
 /// Nothing in the head says whether a request is signed, so every request's body is read
 /// (up to the body limit) and the check happens when it ends: a body that is not JSON, or
 /// lacks the `signature` object, gets `401` as a missing signature. Timestamps more than
-/// 5 minutes from now are refused ([`tolerance`](Self::tolerance)).
+/// 5 minutes from now are refused ([`tolerance`](Self::tolerance)). Only the `signature`
+/// object is read; the rest of the body is skipped without being built. One of its fields
+/// sent twice gets `401` as malformed: a parser that keeps the first copy would see a value
+/// that was not verified.
 ///
 /// **The body itself is not signed**, only the timestamp and token: a captured request can
 /// be sent again with another `event-data` until its timestamp leaves the tolerance. Put the
@@ -155,12 +159,13 @@ impl Verifier for MailgunVerifier {
     fn update(&mut self, _chunk: &[u8]) {}
 
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
-        let json: Value = serde_json::from_slice(body).map_err(|_| Rejection::MissingSignature)?;
-        let signed = json.get("signature").ok_or(Rejection::MissingSignature)?;
-        let field = |name: &str| signed.get(name).and_then(Value::as_str);
-        let (Some(timestamp), Some(token), Some(signature)) =
-            (field("timestamp"), field("token"), field("signature"))
-        else {
+        let delivery: Delivery<'_> = signed_fields::read(body)?;
+        let Object(signed) = delivery.signature.ok_or(Rejection::MissingSignature)?;
+        let (Some(timestamp), Some(token), Some(signature)) = (
+            signed.timestamp.as_str(),
+            signed.token.as_str(),
+            signed.signature.as_str(),
+        ) else {
             return Err(Rejection::MalformedSignature);
         };
         let claimed = Encoding::Hex
@@ -181,6 +186,25 @@ impl Verifier for MailgunVerifier {
     }
 }
 
+/// What a Mailgun delivery's verifier reads of its body; `event-data` and the rest are
+/// skipped.
+#[derive(Deserialize)]
+struct Delivery<'a> {
+    #[serde(borrow)]
+    signature: Option<Object<Signed<'a>>>,
+}
+
+/// The `signature` object.
+#[derive(Deserialize)]
+struct Signed<'a> {
+    #[serde(borrow, default)]
+    timestamp: Text<'a>,
+    #[serde(borrow, default)]
+    token: Text<'a>,
+    #[serde(borrow, default)]
+    signature: Text<'a>,
+}
+
 impl fmt::Debug for MailgunVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MailgunVerifier").finish_non_exhaustive()
@@ -191,5 +215,72 @@ impl SharedClock for MailgunScheme {
     fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+    use crate::scheme::hmac::KeyedMac;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn delivery(token: &str) -> String {
+        let mut mac = KeyedMac::sha256(b"key");
+        mac.update(format!("{NOW}{token}").as_bytes());
+        let signature = hex::encode(mac.finalize().as_slice());
+        format!(
+            r#"{{"signature":{{"timestamp":"{NOW}","token":"{token}","signature":"{signature}"}},"event-data":{{"event":"delivered"}}}}"#
+        )
+    }
+
+    fn verify(body: &str) -> Result<usize, &'static str> {
+        let scheme = MailgunScheme::new("key").clock(|| UNIX_EPOCH + Duration::from_secs(NOW));
+        let request = http::Request::post("/").body(()).unwrap().into_parts().0;
+        let verifier = scheme.verifier(&request).map_err(|r| r.reason())?;
+        verifier
+            .finish(body.as_bytes())
+            .map(|verified| verified.key_index())
+            .map_err(|r| r.reason())
+    }
+
+    #[test]
+    fn a_signed_delivery_verifies_whatever_its_event_data() {
+        let body = delivery("tok");
+        assert_eq!(verify(&body), Ok(0));
+        let other = body.replace("delivered", "failed");
+        assert_eq!(verify(&other), Ok(0), "the event data is not signed");
+        assert_eq!(
+            verify(&body.replace("\"tok\"", "\"tol\"")),
+            Err("invalid_signature")
+        );
+    }
+
+    #[test]
+    fn a_signed_field_twice_is_refused() {
+        let body = delivery("tok");
+        let token = body.replacen(r#""token":"tok""#, r#""token":"tok","token":"other""#, 1);
+        assert_eq!(verify(&token), Err("malformed_signature"));
+        let signature = body.replacen(r#""event-data""#, r#""signature":{},"event-data""#, 1);
+        assert_eq!(verify(&signature), Err("malformed_signature"));
+        let unsigned = body.replacen(r#""event-data""#, r#""x":1,"x":2,"event-data""#, 1);
+        assert_eq!(verify(&unsigned), Ok(0));
+    }
+
+    #[test]
+    fn bodies_of_another_shape_are_refused() {
+        assert_eq!(verify("event=delivered"), Err("missing_signature"));
+        assert_eq!(verify(r#"{"event-data":{}}"#), Err("missing_signature"));
+        assert_eq!(verify("[0,0,0]"), Err("malformed_signature"));
+        assert_eq!(
+            verify(r#"{"signature":{"timestamp":1,"token":"t","signature":"00"}}"#),
+            Err("malformed_signature")
+        );
+        assert_eq!(
+            verify(r#"{"signature":["1","t","00"]}"#),
+            Err("malformed_signature")
+        );
     }
 }

@@ -29,6 +29,8 @@ pub(crate) mod payload;
 #[cfg(feature = "paypal")]
 mod paypal;
 mod signature;
+#[cfg(feature = "json")]
+mod signed_fields;
 #[cfg(feature = "sns")]
 mod sns;
 mod timestamp;

@@ -10,7 +10,7 @@ use p256::{
 use sha2::{Digest, Sha256};
 
 use super::{
-    algorithm::{sealed, InvalidKey},
+    algorithm::{sealed, InvalidKey, MAX_PUBLIC_KEY_SIGNATURES},
     encoding::Tag,
     signature::SignatureScheme,
 };
@@ -106,6 +106,8 @@ pub struct P256State {
 
 impl sealed::Algorithm for EcdsaP256 {
     type State = P256State;
+
+    const MAX_CLAIMED: usize = MAX_PUBLIC_KEY_SIGNATURES;
 
     fn merge(&mut self, other: Self) {
         for key in other.keys.iter() {

@@ -49,6 +49,9 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 /// Parsing is strict: the signature header must appear once; surrounding whitespace is ignored
 /// and hex may be either case, but prefixes, separators and lengths must be exact. Every MAC
 /// comparison is constant time. A request passes if any key verifies any of its signatures.
+/// A signature sent twice is checked once; a request claiming more than 16 signatures, or more
+/// than 4 distinct ones under a public key (each costs a verification per key), is malformed
+/// and refused before its body is read.
 ///
 /// Secrets key the MAC when the scheme is built and are not kept; `Debug` shows neither them
 /// nor the keyed state. Every constructor also takes keys resolved per request (a secret per
@@ -549,6 +552,18 @@ pub(crate) fn find_one<'a, 'n>(
     Ok(None)
 }
 
+/// `claimed` without repeats, in first-seen order: a signature sent twice is checked once,
+/// so copies cannot multiply the work of a public-key verification.
+fn distinct(claimed: Vec<Tag>) -> Vec<Tag> {
+    let mut distinct = Vec::with_capacity(claimed.len());
+    for tag in claimed {
+        if !distinct.contains(&tag) {
+            distinct.push(tag);
+        }
+    }
+    distinct
+}
+
 /// What the request head says, checked before any key is needed: the claimed signatures,
 /// and the signed timestamp (within the tolerance) and id.
 struct Head<'a> {
@@ -576,7 +591,8 @@ impl<A: Algorithm> SignatureScheme<A> {
         if claimed.is_empty() {
             return Err(Rejection::MissingSignature);
         }
-        if claimed.len() > MAX_SIGNATURES {
+        let claimed = distinct(claimed);
+        if claimed.len() > A::MAX_CLAIMED {
             return Err(Rejection::MalformedSignature);
         }
         let timestamp = self.fresh_timestamp(request, in_header)?;
@@ -612,6 +628,10 @@ impl<A: Algorithm> SignatureScheme<A> {
         }
         let parsed = self.format.parse(value)?;
         for encoded in &parsed.signatures {
+            // Counted across headers too, before decoding any more.
+            if claimed.len() == MAX_SIGNATURES {
+                return Err(Rejection::MalformedSignature);
+            }
             claimed.push(
                 self.encoding
                     .decode(encoded)

@@ -6,11 +6,12 @@ use std::{fmt, sync::Arc, time::Duration};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use bytes::Bytes;
 use http::request::Parts;
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::{
     clock::{unix_seconds, Clock, SharedClock, SystemClock},
     signature::find_one,
+    signed_fields::{self, Text},
     timestamp::TimestampFormat,
     DeliveryId, Finish, Scheme, Verified, Verifier,
 };
@@ -244,8 +245,8 @@ struct Signed {
 impl SnsVerifier {
     /// The message's signed fields and signature, checked for everything but the signature.
     fn read(&self, body: &[u8]) -> Result<(Signed, CertificateUrl), Rejection> {
-        let json: Value = serde_json::from_slice(body).map_err(|_| Rejection::MissingSignature)?;
-        let field = |name: &str| json.get(name).and_then(Value::as_str);
+        let message: Message<'_> = signed_fields::read(body)?;
+        let field = |name: &str| message.field(name);
         let required = |name: &str| field(name).ok_or(Rejection::MalformedSignature);
         let kind = required("Type")?;
         let names: &[&str] = match kind {
@@ -314,6 +315,55 @@ impl SnsVerifier {
             message_id: required("MessageId")?.to_owned(),
         };
         Ok((signed, cert_url))
+    }
+}
+
+/// What the verifier reads of an SNS message: the fields it signs, and how; the rest is
+/// skipped.
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, default, rename = "Type")]
+    kind: Text<'a>,
+    #[serde(borrow, default, rename = "Message")]
+    message: Text<'a>,
+    #[serde(borrow, default, rename = "MessageId")]
+    message_id: Text<'a>,
+    #[serde(borrow, default, rename = "Subject")]
+    subject: Text<'a>,
+    #[serde(borrow, default, rename = "SubscribeURL")]
+    subscribe_url: Text<'a>,
+    #[serde(borrow, default, rename = "Timestamp")]
+    timestamp: Text<'a>,
+    #[serde(borrow, default, rename = "Token")]
+    token: Text<'a>,
+    #[serde(borrow, default, rename = "TopicArn")]
+    topic_arn: Text<'a>,
+    #[serde(borrow, default, rename = "SignatureVersion")]
+    signature_version: Text<'a>,
+    #[serde(borrow, default, rename = "Signature")]
+    signature: Text<'a>,
+    #[serde(borrow, default, rename = "SigningCertURL")]
+    signing_cert_url: Text<'a>,
+}
+
+impl Message<'_> {
+    /// The string field `name`, if the message has it.
+    fn field(&self, name: &str) -> Option<&str> {
+        match name {
+            "Type" => &self.kind,
+            "Message" => &self.message,
+            "MessageId" => &self.message_id,
+            "Subject" => &self.subject,
+            "SubscribeURL" => &self.subscribe_url,
+            "Timestamp" => &self.timestamp,
+            "Token" => &self.token,
+            "TopicArn" => &self.topic_arn,
+            "SignatureVersion" => &self.signature_version,
+            "Signature" => &self.signature,
+            "SigningCertURL" => &self.signing_cert_url,
+            _ => return None,
+        }
+        .as_str()
     }
 }
 
