@@ -37,8 +37,11 @@ pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
 pub enum Rejection {
     /// The signature header is absent, empty or only whitespace.
     MissingSignature,
-    /// The signature header is not in the scheme's format: wrong prefix, bad hex or base64,
-    /// wrong length, characters that are not visible ASCII, or the header sent more than once.
+    /// The signature is not in the scheme's format: wrong prefix, bad hex or base64, wrong
+    /// length, characters that are not visible ASCII, the header sent more than once, more
+    /// signatures claimed than the scheme checks; or, for schemes that sign fields of the
+    /// body (Mailgun, Adyen, SNS, Twilio), a body not of the shape they sign: not a JSON
+    /// object, a signed field sent twice, too many form parameters.
     MalformedSignature,
     /// The signature is well-formed but does not match the body under any configured secret.
     InvalidSignature,
