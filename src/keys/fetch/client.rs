@@ -131,7 +131,8 @@ impl Fetcher {
         }
     }
 
-    /// How long one fetch may take, connecting included. Default: 3 seconds.
+    /// How long one fetch may take, connecting included. Default: 3 seconds; clamped to
+    /// 100 ms ..= 30 s, so a fetch can neither fail every time nor hold a request for long.
     ///
     /// ```
     /// use std::time::Duration;
@@ -141,11 +142,12 @@ impl Fetcher {
     /// ```
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = timeout.clamp(Duration::from_millis(100), Duration::from_secs(30));
         self
     }
 
-    /// The most bytes one answer may have. Default: 64 KiB.
+    /// The most bytes one answer may have. Default: 64 KiB; clamped to 1 KiB ..= 1 MiB
+    /// (a certificate chain or a key set is a few KiB).
     ///
     /// ```
     /// use tower_webhook::keys::Fetcher;
@@ -154,7 +156,7 @@ impl Fetcher {
     /// ```
     #[must_use]
     pub fn limit(mut self, bytes: usize) -> Self {
-        self.limit = bytes;
+        self.limit = bytes.clamp(1024, 1024 * 1024);
         self
     }
 
