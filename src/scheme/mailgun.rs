@@ -11,7 +11,7 @@ use super::{
     encoding::Encoding,
     hmac::{hmac_keys, Hmac},
     signature::DEFAULT_TOLERANCE,
-    timestamp::TimestampFormat,
+    timestamp::{TimestampFormat, Tolerance},
     Scheme, Verified, Verifier,
 };
 use crate::{
@@ -43,7 +43,7 @@ use crate::{
 #[derive(Clone)]
 pub struct MailgunScheme {
     keys: KeySlot<Hmac>,
-    tolerance: Duration,
+    tolerance: Tolerance,
     clock: Arc<dyn Clock>,
 }
 
@@ -64,12 +64,15 @@ impl MailgunScheme {
     pub fn new(signing_key: impl IntoKeys) -> Self {
         Self {
             keys: hmac_keys(signing_key.into_keys(), Hmac::sha256),
-            tolerance: DEFAULT_TOLERANCE,
+            tolerance: Tolerance::new(DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
         }
     }
 
     /// How far the signed timestamp may be from now, either way. Default: 5 minutes.
+    ///
+    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+    /// no setting turns the check off.
     ///
     /// ```
     /// use std::time::Duration;
@@ -79,7 +82,7 @@ impl MailgunScheme {
     /// ```
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = Tolerance::new(tolerance);
         self
     }
 
@@ -147,7 +150,7 @@ impl fmt::Debug for MailgunScheme {
 pub struct MailgunVerifier {
     keys: Hmac,
     key_id: Option<Arc<str>>,
-    tolerance: Duration,
+    tolerance: Tolerance,
     clock: Arc<dyn Clock>,
 }
 
@@ -169,7 +172,7 @@ impl Verifier for MailgunVerifier {
         let seconds = TimestampFormat::UnixSeconds
             .seconds(timestamp.as_bytes())
             .ok_or(Rejection::InvalidTimestamp)?;
-        if unix_seconds(&*self.clock).abs_diff(seconds) > self.tolerance.as_secs() {
+        if !self.tolerance.admits(unix_seconds(&*self.clock), seconds) {
             return Err(Rejection::TimestampOutOfTolerance);
         }
         let mut state = self.keys.start(vec![claimed])?;

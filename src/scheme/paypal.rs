@@ -12,7 +12,7 @@ use super::{
     encoding::Tag,
     event_id::BodyFields,
     signature::{find_one, DEFAULT_TOLERANCE},
-    timestamp::TimestampFormat,
+    timestamp::{TimestampFormat, Tolerance},
     verified::Event,
     Scheme, Verified, Verifier,
 };
@@ -52,7 +52,7 @@ pub const PAYPAL_CERT_HOSTS: [&str; 4] = [
 pub struct PayPalScheme {
     webhook_id: Arc<str>,
     certificates: FetchedCertificates,
-    tolerance: Duration,
+    tolerance: Tolerance,
     clock: Arc<dyn Clock>,
 }
 
@@ -79,7 +79,7 @@ impl PayPalScheme {
         Self {
             webhook_id: webhook_id.into(),
             certificates: FetchedCertificates::new("paypal", urls, &names),
-            tolerance: DEFAULT_TOLERANCE,
+            tolerance: Tolerance::new(DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
         }
     }
@@ -128,6 +128,9 @@ impl PayPalScheme {
 
     /// How far `PAYPAL-TRANSMISSION-TIME` may be from now, either way. Default: 5 minutes.
     ///
+    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+    /// no setting turns the check off.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use tower_webhook::scheme::PayPalScheme;
@@ -136,7 +139,7 @@ impl PayPalScheme {
     /// ```
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = Tolerance::new(tolerance);
         self
     }
 
@@ -174,7 +177,7 @@ impl PayPalScheme {
         let sent = TimestampFormat::Rfc3339
             .seconds(time.as_bytes())
             .ok_or(Rejection::InvalidTimestamp)?;
-        if unix_seconds(&*self.clock).abs_diff(sent) > self.tolerance.as_secs() {
+        if !self.tolerance.admits(unix_seconds(&*self.clock), sent) {
             return Err(Rejection::TimestampOutOfTolerance);
         }
         // A URL PayPal would not use is refused here, before the cache and before any fetch:

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{
     clock::{unix_seconds, Clock, SharedClock, SystemClock},
     signature::find_one,
-    timestamp::TimestampFormat,
+    timestamp::{TimestampFormat, Tolerance},
     DeliveryId, Finish, Scheme, Verified, Verifier,
 };
 use crate::{
@@ -62,7 +62,7 @@ pub const SNS_DEFAULT_TOLERANCE: Duration = Duration::from_secs(60 * 60);
 pub struct SnsScheme {
     topics: Arc<[String]>,
     certificates: FetchedCertificates,
-    tolerance: Duration,
+    tolerance: Tolerance,
     clock: Arc<dyn Clock>,
 }
 
@@ -85,7 +85,7 @@ impl SnsScheme {
         Self {
             topics: allowed_topic_arns.into_iter().map(Into::into).collect(),
             certificates: FetchedCertificates::new("sns", urls, &["sns.amazonaws.com"]),
-            tolerance: SNS_DEFAULT_TOLERANCE,
+            tolerance: Tolerance::new(SNS_DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
         }
     }
@@ -134,6 +134,9 @@ impl SnsScheme {
 
     /// How far `Timestamp` may be from now, either way. Default: 1 hour.
     ///
+    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+    /// no setting turns the check off.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use tower_webhook::scheme::SnsScheme;
@@ -142,7 +145,7 @@ impl SnsScheme {
     /// ```
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = Tolerance::new(tolerance);
         self
     }
 
@@ -280,7 +283,11 @@ impl SnsVerifier {
         let sent = TimestampFormat::Rfc3339
             .seconds(required("Timestamp")?.as_bytes())
             .ok_or(Rejection::InvalidTimestamp)?;
-        if unix_seconds(&*self.scheme.clock).abs_diff(sent) > self.scheme.tolerance.as_secs() {
+        if !self
+            .scheme
+            .tolerance
+            .admits(unix_seconds(&*self.scheme.clock), sent)
+        {
             return Err(Rejection::TimestampOutOfTolerance);
         }
         let cert_url = required("SigningCertURL")?;
