@@ -576,4 +576,28 @@ mod tests {
             Resolution::Ready(Ok(_))
         ));
     }
+
+    #[tokio::test]
+    async fn unknown_names_never_evict_found_keys() {
+        let config = KeyResolver::from_fn(KeyName::path("/hooks/{tenant}"), |tenant| async move {
+            Ok((tenant == "real").then(|| FoundKeys::new("secret")))
+        })
+        .capacity(1);
+        let resolver = Arc::new(Resolver::new(config, Hmac::sha256));
+        let lookup =
+            |name: &str| match Resolver::resolve(&resolver, &request(&format!("/hooks/{name}"))) {
+                Resolution::Pending(lookup) => Some(lookup),
+                Resolution::Ready(_) => None,
+            };
+        lookup("real").expect("a first lookup").await.unwrap();
+        for i in 0..1_000 {
+            let unknown = lookup(&format!("made-up-{i}"))
+                .expect("a first lookup")
+                .await;
+            assert!(matches!(unknown, Err(Rejection::UnknownKey)));
+        }
+        assert!(lookup("real").is_none(), "the real name is still cached");
+        // The latest unknown names are remembered too.
+        assert!(lookup("made-up-999").is_none());
+    }
 }

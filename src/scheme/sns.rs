@@ -118,7 +118,8 @@ impl SnsScheme {
         self
     }
 
-    /// How long a fetched certificate is used. Default: 1 hour.
+    /// How long a fetched certificate is used. Default: 1 hour. Held between 1 second and
+    /// 7 days, as [`KeyResolver::ttl`](crate::keys::KeyResolver::ttl) is.
     ///
     /// ```
     /// use std::time::Duration;
