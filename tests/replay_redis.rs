@@ -289,3 +289,84 @@ async fn a_request_dropped_mid_handler_releases_its_redis_claim_at_once() {
     retry_until_processed(b, || signed_attempt("/hook", &stripe, event, now + 1)).await;
     assert_eq!(handler.calls(), 2);
 }
+
+/// Sends one command to `redis` over its own connection; returns the raw reply.
+fn redis_command(redis: &Redis, args: &[&str]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", redis.port)).unwrap();
+    let mut command = format!("*{}\r\n", args.len());
+    for arg in args {
+        command.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    stream.write_all(command.as_bytes()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut reply = vec![0; 64 * 1024];
+    let read = stream.read(&mut reply).unwrap();
+    String::from_utf8_lossy(&reply[..read]).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttls_of_duration_max_are_held_to_what_redis_accepts_and_dedupe_still_works() {
+    use tower_webhook::replay::{Claim, ReplayStore};
+
+    let Some(redis) =
+        Redis::start("ttls_of_duration_max_are_held_to_what_redis_accepts_and_dedupe_still_works")
+    else {
+        return;
+    };
+    let store = RedisStore::connect(&redis.url()).await.unwrap();
+    let guard = ReplayGuardLayer::new(store.clone())
+        .in_progress_ttl(Duration::MAX)
+        .done_ttl(Duration::MAX);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let route = post(move |_body: Bytes| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { (StatusCode::OK, "handled") }
+    })
+    .layer::<_, std::convert::Infallible>(guard)
+    .layer(WebhookSignatureLayer::new(presets::stripe(SECRET)));
+    let addr = support::serve_axum(Router::new().route("/hook", route)).await;
+
+    let body = r#"{"id":"evt_forever"}"#;
+    let first = stripe_delivery(SECRET, body);
+    let again = resend(&first, body);
+    assert!(is_processed(&send(addr, first).await));
+    assert!(is_duplicate(&send(addr, again).await));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // The delivery is remembered for the longest `done_ttl`, 30 days.
+    let keys = redis_command(&redis, &["KEYS", "tower-webhook:delivery:*"]);
+    let keys: Vec<&str> = keys
+        .lines()
+        .filter(|line| line.starts_with("tower-webhook:"))
+        .collect();
+    assert!(!keys.is_empty());
+    let thirty_days: u64 = 30 * 24 * 60 * 60 * 1000;
+    for key in keys {
+        let reply = redis_command(&redis, &["PTTL", key]);
+        let left: u64 = reply.trim().trim_start_matches(':').parse().unwrap();
+        assert!(
+            thirty_days - 60_000 < left && left <= thirty_days,
+            "{key}: {left} ms"
+        );
+    }
+
+    // The store itself takes any TTL, held to what Redis accepts.
+    assert_eq!(
+        store.claim("direct", "t", Duration::MAX).await.unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        store.claim("direct", "u", Duration::MAX).await.unwrap(),
+        Claim::InProgress
+    );
+    store.complete("direct", Duration::MAX).await.unwrap();
+    assert_eq!(
+        store.claim("direct", "u", Duration::ZERO).await.unwrap(),
+        Claim::Done
+    );
+    store.complete("brief", Duration::ZERO).await.unwrap();
+}

@@ -57,7 +57,10 @@ pub(crate) use self::resolver::Resolver;
 pub use self::{
     name::KeyName,
     reloadable::ReloadableKeys,
-    resolver::{KeyResolver, DEFAULT_KEY_TIMEOUT, DEFAULT_KEY_TTL, DEFAULT_UNKNOWN_KEY_TTL},
+    resolver::{
+        KeyResolver, DEFAULT_KEY_TIMEOUT, DEFAULT_KEY_TTL, DEFAULT_MAX_CONCURRENT_LOOKUPS,
+        DEFAULT_UNKNOWN_KEY_TTL,
+    },
     source::{FoundKeys, KeyError, KeySource, LookupFuture},
 };
 use crate::{rejection::Rejection, scheme::InvalidKey};

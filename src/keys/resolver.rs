@@ -10,7 +10,8 @@ use std::{
 };
 
 use http::request::Parts;
-use quick_cache::sync::Cache;
+use quick_cache::{sync::Cache, OptionsBuilder, UnitWeighter};
+use tokio::sync::Semaphore;
 
 use super::{
     name::KeyName,
@@ -32,8 +33,26 @@ pub const DEFAULT_UNKNOWN_KEY_TTL: Duration = Duration::from_secs(30);
 /// seconds senders wait for an answer.
 pub const DEFAULT_KEY_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How many lookups run at once when no limit is set: 16, below the size of a typical
+/// database connection pool.
+pub const DEFAULT_MAX_CONCURRENT_LOOKUPS: usize = 16;
+
 /// How many names are cached when no capacity is set.
 const DEFAULT_CAPACITY: usize = 10_000;
+
+/// The range `ttl` is held in: at least a second, so one name costs at most one lookup a
+/// second; at most a week.
+const TTL_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(7 * 86_400));
+
+/// The range `unknown_ttl` is held in: at least a second; at most an hour, so a tenant added
+/// after a request named it is found within the hour.
+const UNKNOWN_TTL_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(3600));
+
+/// The range `timeout` is held in: 10 ms to a minute.
+const TIMEOUT_RANGE: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(60));
+
+/// The range `max_concurrent_lookups` is held in.
+const MAX_CONCURRENT_LOOKUPS_RANGE: (usize, usize) = (1, 1024);
 
 /// How long a failed lookup is remembered, so that while the source is down requests fail
 /// fast instead of each waiting out the timeout, and the source is not stampeded.
@@ -45,13 +64,29 @@ const FAILURE_TTL: Duration = Duration::from_secs(1);
 /// Pass it to any scheme constructor in place of a secret; each scheme that is given it keeps
 /// its own cache, of keys parsed and (for HMAC) keyed once per entry:
 ///
-/// - **bounded**: at most [`capacity`](Self::capacity) names (default 10,000), evicting the
-///   least useful; names longer than 128 bytes are refused without a lookup;
+/// - **bounded**: at most [`capacity`](Self::capacity) names with keys (default 10,000),
+///   evicting the least useful; names longer than 128 bytes are refused without a lookup;
+/// - **flood-proof**: names without keys (unknown, or whose lookup failed) are remembered in
+///   a separate cache of a quarter of `capacity`, so a flood of made-up names cannot evict
+///   real tenants' keys;
 /// - **expiring**: found keys for [`ttl`](Self::ttl) (default 5 minutes), unknown names for
 ///   [`unknown_ttl`](Self::unknown_ttl) (default 30 seconds), failures for 1 second;
 /// - **single flight**: concurrent requests for a name that is not cached wait for one lookup;
-/// - **bounded in time**: a lookup that takes longer than [`timeout`](Self::timeout)
-///   (default 3 seconds) fails.
+/// - **bounded in concurrency**: at most
+///   [`max_concurrent_lookups`](Self::max_concurrent_lookups) lookups (default 16) run at once,
+///   so a flood of names cannot exhaust your database's connection pool; the rest queue;
+/// - **bounded in time**: a lookup that has not answered within [`timeout`](Self::timeout)
+///   (default 3 seconds), queueing included, fails.
+///
+/// Every setting is held within a range, so none can make a request panic or turn caching off:
+///
+/// | setting | default | range |
+/// |---|---|---|
+/// | [`ttl`](Self::ttl) | 5 min | 1 s to 7 days |
+/// | [`unknown_ttl`](Self::unknown_ttl) | 30 s | 1 s to 1 hour |
+/// | [`timeout`](Self::timeout) | 3 s | 10 ms to 60 s |
+/// | [`max_concurrent_lookups`](Self::max_concurrent_lookups) | 16 | 1 to 1024 |
+/// | [`capacity`](Self::capacity) | 10,000 | at least 1 |
 ///
 /// A cache hit costs no allocation and no await. Lookups need a tokio runtime (for the
 /// timeout), as axum, hyper and tonic servers have.
@@ -85,6 +120,9 @@ pub struct KeyResolver {
     unknown_ttl: Duration,
     timeout: Duration,
     capacity: usize,
+    /// Shared by every scheme given this resolver or a clone of it: one pool to protect.
+    lookups: Arc<Semaphore>,
+    max_lookups: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -106,6 +144,8 @@ impl KeyResolver {
             unknown_ttl: DEFAULT_UNKNOWN_KEY_TTL,
             timeout: DEFAULT_KEY_TIMEOUT,
             capacity: DEFAULT_CAPACITY,
+            lookups: Arc::new(Semaphore::new(DEFAULT_MAX_CONCURRENT_LOOKUPS)),
+            max_lookups: DEFAULT_MAX_CONCURRENT_LOOKUPS,
             clock: Arc::new(SystemClock),
         }
     }
@@ -135,6 +175,8 @@ impl KeyResolver {
     /// [`version`](KeySource::version), as [`ReloadableKeys`](super::ReloadableKeys) does) is
     /// picked up at once instead.
     ///
+    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered).
+    ///
     /// ```
     /// use std::time::Duration;
     /// use tower_webhook::keys::{KeyName, KeyResolver, ReloadableKeys};
@@ -143,12 +185,15 @@ impl KeyResolver {
     /// ```
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
+        self.ttl = ttl.clamp(TTL_RANGE.0, TTL_RANGE.1);
         self
     }
 
     /// How long a name with no keys is remembered as such, so a flood of requests for unknown
     /// tenants does not reach the source each time. Default: [`DEFAULT_UNKNOWN_KEY_TTL`].
+    ///
+    /// Held between 1 second and 1 hour (a shorter one is raised, a longer one lowered): a
+    /// tenant you add is found at most an hour after a request named it.
     ///
     /// ```
     /// use std::time::Duration;
@@ -159,12 +204,16 @@ impl KeyResolver {
     /// ```
     #[must_use]
     pub fn unknown_ttl(mut self, ttl: Duration) -> Self {
-        self.unknown_ttl = ttl;
+        self.unknown_ttl = ttl.clamp(UNKNOWN_TTL_RANGE.0, UNKNOWN_TTL_RANGE.1);
         self
     }
 
-    /// How long one lookup may take before the requests waiting for it get `503`. Default:
-    /// [`DEFAULT_KEY_TIMEOUT`].
+    /// How long one lookup may take before the requests waiting for it get `503`, the wait
+    /// for a free lookup slot (see [`max_concurrent_lookups`](Self::max_concurrent_lookups))
+    /// included. Default: [`DEFAULT_KEY_TIMEOUT`].
+    ///
+    /// Held between 10 milliseconds and 60 seconds (a shorter one is raised, a longer one
+    /// lowered).
     ///
     /// ```
     /// use std::time::Duration;
@@ -175,12 +224,13 @@ impl KeyResolver {
     /// ```
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = timeout.clamp(TIMEOUT_RANGE.0, TIMEOUT_RANGE.1);
         self
     }
 
-    /// How many names the cache holds at most (found, unknown and failed alike). Default:
-    /// 10,000.
+    /// How many names with keys the cache holds at most. Default: 10,000. Names without keys
+    /// (unknown, or whose lookup failed) are held apart, a quarter as many (at least 16), so
+    /// that a flood of made-up names evicts only other made-up names.
     ///
     /// ```
     /// use tower_webhook::keys::{KeyName, KeyResolver, ReloadableKeys};
@@ -190,6 +240,37 @@ impl KeyResolver {
     #[must_use]
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
+        self
+    }
+
+    /// How many lookups may run at once. Default: [`DEFAULT_MAX_CONCURRENT_LOOKUPS`]. Set it
+    /// below the number of connections your source's pool holds, so a flood of names your
+    /// cache has never seen leaves connections for the rest of your application.
+    ///
+    /// Lookups past the limit wait their turn, first come first served, within the same
+    /// [`timeout`](Self::timeout): a real tenant behind a flood is served as soon as a slot is
+    /// free rather than refused at once, and a request still waiting when its timeout runs out
+    /// gets `503` (`key_source_unavailable`), which is not remembered for its name. Requests
+    /// for names already cached never wait. The limit is shared by every scheme given this
+    /// resolver or a clone of it.
+    ///
+    /// Held between 1 and 1024.
+    ///
+    /// ```
+    /// use tower_webhook::keys::{KeyName, KeyResolver, ReloadableKeys};
+    ///
+    /// // The database pool has 10 connections; leave some for the application.
+    /// let resolver = KeyResolver::new(KeyName::path("/hooks/{tenant}"), ReloadableKeys::new())
+    ///     .max_concurrent_lookups(4);
+    /// ```
+    #[must_use]
+    pub fn max_concurrent_lookups(mut self, limit: usize) -> Self {
+        let limit = limit.clamp(
+            MAX_CONCURRENT_LOOKUPS_RANGE.0,
+            MAX_CONCURRENT_LOOKUPS_RANGE.1,
+        );
+        self.lookups = Arc::new(Semaphore::new(limit));
+        self.max_lookups = limit;
         self
     }
 
@@ -224,6 +305,7 @@ impl fmt::Debug for KeyResolver {
             .field("unknown_ttl", &self.unknown_ttl)
             .field("timeout", &self.timeout)
             .field("capacity", &self.capacity)
+            .field("max_concurrent_lookups", &self.max_lookups)
             .finish_non_exhaustive()
     }
 }
@@ -233,9 +315,12 @@ impl fmt::Debug for KeyResolver {
 pub(crate) struct Resolver<K> {
     config: KeyResolver,
     parse: Parse<K>,
-    /// Names come from requests: the default hasher is seeded per process, so they cannot be
-    /// chosen to collide.
+    /// Names with keys. Names come from requests: the default hasher is seeded per process,
+    /// so they cannot be chosen to collide.
     cache: Cache<String, Entry<K>>,
+    /// Names without keys (unknown or failed), apart so that a flood of made-up names cannot
+    /// evict the keys of real ones.
+    misses: Cache<String, Entry<K>>,
 }
 
 /// What the cache remembers of a name, until when, and from which version of the source.
@@ -249,6 +334,9 @@ enum Outcome<K> {
     Found(Arc<K>, Arc<str>),
     Unknown,
     Failed,
+    /// Every lookup slot stayed busy until the timeout: the source was not asked, so nothing
+    /// is remembered of the name.
+    Busy,
 }
 
 impl<K> fmt::Debug for Resolver<K> {
@@ -266,6 +354,7 @@ impl<K> Clone for Entry<K> {
                 Outcome::Found(keys, id) => Outcome::Found(Arc::clone(keys), Arc::clone(id)),
                 Outcome::Unknown => Outcome::Unknown,
                 Outcome::Failed => Outcome::Failed,
+                Outcome::Busy => Outcome::Busy,
             },
             expires: self.expires,
             version: self.version,
@@ -282,8 +371,37 @@ impl<K> Entry<K> {
         match self.outcome {
             Outcome::Found(keys, id) => Ok((keys, id)),
             Outcome::Unknown => Err(Rejection::UnknownKey),
-            Outcome::Failed => Err(Rejection::KeySourceUnavailable),
+            Outcome::Failed | Outcome::Busy => Err(Rejection::KeySourceUnavailable),
         }
+    }
+}
+
+/// `now + ttl`, or a century on for a clock so far ahead that cannot be written, so no TTL
+/// panics.
+fn after(now: SystemTime, ttl: Duration) -> SystemTime {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+    now.checked_add(ttl)
+        .or_else(|| now.checked_add(CENTURY))
+        .unwrap_or(now)
+}
+
+/// A cache of names without keys: a quarter of `capacity`, at least 16, first in first out
+/// (a made-up name is seldom asked for again, and a real one looked up again costs one lookup).
+fn misses_cache<K>(capacity: usize) -> Cache<String, Entry<K>> {
+    let capacity = (capacity / 4).max(16);
+    let options = OptionsBuilder::new()
+        .estimated_items_capacity(capacity)
+        .weight_capacity(u64::try_from(capacity).unwrap_or(u64::MAX))
+        .hot_allocation(0.0)
+        .build();
+    match options {
+        Ok(options) => Cache::with_options(
+            options,
+            UnitWeighter,
+            Default::default(),
+            Default::default(),
+        ),
+        Err(_) => Cache::new(capacity),
     }
 }
 
@@ -291,6 +409,7 @@ impl<K: KeySet> Resolver<K> {
     pub(crate) fn new(config: KeyResolver, parse: Parse<K>) -> Self {
         Self {
             cache: Cache::new(config.capacity),
+            misses: misses_cache(config.capacity),
             config,
             parse,
         }
@@ -312,6 +431,9 @@ impl<K: KeySet> Resolver<K> {
             if entry.fresh(this.config.clock.now(), version) {
                 return Resolution::Ready(entry.result());
             }
+        }
+        if let Some(entry) = this.fresh_miss(&name, version) {
+            return Resolution::Ready(entry.result());
         }
         let resolver = Arc::clone(this);
         let name = name.into_owned();
@@ -337,8 +459,24 @@ impl<K: KeySet> Resolver<K> {
                     });
                 }
                 Err(guard) => {
+                    // The request that held the guard before may have found no keys: those
+                    // are remembered apart, and its guard passed on to this request.
+                    let version = self.config.source.version();
+                    if let Some(entry) = self.fresh_miss(&name, version) {
+                        return entry.result();
+                    }
                     let entry = self.lookup(&name).await;
-                    let _ = guard.insert(entry.clone());
+                    match entry.outcome {
+                        Outcome::Found(..) => {
+                            let _ = guard.insert(entry.clone());
+                        }
+                        // Before the guard is dropped, so the next request waiting for this
+                        // name finds it.
+                        Outcome::Unknown | Outcome::Failed => {
+                            self.misses.insert(name, entry.clone());
+                        }
+                        Outcome::Busy => {}
+                    }
                     return entry.result();
                 }
             }
@@ -346,11 +484,32 @@ impl<K: KeySet> Resolver<K> {
         self.lookup(&name).await.result()
     }
 
-    /// Asks the source, bounded in time, and parses what it finds.
+    /// What `name`'s last lookup found if it found no keys and is still fresh.
+    fn fresh_miss(&self, name: &str, version: u64) -> Option<Entry<K>> {
+        let entry = self.misses.get(name)?;
+        entry
+            .fresh(self.config.clock.now(), version)
+            .then_some(entry)
+    }
+
+    /// Asks the source once a lookup slot is free, bounded in time (the wait included), and
+    /// parses what it finds.
     async fn lookup(&self, name: &str) -> Entry<K> {
         // The version before the lookup: a change while it runs leaves the entry stale.
         let version = self.config.source.version();
-        let answer = tokio::time::timeout(self.config.timeout, self.config.source.lookup(name));
+        let timeout = self.config.timeout;
+        let started = tokio::time::Instant::now();
+        let slot = tokio::time::timeout(timeout, self.config.lookups.acquire()).await;
+        let Ok(Ok(_slot)) = slot else {
+            tracing::warn!(target: "tower_webhook", key_name = name, limit = self.config.max_lookups, ?timeout, "no key lookup slot became free in time");
+            return Entry {
+                outcome: Outcome::Busy,
+                expires: self.config.clock.now(),
+                version,
+            };
+        };
+        let left = timeout.saturating_sub(started.elapsed());
+        let answer = tokio::time::timeout(left, self.config.source.lookup(name));
         let outcome = match answer.await {
             Ok(Ok(Some(found))) => match self.parse_all(&found) {
                 Some(keys) => Outcome::Found(Arc::new(keys), Arc::from(name)),
@@ -372,11 +531,11 @@ impl<K: KeySet> Resolver<K> {
         let ttl = match outcome {
             Outcome::Found(..) => self.config.ttl,
             Outcome::Unknown => self.config.unknown_ttl,
-            Outcome::Failed => FAILURE_TTL.min(self.config.ttl),
+            Outcome::Failed | Outcome::Busy => FAILURE_TTL.min(self.config.ttl),
         };
         Entry {
             outcome,
-            expires: self.config.clock.now() + ttl,
+            expires: after(self.config.clock.now(), ttl),
             version,
         }
     }
@@ -416,5 +575,29 @@ mod tests {
             Resolver::resolve(&resolver, &request("/hooks/a")),
             Resolution::Ready(Ok(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn unknown_names_never_evict_found_keys() {
+        let config = KeyResolver::from_fn(KeyName::path("/hooks/{tenant}"), |tenant| async move {
+            Ok((tenant == "real").then(|| FoundKeys::new("secret")))
+        })
+        .capacity(1);
+        let resolver = Arc::new(Resolver::new(config, Hmac::sha256));
+        let lookup =
+            |name: &str| match Resolver::resolve(&resolver, &request(&format!("/hooks/{name}"))) {
+                Resolution::Pending(lookup) => Some(lookup),
+                Resolution::Ready(_) => None,
+            };
+        lookup("real").expect("a first lookup").await.unwrap();
+        for i in 0..1_000 {
+            let unknown = lookup(&format!("made-up-{i}"))
+                .expect("a first lookup")
+                .await;
+            assert!(matches!(unknown, Err(Rejection::UnknownKey)));
+        }
+        assert!(lookup("real").is_none(), "the real name is still cached");
+        // The latest unknown names are remembered too.
+        assert!(lookup("made-up-999").is_none());
     }
 }

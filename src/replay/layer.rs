@@ -4,7 +4,10 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use tower_layer::Layer;
 
-use super::{MemoryStore, ReplayGuard, ReplayStore, DEFAULT_DONE_TTL, DEFAULT_IN_PROGRESS_TTL};
+use super::{
+    MemoryStore, ReplayGuard, ReplayStore, DEFAULT_DONE_TTL, DEFAULT_IN_PROGRESS_TTL,
+    DEFAULT_STORE_TIMEOUT,
+};
 
 /// Processes each verified delivery once: put it inside [`WebhookSignatureLayer`](crate::WebhookSignatureLayer).
 ///
@@ -18,7 +21,25 @@ use super::{MemoryStore, ReplayGuard, ReplayStore, DEFAULT_DONE_TTL, DEFAULT_IN_
 /// | free | claims it as in progress (`in_progress_ttl`) and calls the inner service; a 2xx marks it done (`done_ttl`), anything else releases it for the retry | the inner service's |
 /// | done | does not call the inner service | `200`, `webhook-duplicate: true` |
 /// | in progress | does not call the inner service | `409`, so the sender retries later |
-/// | unreachable | fails closed ([`fail_open`](Self::fail_open) changes it) | `503` |
+/// | unreachable, or no answer within `store_timeout` | fails closed ([`fail_open`](Self::fail_open) changes it) | `503` |
+///
+/// Every setting is held within a range, so no `Duration` can make a request panic or turn
+/// the guard off:
+///
+/// | setting | default | range |
+/// |---|---|---|
+/// | [`in_progress_ttl`](Self::in_progress_ttl) | 60 s | 1 s to 24 h |
+/// | [`done_ttl`](Self::done_ttl) | 10 min | 1 s to 30 days |
+/// | `store_timeout` (feature `tokio`) | 2 s | 10 ms to 30 s |
+///
+/// **Time limit on the store.** With the `tokio` feature (which `redis` and `keys` enable),
+/// each store call (a claim, a completion, a release) that does not answer within
+/// `store_timeout` counts as a store error: the request gets `503` (or, with `fail_open`, is
+/// processed unguarded), and a claim the store may have taken meanwhile is released in the
+/// background. This needs the tokio runtime the request runs on, with its timers, as axum,
+/// hyper and tonic servers have. Without the feature, or outside a tokio runtime, the guard
+/// has no timer: [`MemoryStore`] answers at once and needs none, but a store of your own must
+/// bound its own calls, and the guard logs one warning the first time a call has to wait.
 ///
 /// Requests without a [`Verified`](crate::Verified) are refused with `500`: the guard is outside the signature
 /// layer, which is a configuration error. Those the signature layer passes on in report-only
@@ -46,8 +67,25 @@ pub struct ReplayGuardLayer<St> {
 pub(super) struct Settings {
     pub(super) in_progress_ttl: Duration,
     pub(super) done_ttl: Duration,
+    /// How long one store call may take (feature `tokio`).
+    pub(super) store_timeout: Duration,
     pub(super) fail_open: bool,
 }
+
+/// The shortest a claim lasts or a delivery is remembered: a second, so that a `ZERO` setting
+/// still stops the copies a sender fires at once.
+const SHORTEST_TTL: Duration = Duration::from_secs(1);
+/// The longest a claim lasts: a day. A claim outlives the handler only if the request is lost
+/// without a trace (the process killed); a retry then waits this long.
+const LONGEST_IN_PROGRESS_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest a processed delivery is remembered: 30 days, longer than any sender retries
+/// and any scheme's tolerance (at most 7 days), and well within what Redis accepts.
+const LONGEST_DONE_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+#[cfg(feature = "tokio")]
+const SHORTEST_STORE_TIMEOUT: Duration = Duration::from_millis(10);
+/// The longest one store call may take: 30 seconds, as long as senders wait for an answer.
+#[cfg(feature = "tokio")]
+const LONGEST_STORE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl<St: ReplayStore> ReplayGuardLayer<St> {
     /// A guard over `store`, with the default TTLs, failing closed.
@@ -58,6 +96,7 @@ impl<St: ReplayStore> ReplayGuardLayer<St> {
             settings: Settings {
                 in_progress_ttl: DEFAULT_IN_PROGRESS_TTL,
                 done_ttl: DEFAULT_DONE_TTL,
+                store_timeout: DEFAULT_STORE_TIMEOUT,
                 fail_open: false,
             },
         }
@@ -67,6 +106,8 @@ impl<St: ReplayStore> ReplayGuardLayer<St> {
     /// [`DEFAULT_IN_PROGRESS_TTL`]). Longer than your slowest handler: when it runs out, a
     /// retry is processed alongside.
     ///
+    /// Held between 1 second and 24 hours (a shorter one is raised, a longer one lowered).
+    ///
     /// ```
     /// use std::time::Duration;
     /// use tower_webhook::{replay::{MemoryStore, ReplayGuardLayer}};
@@ -75,12 +116,14 @@ impl<St: ReplayStore> ReplayGuardLayer<St> {
     /// ```
     #[must_use]
     pub fn in_progress_ttl(mut self, ttl: Duration) -> Self {
-        self.settings.in_progress_ttl = ttl;
+        self.settings.in_progress_ttl = ttl.clamp(SHORTEST_TTL, LONGEST_IN_PROGRESS_TTL);
         self
     }
 
     /// How long a processed delivery is remembered (default [`DEFAULT_DONE_TTL`]). At least
     /// the scheme's timestamp tolerance, both ways, or a replay may outlive its record.
+    ///
+    /// Held between 1 second and 30 days (a shorter one is raised, a longer one lowered).
     ///
     /// ```
     /// use std::time::Duration;
@@ -90,7 +133,28 @@ impl<St: ReplayStore> ReplayGuardLayer<St> {
     /// ```
     #[must_use]
     pub fn done_ttl(mut self, ttl: Duration) -> Self {
-        self.settings.done_ttl = ttl;
+        self.settings.done_ttl = ttl.clamp(SHORTEST_TTL, LONGEST_DONE_TTL);
+        self
+    }
+
+    /// How long one store call may take before the store counts as unreachable (default
+    /// [`DEFAULT_STORE_TIMEOUT`]): the request then gets `503`, or is processed unguarded with
+    /// [`fail_open`](Self::fail_open). Enforced on the tokio runtime the request runs on.
+    ///
+    /// Held between 10 milliseconds and 30 seconds (a shorter one is raised, a longer one
+    /// lowered): senders give up after 10 to 30 seconds.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::{replay::{MemoryStore, ReplayGuardLayer}};
+    ///
+    /// let guard = ReplayGuardLayer::new(MemoryStore::new(10_000)).store_timeout(Duration::from_millis(500));
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    #[must_use]
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.store_timeout = timeout.clamp(SHORTEST_STORE_TIMEOUT, LONGEST_STORE_TIMEOUT);
         self
     }
 

@@ -154,12 +154,21 @@ impl MemoryStore {
         };
         let claimed_by = Some(token.to_owned());
         if expired {
-            entries.update(key, claimed_by, now + ttl);
+            entries.update(key, claimed_by, after(now, ttl));
         } else {
-            entries.insert(self.capacity, key, claimed_by, now + ttl);
+            entries.insert(self.capacity, key, claimed_by, after(now, ttl));
         }
         Claim::Claimed
     }
+}
+
+/// `now + ttl`, or a century from now for a `ttl` past what an `Instant` can hold, so no TTL
+/// panics and none expires early.
+fn after(now: Instant, ttl: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    now.checked_add(ttl)
+        .or_else(|| now.checked_add(CENTURY))
+        .unwrap_or(now)
 }
 
 impl Default for MemoryStore {
@@ -176,7 +185,7 @@ impl ReplayStore for MemoryStore {
     }
 
     fn complete<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
-        let expires = Instant::now() + ttl;
+        let expires = after(Instant::now(), ttl);
         self.lock().set(self.capacity, key, None, expires);
         Box::pin(async { Ok(()) })
     }
@@ -234,6 +243,15 @@ mod tests {
         assert_eq!(now(store.claim("a", "t2", LONG)), Claim::Claimed);
         now(store.complete("a", Duration::ZERO));
         assert_eq!(now(store.claim("a", "t3", LONG)), Claim::Claimed);
+    }
+
+    #[test]
+    fn a_ttl_of_duration_max_is_remembered_without_panicking() {
+        let store = MemoryStore::new(10);
+        assert_eq!(now(store.claim("a", "t", Duration::MAX)), Claim::Claimed);
+        assert_eq!(now(store.claim("a", "u", LONG)), Claim::InProgress);
+        now(store.complete("a", Duration::MAX));
+        assert_eq!(now(store.claim("a", "u", LONG)), Claim::Done);
     }
 
     #[test]

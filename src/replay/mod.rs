@@ -45,3 +45,7 @@ pub const DEFAULT_IN_PROGRESS_TTL: Duration = Duration::from_secs(60);
 /// The default time a processed delivery is remembered: 10 minutes, twice the default
 /// timestamp tolerance, so a replay is refused for as long as its timestamp is accepted.
 pub const DEFAULT_DONE_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// The default time one store call may take before the guard treats the store as
+/// unreachable: 2 seconds, well inside the 10 to 30 seconds senders wait for an answer.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -182,8 +182,11 @@ impl ConnectionLike for Connection {
     }
 }
 
+/// `ttl` in whole milliseconds, within what Redis accepts for `PX`: at least 1 (0 is an
+/// error) and at most 2^62 (Redis refuses an expiry past `i64::MAX` ms after now).
 fn millis(ttl: Duration) -> u64 {
-    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+    const LONGEST: u64 = 1 << 62;
+    u64::try_from(ttl.as_millis()).map_or(LONGEST, |ms| ms.clamp(1, LONGEST))
 }
 
 impl ReplayStore for RedisStore {
@@ -239,5 +242,19 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ttl_is_a_px_redis_accepts() {
+        assert_eq!(millis(Duration::ZERO), 1);
+        assert_eq!(millis(Duration::from_micros(1500)), 1);
+        assert_eq!(millis(Duration::from_secs(60)), 60_000);
+        assert_eq!(millis(Duration::MAX), 1 << 62);
+        assert!(i64::try_from(millis(Duration::MAX)).is_ok());
     }
 }

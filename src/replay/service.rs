@@ -8,7 +8,7 @@ use std::{
     hash::{BuildHasher, Hasher},
     pin::Pin,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     task::{Context, Poll, Waker},
@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http::{header::CONTENT_TYPE, HeaderValue, Request, Response, StatusCode};
 use tower_service::Service;
 
-use super::{layer::Settings, Claim, ReplayStore, StoreError, DUPLICATE_HEADER};
+use super::{layer::Settings, Claim, ReplayStore, StoreError, StoreFuture, DUPLICATE_HEADER};
 use crate::{body::ResponseBody, metrics, rejection::Unverified, scheme::Verified};
 
 /// The service [`ReplayGuardLayer`](super::ReplayGuardLayer) builds.
@@ -123,11 +123,13 @@ where
             let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
             // Named in log lines by its first id, shown as the same hex as its key.
             let delivery = ids.first().copied().map(tracing::field::display);
-            let mut claims = Claims::new(Arc::clone(&store));
+            let mut claims = Claims::new(Arc::clone(&store), settings.store_timeout);
             for key in keys {
-                let claim = store
-                    .claim(&key, &claims.token, settings.in_progress_ttl)
-                    .await;
+                let claim = bounded(
+                    store.claim(&key, &claims.token, settings.in_progress_ttl),
+                    settings.store_timeout,
+                )
+                .await;
                 if let Ok(Claim::Claimed) = claim {
                     claims.keys.push(key);
                     continue;
@@ -137,7 +139,12 @@ where
                     Ok(_) => "in_progress",
                     Err(_) => "store_error",
                 });
-                if let Err(error) = claims.release().await {
+                if claim.is_err() {
+                    // The store may have taken this claim without answering in time. It is
+                    // released with the others when `claims` is dropped, in the background, so
+                    // a store that hangs costs the sender one timeout, not one per call.
+                    claims.keys.push(key);
+                } else if let Err(error) = claims.release().await {
                     tracing::warn!(target: "tower_webhook", %error, delivery, "replay store failed to release a claim");
                 }
                 return match claim {
@@ -187,19 +194,63 @@ where
     }
 }
 
+/// Awaits one store call for at most `limit` (feature `tokio`, on a tokio runtime), a late
+/// answer being a [`StoreError`]. Without a timer the call is awaited as long as it takes.
+#[cfg_attr(not(feature = "tokio"), expect(unused_variables))]
+async fn bounded<T>(mut call: StoreFuture<'_, T>, limit: Duration) -> Result<T, StoreError> {
+    // A store that answers on the first poll (the memory store) needs no timer.
+    if let Poll::Ready(answer) =
+        std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await
+    {
+        return answer;
+    }
+    #[cfg(feature = "tokio")]
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or_else(|_| Err(StoreError::new(TimedOut(limit))));
+    }
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tower_webhook",
+            "a replay store call is waiting without a time limit: the guard's store_timeout needs the `tokio` feature and a tokio runtime"
+        );
+    }
+    call.await
+}
+
+/// A store call that did not answer within the guard's `store_timeout`.
+#[cfg(feature = "tokio")]
+#[derive(Debug)]
+struct TimedOut(Duration);
+
+#[cfg(feature = "tokio")]
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no answer within {:?}", self.0)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl std::error::Error for TimedOut {}
+
 /// The claims one request holds, under one token; released when dropped unsettled.
 struct Claims<St: ReplayStore> {
     store: Arc<St>,
     token: String,
     keys: Vec<String>,
+    /// How long each store call may take.
+    timeout: Duration,
 }
 
 impl<St: ReplayStore> Claims<St> {
-    fn new(store: Arc<St>) -> Self {
+    fn new(store: Arc<St>, timeout: Duration) -> Self {
         Self {
             store,
             token: claim_token(),
             keys: Vec::new(),
+            timeout,
         }
     }
 
@@ -207,7 +258,7 @@ impl<St: ReplayStore> Claims<St> {
     async fn release(&mut self) -> Result<(), StoreError> {
         let mut outcome = Ok(());
         for key in std::mem::take(&mut self.keys) {
-            let released = self.store.release(&key, &self.token).await;
+            let released = bounded(self.store.release(&key, &self.token), self.timeout).await;
             outcome = outcome.and(released);
         }
         outcome
@@ -222,7 +273,7 @@ impl<St: ReplayStore> Claims<St> {
         let mut outcome = Ok(());
         let mut failed = Vec::new();
         for key in std::mem::take(&mut self.keys) {
-            if let Err(error) = self.store.complete(&key, ttl).await {
+            if let Err(error) = bounded(self.store.complete(&key, ttl), self.timeout).await {
                 failed.push(key);
                 outcome = outcome.and(Err(error));
             }
@@ -239,19 +290,22 @@ impl<St: ReplayStore> Claims<St> {
             return;
         };
         let store = Arc::clone(&self.store);
+        let timeout = self.timeout;
         runtime.spawn(async move {
-            let deadline = tokio::time::Instant::now() + claim_ttl;
+            let started = tokio::time::Instant::now();
             let mut pause = Duration::from_millis(100);
-            while !keys.is_empty() && tokio::time::Instant::now() + pause < deadline {
+            // Each round is a pause and at most one bounded call per key, all before the
+            // claim lapses.
+            while !keys.is_empty() && started.elapsed().saturating_add(pause) < claim_ttl {
                 tokio::time::sleep(pause).await;
                 let mut still = Vec::new();
                 for key in keys {
-                    if store.complete(&key, ttl).await.is_err() {
+                    if bounded(store.complete(&key, ttl), timeout).await.is_err() {
                         still.push(key);
                     }
                 }
                 keys = still;
-                pause = (pause * 2).min(Duration::from_secs(5));
+                pause = pause.saturating_mul(2).min(Duration::from_secs(5));
             }
             if keys.is_empty() {
                 tracing::info!(target: "tower_webhook", "recorded a processed delivery once the replay store was back");
@@ -278,6 +332,7 @@ impl<St: ReplayStore> Drop for Claims<St> {
             store: Arc::clone(&self.store),
             token: std::mem::take(&mut self.token),
             keys: std::mem::take(&mut self.keys),
+            timeout: self.timeout,
         };
         let mut release = Box::pin(async move {
             if let Err(error) = claims.release().await {

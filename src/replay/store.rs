@@ -12,6 +12,15 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 ///
 /// Each operation must be atomic: two concurrent claims of one key give exactly one
 /// [`Claim::Claimed`].
+///
+/// Each call should answer promptly. With the `tokio` feature, the guard waits at most its
+/// `store_timeout` (2 seconds by default) for a call, then drops the call's future and treats
+/// the store as unreachable, so a call must be safe to cancel. Without that feature the guard
+/// has no timer, and a store that can wait must bound its own calls.
+///
+/// A store called directly may be given any `ttl`, up to `Duration::MAX`: hold it to what
+/// the backend accepts rather than panicking or failing (the guard itself passes at most
+/// 30 days).
 pub trait ReplayStore: Send + Sync + 'static {
     /// Claims `key` as in progress by `token` for `ttl`, unless it is already claimed or done.
     fn claim<'a>(&'a self, key: &'a str, token: &'a str, ttl: Duration) -> StoreFuture<'a, Claim>;

@@ -16,6 +16,7 @@ use super::{
     clock::{unix_seconds, Clock, SharedClock, SystemClock},
     encoding::Tag,
     signature::{find_one, header_name, DEFAULT_TOLERANCE},
+    timestamp::Tolerance,
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{
@@ -80,7 +81,7 @@ pub struct JwtScheme {
     claim: Cow<'static, str>,
     body_hash: BodyHash,
     require_iat: bool,
-    tolerance: Duration,
+    tolerance: Tolerance,
     clock: Arc<dyn Clock>,
     /// Where the JWKS is, for a scheme built by [`jwks`](Self::jwks): what
     /// [`jwks_refresh_interval`](Self::jwks_refresh_interval) rebuilds the keys from.
@@ -234,7 +235,7 @@ impl JwtScheme {
             claim: Cow::Borrowed("request_body_sha256"),
             body_hash: BodyHash::Base64,
             require_iat: false,
-            tolerance: DEFAULT_TOLERANCE,
+            tolerance: Tolerance::new(DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
             jwks: None,
         }
@@ -269,6 +270,9 @@ impl JwtScheme {
 
     /// How far `iat` may be from now, either way. Default: 5 minutes.
     ///
+    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+    /// no setting turns the check off.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use tower_webhook::scheme::JwtScheme;
@@ -277,7 +281,7 @@ impl JwtScheme {
     /// ```
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = Tolerance::new(tolerance);
         self
     }
 
@@ -336,9 +340,7 @@ impl JwtScheme {
             .ok_or(Rejection::InvalidSignature)?;
         // Signed claims from here on.
         match token.claims.get("iat").map(Value::as_u64) {
-            Some(Some(iat))
-                if unix_seconds(&*self.clock).abs_diff(iat) > self.tolerance.as_secs() =>
-            {
+            Some(Some(iat)) if !self.tolerance.admits(unix_seconds(&*self.clock), iat) => {
                 return Err(Rejection::TimestampOutOfTolerance);
             }
             Some(Some(_)) => {}

@@ -12,7 +12,7 @@ use super::{
     hmac::{hmac_keys, Hmac},
     signature::DEFAULT_TOLERANCE,
     signed_fields::{self, Object, Text},
-    timestamp::TimestampFormat,
+    timestamp::{TimestampFormat, Tolerance},
     Scheme, Verified, Verifier,
 };
 use crate::{
@@ -47,7 +47,7 @@ use crate::{
 #[derive(Clone)]
 pub struct MailgunScheme {
     keys: KeySlot<Hmac>,
-    tolerance: Duration,
+    tolerance: Tolerance,
     clock: Arc<dyn Clock>,
 }
 
@@ -68,12 +68,15 @@ impl MailgunScheme {
     pub fn new(signing_key: impl IntoKeys) -> Self {
         Self {
             keys: hmac_keys(signing_key.into_keys(), Hmac::sha256),
-            tolerance: DEFAULT_TOLERANCE,
+            tolerance: Tolerance::new(DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
         }
     }
 
     /// How far the signed timestamp may be from now, either way. Default: 5 minutes.
+    ///
+    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+    /// no setting turns the check off.
     ///
     /// ```
     /// use std::time::Duration;
@@ -83,7 +86,7 @@ impl MailgunScheme {
     /// ```
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = Tolerance::new(tolerance);
         self
     }
 
@@ -151,7 +154,7 @@ impl fmt::Debug for MailgunScheme {
 pub struct MailgunVerifier {
     keys: Hmac,
     key_id: Option<Arc<str>>,
-    tolerance: Duration,
+    tolerance: Tolerance,
     clock: Arc<dyn Clock>,
 }
 
@@ -174,7 +177,7 @@ impl Verifier for MailgunVerifier {
         let seconds = TimestampFormat::UnixSeconds
             .seconds(timestamp.as_bytes())
             .ok_or(Rejection::InvalidTimestamp)?;
-        if unix_seconds(&*self.clock).abs_diff(seconds) > self.tolerance.as_secs() {
+        if !self.tolerance.admits(unix_seconds(&*self.clock), seconds) {
             return Err(Rejection::TimestampOutOfTolerance);
         }
         let mut state = self.keys.start(vec![claimed])?;

@@ -12,7 +12,7 @@ use super::{
     encoding::Tag,
     event_id::BodyFields,
     signature::{find_one, DEFAULT_TOLERANCE},
-    timestamp::TimestampFormat,
+    timestamp::{TimestampFormat, Tolerance},
     verified::Event,
     Scheme, Verified, Verifier,
 };
@@ -60,7 +60,7 @@ pub const PAYPAL_CERT_HOSTS: [&str; 4] = [
 pub struct PayPalScheme {
     webhook_id: Arc<str>,
     certificates: FetchedCertificates,
-    tolerance: Duration,
+    tolerance: Tolerance,
     clock: Arc<dyn Clock>,
 }
 
@@ -86,7 +86,7 @@ impl PayPalScheme {
         Self {
             webhook_id: webhook_id.into(),
             certificates: FetchedCertificates::new("paypal", urls, &names),
-            tolerance: DEFAULT_TOLERANCE,
+            tolerance: Tolerance::new(DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
         }
     }
@@ -120,7 +120,8 @@ impl PayPalScheme {
         self
     }
 
-    /// How long a fetched certificate is used. Default: 1 hour.
+    /// How long a fetched certificate is used. Default: 1 hour. Held between 1 second and
+    /// 7 days, as [`KeyResolver::ttl`](crate::keys::KeyResolver::ttl) is.
     ///
     /// ```
     /// use std::time::Duration;
@@ -136,6 +137,9 @@ impl PayPalScheme {
 
     /// How far `PAYPAL-TRANSMISSION-TIME` may be from now, either way. Default: 5 minutes.
     ///
+    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+    /// no setting turns the check off.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use tower_webhook::scheme::PayPalScheme;
@@ -144,7 +148,7 @@ impl PayPalScheme {
     /// ```
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = Tolerance::new(tolerance);
         self
     }
 
@@ -182,7 +186,7 @@ impl PayPalScheme {
         let sent = TimestampFormat::Rfc3339
             .seconds(time.as_bytes())
             .ok_or(Rejection::InvalidTimestamp)?;
-        if unix_seconds(&*self.clock).abs_diff(sent) > self.tolerance.as_secs() {
+        if !self.tolerance.admits(unix_seconds(&*self.clock), sent) {
             return Err(Rejection::TimestampOutOfTolerance);
         }
         // A URL PayPal would not use is refused here, before the cache and before any fetch:

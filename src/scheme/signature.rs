@@ -15,7 +15,7 @@ use super::{
     event_id::{header_id, BodyFields, EventIdSource},
     format::{SignatureFormat, MAX_SIGNATURES},
     payload::{Piece, SignedPayload},
-    timestamp::TimestampFormat,
+    timestamp::{TimestampFormat, Tolerance},
     verified::Event,
     DeliveryId, Scheme, Verified, Verifier,
 };
@@ -89,7 +89,7 @@ pub struct SignatureScheme<A> {
     pub(crate) payload: SignedPayload,
     /// Where the sender names a delivery besides its signature.
     event_id: Option<EventIdSource>,
-    tolerance: Duration,
+    tolerance: Tolerance,
     pub(crate) clock: Arc<dyn Clock>,
     /// The key(s), first the one that signs (for HMAC) and is tried first; or where they are
     /// found per request.
@@ -111,7 +111,7 @@ impl<A: Algorithm> SignatureScheme<A> {
             format: SignatureFormat::default(),
             payload: SignedPayload::default(),
             event_id: None,
-            tolerance: DEFAULT_TOLERANCE,
+            tolerance: Tolerance::new(DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
             keys,
         }
@@ -314,6 +314,9 @@ impl<A: Algorithm> SignatureScheme<A> {
     /// How far a signed timestamp may be from the receiver's clock, in either direction
     /// (a timestamp exactly at the edge passes). Default: [`DEFAULT_TOLERANCE`], 5 minutes.
     ///
+    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+    /// no setting turns the check off.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use tower_webhook::presets;
@@ -322,7 +325,7 @@ impl<A: Algorithm> SignatureScheme<A> {
     /// ```
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = Tolerance::new(tolerance);
         self
     }
 
@@ -514,7 +517,7 @@ impl<A: Algorithm> SignatureScheme<A> {
                 .seconds(text)
                 .ok_or(Rejection::InvalidTimestamp)?;
             let now = unix_seconds(&*self.clock);
-            if now.abs_diff(seconds) > self.tolerance.as_secs() {
+            if !self.tolerance.admits(now, seconds) {
                 return Err(Rejection::TimestampOutOfTolerance);
             }
         }

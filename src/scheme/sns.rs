@@ -12,7 +12,7 @@ use super::{
     clock::{unix_seconds, Clock, SharedClock, SystemClock},
     signature::find_one,
     signed_fields::{self, Text},
-    timestamp::TimestampFormat,
+    timestamp::{TimestampFormat, Tolerance},
     DeliveryId, Finish, Scheme, Verified, Verifier,
 };
 use crate::{
@@ -69,7 +69,7 @@ pub const SNS_DEFAULT_TOLERANCE: Duration = Duration::from_secs(60 * 60);
 pub struct SnsScheme {
     topics: Arc<[String]>,
     certificates: FetchedCertificates,
-    tolerance: Duration,
+    tolerance: Tolerance,
     clock: Arc<dyn Clock>,
 }
 
@@ -91,7 +91,7 @@ impl SnsScheme {
         Self {
             topics: allowed_topic_arns.into_iter().map(Into::into).collect(),
             certificates: FetchedCertificates::new("sns", urls, &["sns.amazonaws.com"]),
-            tolerance: SNS_DEFAULT_TOLERANCE,
+            tolerance: Tolerance::new(SNS_DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
         }
     }
@@ -124,7 +124,8 @@ impl SnsScheme {
         self
     }
 
-    /// How long a fetched certificate is used. Default: 1 hour.
+    /// How long a fetched certificate is used. Default: 1 hour. Held between 1 second and
+    /// 7 days, as [`KeyResolver::ttl`](crate::keys::KeyResolver::ttl) is.
     ///
     /// ```
     /// use std::time::Duration;
@@ -140,6 +141,9 @@ impl SnsScheme {
 
     /// How far `Timestamp` may be from now, either way. Default: 1 hour.
     ///
+    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+    /// no setting turns the check off.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use tower_webhook::scheme::SnsScheme;
@@ -148,7 +152,7 @@ impl SnsScheme {
     /// ```
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = Tolerance::new(tolerance);
         self
     }
 
@@ -286,7 +290,11 @@ impl SnsVerifier {
         let sent = TimestampFormat::Rfc3339
             .seconds(required("Timestamp")?.as_bytes())
             .ok_or(Rejection::InvalidTimestamp)?;
-        if unix_seconds(&*self.scheme.clock).abs_diff(sent) > self.scheme.tolerance.as_secs() {
+        if !self
+            .scheme
+            .tolerance
+            .admits(unix_seconds(&*self.scheme.clock), sent)
+        {
             return Err(Rejection::TimestampOutOfTolerance);
         }
         let cert_url = self

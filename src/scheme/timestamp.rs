@@ -1,5 +1,38 @@
 //! [`TimestampFormat`]: how a sender writes the time it signed (Unix seconds, Unix
-//! milliseconds, or an RFC 3339 date and time).
+//! milliseconds, or an RFC 3339 date and time); and [`Tolerance`], how far from now it may be.
+
+use std::{fmt, time::Duration};
+
+/// How far a signed timestamp may be from the receiver's clock, either way: what every
+/// scheme's `tolerance` builder sets, held within 1 second to 7 days.
+///
+/// Below a second, a delivery signed and checked across a second boundary would fail; beyond
+/// a week, a captured request stays replayable for longer than any replay guard remembers it
+/// (its `done_ttl` is at most 30 days, 10 minutes by default), and `Duration::MAX` would turn
+/// the check off.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tolerance(Duration);
+
+impl Tolerance {
+    const SHORTEST: Duration = Duration::from_secs(1);
+    const LONGEST: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+    /// `tolerance`, held between 1 second and 7 days.
+    pub(crate) fn new(tolerance: Duration) -> Self {
+        Self(tolerance.clamp(Self::SHORTEST, Self::LONGEST))
+    }
+
+    /// Whether a timestamp of `signed` seconds is close enough to `now` (an edge passes).
+    pub(crate) fn admits(self, now: u64, signed: u64) -> bool {
+        now.abs_diff(signed) <= self.0.as_secs()
+    }
+}
+
+impl fmt::Debug for Tolerance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// How a signed timestamp is written, in its header or in the signature header's `t=` entry.
 ///
@@ -163,6 +196,18 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tolerance_is_held_between_a_second_and_a_week() {
+        let week = 7 * 24 * 60 * 60;
+        let max = Tolerance::new(Duration::MAX);
+        assert!(max.admits(10 * week, 9 * week));
+        assert!(!max.admits(10 * week, 9 * week - 1));
+        let zero = Tolerance::new(Duration::ZERO);
+        assert!(zero.admits(100, 101) && zero.admits(101, 100));
+        assert!(!zero.admits(100, 102));
+        assert_eq!(format!("{max:?}"), "604800s");
+    }
 
     fn rfc(text: &str) -> Option<u64> {
         TimestampFormat::Rfc3339.seconds(text.as_bytes())
