@@ -140,20 +140,32 @@ impl Buffer {
     ///
     /// A frame from hyper is a slice of its read buffer and keeps that whole allocation
     /// alive, whatever the frame's size: a body in 20,000 one-byte frames would pin 20,000
-    /// read buffers. So only a body's first frame is kept as it came (a body of one frame,
-    /// the common case, is never copied); from the second frame on, the data is copied into
-    /// one owned buffer, grown by doubling up to `target`, and the frames are let go.
+    /// read buffers. So only a first frame that is the whole body is kept as it came (a body
+    /// of one frame, the common case, is never copied); any other data is copied into one
+    /// owned buffer, grown by doubling up to `target`, and the frames are let go.
     pub(crate) fn push(
         &mut self,
         chunk: Bytes,
         charge: impl FnOnce(usize) -> bool,
     ) -> Result<(), OverBudget> {
         match &mut self.data {
-            Data::Empty => {
+            // Kept as it came only when it completes the body: then nothing can stall after
+            // it. A first frame that does not may be a byte of a read buffer the client
+            // keeps alive by stalling, so it is copied like the rest.
+            Data::Empty if chunk.len() >= self.target => {
                 if !charge(chunk.len()) {
                     return Err(OverBudget);
                 }
                 self.data = Data::One(chunk);
+            }
+            Data::Empty => {
+                let capacity = grown(0, chunk.len(), self.target);
+                if !charge(capacity) {
+                    return Err(OverBudget);
+                }
+                let mut all = Vec::with_capacity(capacity);
+                all.extend_from_slice(&chunk);
+                self.data = Data::Owned(all);
             }
             Data::One(first) => {
                 let needed = first.len() + chunk.len();
@@ -219,14 +231,20 @@ enum Data {
 }
 
 /// The next capacity of an owned buffer of `capacity` that must hold `needed` bytes: double
-/// (at least [`MIN_OWNED`]), never past `target` unless `needed` is, so the memory held
-/// stays within twice the bytes received and never passes the body's declared length.
+/// (starting at twice what arrived, up to [`MIN_OWNED`]), never past `target` unless
+/// `needed` is, so the memory held stays within twice the bytes received and never passes
+/// the body's declared length. A body that outgrows its `target` (a size hint that lied)
+/// still grows by doubling, never by copying itself once per frame.
 fn grown(capacity: usize, needed: usize, target: usize) -> usize {
-    capacity
+    let doubled = capacity
         .saturating_mul(2)
-        .max(MIN_OWNED)
-        .min(target)
-        .max(needed)
+        .max(needed.saturating_mul(2).min(MIN_OWNED));
+    let bounded = if needed <= target {
+        doubled.min(target)
+    } else {
+        doubled
+    };
+    bounded.max(needed)
 }
 
 pin_project! {
@@ -356,32 +374,35 @@ mod tests {
         let charged = fill(&mut buffer, &[b"abc", b"de", b"fghij"]);
         assert_eq!(
             charged,
-            [3, 10],
-            "the first frame, then the whole declared length"
+            [6, 10],
+            "twice the first frame, then the whole declared length"
         );
         assert!(matches!(&buffer.data, Data::Owned(all) if all.capacity() == 10));
         assert_eq!(buffer.into_body().bytes().clone(), "abcdefghij");
     }
 
     #[test]
-    fn buffer_without_a_length_grows_by_doubling_and_is_charged_for_its_capacity() {
+    fn buffer_without_a_length_is_charged_at_most_twice_what_arrived() {
         let mut buffer = Buffer::new(1 << 20);
-        let parts = vec![&b"x"[..]; 20_000];
-        let charged = fill(&mut buffer, &parts);
-        assert_eq!(charged, [1, 4096, 8192, 16384, 32768]);
-        assert_eq!(
-            buffer.held(),
-            32768,
-            "within twice the 20,000 bytes received"
-        );
+        for received in 1..=20_000 {
+            buffer
+                .push(Bytes::from_static(b"x"), |held| {
+                    assert!(held <= 2 * received, "{held} held for {received} received");
+                    true
+                })
+                .unwrap();
+        }
+        assert!(buffer.held() <= 40_000, "{} held", buffer.held());
         assert_eq!(buffer.into_body().bytes().len(), 20_000);
     }
 
     #[test]
     fn buffer_never_grows_past_its_target_unless_the_data_does() {
         assert_eq!(grown(4096, 4097, 5000), 5000);
-        assert_eq!(grown(0, 2, 10), 10);
-        assert_eq!(grown(0, 20, 10), 20);
+        assert_eq!(grown(0, 2, 10), 4, "twice what arrived, not a 4 KiB floor");
+        assert_eq!(grown(0, 3000, 1 << 20), 4096);
+        assert_eq!(grown(0, 20, 10), 40, "past a lying target: still doubling");
+        assert_eq!(grown(40, 41, 10), 82);
         assert_eq!(
             grown(usize::MAX / 2 + 1, usize::MAX, usize::MAX),
             usize::MAX
@@ -395,8 +416,19 @@ mod tests {
     fn buffer_refused_by_the_budget_keeps_what_it_had() {
         let mut buffer = Buffer::new(1 << 20);
         fill(&mut buffer, &[b"abc"]);
-        assert!(buffer.push(Bytes::from_static(b"de"), |_| false).is_err());
-        assert_eq!(buffer.held(), 3);
+        assert!(buffer
+            .push(Bytes::from_static(b"defghij"), |_| false)
+            .is_err());
+        assert_eq!(buffer.held(), 6);
+    }
+
+    #[test]
+    fn a_first_frame_that_is_not_the_whole_body_is_copied() {
+        let frame = Bytes::from(vec![7u8; 100]);
+        let mut buffer = Buffer::new(1000);
+        buffer.push(frame.clone(), |_| true).unwrap();
+        assert!(matches!(&buffer.data, Data::Owned(all) if all.capacity() == 200));
+        assert_ne!(buffer.into_body().bytes().as_ptr(), frame.as_ptr());
     }
 
     #[test]

@@ -15,6 +15,13 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const BODY_TIMEOUT_RANGE: (Duration, Duration) =
     (Duration::from_secs(1), Duration::from_secs(10 * 60));
 
+#[cfg(feature = "tokio")]
+thread_local! {
+    /// Set on a thread of a tokio runtime found without timers: no deadline is tried there
+    /// again (a runtime's worker threads are its own).
+    static NO_TIMERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// The read deadline of one request's body. The timer is made only once the body has kept
 /// the request waiting, so a body that is at hand when the request arrives (most webhooks)
 /// costs nothing for it.
@@ -38,21 +45,32 @@ impl BodyDeadline {
         }
     }
 
-    /// Whether the deadline has passed, the body being not ready now; otherwise registers
-    /// `cx` to be woken when it passes. Outside a tokio runtime there is no timer, and the
+    /// Whether the deadline has passed; otherwise registers `cx` to be woken when it passes.
+    /// Outside a tokio runtime, or in one built without timers, there is no timer, and the
     /// body may take as long as the server lets it.
     #[cfg_attr(not(feature = "tokio"), expect(unused_variables))]
     pub(crate) fn passed(&mut self, cx: &mut Context<'_>) -> bool {
         #[cfg(feature = "tokio")]
         {
             if self.timer.is_none() {
-                let Some(timeout) = self.timeout.take() else {
+                let Some(timeout) = self.timeout else {
                     return false;
                 };
-                if tokio::runtime::Handle::try_current().is_err() {
+                if tokio::runtime::Handle::try_current().is_err() || NO_TIMERS.get() {
                     return false;
                 }
-                self.timer = Some(Box::pin(tokio::time::sleep(timeout)));
+                // A runtime built without `enable_time` panics here; then, and from then on,
+                // there is no deadline rather than a dropped connection for every slow body.
+                let Ok(sleep) = std::panic::catch_unwind(|| tokio::time::sleep(timeout)) else {
+                    NO_TIMERS.set(true);
+                    tracing::warn!(
+                        target: "tower_webhook",
+                        "the tokio runtime has no timers (enable_time): request bodies have no read deadline"
+                    );
+                    return false;
+                };
+                self.timeout = None;
+                self.timer = Some(Box::pin(sleep));
             }
             if let Some(timer) = &mut self.timer {
                 return std::future::Future::poll(timer.as_mut(), cx).is_ready();

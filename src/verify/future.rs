@@ -305,6 +305,10 @@ impl<S, V: Verifier> Reading<S, V> {
                 return Poll::Ready(Err(rejection));
             }
         }
+        // A body that is always ready (endless empty frames) meets its deadline too.
+        if self.deadline.passed(cx) {
+            return Poll::Ready(Err(Rejection::BodyTimeout));
+        }
         cx.waker().wake_by_ref();
         Poll::Pending
     }

@@ -186,8 +186,10 @@ fn check_length<B: Body>(limit: usize, parts: &Parts, body: &B) -> Result<Length
     }
     // What the request says it will send, never more than the limit: a lying
     // Content-Length cannot make the buffer grow past it.
+    // Only an exact hint counts: a body limit in front (`Limited`) gives every body an
+    // upper bound, which would make a small chunked webhook count as large.
     let expected = declared
-        .or(hint.upper())
+        .or(hint.exact())
         .map(|n| usize::try_from(n).map_or(limit, |n| n.min(limit)));
     Ok(Length {
         limit,
