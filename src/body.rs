@@ -116,9 +116,6 @@ pub(crate) struct Buffer {
     trailers: Option<Box<HeaderMap>>,
 }
 
-/// The smallest owned buffer, so a body in many tiny frames does not reallocate per frame.
-const MIN_OWNED: usize = 4 * 1024;
-
 /// The budget could not hold the memory the next frame needs.
 #[derive(Debug)]
 pub(crate) struct OverBudget;
@@ -230,15 +227,13 @@ enum Data {
     Owned(Vec<u8>),
 }
 
-/// The next capacity of an owned buffer of `capacity` that must hold `needed` bytes: double
-/// (starting at twice what arrived, up to [`MIN_OWNED`]), never past `target` unless
-/// `needed` is, so the memory held stays within twice the bytes received and never passes
-/// the body's declared length. A body that outgrows its `target` (a size hint that lied)
-/// still grows by doubling, never by copying itself once per frame.
+/// The next capacity of an owned buffer of `capacity` that must hold `needed` bytes: twice
+/// the larger of the two, never past `target` unless `needed` is, so the memory held stays
+/// within twice the bytes received and never passes the body's declared length. A body
+/// that outgrows its `target` (a size hint that lied) still grows by doubling, never by
+/// copying itself once per frame.
 fn grown(capacity: usize, needed: usize, target: usize) -> usize {
-    let doubled = capacity
-        .saturating_mul(2)
-        .max(needed.saturating_mul(2).min(MIN_OWNED));
+    let doubled = capacity.max(needed).saturating_mul(2);
     let bounded = if needed <= target {
         doubled.min(target)
     } else {
@@ -399,8 +394,9 @@ mod tests {
     #[test]
     fn buffer_never_grows_past_its_target_unless_the_data_does() {
         assert_eq!(grown(4096, 4097, 5000), 5000);
-        assert_eq!(grown(0, 2, 10), 4, "twice what arrived, not a 4 KiB floor");
-        assert_eq!(grown(0, 3000, 1 << 20), 4096);
+        assert_eq!(grown(0, 2, 10), 4, "twice what arrived");
+        assert_eq!(grown(0, 16_384, 65_536), 32_768);
+        assert_eq!(grown(32_768, 49_152, 65_536), 65_536);
         assert_eq!(grown(0, 20, 10), 40, "past a lying target: still doubling");
         assert_eq!(grown(40, 41, 10), 82);
         assert_eq!(
