@@ -248,8 +248,8 @@ pub fn zendesk(secret: impl IntoKeys) -> HmacScheme {
 /// either signature, which is how Box's rotation is meant to work.
 ///
 /// Box also sends `box-signature-version: 1` and `box-signature-algorithm: HmacSHA256`, and
-/// its SDKs refuse a delivery without them: signing writes both, and a request that sends
-/// either with another value (another scheme than this one) is refused as malformed.
+/// its SDKs refuse a delivery without them: signing writes both, and a request without
+/// either, or with another value (another scheme than this one), is refused as malformed.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};

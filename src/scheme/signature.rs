@@ -90,7 +90,7 @@ pub struct SignatureScheme<A> {
     /// sender writes more than the character it splits on (WorkOS's `, `).
     pub(crate) written_separator: Option<&'static str>,
     /// Headers the sender always sends with one value (Box's `box-signature-version: 1`):
-    /// written when signing; another value is another scheme, refused when verifying.
+    /// written when signing; required when verifying, as the sender's SDK requires them.
     pub(crate) fixed_headers: Vec<(HeaderName, HeaderValue)>,
     /// A timestamp signed inside the JSON body (Linear's `webhookTimestamp`), checked once
     /// the signature verifies.
@@ -514,8 +514,9 @@ impl<A: Algorithm> SignatureScheme<A> {
         self
     }
 
-    /// A header the sender always sends with `value`: written when signing; the same name
-    /// with another value is refused as malformed (the sender's own SDK refuses it).
+    /// A header the sender always sends with `value`: written when signing; a request
+    /// without it, or with another value, is refused as malformed (the sender's own SDK
+    /// refuses it).
     pub(crate) fn fixed_header(mut self, name: &str, value: &'static str) -> Self {
         self.fixed_headers
             .push((header_name(name), HeaderValue::from_static(value)));
@@ -655,7 +656,7 @@ impl<A: Algorithm> SignatureScheme<A> {
             return Err(Rejection::MissingSignature);
         }
         for (name, expected) in &self.fixed_headers {
-            if find_one(&request.headers, [name])?.is_some_and(|value| value != expected) {
+            if find_one(&request.headers, [name])? != Some(expected) {
                 return Err(Rejection::MalformedSignature);
             }
         }
