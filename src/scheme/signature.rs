@@ -50,9 +50,9 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 /// Parsing is strict: the signature header must appear once; surrounding whitespace is ignored
 /// and hex may be either case, but prefixes, separators and lengths must be exact. Every MAC
 /// comparison is constant time. A request passes if any key verifies any of its signatures.
-/// A signature sent twice is checked once; a request claiming more than 16 signatures, or more
-/// than 4 distinct ones under a public key (each costs a verification per key), is malformed
-/// and refused before its body is read.
+/// A signature sent twice is checked once; a request claiming more than 16 signatures (100 for
+/// DocuSign, one per header and key), or more than 4 distinct ones under a public key (each
+/// costs a verification per key), is malformed and refused before its body is read.
 ///
 /// Secrets key the MAC when the scheme is built and are not kept; `Debug` shows neither them
 /// nor the keyed state. Every constructor also takes keys resolved per request (a secret per
