@@ -484,3 +484,130 @@ fn every_preset_function_is_in_the_catalog() {
     let in_catalog: BTreeSet<&str> = presets::all().iter().map(|p| p.name()).collect();
     assert_eq!(functions, in_catalog);
 }
+
+/// DocuSign signs once per active Connect key, up to the 100 it allows, one header each:
+/// a delivery whose matching signature is in `X-DocuSign-Signature-100` passes, one past
+/// that is not read, and none of them reaches the handler unless verified.
+#[tokio::test]
+async fn docusign_reads_a_signature_in_each_of_its_100_headers_and_no_more() {
+    let body = r#"{"event":"envelope-completed"}"#;
+    let ours = presets::docusign("our connect key").sign(body.as_bytes());
+    let theirs = presets::docusign("another account's key").sign(body.as_bytes());
+    for (count, expected) in [
+        (17, StatusCode::OK),
+        (100, StatusCode::OK),
+        (101, StatusCode::UNAUTHORIZED),
+    ] {
+        let mut request = Request::post("/hook");
+        for n in 1..=count {
+            let value = if n == count { &ours } else { &theirs };
+            request = request.header(format!("x-docusign-signature-{n}"), value.as_str());
+        }
+        let request = request
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .unwrap();
+        let layer = WebhookSignatureLayer::new(presets::docusign("our connect key"));
+        let outcome = support::run_through(layer, request).await;
+        assert_eq!(outcome.status, expected, "ours in header {count}");
+        let calls = usize::from(expected == StatusCode::OK);
+        assert_eq!(outcome.recorder.calls(), calls, "ours in header {count}");
+    }
+}
+
+/// Box's SDKs refuse a delivery without `box-signature-version: 1` and
+/// `box-signature-algorithm: HmacSHA256`; so does the preset, and signing writes both.
+#[tokio::test]
+async fn box_requires_its_signature_version_headers_and_signs_them() {
+    use tower_webhook::sign::Message;
+
+    let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let scheme = || presets::box_com("box primary key").clock(move || now);
+    let body = br#"{"trigger":"FILE.UPLOADED"}"#;
+    let signed = scheme().sign_message(&Message::new(body).timestamp(1_700_000_000));
+    assert_eq!(signed["box-signature-version"], "1");
+    assert_eq!(signed["box-signature-algorithm"], "HmacSHA256");
+    for (without, value) in [
+        (None, None),
+        (Some("box-signature-version"), None),
+        (Some("box-signature-algorithm"), None),
+        (Some("box-signature-version"), Some("2")),
+        (Some("box-signature-algorithm"), Some("HmacSHA1")),
+    ] {
+        let mut headers = signed.clone();
+        if let Some(name) = without {
+            headers.remove(name);
+            if let Some(value) = value {
+                headers.insert(name, http::HeaderValue::from_static(value));
+            }
+        }
+        let mut request = Request::post("/hook")
+            .body(Full::new(Bytes::from_static(body)))
+            .unwrap();
+        *request.headers_mut() = headers;
+        let outcome = support::run_through(WebhookSignatureLayer::new(scheme()), request).await;
+        if without.is_none() {
+            assert_eq!(outcome.status, StatusCode::OK);
+            assert_eq!(outcome.recorder.only().body, &body[..]);
+        } else {
+            assert_refused(
+                &outcome,
+                "malformed webhook signature",
+                &format!("{without:?}={value:?}"),
+            );
+        }
+    }
+}
+
+/// GitLab chosen by name with a `whsec_` signing token requires the signature: the same
+/// delivery with its signature left out, carrying the secret token instead, is refused, so
+/// an attacker who learned the token cannot fall back to it.
+#[tokio::test]
+async fn gitlab_by_name_with_a_signing_token_requires_the_signature() {
+    use tower_webhook::sign::Message;
+
+    let token = format!("whsec_{}", STANDARD.encode([7u8; 32]));
+    let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let scheme = || {
+        presets::find("gitlab")
+            .unwrap()
+            .scheme(token.as_str(), &PresetOptions::new().clock(move || now))
+            .unwrap()
+    };
+    let body = br#"{"object_kind":"push"}"#;
+    let signed = presets::standard_webhooks(token.as_str())
+        .unwrap()
+        .sign_message(
+            &Message::new(body)
+                .timestamp(1_700_000_000)
+                .id("908a6d9e-45fd"),
+        );
+    let send = |headers: http::HeaderMap| {
+        let mut request = Request::post("/hook")
+            .body(Full::new(Bytes::from_static(body)))
+            .unwrap();
+        *request.headers_mut() = headers;
+        support::run_through(WebhookSignatureLayer::new(scheme()), request)
+    };
+    let outcome = send(signed.clone()).await;
+    assert_eq!(outcome.status, StatusCode::OK);
+    assert_eq!(outcome.recorder.only().body, &body[..]);
+
+    let mut downgraded = signed;
+    downgraded.remove("webhook-signature");
+    downgraded.insert("x-gitlab-token", token.parse().unwrap());
+    let outcome = send(downgraded).await;
+    assert_refused(
+        &outcome,
+        "missing webhook signature",
+        "gitlab without its signature",
+    );
+
+    // Chosen with a plain secret token, the preset checks the token as before.
+    let token_scheme = presets::by_name("gitlab", "plain secret token").unwrap();
+    let request = Request::post("/hook")
+        .header("x-gitlab-token", "plain secret token")
+        .body(Full::new(Bytes::from_static(body)))
+        .unwrap();
+    let outcome = support::run_through(WebhookSignatureLayer::new(token_scheme), request).await;
+    assert_eq!(outcome.status, StatusCode::OK);
+}

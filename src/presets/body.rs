@@ -1,13 +1,15 @@
 //! Senders that sign the raw body alone with HMAC, in a header: the simplest scheme, and
 //! the most common.
 
+use std::time::Duration;
+
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 
 use super::InvalidSecret;
 use crate::{
     allowlist::IpAllowlist,
     keys::{IntoKeys, KeySlot},
-    scheme::{Encoding, Hmac, HmacScheme, InvalidKey, SignatureFormat},
+    scheme::{BodyTimestamp, Encoding, Hmac, HmacScheme, InvalidKey, SignatureFormat},
 };
 
 /// The address Loopwise sends webhooks from, which Loopwise recommends allowlisting.
@@ -72,7 +74,11 @@ pub fn github(secret: impl IntoKeys) -> HmacScheme {
 }
 
 /// Shopify: `X-Shopify-Hmac-Sha256`, base64 HMAC-SHA256 of the raw body under the app's
-/// client secret.
+/// client secret. Shopify's newer deliveries (and its libraries, `@shopify/shopify-api`'s
+/// `WEBHOOK_HEADER_NAMES`) use lowercase names without the `X-`: `shopify-hmac-sha256` is
+/// read when `X-Shopify-Hmac-Sha256` is absent, and a delivery is named by
+/// `X-Shopify-Webhook-Id`, or else `shopify-webhook-id`. Signing writes the `X-Shopify-*`
+/// name, which every Shopify library reads.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -83,15 +89,23 @@ pub fn github(secret: impl IntoKeys) -> HmacScheme {
 pub fn shopify(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-shopify-hmac-sha256")
+        .signature_fallback("shopify-hmac-sha256")
         .encoding(Encoding::Base64)
         .event_id_header("x-shopify-webhook-id")
+        .event_id_header_fallback("shopify-webhook-id")
         .named("shopify")
 }
 
-/// Linear: `Linear-Signature`, hex HMAC-SHA256 of the raw body.
+/// Linear: `Linear-Signature`, hex HMAC-SHA256 of the raw body. A delivery is named by
+/// `Linear-Delivery`.
 ///
-/// Linear puts its timestamp (`webhookTimestamp`) inside the JSON body, which the layer does
-/// not parse: check it in the handler if you need replay protection.
+/// Linear signs its send time inside the body, `webhookTimestamp` (milliseconds since the
+/// Unix epoch). Once the signature verifies, the delivery is refused, as Linear's SDK
+/// (`@linear/sdk`'s `LinearWebhookClient`) refuses it, when that timestamp is more than 60
+/// seconds from now either way (`401`, timestamp outside the tolerance), or missing, or not
+/// a number (`401`, invalid timestamp); the unsigned `Linear-Timestamp` header is not
+/// trusted. [`tolerance`](HmacScheme::tolerance) changes the window. Reading the field
+/// needs the `json` feature (on by default); **without it the timestamp is not checked**.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -103,6 +117,10 @@ pub fn linear(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("linear-signature")
         .event_id_header("linear-delivery")
+        .body_timestamp(BodyTimestamp {
+            field: "webhookTimestamp".into(),
+        })
+        .tolerance(Duration::from_secs(60))
         .named("linear")
 }
 
@@ -401,7 +419,8 @@ pub fn notion(verification_token: impl IntoKeys) -> HmacScheme {
 }
 
 /// Cal.com: `X-Cal-Signature-256`, hex HMAC-SHA256 of the raw body under the webhook's
-/// secret.
+/// secret. Cal.com writes the bare hex; the same value after `sha256=`, as some relays and
+/// self-hosted forks write it, is accepted too.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -412,6 +431,7 @@ pub fn notion(verification_token: impl IntoKeys) -> HmacScheme {
 pub fn cal_com(secret: impl IntoKeys) -> HmacScheme {
     HmacScheme::sha256(secret)
         .header("x-cal-signature-256")
+        .optional_prefix("sha256=")
         .named("cal_com")
 }
 
@@ -450,9 +470,9 @@ pub fn intuit(verifier_token: impl IntoKeys) -> HmacScheme {
 }
 
 /// DocuSign Connect: `X-DocuSign-Signature-1`, `-2`, … (one per active Connect HMAC key,
-/// read in order until one is absent, at most 16), base64 HMAC-SHA256 of the raw body. The
-/// request passes if any configured key verifies any of them; give every key you keep active
-/// with `also_accept`.
+/// read in order until one is absent, up to the 100 keys DocuSign allows), base64
+/// HMAC-SHA256 of the raw body. The request passes if any configured key verifies any of
+/// them; give every key you keep active with `also_accept`.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -461,29 +481,17 @@ pub fn intuit(verifier_token: impl IntoKeys) -> HmacScheme {
 /// ```
 #[must_use]
 pub fn docusign(secret: impl IntoKeys) -> HmacScheme {
-    const MORE: [&str; 15] = [
-        "x-docusign-signature-2",
-        "x-docusign-signature-3",
-        "x-docusign-signature-4",
-        "x-docusign-signature-5",
-        "x-docusign-signature-6",
-        "x-docusign-signature-7",
-        "x-docusign-signature-8",
-        "x-docusign-signature-9",
-        "x-docusign-signature-10",
-        "x-docusign-signature-11",
-        "x-docusign-signature-12",
-        "x-docusign-signature-13",
-        "x-docusign-signature-14",
-        "x-docusign-signature-15",
-        "x-docusign-signature-16",
-    ];
     HmacScheme::sha256(secret)
         .header("x-docusign-signature-1")
-        .more_signature_headers(MORE)
+        .more_signature_headers(
+            (2..=DOCUSIGN_MAX_KEYS).map(|n| format!("x-docusign-signature-{n}")),
+        )
         .encoding(Encoding::Base64)
         .named("docusign")
 }
+
+/// The most Connect HMAC keys DocuSign lets an account keep, each signing in its own header.
+const DOCUSIGN_MAX_KEYS: usize = 100;
 
 #[cfg(test)]
 mod tests {

@@ -1042,7 +1042,15 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SharedSecret,
         needs_url: false,
         aliases: &[],
-        build: |keys, _| Ok(AnyScheme::new(gitlab(keys))),
+        build: |keys, options| {
+            // GitLab's signing tokens are `whsec_<base64>`: given one, the signature is
+            // required, whatever the request carries; otherwise the secret token is.
+            if matches!(&keys, KeysFrom::Given(secret) if secret.starts_with(b"whsec_")) {
+                let signed = standard_webhooks(keys).map_err(invalid("gitlab"))?;
+                return Ok(timed(signed.named("gitlab"), options));
+            }
+            Ok(AnyScheme::new(gitlab(keys)))
+        },
     },
     Preset {
         name: "chargebee",

@@ -1,7 +1,7 @@
 //! Senders that sign with a private key and publish the public key: the receiver holds no
 //! secret at all.
 
-#[cfg(feature = "p256")]
+#[cfg(any(feature = "ed25519", feature = "p256"))]
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 
 #[cfg(feature = "p256")]
@@ -13,7 +13,8 @@ use crate::{keys::IntoKeys, scheme::InvalidKey};
 
 /// Discord (interactions and webhook events): `X-Signature-Ed25519`, the hex Ed25519
 /// signature of `X-Signature-Timestamp` followed by the raw body, under the application's
-/// public key (hex, from the developer portal).
+/// public key: 64 hex digits as the developer portal shows it, or that key in a PEM
+/// `-----BEGIN PUBLIC KEY-----` block (as tools that convert it write it).
 ///
 /// Timestamps more than 5 minutes from now are refused, as for every timestamped preset.
 /// Discord checks the endpoint with a signed `PING` and with deliberately bad signatures,
@@ -21,7 +22,8 @@ use crate::{keys::IntoKeys, scheme::InvalidKey};
 ///
 /// # Errors
 ///
-/// [`InvalidKey`] if the key is not 64 hex digits or not a usable Ed25519 public key.
+/// [`InvalidKey`] if the key is not 64 hex digits or a PEM Ed25519 public key, or not a
+/// usable one.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -34,9 +36,13 @@ use crate::{keys::IntoKeys, scheme::InvalidKey};
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub fn discord(public_key_hex: impl IntoKeys) -> Result<Ed25519Scheme, InvalidKey> {
-    let parse = |hex_text: &[u8]| {
+    let parse = |text: &[u8]| {
+        let text = text.trim_ascii();
+        if text.starts_with(b"-----BEGIN PUBLIC KEY-----") {
+            return Ed25519::from_raw(&ed25519_pem(text)?);
+        }
         let mut key = [0u8; 32];
-        hex::decode_to_slice(hex_text.trim_ascii(), &mut key)
+        hex::decode_to_slice(text, &mut key)
             .map_err(|_| InvalidKey::expected("64 hex digits (32 bytes)"))?;
         Ed25519::from_raw(&key)
     };
@@ -46,6 +52,26 @@ pub fn discord(public_key_hex: impl IntoKeys) -> Result<Ed25519Scheme, InvalidKe
         .signed_payload("{timestamp}{body}")
         .event_id_field("id")
         .named("discord"))
+}
+
+/// The 32 key bytes of a PEM `SubjectPublicKeyInfo` holding an Ed25519 key (RFC 8410): a
+/// fixed 12-byte DER header, then the key.
+#[cfg(feature = "ed25519")]
+fn ed25519_pem(pem: &[u8]) -> Result<[u8; 32], InvalidKey> {
+    const SPKI_HEADER: [u8; 12] = [
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
+    let invalid = || InvalidKey::expected("a PEM Ed25519 public key");
+    let text = std::str::from_utf8(pem).map_err(|_| invalid())?;
+    let base64: String = text
+        .trim_start_matches("-----BEGIN PUBLIC KEY-----")
+        .trim_end_matches("-----END PUBLIC KEY-----")
+        .split_whitespace()
+        .collect();
+    let der = STANDARD.decode(base64).map_err(|_| invalid())?;
+    der.strip_prefix(&SPKI_HEADER[..])
+        .and_then(|key| <[u8; 32]>::try_from(key).ok())
+        .ok_or_else(invalid)
 }
 
 /// SendGrid (Twilio SendGrid's signed Event Webhook):

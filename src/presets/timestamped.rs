@@ -201,7 +201,8 @@ pub fn mux(secret: impl IntoKeys) -> HmacScheme {
 
 /// WorkOS: `WorkOS-Signature: t=<milliseconds>, v1=<hex>`, HMAC-SHA256 of `{t}.{body}` under
 /// the endpoint's secret. WorkOS's SDKs allow 3 minutes, and so does this preset. A delivery
-/// is named by the event's `id`.
+/// is named by the event's `id`. Verifying takes the entries with or without the space after
+/// the comma; signing writes it, as WorkOS does (its Python SDK splits on `", "`).
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -212,6 +213,7 @@ pub fn mux(secret: impl IntoKeys) -> HmacScheme {
 pub fn workos(secret: impl IntoKeys) -> HmacScheme {
     t_pairs(secret, "workos-signature", "v1")
         .timestamp_format(TimestampFormat::UnixMilliseconds)
+        .written_separator(", ")
         .tolerance(Duration::from_secs(3 * 60))
         .event_id_field("id")
         .named("workos")
@@ -245,6 +247,10 @@ pub fn zendesk(secret: impl IntoKeys) -> HmacScheme {
 /// Give the secondary key with `also_accept`: the request passes if either key verifies
 /// either signature, which is how Box's rotation is meant to work.
 ///
+/// Box also sends `box-signature-version: 1` and `box-signature-algorithm: HmacSHA256`, and
+/// its SDKs refuse a delivery without them: signing writes both, and a request without
+/// either, or with another value (another scheme than this one), is refused as malformed.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -261,5 +267,7 @@ pub fn box_com(primary_key: impl IntoKeys) -> HmacScheme {
         .signed_payload("{body}{timestamp}")
         .tolerance(Duration::from_secs(10 * 60))
         .event_id_field("id")
+        .fixed_header("box-signature-version", "1")
+        .fixed_header("box-signature-algorithm", "HmacSHA256")
         .named("box_com")
 }

@@ -8,7 +8,22 @@ use crate::{keys::IntoKeys, scheme::TokenScheme};
 /// GitLab: `X-Gitlab-Token`, the webhook's secret token sent as it is (no signature). A
 /// delivery is named by GitLab's `Idempotency-Key`, which it keeps across retries.
 ///
-/// **Weaker than a signature**: see [`TokenScheme`].
+/// **Weaker than a signature**: see [`TokenScheme`]. GitLab can also sign deliveries: give
+/// the webhook a signing token (`whsec_…`) and verify them with
+/// [`standard_webhooks`](super::standard_webhooks) under it (GitLab sends `webhook-id`, equal
+/// to `Idempotency-Key`, `webhook-timestamp` and `webhook-signature`). That scheme requires
+/// the signature, so a request that leaves it out to fall back on the token is refused.
+/// [`by_name`](super::by_name)`("gitlab", key)` does the same when the key is a `whsec_`
+/// signing token, and checks the token otherwise.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let signed = WebhookSignatureLayer::new(
+///     presets::standard_webhooks("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?.named("gitlab"),
+/// );
+/// # Ok::<(), tower_webhook::presets::InvalidSecret>(())
+/// ```
 ///
 /// # Panics
 ///

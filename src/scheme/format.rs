@@ -7,8 +7,13 @@ use crate::rejection::Rejection;
 /// The most signatures one request may carry (in one header or across several); more is
 /// treated as malformed, so a huge header cannot make a request decode and compare thousands
 /// of signatures. Senders send one, or one per secret while rotating (Stripe, Standard
-/// Webhooks), or one per header (DocuSign's up to 10).
+/// Webhooks).
 pub(crate) const MAX_SIGNATURES: usize = 16;
+
+/// The most signatures a scheme that reads one per header may take across its headers:
+/// DocuSign documents up to 100 Connect HMAC keys, each signing in its own header. Each is
+/// a 32-byte comparison against the one MAC computed per key, so this bounds little work.
+pub(crate) const MAX_SIGNATURES_ACROSS_HEADERS: usize = 100;
 
 /// How the signature header is laid out.
 ///
@@ -126,7 +131,19 @@ impl SignatureFormat {
     }
 
     /// The header value a sender writes for one encoded signature (and timestamp).
+    #[cfg(test)]
     pub(crate) fn render(&self, encoded: &str, timestamp: &str) -> String {
+        self.render_with(encoded, timestamp, None)
+    }
+
+    /// As [`render`](Self::render), writing the separator of `Pairs` as `written` where the
+    /// sender writes more than the character it splits on (WorkOS's `, `).
+    pub(crate) fn render_with(
+        &self,
+        encoded: &str,
+        timestamp: &str,
+        written: Option<&str>,
+    ) -> String {
         match self {
             Self::Single { prefix } => format!("{prefix}{encoded}"),
             Self::Pairs {
@@ -134,6 +151,7 @@ impl SignatureFormat {
                 timestamp_key,
                 signature_key,
             } if !timestamp_key.is_empty() => {
+                let separator = written.map_or_else(|| separator.to_string(), str::to_owned);
                 format!("{timestamp_key}={timestamp}{separator}{signature_key}={encoded}")
             }
             Self::Pairs { signature_key, .. } => format!("{signature_key}={encoded}"),

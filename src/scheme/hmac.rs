@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 use super::{
     algorithm::{sealed, InvalidKey},
     encoding::Tag,
-    format::MAX_SIGNATURES,
+    format::MAX_SIGNATURES_ACROSS_HEADERS,
     signature::SignatureScheme,
 };
 use crate::{
@@ -130,8 +130,9 @@ pub struct HmacState {
 impl sealed::Algorithm for Hmac {
     type State = HmacState;
 
-    // One MAC per key whatever the count; comparing it with each claimed one is cheap.
-    const MAX_CLAIMED: usize = MAX_SIGNATURES;
+    // One MAC per key whatever the count; comparing it with each claimed one is cheap. The
+    // scheme bounds the count first (16, or DocuSign's one per header).
+    const MAX_CLAIMED: usize = MAX_SIGNATURES_ACROSS_HEADERS;
 
     fn merge(&mut self, other: Self) {
         self.rotated.push(other.primary);

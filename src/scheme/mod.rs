@@ -12,6 +12,7 @@
 mod adyen;
 mod algorithm;
 mod any;
+mod body_timestamp;
 mod clock;
 #[cfg(feature = "ed25519")]
 mod ed25519;
@@ -45,6 +46,7 @@ use http::request::Parts;
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use self::adyen::{AdyenScheme, AdyenVerifier};
+pub(crate) use self::body_timestamp::BodyTimestamp;
 pub(crate) use self::clock::{unix_seconds, SharedClock};
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]

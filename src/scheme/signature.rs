@@ -10,10 +10,11 @@ use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
 
 use super::{
     algorithm::{sealed, Algorithm},
+    body_timestamp::{BodyTimestamp, BodyTimestampCheck},
     clock::{unix_seconds, Clock, SharedClock, SystemClock},
     encoding::{Encoding, Tag},
     event_id::{header_id, BodyFields, EventIdSource},
-    format::{SignatureFormat, MAX_SIGNATURES},
+    format::{SignatureFormat, MAX_SIGNATURES, MAX_SIGNATURES_ACROSS_HEADERS},
     payload::{Piece, SignedPayload},
     timestamp::{TimestampFormat, Tolerance},
     verified::Event,
@@ -49,9 +50,9 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 /// Parsing is strict: the signature header must appear once; surrounding whitespace is ignored
 /// and hex may be either case, but prefixes, separators and lengths must be exact. Every MAC
 /// comparison is constant time. A request passes if any key verifies any of its signatures.
-/// A signature sent twice is checked once; a request claiming more than 16 signatures, or more
-/// than 4 distinct ones under a public key (each costs a verification per key), is malformed
-/// and refused before its body is read.
+/// A signature sent twice is checked once; a request claiming more than 16 signatures (100 for
+/// DocuSign, one per header and key), or more than 4 distinct ones under a public key (each
+/// costs a verification per key), is malformed and refused before its body is read.
 ///
 /// Secrets key the MAC when the scheme is built and are not kept; `Debug` shows neither them
 /// nor the keyed state. Every constructor also takes keys resolved per request (a secret per
@@ -81,6 +82,19 @@ pub struct SignatureScheme<A> {
     /// More headers with more signatures (Box's secondary, DocuSign's `-2`, `-3`, ...), read
     /// in order until one is absent.
     more_signature_headers: Vec<HeaderName>,
+    /// The most signatures a request may carry, across all its signature headers.
+    max_signatures: usize,
+    /// Text accepted, not required, before a single signature (`sha256=` on Cal.com's).
+    optional_prefix: Option<&'static str>,
+    /// How the separator of [`SignatureFormat::Pairs`] is written when signing, where the
+    /// sender writes more than the character it splits on (WorkOS's `, `).
+    pub(crate) written_separator: Option<&'static str>,
+    /// Headers the sender always sends with one value (Box's `box-signature-version: 1`):
+    /// written when signing; required when verifying, as the sender's SDK requires them.
+    pub(crate) fixed_headers: Vec<(HeaderName, HeaderValue)>,
+    /// A timestamp signed inside the JSON body (Linear's `webhookTimestamp`), checked once
+    /// the signature verifies.
+    body_timestamp: Option<Arc<BodyTimestamp>>,
     pub(crate) timestamp_headers: Vec<HeaderName>,
     pub(crate) timestamp_format: TimestampFormat,
     pub(crate) id_headers: Vec<HeaderName>,
@@ -89,6 +103,8 @@ pub struct SignatureScheme<A> {
     pub(crate) payload: SignedPayload,
     /// Where the sender names a delivery besides its signature.
     event_id: Option<EventIdSource>,
+    /// Read when the event id header is absent (Shopify's `shopify-webhook-id`).
+    event_id_fallback: Option<HeaderName>,
     tolerance: Tolerance,
     pub(crate) clock: Arc<dyn Clock>,
     /// The key(s), first the one that signs (for HMAC) and is tried first; or where they are
@@ -104,6 +120,11 @@ impl<A: Algorithm> SignatureScheme<A> {
             signature_header: HeaderName::from_static("x-signature"),
             signature_fallback: None,
             more_signature_headers: Vec::new(),
+            max_signatures: MAX_SIGNATURES,
+            optional_prefix: None,
+            written_separator: None,
+            fixed_headers: Vec::new(),
+            body_timestamp: None,
             timestamp_headers: Vec::new(),
             timestamp_format: TimestampFormat::UnixSeconds,
             id_headers: Vec::new(),
@@ -111,6 +132,7 @@ impl<A: Algorithm> SignatureScheme<A> {
             format: SignatureFormat::default(),
             payload: SignedPayload::default(),
             event_id: None,
+            event_id_fallback: None,
             tolerance: Tolerance::new(DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
             keys,
@@ -460,12 +482,54 @@ impl<A: Algorithm> SignatureScheme<A> {
         self
     }
 
-    /// Also reads signatures from `names`, in order, until one is absent.
-    pub(crate) fn more_signature_headers<'n>(
+    /// Also reads signatures from `names`, in order, until one is absent: one signature per
+    /// header, so a request may carry one more than there are names (up to
+    /// [`MAX_SIGNATURES_ACROSS_HEADERS`]; never fewer than [`MAX_SIGNATURES`]).
+    pub(crate) fn more_signature_headers(
         mut self,
-        names: impl IntoIterator<Item = &'n str>,
+        names: impl IntoIterator<Item = impl AsRef<str>>,
     ) -> Self {
-        self.more_signature_headers = names.into_iter().map(header_name).collect();
+        self.more_signature_headers = names
+            .into_iter()
+            .map(|name| header_name(name.as_ref()))
+            .collect();
+        self.max_signatures = (self.more_signature_headers.len() + 1)
+            .clamp(MAX_SIGNATURES, MAX_SIGNATURES_ACROSS_HEADERS);
+        self
+    }
+
+    /// Reads the event id from `name` when the [`event_id_header`](Self::event_id_header) is
+    /// absent.
+    pub(crate) fn event_id_header_fallback(mut self, name: &str) -> Self {
+        self.event_id_fallback = Some(header_name(name));
+        self
+    }
+
+    /// Accepts `prefix` before a single signature without requiring it.
+    pub(crate) fn optional_prefix(mut self, prefix: &'static str) -> Self {
+        self.optional_prefix = Some(prefix);
+        self
+    }
+
+    /// Writes the separator of [`SignatureFormat::Pairs`] as `separator` when signing.
+    pub(crate) fn written_separator(mut self, separator: &'static str) -> Self {
+        self.written_separator = Some(separator);
+        self
+    }
+
+    /// A header the sender always sends with `value`: written when signing; a request
+    /// without it, or with another value, is refused as malformed (the sender's own SDK
+    /// refuses it).
+    pub(crate) fn fixed_header(mut self, name: &str, value: &'static str) -> Self {
+        self.fixed_headers
+            .push((header_name(name), HeaderValue::from_static(value)));
+        self
+    }
+
+    /// Checks a timestamp signed inside the JSON body against the
+    /// [`tolerance`](Self::tolerance), once the signature verifies.
+    pub(crate) fn body_timestamp(mut self, timestamp: BodyTimestamp) -> Self {
+        self.body_timestamp = Some(Arc::new(timestamp));
         self
     }
 
@@ -594,6 +658,11 @@ impl<A: Algorithm> SignatureScheme<A> {
         if claimed.is_empty() {
             return Err(Rejection::MissingSignature);
         }
+        for (name, expected) in &self.fixed_headers {
+            if find_one(&request.headers, [name])? != Some(expected) {
+                return Err(Rejection::MalformedSignature);
+            }
+        }
         let claimed = distinct(claimed);
         if claimed.len() > A::MAX_CLAIMED {
             return Err(Rejection::MalformedSignature);
@@ -607,7 +676,10 @@ impl<A: Algorithm> SignatureScheme<A> {
             None
         };
         let event_header = match &self.event_id {
-            Some(EventIdSource::Header(name)) => header_id(&request.headers, name),
+            Some(EventIdSource::Header(name)) => header_id(&request.headers, name).or_else(|| {
+                let fallback = self.event_id_fallback.as_ref()?;
+                header_id(&request.headers, fallback)
+            }),
             _ => None,
         };
         Ok(Head {
@@ -625,14 +697,17 @@ impl<A: Algorithm> SignatureScheme<A> {
         value: &'a HeaderValue,
         claimed: &mut Vec<Tag>,
     ) -> Result<Option<&'a [u8]>, Rejection> {
-        let value = value.as_bytes().trim_ascii();
+        let mut value = value.as_bytes().trim_ascii();
         if value.is_empty() {
             return Ok(None);
+        }
+        if let Some(prefix) = self.optional_prefix {
+            value = value.strip_prefix(prefix.as_bytes()).unwrap_or(value);
         }
         let parsed = self.format.parse(value)?;
         for encoded in &parsed.signatures {
             // Counted across headers too, before decoding any more.
-            if claimed.len() == MAX_SIGNATURES {
+            if claimed.len() >= self.max_signatures {
                 return Err(Rejection::MalformedSignature);
             }
             claimed.push(
@@ -673,6 +748,11 @@ impl<A: Algorithm> SignatureScheme<A> {
             }),
             None => None,
         };
+        let body_timestamp = self.body_timestamp.as_ref().map(|spec| BodyTimestampCheck {
+            spec: Arc::clone(spec),
+            tolerance: self.tolerance.duration(),
+            clock: Arc::clone(&self.clock),
+        });
         Ok(SignatureVerifier {
             state,
             suffix,
@@ -680,6 +760,7 @@ impl<A: Algorithm> SignatureScheme<A> {
             event,
             name: self.name.clone(),
             key_id,
+            body_timestamp,
         })
     }
 }
@@ -749,6 +830,8 @@ pub struct SignatureVerifier<A: Algorithm> {
     delivery: Option<DeliveryId>,
     /// The scheme's name, the namespace of a delivery named by its signature.
     name: Cow<'static, str>,
+    /// The timestamp signed inside the body, checked once the signature verifies.
+    body_timestamp: Option<BodyTimestampCheck>,
 }
 
 impl<A: Algorithm> Verifier for SignatureVerifier<A> {
@@ -756,11 +839,15 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         A::update(&mut self.state, chunk);
     }
 
-    fn finish(mut self, _body: &[u8]) -> Result<Verified, Rejection> {
+    fn finish(mut self, body: &[u8]) -> Result<Verified, Rejection> {
         if !self.suffix.is_empty() {
             A::update(&mut self.state, &self.suffix);
         }
         let (index, signature) = A::finish(self.state)?;
+        // Only a body the sender signed is parsed: a forged one costs no more than before.
+        if let Some(check) = &self.body_timestamp {
+            check.check(body)?;
+        }
         let verified = Verified::keyed(index, self.key_id);
         Ok(match self.delivery {
             Some(id) => verified.with_delivery_id(id),

@@ -22,6 +22,11 @@ impl Tolerance {
         Self(tolerance.clamp(Self::SHORTEST, Self::LONGEST))
     }
 
+    /// The window itself, for checks finer than a second (Linear's milliseconds).
+    pub(crate) fn duration(self) -> Duration {
+        self.0
+    }
+
     /// Whether a timestamp of `signed` seconds is close enough to `now` (an edge passes).
     pub(crate) fn admits(self, now: u64, signed: u64) -> bool {
         now.abs_diff(signed) <= self.0.as_secs()

@@ -70,6 +70,9 @@ impl HmacScheme {
                 headers.insert(name.clone(), value);
             }
         }
+        for (name, value) in &self.fixed_headers {
+            headers.insert(name.clone(), value.clone());
+        }
         headers
     }
 
@@ -99,7 +102,8 @@ impl HmacScheme {
             mac.update(piece.bytes(timestamp_text.as_bytes(), id));
         }
         let encoded = self.encoding.encode(mac.finalize().as_slice());
-        self.format.render(&encoded, &timestamp_text)
+        self.format
+            .render_with(&encoded, &timestamp_text, self.written_separator)
     }
 }
 

@@ -77,6 +77,8 @@ vector("notion", "secret_notion_verification_token",
        {"X-Notion-Signature": "sha256=" + hexmac("secret_notion_verification_token", BODY)})
 # Cal.com: X-Cal-Signature-256, hex.
 vector("cal_com", "cal secret", {"X-Cal-Signature-256": hexmac("cal secret", BODY)})
+vector("cal_com", "cal secret", {"X-Cal-Signature-256": "sha256=" + hexmac("cal secret", BODY)},
+       note="the same hex after sha256=, as some relays write it")
 # Xero: x-xero-signature, base64.
 vector("xero", "xero webhook key", {"x-xero-signature": b64mac("xero webhook key", BODY)})
 # Intuit: intuit-signature, base64 under the verifier token.
@@ -85,6 +87,10 @@ vector("intuit", "intuit verifier token", {"intuit-signature": b64mac("intuit ve
 vector("docusign", "docusign key 2", {"X-DocuSign-Signature-1": b64mac("docusign key 1", BODY),
                                       "X-DocuSign-Signature-2": b64mac("docusign key 2", BODY)},
        note="our key signed the second header")
+# DocuSign allows up to 100 Connect keys: https://developers.docusign.com/platform/webhooks/connect/hmac/
+vector("docusign", "docusign key 100",
+       {f"X-DocuSign-Signature-{n}": b64mac(f"docusign key {n}", BODY) for n in range(1, 101)},
+       note="100 active keys; ours signed the last header")
 
 # --- A timestamp (and id) with the body --------------------------------------------------
 # Twitch: https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message

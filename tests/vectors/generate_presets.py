@@ -69,9 +69,11 @@ vectors.append(vector("shopify", "shopify", secret, BODY,
                       {"X-Shopify-Hmac-Sha256": base64.b64encode(mac(secret.encode(), BODY.encode())).decode()},
                       computed))
 
+# Linear signs its send time inside the body (webhookTimestamp, milliseconds).
 secret = "lin_wh_signing_secret"
-vectors.append(vector("linear", "linear", secret, BODY,
-                      {"Linear-Signature": mac(secret.encode(), BODY.encode()).hex()}, computed))
+linear_body = '{"action":"create","type":"Issue","data":{"id":"i_1"},"webhookTimestamp":%d}' % (TS * 1000)
+vectors.append(vector("linear", "linear", secret, linear_body,
+                      {"Linear-Signature": mac(secret.encode(), linear_body.encode()).hex()}, computed))
 
 secret = "dropbox-app-secret"
 vectors.append(vector("dropbox", "dropbox", secret, BODY,
