@@ -41,7 +41,8 @@ pub enum Rejection {
     /// length, characters that are not visible ASCII, the header sent more than once, more
     /// signatures claimed than the scheme checks; or, for schemes that sign fields of the
     /// body (Mailgun, Adyen, SNS, Twilio), a body not of the shape they sign: not a JSON
-    /// object, a signed field sent twice, too many form parameters.
+    /// object, a signed field sent twice, too many form parameters, a form parameter named
+    /// twice where `TwilioScheme::refuse_repeated_parameters` is set.
     MalformedSignature,
     /// The signature is well-formed but does not match the body under any configured secret.
     InvalidSignature,
@@ -53,9 +54,10 @@ pub enum Rejection {
     /// The scheme's keys are resolved per request and the request names no keys: an unknown
     /// tenant, or no name at all (see [`keys`](crate::keys)).
     ///
-    /// Answered with the same body as [`InvalidSignature`](Rejection::InvalidSignature), so
-    /// a client without a secret cannot tell which tenants exist; its
-    /// [`reason`](Rejection::reason) (`unknown_key`) tells you.
+    /// Answered as [`InvalidSignature`](Rejection::InvalidSignature) is, with the same body
+    /// and at the same point (once the body has been read, within the same limits), so a
+    /// client without a secret cannot tell which tenants exist, neither from the answer nor
+    /// from when it comes; its [`reason`](Rejection::reason) (`unknown_key`) tells you.
     UnknownKey,
     /// The scheme's keys are resolved per request and the source failed, timed out, or gave
     /// a key the scheme cannot use. The request is refused (fail closed), so the sender

@@ -16,7 +16,7 @@ use std::{
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{channel::Channel, Full};
-use support::{run_through, send, serve_axum, MustNotRead, Recorder};
+use support::{run_through, send, serve_axum, Frames, MustNotRead, Recorder};
 use tower::{Layer, Service, ServiceExt};
 use tower_webhook::{
     keys::{FoundKeys, KeyError, KeyName, KeyResolver, ReloadableKeys},
@@ -109,17 +109,59 @@ async fn each_tenant_verifies_under_its_own_secret_and_no_other() {
     }
 }
 
+/// An unknown tenant is answered as a known tenant's wrong signature is: the same `401`,
+/// after the whole body, whether its name was looked up now or is cached.
 #[tokio::test]
-async fn an_unknown_tenant_gets_the_same_401_as_a_bad_signature_before_its_body_is_read() {
+async fn an_unknown_tenant_gets_the_same_401_as_a_bad_signature_after_its_body_is_read() {
     let tenants = Tenants::with(&[("acct_a", "whsec_a")]);
     let layer = WebhookSignatureLayer::new(presets::stripe(tenants.resolver()));
-    let signed = delivery("acct_nobody", "whsec_a", BODY);
-    let (parts, _) = signed.into_parts();
-    let outcome = run_through(layer, Request::from_parts(parts, MustNotRead)).await;
-    assert_eq!(outcome.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(outcome.body, "invalid webhook signature\n");
-    assert_eq!(outcome.recorder.calls(), 0);
-    assert_eq!(tenants.lookups(), 1);
+    let split = |request: Request<Full<Bytes>>| {
+        let (parts, _) = request.into_parts();
+        let frames = Frames::split(BODY.as_bytes(), 8);
+        let polled = frames.polled();
+        (Request::from_parts(parts, frames), polled)
+    };
+    let chunks = BODY.len().div_ceil(8);
+    for round in ["looked up", "cached"] {
+        let mut answers = Vec::new();
+        for request in [
+            delivery("acct_nobody", "whsec_a", BODY),
+            delivery("acct_a", "whsec_wrong", BODY),
+        ] {
+            let (request, polled) = split(request);
+            let outcome = run_through(layer.clone(), request).await;
+            assert_eq!(outcome.recorder.calls(), 0, "{round}");
+            assert_eq!(polled.load(Ordering::SeqCst), chunks, "{round}: body read");
+            answers.push((outcome.status, outcome.body));
+        }
+        let wrong_signature = (
+            StatusCode::UNAUTHORIZED,
+            Bytes::from_static(b"invalid webhook signature\n"),
+        );
+        assert_eq!(
+            answers,
+            vec![wrong_signature.clone(), wrong_signature],
+            "{round}"
+        );
+    }
+    assert_eq!(tenants.lookups(), 2, "each name looked up once");
+}
+
+/// Read after the body or not, an unknown tenant never costs more than the limits allow a
+/// known one: a body over the limit is refused from its `Content-Length` at once.
+#[tokio::test]
+async fn an_unknown_tenant_with_a_body_over_the_limit_gets_413_before_it_is_read() {
+    let tenants = Tenants::with(&[("acct_a", "whsec_a")]);
+    let layer = WebhookSignatureLayer::new(presets::stripe(tenants.resolver())).max_body_size(16);
+    for account in ["acct_nobody", "acct_a"] {
+        let (mut parts, _) = delivery(account, "whsec_a", BODY).into_parts();
+        parts
+            .headers
+            .insert("content-length", BODY.len().to_string().parse().unwrap());
+        let outcome = run_through(layer.clone(), Request::from_parts(parts, MustNotRead)).await;
+        assert_eq!(outcome.status, StatusCode::PAYLOAD_TOO_LARGE, "{account}");
+        assert_eq!(outcome.recorder.calls(), 0);
+    }
 }
 
 #[tokio::test]

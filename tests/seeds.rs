@@ -164,14 +164,22 @@ async fn empty_body_vectors_are_accepted_with_an_empty_body() {
 }
 
 #[tokio::test]
-async fn trailers_reach_the_inner_service() {
+async fn unsigned_trailers_are_dropped_unless_kept() {
     let vector = &vectors_of("loopwise")[0];
     let mut trailers = HeaderMap::new();
     trailers.insert("x-trailer", "kept".parse().unwrap());
-    let frames = Frames::split(vector.body.as_bytes(), 10).then_trailers(trailers.clone());
-    let (status, _, _, recorder) = run(vector, signed_request(vector, frames)).await;
+    let frames = || Frames::split(vector.body.as_bytes(), 10).then_trailers(trailers.clone());
+
+    let (status, _, _, recorder) = run(vector, signed_request(vector, frames())).await;
     assert_eq!(status, StatusCode::OK);
     let seen = recorder.only();
+    assert_eq!(seen.body, vector.body.as_bytes());
+    assert_eq!(seen.trailers, None);
+
+    let layer = WebhookSignatureLayer::new(scheme_for(vector)).keep_trailers();
+    let kept = run_through(layer, signed_request(vector, frames())).await;
+    assert_eq!(kept.status, StatusCode::OK);
+    let seen = kept.recorder.only();
     assert_eq!(seen.body, vector.body.as_bytes());
     assert_eq!(seen.trailers, Some(trailers));
 }

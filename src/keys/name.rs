@@ -14,7 +14,14 @@ pub(crate) const MAX_NAME_LEN: usize = 128;
 ///
 /// A request that names nothing (the path does not match, the header is absent) or a name
 /// longer than 128 bytes or with characters other than visible ASCII is refused with `401`
-/// (`unknown_key`) without a lookup.
+/// (`unknown_key`) without a lookup, answered as a wrong signature is (after its body).
+///
+/// **A name is untrusted input.** It is whatever the request says, before any signature is
+/// checked: the only guarantee is 1 to 128 bytes of visible ASCII. Your
+/// [`KeySource`](super::KeySource) must treat it as such (a bound parameter in a query, never
+/// text spliced into one), and should know each tenant under one spelling only: the replay
+/// guard keeps each name's deliveries apart, so a source that answers the same keys under
+/// two spellings (`Acme` and `acme`) lets a captured delivery be processed once under each.
 ///
 /// ```
 /// use tower_webhook::keys::KeyName;
@@ -64,8 +71,12 @@ impl KeyName {
 
     /// The path segment at the `{placeholder}` of `template`, which is matched against the
     /// request's path segment by segment, as axum routes are (`/webhooks/stripe/{account}`).
-    /// The segment is taken as sent, not percent-decoded. Behind axum's `Router::nest`, the
-    /// path the layer sees lacks the nesting prefix: write the template as the layer sees it.
+    /// The segment is percent-decoded as axum's `Path` decodes it (`%61cme` is `acme`, `+`
+    /// stays `+`), so [`Verified::key_id`](crate::Verified::key_id) is the tenant your handler
+    /// sees; a segment that decodes to anything but visible ASCII (a space, a control
+    /// character, non-ASCII, bytes that are not UTF-8) names nothing. Behind axum's `Router::nest`,
+    /// the path the layer sees lacks the nesting prefix: write the template as the layer sees
+    /// it.
     ///
     /// # Panics
     ///
@@ -122,7 +133,7 @@ impl KeyName {
     pub(crate) fn of<'a>(&'a self, request: &'a Parts) -> Option<Cow<'a, str>> {
         let name = match &self.0 {
             Kind::Fixed(name) => Cow::Borrowed(&**name),
-            Kind::Path(template) => Cow::Borrowed(template.name_in(request.uri.path())?),
+            Kind::Path(template) => percent_decoded(template.name_in(request.uri.path())?)?,
             Kind::Header(header) => {
                 let mut values = request.headers.get_all(header).iter();
                 let value = values.next()?;
@@ -138,6 +149,45 @@ impl KeyName {
             && name.bytes().all(|b| b.is_ascii_graphic());
         usable.then_some(name)
     }
+}
+
+/// `segment` with each `%` and two hex digits replaced by the byte they write, as axum's
+/// `Path` (through `percent_encoding`) decodes it: a `%` not followed by two hex digits is
+/// kept as is. `None` if the bytes are not UTF-8, which axum refuses too.
+fn percent_decoded(segment: &str) -> Option<Cow<'_, str>> {
+    if !segment.contains('%') {
+        return Some(Cow::Borrowed(segment));
+    }
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        let escaped = (byte == b'%')
+            .then(|| {
+                Some((
+                    hex_digit(*bytes.get(at + 1)?)?,
+                    hex_digit(*bytes.get(at + 2)?)?,
+                ))
+            })
+            .flatten();
+        match escaped {
+            Some((high, low)) => {
+                decoded.push((high << 4) | low);
+                at += 3;
+            }
+            None => {
+                decoded.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8(decoded).ok().map(Cow::Owned)
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    char::from(byte)
+        .to_digit(16)
+        .and_then(|digit| u8::try_from(digit).ok())
 }
 
 impl fmt::Debug for KeyName {
@@ -230,6 +280,39 @@ mod tests {
         assert_eq!(at("/hooks/a/b/github/v1"), None);
         assert_eq!(at("/hooks/acme/github"), None);
         assert_eq!(at("/hooks//github/v1"), None);
+    }
+
+    #[test]
+    fn path_segments_are_percent_decoded_as_axum_decodes_them() {
+        let key = KeyName::path("/t/{tenant}");
+        let at = |path: &str| name(&key, &parts(path, &[]));
+        assert_eq!(at("/t/%61cme").as_deref(), Some("acme"));
+        assert_eq!(
+            at("/t/%61%63%6D%65").as_deref(),
+            Some("acme"),
+            "upper-case hex"
+        );
+        assert_eq!(
+            at("/t/a%2Fb").as_deref(),
+            Some("a/b"),
+            "one segment, as routed"
+        );
+        assert_eq!(
+            at("/t/a+b").as_deref(),
+            Some("a+b"),
+            "`+` is not a space in a path"
+        );
+        assert_eq!(at("/t/100%").as_deref(), Some("100%"), "a lone `%` is kept");
+        assert_eq!(at("/t/%zz%4").as_deref(), Some("%zz%4"));
+        assert_eq!(at("/t/%2561").as_deref(), Some("%61"), "decoded once");
+        assert_eq!(at("/t/a%20b"), None, "decodes to a space");
+        assert_eq!(at("/t/%00"), None, "decodes to a control character");
+        assert_eq!(at("/t/caf%C3%A9"), None, "decodes to non-ASCII");
+        assert_eq!(at("/t/%FF"), None, "not UTF-8");
+        let long = format!("/t/{}", "%61".repeat(MAX_NAME_LEN + 1));
+        assert_eq!(at(&long), None, "the limit applies to the decoded name");
+        let fits = format!("/t/{}", "%61".repeat(MAX_NAME_LEN));
+        assert_eq!(at(&fits).map(|n| n.len()), Some(MAX_NAME_LEN));
     }
 
     #[test]

@@ -94,11 +94,15 @@ const FAILURE_TTL: Duration = Duration::from_secs(1);
 /// | the source answers | the request gets | `tracing` reason |
 /// |---|---|---|
 /// | keys | verified against them | |
-/// | `None`, or the request names nothing | `401`, the same body as a bad signature | `unknown_key` |
+/// | `None`, or the request names nothing | `401`, the same body as a bad signature, once the body is read | `unknown_key` |
 /// | an error, a key the scheme cannot use, or nothing in time | `503`, fail closed, and a warning | `key_source_unavailable` |
 ///
-/// An unknown name gets the same response body as a wrong signature, so a client without a
-/// secret learns nothing from it about which tenants exist; the `tracing` reason tells you.
+/// An unknown name is answered as a wrong signature is: the same response, after the body has
+/// been read within the same limits (so also the same `100 Continue` to `Expect`), so a
+/// client without a secret learns nothing from it about which tenants exist; the `tracing`
+/// reason tells you. Deliveries are kept apart per name in the replay guard (see
+/// [`Verified::delivery_id`](crate::Verified::delivery_id)), and names are untrusted input
+/// (see [`KeyName`]).
 ///
 /// ```
 /// use std::time::Duration;

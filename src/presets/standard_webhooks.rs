@@ -30,6 +30,10 @@ use crate::{
 /// decoded bytes are the key. Other versions are ignored; `standard_webhooks_v1a` (feature
 /// `ed25519`) verifies the asymmetric `v1a`.
 ///
+/// The `webhook-id` must be 1 to 255 ASCII letters, digits, `_` and `-`, as senders' ids are:
+/// one with a `.` would let a captured delivery be re-split into another id, timestamp and
+/// body under the same signature.
+///
 /// # Errors
 ///
 /// [`InvalidSecret`] if the secret is not base64 after its optional `whsec_` prefix, or empty.

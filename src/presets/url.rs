@@ -37,6 +37,11 @@ pub fn square(secret: impl IntoKeys, notification_url: impl Into<String>) -> Hma
 /// the URL Twilio called and the sorted form parameters, or of the URL with its
 /// `bodySHA256` parameter for JSON bodies. See [`TwilioScheme`] for what is covered and how.
 ///
+/// Twilio signs the sorted, distinct decoded parameters, not the body's bytes: parameters
+/// can be reordered, and a repeated one duplicated, after signing. Add
+/// [`refuse_repeated_parameters`](TwilioScheme::refuse_repeated_parameters) to refuse forms
+/// whose names repeat (Twilio's own callbacks never repeat one).
+///
 /// `public_base_url` is the part of the webhook URL before the path your server receives
 /// (`https://example.com`), configured rather than read from the request's `Host` header,
 /// which the client chooses; the request's path and query are appended as received.

@@ -23,6 +23,10 @@ use super::{
 /// | in progress | does not call the inner service | `409`, so the sender retries later |
 /// | unreachable, or no answer within `store_timeout` | fails closed ([`fail_open`](Self::fail_open) changes it) | `503` |
 ///
+/// Ids are scoped: to the scheme's name and, when keys are resolved per request, to the
+/// tenant's key name, so one store can serve every scheme and tenant without one tenant's
+/// deliveries ever making another's look like duplicates.
+///
 /// Every setting is held within a range, so no `Duration` can make a request panic or turn
 /// the guard off:
 ///

@@ -45,8 +45,8 @@ pub(crate) struct BodyFields {
     pub(crate) each_element: bool,
 }
 
-/// The event id `spec` names in `body`, as unambiguous bytes (each value length-prefixed),
-/// or `None` if the body is not JSON of that shape, lacks a field, has one twice, or has a
+/// The event id `spec` names in `body`, as unambiguous bytes (each value tagged with its JSON
+/// type and length-prefixed), or `None` if the body is not JSON of that shape, lacks a field, has one twice, or has a
 /// value that is not a string or an integer.
 #[cfg(feature = "json")]
 pub(crate) fn read_body(body: &[u8], spec: &BodyFields) -> Option<Vec<u8>> {
@@ -208,8 +208,20 @@ mod json {
         }
     }
 
-    /// A value: a string's bytes or an integer's digits; anything else is skipped as `None`.
+    /// A value: a string's bytes or an integer's digits, after a byte naming which (`s` or
+    /// `n`), so that `"123"` and `123` name different events; anything else is skipped as
+    /// `None`.
     struct Scalar;
+
+    const STRING: u8 = b's';
+    const INTEGER: u8 = b'n';
+
+    fn tagged(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut tagged = Vec::with_capacity(1 + value.len());
+        tagged.push(tag);
+        tagged.extend_from_slice(value);
+        tagged
+    }
 
     impl<'de> DeserializeSeed<'de> for Scalar {
         type Value = Option<Vec<u8>>;
@@ -227,15 +239,15 @@ mod json {
         }
 
         fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
-            Ok(Some(value.as_bytes().to_vec()))
+            Ok(Some(tagged(STRING, value.as_bytes())))
         }
 
         fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Self::Value, E> {
-            Ok(Some(value.to_string().into_bytes()))
+            Ok(Some(tagged(INTEGER, value.to_string().as_bytes())))
         }
 
         fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Self::Value, E> {
-            Ok(Some(value.to_string().into_bytes()))
+            Ok(Some(tagged(INTEGER, value.to_string().as_bytes())))
         }
 
         fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
@@ -277,7 +289,7 @@ mod tests {
     fn top_level_fields_are_read_and_nested_ones_ignored() {
         let stripe = spec(&["id"], false);
         let id = |body: &str| read_body(body.as_bytes(), &stripe);
-        let expected = [&8u64.to_be_bytes()[..], b"evt_1234"].concat();
+        let expected = [&9u64.to_be_bytes()[..], b"s", b"evt_1234"].concat();
         assert_eq!(
             id(r#"{"object":"event","data":{"id":"pi_1"},"id":"evt_1234"}"#),
             Some(expected.clone())
@@ -296,6 +308,24 @@ mod tests {
             id(r#"[{"id":"evt_1"}]"#),
             None,
             "an array where an object is expected"
+        );
+    }
+
+    #[test]
+    fn a_number_and_a_string_of_the_same_digits_are_different_events() {
+        let stripe = spec(&["id"], false);
+        let id = |body: &str| read_body(body.as_bytes(), &stripe).unwrap();
+        assert_ne!(id(r#"{"id":123}"#), id(r#"{"id":"123"}"#));
+        assert_ne!(id(r#"{"id":-1}"#), id(r#"{"id":"-1"}"#));
+        assert_eq!(
+            id(r#"{"id":123}"#),
+            [&4u64.to_be_bytes()[..], b"n123"].concat()
+        );
+        let zoom = spec(&["event", "event_ts"], false);
+        let two = |body: &str| read_body(body.as_bytes(), &zoom).unwrap();
+        assert_ne!(
+            two(r#"{"event":"1","event_ts":2}"#),
+            two(r#"{"event":1,"event_ts":"2"}"#)
         );
     }
 

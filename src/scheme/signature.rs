@@ -181,7 +181,9 @@ impl<A: Algorithm> SignatureScheme<A> {
     }
 
     /// The header that carries the message id signed as `{id}` (Standard Webhooks'
-    /// `webhook-id`). Requests that need it and lack it are rejected.
+    /// `webhook-id`). Requests that need it and lack it are rejected, and so are ids other
+    /// than 1 to 255 ASCII letters, digits, `_` and `-` (what senders send): an id with a
+    /// `.` in it would let the signed bytes be re-split into another id, timestamp and body.
     ///
     /// # Panics
     ///
@@ -619,6 +621,21 @@ pub(crate) fn find_one<'a, 'n>(
     Ok(None)
 }
 
+/// The longest message id signed as `{id}`, in bytes.
+const MAX_SIGNED_ID_LEN: usize = 255;
+
+/// A message id signed as `{id}`, if it is 1 to 255 letters, digits, `_` and `-`, as senders'
+/// ids are (`msg_2KWPBgLlAfxdpx2AI54pPJ85f4W`, a UUID). Anything else is refused: an id with
+/// the separator in it (`.`) would let a captured delivery be re-split, the signed bytes
+/// read as another id, timestamp and body.
+fn signed_id(id: &[u8]) -> Option<&[u8]> {
+    let usable = (1..=MAX_SIGNED_ID_LEN).contains(&id.len())
+        && id
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    usable.then_some(id)
+}
+
 /// `claimed` without repeats, in first-seen order: a signature sent twice is checked once,
 /// so copies cannot multiply the work of a public-key verification.
 fn distinct(claimed: Vec<Tag>) -> Vec<Tag> {
@@ -671,7 +688,7 @@ impl<A: Algorithm> SignatureScheme<A> {
         let id = if self.payload.needs(&Piece::Id) {
             let id = find_one(&request.headers, &self.id_headers)?
                 .ok_or(Rejection::MalformedSignature)?;
-            Some(id.as_bytes())
+            Some(signed_id(id.as_bytes()).ok_or(Rejection::MalformedSignature)?)
         } else {
             None
         };
@@ -868,5 +885,34 @@ impl<A: Algorithm> SharedClock for SignatureScheme<A> {
     fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_ids_are_what_senders_send_and_nothing_that_can_be_re_split() {
+        let uuid = b"7c2a1e4c-3b8f-4b5e-9a8d-2f9f0f6f1a2b";
+        for good in [
+            &b"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"[..],
+            uuid,
+            b"a",
+            &[b'x'; 255],
+        ] {
+            assert_eq!(signed_id(good), Some(good));
+        }
+        for bad in [
+            &b""[..],
+            b"msg_1.1700000000",
+            b"msg 1",
+            b"msg/1",
+            b"msg:1",
+            "msg_\u{e9}".as_bytes(),
+            &[b'x'; 256],
+        ] {
+            assert_eq!(signed_id(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 }

@@ -58,6 +58,16 @@ const MAX_FORM_PARAMETERS: usize = 4096;
 /// as malformed before they are sorted. A JSON body is covered by `bodySHA256`, hashed as it
 /// streams in. Any other non-empty body is not covered by Twilio's signature and is rejected.
 ///
+/// # Repeated parameters
+///
+/// Twilio signs the decoded parameters sorted, each distinct pair once, not the body's bytes:
+/// anyone who captured a signed form can reorder its parameters, or repeat one, and the
+/// signature still holds. A handler that reads a parameter sent twice (`To=a&To=b`) may take
+/// either copy, and a parser that keeps the first sees what the reordering put first.
+/// Twilio's own callbacks name each parameter once, so
+/// [`refuse_repeated_parameters`](Self::refuse_repeated_parameters) can refuse any form whose
+/// names repeat; without it, read the body as a set of distinct names.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -75,6 +85,8 @@ pub struct TwilioScheme {
     event_header: Option<HeaderName>,
     /// The most form parameters a signed body may have.
     max_parameters: usize,
+    /// Whether a form body naming a parameter twice is refused.
+    refuse_repeats: bool,
 }
 
 impl TwilioScheme {
@@ -118,6 +130,7 @@ impl TwilioScheme {
             bases,
             event_header: None,
             max_parameters: DEFAULT_MAX_FORM_PARAMETERS,
+            refuse_repeats: false,
         })
     }
 
@@ -178,6 +191,26 @@ impl TwilioScheme {
     #[must_use]
     pub fn max_form_parameters(mut self, max: usize) -> Self {
         self.max_parameters = max.clamp(1, MAX_FORM_PARAMETERS);
+        self
+    }
+
+    /// Refuse a form body that names any parameter more than once (`401`, a malformed
+    /// signature), even when its signature holds. Default: accepted, as Twilio's validators do.
+    ///
+    /// Twilio signs the sorted set of decoded pairs, so a repeated name can be added,
+    /// duplicated or reordered after signing without breaking the signature (see
+    /// [Repeated parameters](Self#repeated-parameters)). Twilio's own callbacks name each
+    /// parameter once; turn this on unless your webhook URL's own form posts repeat names.
+    ///
+    /// ```
+    /// use tower_webhook::presets;
+    ///
+    /// let scheme = presets::twilio("token", "https://example.com")?.refuse_repeated_parameters();
+    /// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
+    /// ```
+    #[must_use]
+    pub fn refuse_repeated_parameters(mut self) -> Self {
+        self.refuse_repeats = true;
         self
     }
 
@@ -345,6 +378,7 @@ impl TwilioScheme {
                 check: Check::Form {
                     macs,
                     max_parameters: self.max_parameters,
+                    refuse_repeats: self.refuse_repeats,
                 },
                 claimed,
                 name,
@@ -436,6 +470,7 @@ impl fmt::Debug for TwilioScheme {
             .field("public_base_url", &self.bases[0])
             .field("auth_tokens", &self.tokens)
             .field("max_form_parameters", &self.max_parameters)
+            .field("refuse_repeated_parameters", &self.refuse_repeats)
             .finish()
     }
 }
@@ -459,6 +494,7 @@ enum Check {
     Form {
         macs: Vec<(usize, KeyedMac)>,
         max_parameters: usize,
+        refuse_repeats: bool,
     },
     /// The URL verified; the body must hash to its `bodySHA256`.
     BodyHash {
@@ -483,8 +519,9 @@ impl Verifier for TwilioVerifier {
             Check::Form {
                 macs,
                 max_parameters,
+                refuse_repeats,
             } => {
-                let params = form_parameters(body, max_parameters)?;
+                let params = form_parameters(body, max_parameters, refuse_repeats)?;
                 macs.into_iter()
                     .find_map(|(index, mut mac)| {
                         for (name, value) in &params {
@@ -524,8 +561,12 @@ type Parameter<'a> = (Cow<'a, str>, Cow<'a, str>);
 /// The parameters of a form body as Twilio signs them: sorted by name, then value, each pair
 /// once, as its own validators do. Refused past `max` parameters, counted before anything is
 /// sorted or kept: `a&a&a…` would otherwise cost a tuple and a comparison sort entry per byte
-/// pair.
-fn form_parameters(body: &[u8], max: usize) -> Result<Vec<Parameter<'_>>, Rejection> {
+/// pair. With `refuse_repeats`, refused if any decoded name comes twice.
+fn form_parameters(
+    body: &[u8],
+    max: usize,
+    refuse_repeats: bool,
+) -> Result<Vec<Parameter<'_>>, Rejection> {
     let mut params = Vec::new();
     for pair in form_urlencoded::parse(body) {
         if params.len() == max {
@@ -538,6 +579,17 @@ fn form_parameters(body: &[u8], max: usize) -> Result<Vec<Parameter<'_>>, Reject
         params.push(pair);
     }
     params.sort_unstable();
+    let repeats = || {
+        let names = params.iter().map(|(name, _)| name);
+        names
+            .clone()
+            .zip(names.skip(1))
+            .any(|(one, next)| one == next)
+    };
+    if refuse_repeats && repeats() {
+        tracing::debug!("twilio: a form parameter name repeats");
+        return Err(Rejection::MalformedSignature);
+    }
     params.dedup();
     Ok(params)
 }
@@ -732,6 +784,38 @@ mod tests {
         assert_eq!(
             base.max_form_parameters(usize::MAX).max_parameters,
             MAX_FORM_PARAMETERS
+        );
+    }
+
+    #[test]
+    fn repeated_names_verify_in_any_order_unless_refused() {
+        let base = TwilioScheme::new(TOKEN, "https://mycompany.com").unwrap();
+        let pair = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        let signed = vec![pair("Body", "hi"), pair("To", "+1"), pair("To", "+2")];
+        let request = parts("/sms", &sign_form("/sms", &signed), FORM);
+        // Reordered and duplicated after signing: the same sorted, distinct set.
+        let reordered = "To=%2B2&Body=hi&To=%2B1&To=%2B2";
+        assert_eq!(verify(&base, &request, reordered.as_bytes()), Ok(0));
+        let strict = base.refuse_repeated_parameters();
+        assert_eq!(
+            verify(&strict, &request, reordered.as_bytes()),
+            Err("malformed_signature")
+        );
+        assert_eq!(
+            verify(&strict, &request, encoded(&signed).as_bytes()),
+            Err("malformed_signature"),
+            "as signed, too: the name repeats"
+        );
+        // Decoded before comparing: `T%6F` is `To`.
+        let single = vec![pair("Body", "hi"), pair("To", "+1")];
+        let request = parts("/sms", &sign_form("/sms", &single), FORM);
+        assert_eq!(
+            verify(&strict, &request, encoded(&single).as_bytes()),
+            Ok(0)
+        );
+        assert_eq!(
+            verify(&strict, &request, b"Body=hi&To=%2B1&T%6F=%2B1"),
+            Err("malformed_signature")
         );
     }
 

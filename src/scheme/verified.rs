@@ -151,24 +151,48 @@ impl Verified {
     /// body and timestamp. Every scheme in this crate sets it; a custom
     /// [`Scheme`](super::Scheme) may.
     ///
+    /// The id is scoped to the scheme and, when the keys were resolved per request, to the
+    /// [`key_id`](Self::key_id) they were found under: a tenant who signs a delivery with its
+    /// own secret and another tenant's event id names a delivery of its own, so it can never
+    /// make the other tenant's real delivery look like a duplicate. An event id read from a
+    /// JSON body is tagged with its JSON type, so `"id": 123` and `"id": "123"` differ.
+    ///
     /// An event id from a header the signature does not cover (GitHub's `X-GitHub-Delivery`)
     /// is not this id, since anyone who captured the request could change it; see
     /// [`delivery_ids`](Self::delivery_ids).
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::DeliveryId, Verified};
+    ///
+    /// let id = DeliveryId::derive("stripe", b"evt_123");
+    /// let acme = Verified::new(0).with_key_id("acme").with_delivery_id(id);
+    /// let evil = Verified::new(0).with_key_id("evil").with_delivery_id(id);
+    /// assert_ne!(acme.delivery_id(), evil.delivery_id());
+    /// assert_eq!(Verified::new(0).with_delivery_id(id).delivery_id(), Some(id));
+    /// ```
     #[must_use]
     pub fn delivery_id(&self) -> Option<DeliveryId> {
-        match self.delivery.as_ref()? {
-            Delivery::Id(id) => Some(*id),
+        let id = match self.delivery.as_ref()? {
+            Delivery::Id(id) => *id,
             Delivery::Signature {
                 namespace,
                 signature,
                 event,
-            } => Some(
-                match event {
-                    Some(Event::Body { fields, body }) => body_event(namespace, fields, body),
-                    _ => None,
-                }
-                .unwrap_or_else(|| DeliveryId::derive(namespace, signature.as_slice())),
-            ),
+            } => match event {
+                Some(Event::Body { fields, body }) => body_event(namespace, fields, body),
+                _ => None,
+            }
+            .unwrap_or_else(|| DeliveryId::derive(namespace, signature.as_slice())),
+        };
+        Some(self.scoped(id))
+    }
+
+    /// `id` within the keys this delivery was verified with, if they were resolved per
+    /// request: one tenant's ids never meet another's in a replay store.
+    fn scoped(&self, id: DeliveryId) -> DeliveryId {
+        match &self.key_id {
+            Some(key_id) => id.within_key(key_id),
+            None => id,
         }
     }
 
@@ -198,7 +222,7 @@ impl Verified {
                 namespace,
                 event: Some(Event::Unsigned(id)),
                 ..
-            }) => vec![event_id(namespace, id), primary],
+            }) => vec![self.scoped(event_id(namespace, id)), primary],
             _ => vec![primary],
         }
     }
@@ -267,6 +291,18 @@ impl DeliveryId {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// This id within the keys found under `key_id`. The length written first is one no
+    /// namespace can have, so the result never equals an id [`derive`](Self::derive) makes.
+    fn within_key(self, key_id: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(u64::MAX.to_be_bytes());
+        hash.update((key_id.len() as u64).to_be_bytes());
+        hash.update(key_id.as_bytes());
+        hash.update(self.0);
+        Self(hash.finalize().into())
+    }
 }
 
 impl std::fmt::Display for DeliveryId {
@@ -279,5 +315,62 @@ impl std::fmt::Display for DeliveryId {
 impl std::fmt::Debug for DeliveryId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "DeliveryId({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stripe_like(key_id: Option<&str>, body: &'static str) -> Verified {
+        let mut verified = Verified::keyed(0, key_id.map(Arc::from))
+            .with_signature(Cow::Borrowed("stripe"), Tag::from_slice(&[7; 32]))
+            .with_event(Some(Event::Body {
+                fields: Arc::new(BodyFields {
+                    fields: vec![Cow::Borrowed("id")],
+                    each_element: false,
+                }),
+                body: None,
+            }));
+        verified.attach_body(&Bytes::from_static(body.as_bytes()));
+        verified
+    }
+
+    #[test]
+    fn tenants_never_share_delivery_ids() {
+        let body = r#"{"id":"evt_1"}"#;
+        let acme = stripe_like(Some("acme"), body).delivery_ids();
+        let evil = stripe_like(Some("evil"), body).delivery_ids();
+        let fixed = stripe_like(None, body).delivery_ids();
+        assert_eq!(acme, stripe_like(Some("acme"), body).delivery_ids());
+        for id in &acme {
+            assert!(!evil.contains(id) && !fixed.contains(id));
+        }
+        // A name cannot be moved into the id: the name is length-prefixed.
+        let id = DeliveryId::derive("stripe", b"x");
+        assert_ne!(id.within_key("ab"), id.within_key("a"));
+        assert_ne!(id.within_key("acme"), id);
+    }
+
+    #[test]
+    fn unsigned_header_ids_are_scoped_too() {
+        let with = |key_id: &str| {
+            Verified::keyed(0, Some(Arc::from(key_id)))
+                .with_signature(Cow::Borrowed("github"), Tag::from_slice(&[1; 32]))
+                .with_event(Some(Event::Unsigned(Box::from(&b"delivery-1"[..]))))
+                .delivery_ids()
+        };
+        let (acme, evil) = (with("acme"), with("evil"));
+        assert_eq!(acme.len(), 2);
+        assert!(acme.iter().all(|id| !evil.contains(id)));
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn a_numeric_and_a_string_event_id_are_different_deliveries() {
+        assert_ne!(
+            stripe_like(None, r#"{"id":123}"#).delivery_id(),
+            stripe_like(None, r#"{"id":"123"}"#).delivery_id()
+        );
     }
 }

@@ -236,6 +236,8 @@ pub(crate) struct Reading<S, V> {
     started: metrics::Started,
     verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
+    /// Whether trailers are handed on; the signature never covers them.
+    keep_trailers: bool,
 }
 
 impl<S, V: Verifier> Reading<S, V> {
@@ -246,6 +248,7 @@ impl<S, V: Verifier> Reading<S, V> {
         bounds: Bounds,
         verdicts: Arc<Verdicts>,
         peer: Option<IpAddr>,
+        keep_trailers: bool,
     ) -> Self {
         let Bounds {
             length,
@@ -264,6 +267,7 @@ impl<S, V: Verifier> Reading<S, V> {
             started: metrics::Started::now(),
             verdicts,
             peer,
+            keep_trailers,
         }
     }
 
@@ -282,8 +286,9 @@ impl<S, V: Verifier> Reading<S, V> {
             let found = ready!(lookup.as_mut().poll(cx));
             let verifier = found.and_then(|keys| scheme.resume(&self.parts, &keys));
             match verifier {
-                // Refused before a body byte is read, as when the keys were at hand.
-                Err(rejection) if !self.verdicts.passes(&rejection) => {
+                // Refused before a body byte is read, as when the keys were at hand; an
+                // unknown key waits for the body as a wrong signature does.
+                Err(rejection) if self.verdicts.answers_before_body(&rejection) => {
                     return Poll::Ready(Err(rejection));
                 }
                 verifier => self.verifier = Verifying::Ready(verifier),
@@ -340,11 +345,13 @@ impl<S, V: Verifier> Reading<S, V> {
                         .map_err(|_| Rejection::BodyBudgetExhausted)?;
                 }
             }
-            Err(frame) => {
+            // Unsigned: whoever relays the request could add or change them.
+            Err(frame) if self.keep_trailers => {
                 if let Ok(trailers) = frame.into_trailers() {
                     self.buffer.push_trailers(trailers);
                 }
             }
+            Err(_) => {}
         }
         Ok(())
     }

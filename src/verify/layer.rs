@@ -32,9 +32,12 @@ pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
 ///    soon as it passes the limit, `503` as soon as the memory it holds no longer fits the
 ///    budget, `408` if it is still unfinished at the [body timeout](Self::body_timeout),
 ///    `400` if it fails;
-/// 5. answers `401` if the signature does not match; otherwise passes the request on with
-///    exactly the same bytes as its body ([`BufferedBody`](crate::body::BufferedBody)) and a
-///    [`Verified`](crate::Verified) in its extensions.
+/// 5. answers `401` if the signature does not match, or if the request names a tenant whose
+///    keys there are none of (an unknown tenant is answered exactly as a wrong signature,
+///    after its body); otherwise passes the request on with exactly the same bytes as its
+///    body ([`BufferedBody`](crate::body::BufferedBody)), without trailers (see
+///    [`keep_trailers`](Self::keep_trailers)), and a [`Verified`](crate::Verified) in its
+///    extensions.
 ///
 /// Rejections are short plain-text responses (see [`Rejection`](crate::Rejection)) and a
 /// `tracing` event with target `tower_webhook` and fields `scheme`, `reason` and `peer`.
@@ -86,6 +89,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
                 budget: BodyBudget::default(),
                 body_timeout: cfg!(feature = "tokio").then_some(DEFAULT_BODY_TIMEOUT),
                 peer_source: Arc::new(ConnectionPeer),
+                keep_trailers: false,
             },
         }
     }
@@ -192,6 +196,24 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
         self
     }
 
+    /// Hand the trailers of a chunked (or HTTP/2) request on to the inner service. Default:
+    /// they are dropped.
+    ///
+    /// No sender signs trailers: the signature covers the body's bytes (and the headers its
+    /// scheme names), never what follows them, so anyone who relays a signed request can add
+    /// or change its trailers. Keep them only if your handler treats them as unverified input.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::loopwise("secret")).keep_trailers();
+    /// ```
+    #[must_use]
+    pub fn keep_trailers(mut self) -> Self {
+        self.config.keep_trailers = true;
+        self
+    }
+
     /// Verify every request but pass it on whatever the verdict, to deploy the layer and watch
     /// what it would do before enforcing it.
     ///
@@ -276,6 +298,8 @@ pub(crate) struct Config<Sch> {
     /// How long a body may take once it keeps a request waiting; `None` without a timer.
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) peer_source: Arc<dyn PeerSource>,
+    /// Whether unsigned trailers reach the inner service.
+    pub(crate) keep_trailers: bool,
 }
 
 impl<Sch> Clone for Config<Sch> {
@@ -288,6 +312,7 @@ impl<Sch> Clone for Config<Sch> {
             budget: self.budget.clone(),
             body_timeout: self.body_timeout,
             peer_source: Arc::clone(&self.peer_source),
+            keep_trailers: self.keep_trailers,
         }
     }
 }
@@ -301,6 +326,7 @@ impl<Sch: fmt::Debug> fmt::Debug for Config<Sch> {
             .field("budget", &self.budget)
             .field("body_timeout", &self.body_timeout)
             .field("report_only", &self.verdicts.report_only)
+            .field("keep_trailers", &self.keep_trailers)
             .finish_non_exhaustive()
     }
 }

@@ -115,7 +115,7 @@ where
         let verdicts = &config.verdicts;
         let peer = config.peer_source.peer_addr(&parts);
         let verifying = match check_policy(config, &parts, peer) {
-            Start::Ready(Err(rejection)) if !verdicts.passes(&rejection) => {
+            Start::Ready(Err(rejection)) if verdicts.answers_before_body(&rejection) => {
                 return ResponseFuture::rejected(verdicts.reject(&rejection, peer));
             }
             Start::Ready(verifier) => Verifying::Ready(verifier),
@@ -152,6 +152,7 @@ where
                 },
                 Arc::clone(verdicts),
                 peer,
+                config.keep_trailers,
             ),
         )
     }

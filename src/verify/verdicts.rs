@@ -44,6 +44,14 @@ impl Verdicts {
             )
     }
 
+    /// Whether a rejection known from the head (or the key lookup) is answered at once,
+    /// before the body is read. An unknown key is not: it is answered when a wrong signature
+    /// would be, after the body, so neither the timing nor `100 Continue` tells a prober which
+    /// tenants exist.
+    pub(crate) fn answers_before_body(&self, rejection: &Rejection) -> bool {
+        !self.passes(rejection) && !matches!(rejection, Rejection::UnknownKey)
+    }
+
     /// The response to a rejected request, after its `tracing` event.
     pub(crate) fn reject(&self, rejection: &Rejection, peer: Option<IpAddr>) -> Response<Bytes> {
         self.event(rejection, peer, "enforce");
