@@ -3,8 +3,8 @@
 //! HTTP/2 framed by hand so frame sizes, their order and frames of unknown types are the
 //! attacker's).
 //!
-//! Each test names what it tries; those marked `#[ignore = "finding: ..."]` show a weakness
-//! that is not fixed yet and pass once it is. Heap is counted by a global allocator over the
+//! Each test names what it tries; those under "Findings" failed before the weakness they
+//! show was fixed. Heap is counted by a global allocator over the
 //! whole process (server, attackers and test): live bytes, allocated minus freed.
 #![cfg(all(feature = "keys", feature = "tokio"))]
 
@@ -380,7 +380,7 @@ fn cpu_ns() -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------
-// Findings: each fails today and passes once its weakness is fixed.
+// Findings: each failed before its weakness was fixed.
 // ---------------------------------------------------------------------------------------
 
 /// Per-tenant keys at `/t/{tenant}`: only `acme` exists.
@@ -415,7 +415,6 @@ async fn first_answer(addr: SocketAddr, tenant: &str) -> Option<u16> {
 /// only after: `100 Continue` (or silence, without `Expect`) means "this tenant exists",
 /// in one round trip, without a secret.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: an unknown tenant is refused before its body is read, a known one after, which tells them apart"]
 async fn unknown_tenant_is_answered_like_a_known_one_before_its_body() {
     let _serial = SERIAL.lock().await;
     let addr = support::serve_axum(tenant_app()).await;
