@@ -220,6 +220,13 @@ impl Verified {
         ids.extend(self.also.filter(|also| !ids.contains(also)));
         ids
     }
+
+    /// The ids among [`delivery_ids`](Self::delivery_ids) that the signature binds and a
+    /// forger cannot choose, which a replay guard also records for a duplicate: for now, the
+    /// name a scheme adds with [`also_named`](Self::also_named).
+    pub(crate) fn bound_ids(&self) -> Vec<DeliveryId> {
+        self.also.into_iter().collect()
+    }
 }
 
 /// The id of the event `fields` name in `body`; `None` (with a DEBUG event) if the body does
