@@ -79,8 +79,10 @@ fn unreachable_endpoint() -> JwtScheme {
 
 /// FusionAuth: `X-FusionAuth-Signature-JWT`, a JWT whose `request_body_sha256` claim is
 /// the body's base64 SHA-256, signed with an HMAC key (`HS256`, `HS384`, `HS512`): give
-/// that key's secret. For an RSA or EC signing key, use [`fusionauth_jwks`]. FusionAuth
-/// sends no `iat`, so none is required; `exp` and `nbf` are enforced when present.
+/// that key's secret. For an RSA or EC signing key, use [`fusionauth_jwks`]. FusionAuth's
+/// documented JWT carries `request_body_sha256` alone, so no `iat` is required; `exp` and
+/// `nbf` are enforced when present. Nothing then dates a delivery: put a replay guard
+/// behind it.
 ///
 /// # Panics
 ///
