@@ -14,7 +14,7 @@ use std::{
     time::{Duration, UNIX_EPOCH},
 };
 
-use axum::{routing::post, Router};
+use axum::{routing::post, Extension, Router};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -27,8 +27,9 @@ use serde_json::{json, Value};
 use tower_webhook::{
     keys::{AllowedHosts, Fetcher},
     presets,
-    scheme::{JwtScheme, PayPalScheme, Scheme, SnsScheme},
-    WebhookSignatureLayer,
+    replay::{MemoryStore, ReplayGuardLayer},
+    scheme::{DeliveryId, JwtScheme, PayPalScheme, Scheme, SnsScheme},
+    Verified, WebhookSignatureLayer,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -924,4 +925,319 @@ async fn a_slow_key_host_holds_no_more_fetches_than_the_cap() {
     let slow = server.fetches_under(SLOW_CERTS);
     assert!((1..=4).contains(&slow), "{slow} fetches of the slow host");
     assert_eq!(server.fetches(GOOD_CERT), 1);
+}
+
+/// What the handler behind the guard saw: each body it processed, with the ids the guard
+/// claimed for it.
+type Processed = Arc<Mutex<Vec<(Bytes, Vec<DeliveryId>)>>>;
+
+/// `scheme`, then a replay guard, then a handler that records what it processed, on a real
+/// axum server.
+async fn guarded<S>(scheme: S) -> (SocketAddr, Processed)
+where
+    S: Scheme + Clone + Send + Sync + 'static,
+    S::Verifier: Send + 'static,
+{
+    let processed = Processed::default();
+    let seen = Arc::clone(&processed);
+    let route: axum::routing::MethodRouter = post(
+        move |Extension(verified): Extension<Verified>, body: Bytes| {
+            seen.lock().unwrap().push((body, verified.delivery_ids()));
+            async { "handled" }
+        },
+    )
+    .layer::<_, Infallible>(ReplayGuardLayer::new(MemoryStore::new(100)))
+    .layer(WebhookSignatureLayer::new(scheme));
+    let path = "/{*rest}";
+    (
+        support::serve_axum(Router::new().route(path, route)).await,
+        processed,
+    )
+}
+
+/// The CRC-32 lookup table (IEEE, reflected: zlib's, and PayPal's).
+fn crc_table() -> [u32; 256] {
+    let mut table = [0u32; 256];
+    for (i, entry) in (0u32..).zip(table.iter_mut()) {
+        *entry = (0..8).fold(i, |c, _| {
+            if c & 1 == 1 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            }
+        });
+    }
+    table
+}
+
+/// The four bytes that, between `prefix` and `suffix`, give the whole the CRC-32 `target`:
+/// the textbook forgery. The register is run forward over `prefix` and backward from
+/// `target` over `suffix`; the four bytes are what takes one to the other.
+fn crc32_patch(prefix: &[u8], suffix: &[u8], target: u32) -> [u8; 4] {
+    let table = crc_table();
+    // Each table entry has a distinct top byte, so a step backward knows which entry the
+    // step forward used.
+    let mut backward = [0u32; 256];
+    for (i, entry) in (0u32..).zip(table) {
+        backward[(entry >> 24) as usize] = (entry << 8) ^ i;
+    }
+    let step_back = |register: u32, byte: u8| {
+        (register << 8) ^ backward[(register >> 24) as usize] ^ u32::from(byte)
+    };
+    let before_suffix = suffix.iter().rev().fold(!target, |r, &b| step_back(r, b));
+    let before_patch = (0..4).fold(before_suffix, |r, _| step_back(r, 0));
+    (before_patch ^ !crc32fast::hash(prefix)).to_le_bytes()
+}
+
+/// A PayPal event of PayPal's shape, with the id `id` and another amount, whose CRC-32 is
+/// the captured body's: valid JSON, the four forged bytes inside a string.
+fn forged_paypal_body(captured: &str, id: &str) -> String {
+    let target = crc32fast::hash(captured.as_bytes());
+    let suffix = "\"}";
+    (0u32..)
+        .find_map(|nonce| {
+            let prefix = format!(
+                r#"{{"id":"{id}","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{{"id":"5O190127TN364715T","amount":{{"value":"9999.00","currency_code":"EUR"}}}},"note":"{nonce:04}"#
+            );
+            let patch = crc32_patch(prefix.as_bytes(), suffix.as_bytes(), target);
+            // Printable, and neither a quote nor a backslash: the string stays JSON.
+            let fits = patch
+                .iter()
+                .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+            fits.then(|| format!("{prefix}{}{suffix}", String::from_utf8(patch.to_vec()).unwrap()))
+        })
+        .unwrap()
+}
+
+/// A body written to the captured delivery's CRC-32, sent with its headers: the signature
+/// cannot tell (PayPal signs only the CRC-32), so without a guard it verifies; behind the
+/// guard it is the captured delivery's duplicate, by the transmission id the signature
+/// binds, and the handler runs once (before: twice, the forged body named by its new `id`).
+#[tokio::test]
+async fn a_paypal_body_forged_to_the_same_crc32_is_a_duplicate_behind_the_guard() {
+    let server = KeyServer::start().await;
+    let captured = paypal_body();
+    let forged = forged_paypal_body(&captured, "WH-FORGED");
+    assert_eq!(
+        crc32fast::hash(forged.as_bytes()),
+        crc32fast::hash(captured.as_bytes())
+    );
+    let event: Value = serde_json::from_str(&forged).unwrap();
+    assert_eq!(event["resource"]["amount"]["value"], "9999.00");
+    assert_ne!(
+        event["id"],
+        serde_json::from_str::<Value>(&captured).unwrap()["id"]
+    );
+    let url = server.url(GOOD_CERT);
+
+    // What the scheme alone cannot refuse.
+    let outcome = through(paypal_scheme(&server), paypal_request(&url, &forged)).await;
+    assert_eq!(outcome.status, StatusCode::OK);
+    assert_eq!(outcome.recorder.only().body, forged.as_bytes());
+
+    let (addr, processed) = guarded(paypal_scheme(&server)).await;
+    let first = support::send(addr, paypal_request(&url, &captured)).await;
+    assert!(support::is_processed(&first), "{first:?}");
+    let replay = support::send(addr, paypal_request(&url, &forged)).await;
+    assert!(support::is_duplicate(&replay), "{replay:?}");
+    let processed = processed.lock().unwrap().clone();
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].0, captured.as_bytes());
+    // Named by the event id and by the transmission id, two different names.
+    let ids = &processed[0].1;
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+}
+
+/// `paypal_request` with the headers of another of the vector's transmissions.
+fn paypal_transmission(which: &str, url: &str, body: &str) -> Request<Full<Bytes>> {
+    let mut request = paypal_request(url, body);
+    let vector = &vectors()["paypal"];
+    let headers = match which {
+        "retry" => &vector["retry_headers"],
+        other => &vector[other]["headers"],
+    };
+    for (name, value) in headers.as_object().unwrap() {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.as_str().unwrap().parse().unwrap(),
+        );
+    }
+    request
+}
+
+/// PayPal's retry (another transmission, the same event) is one delivery with the first, by
+/// the event `id`; the guard then also remembers the retry's transmission id, so a body
+/// forged to the retry's CRC-32 and sent with its headers is a duplicate too (before this
+/// was remembered: processed).
+#[tokio::test]
+async fn a_paypal_retry_is_one_delivery_and_its_headers_forge_nothing() {
+    let server = KeyServer::start().await;
+    let scheme = paypal_scheme(&server).tolerance(Duration::from_secs(120));
+    let (addr, processed) = guarded(scheme).await;
+    let url = server.url(GOOD_CERT);
+    let body = paypal_body();
+    let first = support::send(addr, paypal_request(&url, &body)).await;
+    assert!(support::is_processed(&first), "{first:?}");
+    let retry = support::send(addr, paypal_transmission("retry", &url, &body)).await;
+    assert!(support::is_duplicate(&retry), "{retry:?}");
+    let forged = forged_paypal_body(&body, "WH-FORGED");
+    let forged = support::send(addr, paypal_transmission("retry", &url, &forged)).await;
+    assert!(support::is_duplicate(&forged), "{forged:?}");
+    assert_eq!(processed.lock().unwrap().len(), 1);
+}
+
+/// A forged body naming another event's id, sent with a captured delivery's headers, is a
+/// duplicate; and it marks nothing but what the signature binds, so that other event, when
+/// PayPal delivers it, is processed.
+#[tokio::test]
+async fn a_forged_paypal_body_cannot_mark_another_event_done() {
+    let server = KeyServer::start().await;
+    let (addr, processed) = guarded(paypal_scheme(&server)).await;
+    let url = server.url(GOOD_CERT);
+    let other = vectors()["paypal"]["other"]["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_id = serde_json::from_str::<Value>(&other).unwrap()["id"].clone();
+    let first = support::send(addr, paypal_request(&url, &paypal_body())).await;
+    assert!(support::is_processed(&first), "{first:?}");
+    let forged = forged_paypal_body(&paypal_body(), other_id.as_str().unwrap());
+    let forged = support::send(addr, paypal_request(&url, &forged)).await;
+    assert!(support::is_duplicate(&forged), "{forged:?}");
+    let genuine = support::send(addr, paypal_transmission("other", &url, &other)).await;
+    assert!(support::is_processed(&genuine), "{genuine:?}");
+    let bodies: Vec<Bytes> = processed
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(body, _)| body.clone())
+        .collect();
+    assert_eq!(bodies, [paypal_body(), other].map(Bytes::from));
+}
+
+/// The notification with its `Subject` moved into its `MessageId`
+/// (`<id>\nSubject\nOrder placed`, no `Subject`): the same signed text, a new message id.
+/// Refused with `401` through a real server with the guard, so the handler runs once
+/// (before: twice, the re-split message processed as a new delivery).
+#[tokio::test]
+async fn an_sns_message_split_into_a_new_message_id_is_refused() {
+    let server = KeyServer::start().await;
+    let body = sns_body(&server, "notification_v1");
+    let mut resplit: serde_json::Map<String, Value> = serde_json::from_str(&body).unwrap();
+    let subject = resplit.remove("Subject").unwrap();
+    let id = resplit["MessageId"].as_str().unwrap().to_owned();
+    resplit.insert(
+        "MessageId".into(),
+        format!("{id}\nSubject\n{}", subject.as_str().unwrap()).into(),
+    );
+    let resplit = Value::Object(resplit).to_string();
+
+    let (addr, processed) = guarded(sns_scheme(&server)).await;
+    let first = support::send(addr, sns_request(&body)).await;
+    assert!(support::is_processed(&first), "{first:?}");
+    let (status, _, answer) = support::send(addr, sns_request(&resplit)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer, "malformed webhook signature\n");
+    // Sent first, to a fresh server, it is refused just the same.
+    let (fresh, fresh_processed) = guarded(sns_scheme(&server)).await;
+    let (status, _, _) = support::send(fresh, sns_request(&resplit)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(fresh_processed.lock().unwrap().is_empty());
+
+    let again = support::send(addr, sns_request(&body)).await;
+    assert!(support::is_duplicate(&again), "{again:?}");
+    let processed = processed.lock().unwrap().clone();
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].0, body.as_bytes());
+    // Named by its message id and by its signature.
+    assert_eq!(processed[0].1.len(), 2);
+}
+
+/// FusionAuth's JWTs through a real server: as FusionAuth documents them (no `iat`, no
+/// `exp`) and within the leeway they verify; expired (and without `iat`, so nothing else
+/// bounds them) or not yet valid, `401` and the handler never runs (before: both verified).
+#[tokio::test]
+async fn expired_and_not_yet_valid_jwts_get_401_through_a_real_server() {
+    let fa = &vectors()["fusionauth"];
+    let body = fa["body"].as_str().unwrap();
+    let header = "x-fusionauth-signature-jwt";
+    let (addr, processed) =
+        guarded(presets::fusionauth(fa["hmac_secret"].as_str().unwrap()).clock(fixed_now)).await;
+    for jwt in ["jwt_hs256_claim_only", "jwt_hs256_just_expired"] {
+        let request = jwt_request(header, fa[jwt].as_str().unwrap(), body);
+        let (status, _, answer) = support::send(addr, request).await;
+        // The guard names both by their signatures, which differ: two deliveries.
+        assert_eq!(
+            (status, answer.as_ref()),
+            (StatusCode::OK, b"handled".as_ref()),
+            "{jwt}"
+        );
+    }
+    for jwt in ["jwt_hs256_expired", "jwt_hs256_not_yet_valid"] {
+        let request = jwt_request(header, fa[jwt].as_str().unwrap(), body);
+        let (status, _, answer) = support::send(addr, request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{jwt}");
+        assert_eq!(answer, "webhook timestamp outside the tolerance\n", "{jwt}");
+    }
+    assert_eq!(processed.lock().unwrap().len(), 2);
+}
+
+/// The certificate URL spellings the review found, through a real server: a path that climbs
+/// out of PayPal's certificate directory and a fragment are refused with `401` and no fetch;
+/// port `0443`'s spelling of the allowed port is the same URL, one fetch; an SNS URL on
+/// `sns.s3.amazonaws.com` (S3's bucket `sns`, allowed by `sns.*.amazonaws.com`) is refused
+/// with no fetch.
+#[tokio::test]
+async fn certificate_url_spellings_are_refused_or_normalised_through_a_real_server() {
+    let server = KeyServer::start().await;
+    let port = server.addr.port();
+    let hosts =
+        |extra: &str| AllowedHosts::new([format!("127.0.0.1:{port}"), extra.to_owned()]).unwrap();
+    let paypal = paypal_scheme(&server).certificate_hosts(hosts("api.paypal.com"));
+    let sns = sns_scheme(&server).certificate_hosts(hosts("sns.*.amazonaws.com"));
+    let echo = || post(|body: Bytes| async move { body });
+    let app = Router::new()
+        .route(
+            "/webhooks/paypal",
+            echo().layer(WebhookSignatureLayer::new(paypal)),
+        )
+        .route(
+            "/webhooks/sns",
+            echo().layer(WebhookSignatureLayer::new(sns)),
+        );
+    let addr = support::serve_axum(app).await;
+
+    let base = format!("https://127.0.0.1:{port}");
+    for url in [
+        format!("{base}/v1/notifications/certs/../../../admin"),
+        format!("{base}{GOOD_CERT}/../../../../admin"),
+        format!("{base}/v1/notifications/certs/%2E%2E/%2E%2E/admin"),
+        format!("{base}{GOOD_CERT}#frag"),
+        format!("https://127.0.0.1:0{port}{GOOD_CERT}#frag"),
+        "https://api.paypal.com/v1/notifications/certs/../../../admin".to_owned(),
+    ] {
+        let (status, _, answer) = support::send(addr, paypal_request(&url, &paypal_body())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{url}");
+        assert_eq!(answer, "invalid webhook signature\n", "{url}");
+    }
+    let sns_message = sns_body(&server, "notification_v2");
+    let on_s3 = sns_message.replace(
+        &server.url(SNS_CERT),
+        &format!("https://sns.s3.amazonaws.com{SNS_CERT}"),
+    );
+    assert_ne!(on_s3, sns_message);
+    let (status, _, answer) = support::send(addr, sns_request(&on_s3)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer, "invalid webhook signature\n");
+    assert_eq!(server.total_fetches(), 0);
+
+    let padded = format!("https://127.0.0.1:0{port}{GOOD_CERT}");
+    for url in [padded, server.url(GOOD_CERT)] {
+        let (status, _, answer) = support::send(addr, paypal_request(&url, &paypal_body())).await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+        assert_eq!(answer, paypal_body().as_bytes());
+    }
+    assert_eq!(server.fetches(GOOD_CERT), 1);
+    assert_eq!(server.total_fetches(), 1);
 }

@@ -74,6 +74,12 @@ pub enum Strength {
     /// someone who knows the secret, but its body is not covered, and a captured request can
     /// be replayed with any body. See [`TokenScheme`](crate::scheme::TokenScheme).
     SharedSecret,
+    /// A signature of some headers and only a checksum of the body (PayPal's CRC32): anyone
+    /// who captured one delivery can write another body with the same checksum and send it
+    /// with the captured headers within the tolerance. Put the replay guard behind these:
+    /// such deliveries are also named by what the signature binds, so the forged body is a
+    /// duplicate. See [`PayPalScheme`](crate::scheme::PayPalScheme).
+    Checksum,
 }
 
 impl Preset {
@@ -1102,7 +1108,7 @@ static PRESETS: &[Preset] = &[
         docs: Some("https://developer.paypal.com/api/rest/webhooks/rest/#link-selfverificationmethod"),
         algorithm: "RSA-SHA256, fetched certificate",
         feature: Some("paypal"),
-        strength: Strength::Signature,
+        strength: Strength::Checksum,
         needs_url: false,
         aliases: &[],
         build: gated!("paypal", |keys, options| {

@@ -17,7 +17,9 @@ pub const PLAID_KEY_ENDPOINT: &str = "https://production.plaid.com/webhook_verif
 
 /// PayPal: `PAYPAL-TRANSMISSION-SIG`, RSA-SHA256 over the transmission id and time, your
 /// webhook id and the body's CRC32, under the certificate at `PAYPAL-CERT-URL` (fetched
-/// only from PayPal's API hosts, its chain validated). See [`PayPalScheme`].
+/// only from PayPal's API hosts, its chain validated). The body is bound only by that
+/// checksum: put a replay guard behind it, which then treats a body forged to the same CRC32
+/// as a duplicate. See [`PayPalScheme`].
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -77,7 +79,10 @@ fn unreachable_endpoint() -> JwtScheme {
 
 /// FusionAuth: `X-FusionAuth-Signature-JWT`, a JWT whose `request_body_sha256` claim is
 /// the body's base64 SHA-256, signed with an HMAC key (`HS256`, `HS384`, `HS512`): give
-/// that key's secret. For an RSA or EC signing key, use [`fusionauth_jwks`].
+/// that key's secret. For an RSA or EC signing key, use [`fusionauth_jwks`]. FusionAuth's
+/// documented JWT carries `request_body_sha256` alone, so no `iat` is required; `exp` and
+/// `nbf` are enforced when present. Nothing then dates a delivery: put a replay guard
+/// behind it.
 ///
 /// # Panics
 ///

@@ -19,7 +19,7 @@ use super::{
 /// | store says | the guard | answer |
 /// |---|---|---|
 /// | free | claims it as in progress (`in_progress_ttl`) and calls the inner service; a 2xx marks it done (`done_ttl`), anything else releases it for the retry | the inner service's |
-/// | done | does not call the inner service | `200`, `webhook-duplicate: true` |
+/// | done | does not call the inner service; records the names its signature binds (PayPal's transmission id) as done too | `200`, `webhook-duplicate: true` |
 /// | in progress | does not call the inner service | `409`, so the sender retries later |
 /// | unreachable, or no answer within `store_timeout` | fails closed ([`fail_open`](Self::fail_open) changes it) | `503` |
 ///

@@ -20,7 +20,12 @@ use http::{header::CONTENT_TYPE, HeaderValue, Request, Response, StatusCode};
 use tower_service::Service;
 
 use super::{layer::Settings, Claim, ReplayStore, StoreError, StoreFuture, DUPLICATE_HEADER};
-use crate::{body::ResponseBody, metrics, rejection::Unverified, scheme::Verified};
+use crate::{
+    body::ResponseBody,
+    metrics,
+    rejection::Unverified,
+    scheme::{DeliveryId, Verified},
+};
 
 /// The service [`ReplayGuardLayer`](super::ReplayGuardLayer) builds.
 pub struct ReplayGuard<S, St> {
@@ -99,10 +104,10 @@ where
         let store = Arc::clone(&self.store);
         let settings = self.settings;
         Box::pin(async move {
-            let ids = request
+            let (ids, bound) = request
                 .extensions()
                 .get::<Verified>()
-                .map(Verified::delivery_ids)
+                .map(|verified| (verified.delivery_ids(), verified.bound_ids()))
                 .unwrap_or_default();
             if ids.is_empty() {
                 if request.extensions().get::<Unverified>().is_some() {
@@ -146,6 +151,9 @@ where
                     claims.keys.push(key);
                 } else if let Err(error) = claims.release().await {
                     tracing::warn!(target: "tower_webhook", %error, delivery, "replay store failed to release a claim");
+                }
+                if let Ok(Claim::Done) = claim {
+                    remember(&store, &bound, settings).await;
                 }
                 return match claim {
                     Ok(Claim::Done) => {
@@ -191,6 +199,34 @@ where
             }
             result.map(|response| response.map(ResponseBody::inner))
         })
+    }
+}
+
+/// Records a duplicate's names that its signature binds (PayPal's transmission id) as done,
+/// where no one holds them: a sender's retry brings a fresh one, and a body forged to the
+/// retry's checksum and sent with its headers would otherwise be new by every name. Names a
+/// forger can choose (an event id in a body) are never recorded here, so a captured delivery
+/// cannot mark another event done.
+async fn remember<St: ReplayStore>(store: &Arc<St>, bound: &[DeliveryId], settings: Settings) {
+    if bound.is_empty() {
+        return;
+    }
+    let mut claims = Claims::new(Arc::clone(store), settings.store_timeout);
+    for key in bound.iter().map(ToString::to_string) {
+        let claim = bounded(
+            store.claim(&key, &claims.token, settings.in_progress_ttl),
+            settings.store_timeout,
+        )
+        .await;
+        if let Ok(Claim::Claimed) = claim {
+            claims.keys.push(key);
+        }
+    }
+    if let Err(error) = claims
+        .complete(settings.done_ttl, settings.in_progress_ttl)
+        .await
+    {
+        tracing::debug!(target: "tower_webhook", %error, "replay store failed to record a duplicate's signed name");
     }
 }
 

@@ -45,6 +45,14 @@ const JWK_TTL: Duration = Duration::from_secs(60 * 60);
 /// five minutes.
 pub const DEFAULT_JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
+/// How far past `exp`, and how long before `nbf`, a JWT is still accepted by default:
+/// 60 seconds, for the sender's and the receiver's clocks to differ (see
+/// [`JwtScheme::leeway`]).
+pub const DEFAULT_JWT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// The longest leeway [`JwtScheme::leeway`] takes: 5 minutes, the tolerance on `iat`.
+const LONGEST_LEEWAY: Duration = Duration::from_secs(5 * 60);
+
 /// How a claim writes the body's SHA-256.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -64,6 +72,11 @@ pub enum BodyHash {
 ///   key type: an `HS256` header cannot make an RSA public key act as an HMAC secret.
 /// - `iat` more than 5 minutes from now is refused ([`tolerance`](Self::tolerance)); a JWT
 ///   without `iat` is refused when the scheme [requires it](Self::require_issued_at).
+/// - A JWT past its `exp`, or before its `nbf`, by more than the
+///   [`leeway`](Self::leeway) (60 seconds) is refused with `401`; a claim that is there but
+///   not a number is refused too. Without `iat` or `exp`, nothing in a JWT says when it was
+///   made, and a captured delivery verifies for as long as its key is used: put a replay
+///   guard behind such senders.
 /// - The JWT is checked when the head arrives: a bad one gets `401` before the body is read.
 ///
 /// ```
@@ -82,6 +95,7 @@ pub struct JwtScheme {
     body_hash: BodyHash,
     require_iat: bool,
     tolerance: Tolerance,
+    leeway: Duration,
     clock: Arc<dyn Clock>,
     /// Where the JWKS is, for a scheme built by [`jwks`](Self::jwks): what
     /// [`jwks_refresh_interval`](Self::jwks_refresh_interval) rebuilds the keys from.
@@ -236,6 +250,7 @@ impl JwtScheme {
             body_hash: BodyHash::Base64,
             require_iat: false,
             tolerance: Tolerance::new(DEFAULT_TOLERANCE),
+            leeway: DEFAULT_JWT_LEEWAY,
             clock: Arc::new(SystemClock),
             jwks: None,
         }
@@ -282,6 +297,22 @@ impl JwtScheme {
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = Tolerance::new(tolerance);
+        self
+    }
+
+    /// How far past its `exp`, and how long before its `nbf`, a JWT is still accepted, for
+    /// clocks that differ. Default: [`DEFAULT_JWT_LEEWAY`] (60 seconds); held between 0 and
+    /// 5 minutes, so no setting turns the checks off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::scheme::JwtScheme;
+    ///
+    /// let scheme = JwtScheme::hmac("x-signature-jwt", "key").leeway(Duration::from_secs(10));
+    /// ```
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway.min(LONGEST_LEEWAY);
         self
     }
 
@@ -339,8 +370,9 @@ impl JwtScheme {
             .verify(&token.alg, &token.signing_input, &token.signature)
             .ok_or(Rejection::InvalidSignature)?;
         // Signed claims from here on.
+        let now = unix_seconds(&*self.clock);
         match token.claims.get("iat").map(Value::as_u64) {
-            Some(Some(iat)) if !self.tolerance.admits(unix_seconds(&*self.clock), iat) => {
+            Some(Some(iat)) if !self.tolerance.admits(now, iat) => {
                 return Err(Rejection::TimestampOutOfTolerance);
             }
             Some(Some(_)) => {}
@@ -348,6 +380,7 @@ impl JwtScheme {
             None if self.require_iat => return Err(Rejection::InvalidTimestamp),
             None => {}
         }
+        self.check_validity(&token.claims, now)?;
         let claimed = token
             .claims
             .get(&*self.claim)
@@ -367,6 +400,37 @@ impl JwtScheme {
             signature: Tag::from_slice(&Sha256::digest(&token.signature)),
         })
     }
+}
+
+impl JwtScheme {
+    /// RFC 7519's `exp` (the JWT is refused from then on) and `nbf` (refused before then),
+    /// each with the leeway; a claim that is not a number is refused rather than ignored.
+    fn check_validity(&self, claims: &Value, now: u64) -> Result<(), Rejection> {
+        let date = |name: &str| match claims.get(name) {
+            None => Ok(None),
+            // A NumericDate may have a fraction (RFC 7519, section 2).
+            Some(value) => value.as_f64().map(Some).ok_or(Rejection::InvalidTimestamp),
+        };
+        let leeway = self.leeway.as_secs();
+        if let Some(exp) = date("exp")? {
+            // Expired once `now >= exp + leeway`: only a whole second before that passes.
+            if !seconds_before(now.saturating_sub(leeway), exp) {
+                return Err(Rejection::TimestampOutOfTolerance);
+            }
+        }
+        if let Some(nbf) = date("nbf")? {
+            if seconds_before(now.saturating_add(leeway), nbf) {
+                return Err(Rejection::TimestampOutOfTolerance);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `seconds` is strictly before the NumericDate `date`. (`u64` to `f64` is exact up
+/// to 2^53 seconds, 285 million years.)
+fn seconds_before(seconds: u64, date: f64) -> bool {
+    (seconds as f64) < date
 }
 
 /// A JWT's parts, decoded.
@@ -490,6 +554,7 @@ impl fmt::Debug for JwtScheme {
             .field("algorithms", &self.algorithms)
             .field("body_hash", &self.body_hash)
             .field("tolerance", &self.tolerance)
+            .field("leeway", &self.leeway)
             .finish_non_exhaustive()
     }
 }
@@ -555,5 +620,73 @@ impl SharedClock for JwtScheme {
     fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use serde_json::json;
+
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn scheme() -> JwtScheme {
+        JwtScheme::hmac("x-jwt", "key").clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
+    }
+
+    fn verdict(scheme: &JwtScheme, claims: &Value) -> Result<(), &'static str> {
+        scheme
+            .check_validity(claims, NOW)
+            .map_err(|rejection| rejection.reason())
+    }
+
+    #[test]
+    fn exp_and_nbf_hold_within_the_leeway_only() {
+        let scheme = scheme();
+        let out = Err("timestamp_out_of_tolerance");
+        for (claims, expected) in [
+            (json!({}), Ok(())),
+            (json!({"exp": NOW + 1}), Ok(())),
+            (json!({"exp": NOW}), Ok(())),
+            (json!({"exp": NOW - 59}), Ok(())),
+            (json!({"exp": NOW - 60}), out),
+            (json!({"exp": 1.5}), out),
+            (json!({"exp": -1}), out),
+            (json!({"exp": NOW as f64 - 59.5}), Ok(())),
+            (json!({"nbf": NOW + 60}), Ok(())),
+            (json!({"nbf": NOW + 61}), out),
+            (json!({"nbf": NOW as f64 + 60.5}), out),
+            (json!({"nbf": 0}), Ok(())),
+            (json!({"nbf": NOW + 61, "exp": NOW + 3600}), out),
+            (json!({"exp": "never"}), Err("invalid_timestamp")),
+            (json!({"nbf": null}), Err("invalid_timestamp")),
+            (json!({"exp": [NOW]}), Err("invalid_timestamp")),
+        ] {
+            assert_eq!(verdict(&scheme, &claims), expected, "{claims}");
+        }
+    }
+
+    #[test]
+    fn the_leeway_is_held_to_five_minutes_and_may_be_zero() {
+        let strict = scheme().leeway(Duration::ZERO);
+        assert_eq!(
+            verdict(&strict, &json!({"exp": NOW})),
+            Err("timestamp_out_of_tolerance")
+        );
+        assert_eq!(verdict(&strict, &json!({"exp": NOW + 1})), Ok(()));
+        assert_eq!(
+            verdict(&strict, &json!({"nbf": NOW + 1})),
+            Err("timestamp_out_of_tolerance")
+        );
+        let wide = scheme().leeway(Duration::MAX);
+        assert_eq!(wide.leeway, LONGEST_LEEWAY);
+        assert_eq!(verdict(&wide, &json!({"exp": NOW - 299})), Ok(()));
+        assert_eq!(
+            verdict(&wide, &json!({"exp": NOW - 300})),
+            Err("timestamp_out_of_tolerance")
+        );
     }
 }

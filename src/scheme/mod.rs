@@ -55,6 +55,7 @@ pub use self::ed25519::{Ed25519, Ed25519Scheme};
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub use self::jwt::{
     BodyHash, InvalidKeyUrl, JwtScheme, JwtVerifier, DEFAULT_JWKS_REFRESH_INTERVAL,
+    DEFAULT_JWT_LEEWAY,
 };
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]

@@ -14,7 +14,7 @@ use super::{
     signature::{find_one, DEFAULT_TOLERANCE},
     timestamp::{TimestampFormat, Tolerance},
     verified::Event,
-    Scheme, Verified, Verifier,
+    DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::{
     keys::{
@@ -39,17 +39,39 @@ pub const PAYPAL_CERT_HOSTS: [&str; 4] = [
 /// SHA256withRSA`) signature of `{transmission id}|{transmission time}|{webhook id}|{CRC32 of
 /// the body}`, under the certificate at `PAYPAL-CERT-URL`.
 ///
+/// **The body is bound only by its CRC32**, which is a checksum, not a cryptographic hash:
+/// anyone who has seen one delivery (a log, a proxy) can write another body, with another
+/// event `id` and amount, padded to the same CRC32, and send it with the captured headers
+/// while `PAYPAL-TRANSMISSION-TIME` is within the tolerance. This is PayPal's scheme and no
+/// receiver can tell the two bodies apart by their signature
+/// ([`Strength::Checksum`](crate::presets::Strength::Checksum)). What this crate does about it:
+///
+/// - A delivery is named by the event's `id` in the body (so PayPal's retries are one
+///   delivery) **and by its signed `PAYPAL-TRANSMISSION-ID`**
+///   ([`Verified::delivery_ids`](crate::Verified::delivery_ids)). Behind a
+///   [`ReplayGuardLayer`](crate::replay::ReplayGuardLayer), a forged body sent with captured
+///   headers and the delivery they were captured from are one delivery, whatever `id` the
+///   body claims: whichever comes second is answered as a duplicate.
+///   Put the guard behind PayPal, with a `done_ttl` longer than the tolerance (the default
+///   10 minutes is).
+/// - Without a guard, a forged body verifies within the tolerance; the tolerance is 5
+///   minutes, enough for clock skew: a shorter one would not stop an attacker who acts
+///   within seconds, only refuse deliveries from a receiver whose clock is off.
+/// - Where the amount matters, confirm the event with PayPal's API (`GET
+///   /v1/notifications/webhooks-events/{id}`) before acting on it.
+///
 /// The certificate URL is refused with `401`, before any fetch, unless it is `https` on
 /// PayPal's API hosts ([`PAYPAL_CERT_HOSTS`]) and names a certificate the way PayPal does
 /// (`/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270`: three groups of eight
-/// lowercase hex digits), with no query, percent-escape, or empty, `.` or `..` segment.
-/// Scheme and host are compared and cached lowercase, without the port 443, so every
-/// spelling of one URL is one cache entry and one fetch. A fetched certificate is used only
+/// lowercase hex digits), with no query, fragment, percent-escape, or empty, `.` or `..`
+/// segment. Scheme and host are compared and cached lowercase, without the port 443 (however
+/// it is written: `:443`, `:0443`), so every spelling of one URL is one cache entry and one
+/// fetch. A fetched certificate is used only
 /// if its chain leads to a trusted root and it is issued to
 /// `messageverificationcerts.paypal.com` (or `messageverificationcerts.sandbox.paypal.com`).
 /// Certificates are cached for an hour, with a single flight; made-up certificate names are
 /// held to the [`Fetcher`]'s limits. `PAYPAL-TRANSMISSION-TIME`
-/// more than 5 minutes from now is refused. A delivery is named by the event's `id`.
+/// more than 5 minutes from now is refused.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -208,9 +230,16 @@ impl PayPalScheme {
             certificate: certificate.clone(),
             prefix: format!("{}|{}|{}|", head.id, head.time, self.webhook_id),
             signature: head.signature,
+            transmission: transmission_id(head.id),
             crc: crc32fast::Hasher::new(),
         }
     }
+}
+
+/// The delivery's name from its `PAYPAL-TRANSMISSION-ID`, which the signature binds, in a
+/// domain of its own so it never equals an event id or a signature.
+fn transmission_id(id: &str) -> DeliveryId {
+    DeliveryId::derive("paypal#transmission", id.as_bytes())
 }
 
 /// A header's value as text, if it is there once; `Err` if it is there twice.
@@ -297,6 +326,7 @@ pub struct PayPalVerifier {
     certificate: Certificate,
     prefix: String,
     signature: Vec<u8>,
+    transmission: DeliveryId,
     crc: crc32fast::Hasher,
 }
 
@@ -322,7 +352,8 @@ impl Verifier for PayPalVerifier {
                     each_element: false,
                 }),
                 body: None,
-            })))
+            }))
+            .also_named(self.transmission))
     }
 }
 

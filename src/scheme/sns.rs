@@ -27,7 +27,8 @@ use crate::{
 };
 
 /// The hosts SNS signing certificates are on: `sns.<region>.amazonaws.com`, and the China
-/// regions' `sns.<region>.amazonaws.com.cn`.
+/// regions' `sns.<region>.amazonaws.com.cn`. The wildcard must also be written as a region
+/// is (`us-east-1`, `us-gov-west-1`): `sns.s3.amazonaws.com` is S3's, not SNS's.
 pub const SNS_CERT_HOSTS: [&str; 2] = ["sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"];
 
 /// How far an SNS message's `Timestamp` may be from now by default: 1 hour, because SNS
@@ -46,14 +47,22 @@ pub const SNS_DEFAULT_TOLERANCE: Duration = Duration::from_secs(60 * 60);
 /// - Only topics you list are accepted: a message from any other `TopicArn` (in the
 ///   `x-amz-sns-topic-arn` header, checked before the body is read, and in the signed body)
 ///   gets `401`.
-/// - `SigningCertURL` must be `https` on `sns.<region>.amazonaws.com` and name a
+/// - `SigningCertURL` must be `https` on `sns.<region>.amazonaws.com` (or
+///   `sns.<region>.amazonaws.com.cn`), `<region>` an AWS region's name (`us-east-1`, not
+///   `s3`: S3 serves a bucket named `sns` at `sns.s3.amazonaws.com`), and name a
 ///   certificate the way SNS does (`/SimpleNotificationService-<32 letters or digits>.pem`,
 ///   no query, percent-escape, or empty, `.` or `..` segment), or the message gets `401`
 ///   with no fetch; the certificate must chain to a trusted root and be issued to
 ///   `sns.amazonaws.com`. Certificates are cached for an hour, single flight, under the
 ///   URL with scheme and host lowercase and without the port 443.
 /// - `Timestamp` more than an hour from now is refused ([`SNS_DEFAULT_TOLERANCE`]).
-/// - A delivery is named by its `MessageId`, which SNS keeps across retries.
+/// - A delivery is named by its `MessageId`, which SNS keeps across retries, and by its
+///   signature ([`Verified::delivery_ids`](crate::Verified::delivery_ids)).
+/// - The signed text is each field's name and value on lines of their own, so a line break
+///   in any field but `Message` is refused (`401`): it would let a field be moved into
+///   another and sign the same text with a new `MessageId`. A signed field sent twice is
+///   refused too (a parser that keeps the first would see another value than the one
+///   verified).
 ///
 /// The certificate URL is in the body, so the body is read before the certificate is
 /// looked up.
@@ -306,6 +315,15 @@ impl SnsVerifier {
         for name in names {
             // `Subject` is signed only when the message has one.
             match field(name) {
+                // The signed text is `Name\nvalue\n` for each field: a newline in any value
+                // but the message's would let a field be moved into another (a `MessageId`
+                // of `<id>\nSubject\n<subject>` and no `Subject` signs the same text) and
+                // make a new message id. AWS writes none there: ids, times, ARNs, tokens and
+                // URLs have none, and a `Subject` "must not include line breaks or control
+                // characters" (SNS's `Publish`).
+                Some(value) if *name != "Message" && value.chars().any(char::is_control) => {
+                    return Err(Rejection::MalformedSignature);
+                }
                 Some(value) => {
                     canonical.push_str(name);
                     canonical.push('\n');
@@ -379,7 +397,11 @@ fn check(signed: &Signed, certificate: &Certificate) -> Result<Verified, Rejecti
     if !certificate.verifies(signed.hash, signed.canonical.as_bytes(), &signed.signature) {
         return Err(Rejection::InvalidSignature);
     }
-    Ok(Verified::new(0).with_delivery_id(DeliveryId::derive("sns", signed.message_id.as_bytes())))
+    // Named by its signature too, which binds the whole signed text: however that text is
+    // split into fields, it is one delivery.
+    Ok(Verified::new(0)
+        .with_delivery_id(DeliveryId::derive("sns", signed.message_id.as_bytes()))
+        .also_named(DeliveryId::derive("sns#signature", &signed.signature)))
 }
 
 impl Verifier for SnsVerifier {
@@ -446,8 +468,124 @@ mod tests {
             "https://s3.amazonaws.com/evil/SimpleNotificationService-1.pem",
             "https://sns.us-east-1.amazonaws.com.evil.example/x.pem",
             "http://sns.us-east-1.amazonaws.com/x.pem",
+            "https://sns.s3.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+            "https://sns.s3.amazonaws.com.cn/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
         ] {
             assert!(scheme.certificates.canonical(bad).is_none(), "{bad}");
+        }
+    }
+
+    /// A notification as SNS writes one, `fields` set or (as `None`) left out, read at the
+    /// time it was sent; its signature is not checked here.
+    fn read(fields: &[(&str, Option<&str>)]) -> Result<String, &'static str> {
+        let mut message = serde_json::json!({
+            "Type": "Notification",
+            "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+            "TopicArn": "arn:aws:sns:us-east-1:1:t",
+            "Subject": "Order placed",
+            "Message": "{\"order\":\"ord_1\"}\nsecond line",
+            "Timestamp": "2023-11-14T22:13:20.123Z",
+            "SignatureVersion": "2",
+            "Signature": STANDARD.encode([7u8; 256]),
+            "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+        });
+        for (name, value) in fields {
+            match value {
+                Some(value) => message[*name] = (*value).into(),
+                None => drop(message.as_object_mut().unwrap().remove(*name)),
+            }
+        }
+        let verifier = SnsVerifier {
+            scheme: SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
+                .clock(|| std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+        };
+        verifier
+            .read(message.to_string().as_bytes())
+            .map(|(signed, _)| signed.canonical)
+            .map_err(|rejection| rejection.reason())
+    }
+
+    #[test]
+    fn a_field_moved_into_the_message_id_is_refused() {
+        let signed = read(&[]).unwrap();
+        assert!(signed
+            .contains("MessageId\n22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324\nSubject\nOrder placed\n"));
+        // The same signed text, with a new message id and no subject: refused.
+        let resplit = [
+            (
+                "MessageId",
+                Some("22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324\nSubject\nOrder placed"),
+            ),
+            ("Subject", None),
+        ];
+        assert_eq!(read(&resplit), Err("malformed_signature"));
+        // Only the message may span lines; every other signed field may not, nor hold any
+        // other control character.
+        for name in ["MessageId", "Subject", "Timestamp", "TopicArn", "Type"] {
+            for bad in ["a\nb", "a\rb", "a\u{0}b", "a\u{85}b", "\n"] {
+                let value = match name {
+                    "Timestamp" => format!("2023-11-14T22:13:20Z{bad}"),
+                    "TopicArn" => format!("arn:aws:sns:us-east-1:1:t{bad}"),
+                    "Type" => format!("Notification{bad}"),
+                    _ => bad.to_owned(),
+                };
+                assert!(read(&[(name, Some(&value))]).is_err(), "{name}: {value:?}");
+            }
+        }
+        assert!(read(&[("Message", Some("line\nline\r\n"))]).is_ok());
+    }
+
+    #[test]
+    fn a_confirmation_field_with_a_line_break_is_refused() {
+        let confirmation = [
+            ("Type", Some("SubscriptionConfirmation")),
+            ("Subject", None),
+            ("Token", Some("2336412f37fb687f")),
+            (
+                "SubscribeURL",
+                Some("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription"),
+            ),
+        ];
+        assert!(read(&confirmation).is_ok());
+        for (name, value) in [
+            ("Token", "2336412f37fb687f\nTopicArn"),
+            (
+                "SubscribeURL",
+                "https://sns.us-east-1.amazonaws.com/\nTimestamp",
+            ),
+        ] {
+            let mut fields = confirmation.to_vec();
+            fields.push((name, Some(value)));
+            assert_eq!(read(&fields), Err("malformed_signature"), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_signed_field_twice_is_refused_however_its_name_is_escaped() {
+        let message = |extra: &str| {
+            format!(
+                r#"{{"Type":"Notification","MessageId":"1","TopicArn":"arn:aws:sns:us-east-1:1:t","Message":"m","Timestamp":"2023-11-14T22:13:20Z","SignatureVersion":"2","Signature":"{}","SigningCertURL":"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem"{extra}}}"#,
+                STANDARD.encode([7u8; 256])
+            )
+        };
+        let verifier = || SnsVerifier {
+            scheme: SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
+                .clock(|| std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+        };
+        assert!(verifier().read(message("").as_bytes()).is_ok());
+        for extra in [
+            r#","Message":"attacker's""#,
+            r#","Mess\u0061ge":"attacker's""#,
+            r#","MessageId":"2""#,
+            r#","Subject":"a","Subject":"b""#,
+            r#","Signature":"x""#,
+        ] {
+            let verdict = verifier().read(message(extra).as_bytes()).map(|_| ());
+            assert_eq!(
+                verdict.map_err(|r| r.reason()),
+                Err("malformed_signature"),
+                "{extra}"
+            );
         }
     }
 }

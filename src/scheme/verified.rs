@@ -28,6 +28,10 @@ pub struct Verified {
     key_index: usize,
     key_id: Option<Arc<str>>,
     delivery: Option<Delivery>,
+    /// Another name the signature binds (PayPal's transmission id, an SNS signature),
+    /// claimed besides the delivery's own: a body the signature does not fully bind cannot
+    /// make a captured delivery look new.
+    also: Option<DeliveryId>,
 }
 
 /// What names a verified request's delivery, kept as it came so the digest is computed only
@@ -68,6 +72,7 @@ impl Verified {
             key_index,
             key_id: None,
             delivery: None,
+            also: None,
         }
     }
 
@@ -93,7 +98,19 @@ impl Verified {
             key_index: index,
             key_id,
             delivery: None,
+            also: None,
         }
+    }
+
+    /// The same marker, also named `id`: something the signature binds, claimed by a
+    /// replay guard with the delivery's other ids.
+    #[cfg_attr(
+        not(any(feature = "paypal", feature = "sns")),
+        expect(dead_code, reason = "only PayPal and SNS name a delivery twice")
+    )]
+    pub(crate) fn also_named(mut self, id: DeliveryId) -> Self {
+        self.also = Some(id);
+        self
     }
 
     pub(crate) fn with_signature(mut self, namespace: Cow<'static, str>, signature: Tag) -> Self {
@@ -204,7 +221,10 @@ impl Verified {
     /// re-signed with a new timestamp keeps the header id, and a captured request replayed
     /// with an edited header keeps its signature. (The price: two different events with the
     /// same signature, which for a sender that signs only the body means the same body, are
-    /// one delivery.)
+    /// one delivery.) PayPal and Amazon SNS deliveries are also named by what their
+    /// signature binds (PayPal's transmission id, SNS's signature): a PayPal body rewritten
+    /// to the same CRC32, or an SNS message split differently into the same signed text, is
+    /// then the same delivery whatever event id it claims.
     ///
     /// ```
     /// use tower_webhook::{scheme::DeliveryId, Verified};
@@ -217,14 +237,23 @@ impl Verified {
         let Some(primary) = self.delivery_id() else {
             return Vec::new();
         };
-        match &self.delivery {
+        let mut ids = match &self.delivery {
             Some(Delivery::Signature {
                 namespace,
                 event: Some(Event::Unsigned(id)),
                 ..
             }) => vec![self.scoped(event_id(namespace, id)), primary],
             _ => vec![primary],
-        }
+        };
+        ids.extend(self.also.filter(|also| !ids.contains(also)));
+        ids
+    }
+
+    /// The ids among [`delivery_ids`](Self::delivery_ids) that the signature binds and a
+    /// forger cannot choose, which a replay guard also records for a duplicate: for now, the
+    /// name a scheme adds with [`also_named`](Self::also_named).
+    pub(crate) fn bound_ids(&self) -> Vec<DeliveryId> {
+        self.also.into_iter().collect()
     }
 }
 

@@ -59,6 +59,32 @@ out["paypal"] = {
         "PAYPAL-TRANSMISSION-SIG": rsa_sign(signer, paypal_line, hashes.SHA256()),
     },
 }
+# PayPal's retry of the same event: another transmission, a minute later, the same body.
+paypal_retry_line = "|".join(["8a2b0e40-d67a-11e5-baa3-778b53f4ae55", "2023-11-14T22:14:20Z", "WH-TEST-1",
+                              str(zlib.crc32(paypal_body.encode()) & 0xFFFFFFFF)])
+out["paypal"]["retry_headers"] = {
+    "PAYPAL-TRANSMISSION-ID": "8a2b0e40-d67a-11e5-baa3-778b53f4ae55",
+    "PAYPAL-TRANSMISSION-TIME": "2023-11-14T22:14:20Z",
+    "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+    "PAYPAL-TRANSMISSION-SIG": rsa_sign(signer, paypal_retry_line, hashes.SHA256()),
+}
+# Another event, which a forged body may name before it arrives.
+paypal_other_body = json.dumps({
+    "id": "WH-5VR28891KA0452718-0NX46392PR6473015",
+    "event_type": "PAYMENT.CAPTURE.REFUNDED",
+    "resource": {"id": "5O190127TN364715T", "amount": {"value": "42.00", "currency_code": "EUR"}},
+}, separators=(",", ":"))
+paypal_other_line = "|".join(["b3e1c2a0-d67a-11e5-baa3-778b53f4ae55", "2023-11-14T22:13:50Z", "WH-TEST-1",
+                              str(zlib.crc32(paypal_other_body.encode()) & 0xFFFFFFFF)])
+out["paypal"]["other"] = {
+    "body": paypal_other_body,
+    "headers": {
+        "PAYPAL-TRANSMISSION-ID": "b3e1c2a0-d67a-11e5-baa3-778b53f4ae55",
+        "PAYPAL-TRANSMISSION-TIME": "2023-11-14T22:13:50Z",
+        "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+        "PAYPAL-TRANSMISSION-SIG": rsa_sign(signer, paypal_other_line, hashes.SHA256()),
+    },
+}
 
 # Amazon SNS: https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html
 # The string to sign is "Name\nvalue\n" for each signed field in this order; Subject only if
@@ -133,11 +159,29 @@ fa_hs_sig = b64url(hmac.new(b"fusionauth hmac secret", f"{fa_hs_header}.{fa_clai
                             hashlib.sha256).digest())
 fa_rs_header = b64url(json.dumps({"alg": "RS256", "kid": "fa-rsa-1", "typ": "JWT"}).encode())
 fa_rs_sig = b64url(signer.sign(f"{fa_rs_header}.{fa_claims}".encode(), padding.PKCS1v15(), hashes.SHA256()))
+
+
+
+def fa_hs256(claims):
+    # FusionAuth documents a payload of request_body_sha256 alone: no iat, exp or nbf. The
+    # time claims are added here to check that the receiver enforces them when present.
+    payload = b64url(json.dumps({**claims, "request_body_sha256": fa_hash}).encode())
+    sig = b64url(hmac.new(b"fusionauth hmac secret", f"{fa_hs_header}.{payload}".encode(),
+                          hashlib.sha256).digest())
+    return f"{fa_hs_header}.{payload}.{sig}"
+
+
 numbers = signer.public_key().public_numbers()
 out["fusionauth"] = {
     "hmac_secret": "fusionauth hmac secret", "body": fa_body, "now": NOW,
     "jwt_hs256": f"{fa_hs_header}.{fa_claims}.{fa_hs_sig}",
     "jwt_rs256": f"{fa_rs_header}.{fa_claims}.{fa_rs_sig}",
+    # As FusionAuth documents it: request_body_sha256 only.
+    "jwt_hs256_claim_only": fa_hs256({}),
+    # RFC 7519 exp and nbf, two minutes either side of NOW; and exp 30 s ago (within a leeway).
+    "jwt_hs256_expired": fa_hs256({"exp": NOW - 120}),
+    "jwt_hs256_not_yet_valid": fa_hs256({"nbf": NOW + 120}),
+    "jwt_hs256_just_expired": fa_hs256({"exp": NOW - 30}),
     "jwks": {"keys": [{"kty": "RSA", "kid": "fa-rsa-1", "use": "sig", "alg": "RS256",
                        "n": b64url(numbers.n.to_bytes(256, "big")), "e": b64url(numbers.e.to_bytes(3, "big"))}]},
 }

@@ -160,7 +160,8 @@ impl CertificateUrls {
         let segments_plain = path
             .strip_prefix('/')
             .is_some_and(|rest| rest.split('/').all(|s| !matches!(s, "" | "." | "..")));
-        (segments_plain && uri.query().is_none() && self.files.matches(path))
+        let host_plain = uri.host().is_some_and(|host| self.files.on_host(host));
+        (segments_plain && host_plain && uri.query().is_none() && self.files.matches(path))
             .then(|| CertificateUrl(uri.to_string()))
     }
 }
@@ -170,8 +171,9 @@ impl CertificateUrls {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CertificateUrl(String);
 
-/// The file names a sender's certificates have. Any other name is refused before a fetch:
-/// it can only be a forgery, and each made-up name would otherwise be a fetch.
+/// The file names a sender's certificates have (and, for SNS, the AWS hosts they are on).
+/// Any other name is refused before a fetch: it can only be a forgery, and each made-up name
+/// would otherwise be a fetch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CertificateFiles {
     /// `/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270`: `CERT-` and three groups
@@ -193,6 +195,35 @@ pub(crate) enum CertificateFiles {
 }
 
 impl CertificateFiles {
+    /// Whether `host` (lowercase, allowed by the [`AllowedHosts`]) may serve this sender's
+    /// certificates.
+    ///
+    /// SNS's certificates are on `sns.<region>.amazonaws.com` (`.com.cn` in China), and
+    /// `sns.*.amazonaws.com` also matches hosts that are not SNS's: S3 serves bucket `sns`
+    /// at `sns.s3.amazonaws.com`, where whoever owns that bucket could put a certificate of
+    /// their own. So on AWS's domains the wildcard must be a region's name. Other hosts (a
+    /// test server given to `certificate_hosts`) are left to the host list.
+    #[cfg_attr(
+        not(feature = "sns"),
+        expect(unused_variables, reason = "only SNS's rule looks at the host")
+    )]
+    fn on_host(self, host: &str) -> bool {
+        match self {
+            #[cfg(feature = "paypal")]
+            Self::PayPal => true,
+            #[cfg(feature = "sns")]
+            Self::Sns => {
+                let on_aws = [".amazonaws.com", ".amazonaws.com.cn"]
+                    .iter()
+                    .find_map(|suffix| host.strip_suffix(suffix));
+                on_aws.is_none_or(|name| {
+                    name.strip_prefix("sns.")
+                        .is_some_and(|region| !region.contains('.') && aws_region(region))
+                })
+            }
+        }
+    }
+
     fn matches(self, path: &str) -> bool {
         match self {
             #[cfg(feature = "paypal")]
@@ -215,6 +246,27 @@ impl CertificateFiles {
                 .and_then(|name| name.strip_suffix(".pem"))
                 .is_some_and(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric())),
         }
+    }
+}
+
+/// Whether `label` is written as AWS writes a region's name: `us-east-1`, `us-gov-west-1`,
+/// `cn-north-1`, `eu-isoe-west-1`. That is the shape of every partition's `regionRegex` in
+/// AWS's endpoint data (`^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`, `^cn\-\w+\-\d+$`,
+/// `^us\-gov\-\w+\-\d+$`, ...): two to four letters, words of letters, and a number.
+/// `s3`, `s3-external-1` or `compute-1` are not.
+#[cfg(feature = "sns")]
+fn aws_region(label: &str) -> bool {
+    let letters = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase());
+    let parts: Vec<&str> = label.split('-').collect();
+    match parts.as_slice() {
+        [area, words @ .., number] if !words.is_empty() => {
+            (2..=4).contains(&area.len())
+                && letters(area)
+                && words.iter().all(|word| letters(word))
+                && (1..=2).contains(&number.len())
+                && number.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
     }
 }
 
@@ -393,7 +445,7 @@ mod tests {
 
     fn sns() -> CertificateUrls {
         CertificateUrls {
-            hosts: AllowedHosts::new(["sns.*.amazonaws.com"]).unwrap(),
+            hosts: AllowedHosts::new(["sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"]).unwrap(),
             files: CertificateFiles::Sns,
         }
     }
@@ -408,6 +460,7 @@ mod tests {
             "HTTPS://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
             "https://API.PAYPAL.COM/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
             "https://Api.PayPal.Com:443/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
+            "https://api.paypal.com:0443/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
             "https://api.paypal.com:00443/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
         ] {
             let url = paypal().canonical(spelling);
@@ -464,6 +517,19 @@ mod tests {
             "https://api.paypal.com:8443/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
             "/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
             "",
+            // Past PayPal's prefix to another path on its host, in every spelling.
+            "https://api.paypal.com/v1/notifications/certs/../../../admin",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270/../../../../admin",
+            "https://api.paypal.com/v1/notifications/certs/%2E%2E/%2E%2E/%2E%2E/admin",
+            "https://api.paypal.com/v1/notifications/certs/.%2E/admin",
+            "https://api.paypal.com/v1/notifications/certs/..%2Fadmin",
+            "https://api.paypal.com/v1/notifications/certs/..\\..\\admin",
+            "https://api.paypal.com:0443/v1/notifications/certs/../../../admin",
+            // A fragment after a name of PayPal's, with and without a port.
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270#frag",
+            "https://api.paypal.com:0443/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270#frag",
+            "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270#",
+            "https://api.paypal.com/admin#/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
         ] {
             assert_eq!(paypal().canonical(refused), None, "{refused}");
         }
@@ -487,8 +553,64 @@ mod tests {
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec113%36.pem",
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem?x",
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec11_6.pem",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem#x",
+            "https://sns.us-east-1.amazonaws.com/x/../SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
         ] {
             assert_eq!(sns().canonical(refused), None, "{refused}");
         }
+    }
+
+    #[test]
+    fn sns_hosts_on_aws_are_regions_only() {
+        let file = "/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem";
+        for region in [
+            "us-east-1",
+            "eu-west-2",
+            "ap-southeast-5",
+            "us-gov-west-1",
+            "us-iso-east-1",
+            "us-isob-east-1",
+            "eu-isoe-west-1",
+            "il-central-1",
+            "mx-central-1",
+            "eusc-de-east-1",
+        ] {
+            let url = format!("https://sns.{region}.amazonaws.com{file}");
+            assert!(sns().canonical(&url).is_some(), "{url}");
+        }
+        let china = format!("https://sns.cn-northwest-1.amazonaws.com.cn{file}");
+        assert!(sns().canonical(&china).is_some());
+        for host in [
+            // S3 serves bucket `sns` on these: anyone who owns the bucket chooses the file.
+            "sns.s3.amazonaws.com",
+            "SNS.S3.AMAZONAWS.COM",
+            "sns.s3.amazonaws.com.cn",
+            "sns.s3-external-1.amazonaws.com",
+            "sns.s3-us-west-2.amazonaws.com",
+            "sns.s3-website-us-east-1.amazonaws.com",
+            // Other services, and labels that are not region names.
+            "sns.compute-1.amazonaws.com",
+            "sns.elb.amazonaws.com",
+            "sns.us-east.amazonaws.com",
+            "sns.us-east-a.amazonaws.com",
+            "sns.us-east-123.amazonaws.com",
+            "sns.u-east-1.amazonaws.com",
+            "sns.usgov1-east-1.amazonaws.com",
+            "sns.us--east-1.amazonaws.com",
+            "sns.-us-east-1.amazonaws.com",
+            "sns.us-east-1-.amazonaws.com",
+            "sns.us_east_1.amazonaws.com",
+        ] {
+            let url = format!("https://{host}{file}");
+            assert_eq!(sns().canonical(&url), None, "{url}");
+        }
+        // A test server given as the host list is left to that list.
+        let local = CertificateUrls {
+            hosts: AllowedHosts::new(["127.0.0.1:8443"]).unwrap(),
+            files: CertificateFiles::Sns,
+        };
+        assert!(local
+            .canonical(&format!("https://127.0.0.1:8443{file}"))
+            .is_some());
     }
 }
