@@ -449,7 +449,7 @@ fn the_readme_table_matches_the_catalog() {
         }
         match preset.strength() {
             Strength::SharedSecret => assert!(row.contains("⚠ **unsigned**"), "{name}: {row}"),
-            Strength::SignedFields => {
+            Strength::SignedFields | Strength::Checksum => {
                 assert!(row.contains("not signed**"), "{name}: {row}");
             }
             _ => assert!(!row.contains("unsigned"), "{name}: {row}"),
