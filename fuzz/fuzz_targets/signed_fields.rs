@@ -262,10 +262,12 @@ fn adyen(broken: u8, rest: &[u8]) {
         items.push(json!({ "NotificationRequestItem": item }));
     }
     let mut body = json!({"live": "false", "notificationItems": items}).to_string();
+    // The edits below find keys by their name and colon: a string value (which may be any
+    // text) is never followed by a colon.
     match broken % 8 {
         2 => {
             // A signed field twice, in the last item.
-            let at = body.rfind(r#""additionalData""#).unwrap();
+            let at = body.rfind(r#""additionalData":"#).unwrap();
             body.insert_str(at, r#""eventCode":"AUTHORISATION","#);
             if last_has_event_code {
                 expected = "malformed_signature";
@@ -275,15 +277,15 @@ fn adyen(broken: u8, rest: &[u8]) {
             }
         }
         3 => {
-            let at = body.rfind(r#""hmacSignature""#).unwrap();
+            let at = body.rfind(r#""hmacSignature":"#).unwrap();
             body.insert_str(at, r#""hmacSignature":"AAAA","#);
             expected = "malformed_signature";
         }
         4 => {
-            body = body.replacen(r#""live""#, r#""x":1,"x":2,"live""#, 1);
+            body = body.replacen(r#""live":"#, r#""x":1,"x":2,"live":"#, 1);
         }
         5 => {
-            body = body.replace(r#""hmacSignature""#, r#""hmacSig""#);
+            body = body.replace(r#""hmacSignature":"#, r#""hmacSig":"#);
             expected = "missing_signature";
         }
         6 => {
