@@ -113,6 +113,9 @@
 
 pub mod allowlist;
 pub mod body;
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 mod metrics;
 pub mod peer;

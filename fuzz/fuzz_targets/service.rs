@@ -1,6 +1,7 @@
 //! The whole service, fed arbitrary headers, frames and lengths: never panics; an enforcing
 //! layer calls the inner service only for a correctly signed request, and then with exactly
-//! the bytes sent; a rejection never reaches the inner service.
+//! the bytes sent; a rejection never reaches the inner service; and no request holds more of
+//! its layer's body budget than the body limit, at any poll, or any of it once answered.
 #![no_main]
 
 use std::{
@@ -20,7 +21,14 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use http_body::{Body, Frame};
 use libfuzzer_sys::fuzz_target;
 use tower::{service_fn, Layer, ServiceExt};
-use tower_webhook::{body::BufferedBody, peer::{PeerAddr, TrustedProxies}, presets, sign::Message, WebhookSignatureLayer};
+use tower_webhook::{
+    body::BufferedBody,
+    peer::{PeerAddr, TrustedProxies},
+    presets,
+    sign::Message,
+    verify::BodyBudget,
+    WebhookSignatureLayer,
+};
 
 const NAMES: [&str; 8] = [
     "loopwise-webhook-signature",
@@ -33,14 +41,27 @@ const NAMES: [&str; 8] = [
     "x-other",
 ];
 const NOW: u64 = 1_700_000_000;
+/// The body limits: one at the smallest owned buffer, one that the buffer reaches by doubling
+/// (4 KiB, 8 KiB, then the limit).
+const LIMITS: [usize; 2] = [4096, 12 * 1024];
 
-struct Frames(Vec<Bytes>);
+/// The frames of a body, each after `Pending` once if its flag says so (a body that stalls
+/// between frames, so the layer is polled while it holds part of it).
+struct Frames(Vec<(Bytes, bool)>);
 
 impl Body for Frames {
     type Data = Bytes;
     type Error = Infallible;
-    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(if self.0.is_empty() { None } else { Some(Ok(Frame::data(self.0.remove(0)))) })
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.0.first_mut() {
+            None => Poll::Ready(None),
+            Some((_, stall @ true)) => {
+                *stall = false;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Some(_) => Poll::Ready(Some(Ok(Frame::data(self.0.remove(0).0)))),
+        }
     }
 }
 
@@ -50,6 +71,7 @@ fuzz_target!(|data: &[u8]| {
     let sign = mode & 2 == 2;
     let report_only = mode & 4 == 4;
     let proxies = mode & 8 == 8;
+    let max_body = LIMITS[usize::from(mode & 16 == 16)];
     let Some(split) = rest.iter().position(|&b| b == 0xff) else { return };
     let (head, body) = rest.split_at(split);
     let body = &body[1..];
@@ -84,11 +106,11 @@ fuzz_target!(|data: &[u8]| {
     while !remaining.is_empty() && frames.len() < 64 {
         let n = (usize::from(remaining[0]) % 97 + 1).min(remaining.len());
         let (frame, after) = remaining.split_at(n);
-        frames.push(Bytes::copy_from_slice(frame));
+        frames.push((Bytes::copy_from_slice(frame), remaining[0] & 0x80 != 0));
         remaining = after;
     }
     if !remaining.is_empty() {
-        frames.push(Bytes::copy_from_slice(remaining));
+        frames.push((Bytes::copy_from_slice(remaining), false));
     }
     let (parts, ()) = request.into_parts();
     let declared_ok = parts.headers.get_all("content-length").iter().all(|v| v.as_bytes() == body.len().to_string().as_bytes());
@@ -97,8 +119,12 @@ fuzz_target!(|data: &[u8]| {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&calls);
     let expected = Bytes::copy_from_slice(body);
+    let budget = BodyBudget::new(1 << 20);
+    let held = budget.clone();
     let inner = service_fn(move |request: Request<BufferedBody>| {
         seen.fetch_add(1, Ordering::SeqCst);
+        // The body's share is held until the response is ready, never more than the limit.
+        assert!(held.in_use() <= max_body, "{} bytes of budget held", held.in_use());
         let got = request.body().bytes().clone();
         let expected = expected.clone();
         async move {
@@ -106,7 +132,7 @@ fuzz_target!(|data: &[u8]| {
             Ok::<_, Infallible>(Response::new(String::new()))
         }
     });
-    let mut layer = WebhookSignatureLayer::new(scheme).max_body_size(4096);
+    let mut layer = WebhookSignatureLayer::new(scheme).max_body_size(max_body).body_budget(budget.clone());
     if report_only {
         layer = layer.report_only();
     }
@@ -122,7 +148,11 @@ fuzz_target!(|data: &[u8]| {
         if let Poll::Ready(response) = future.as_mut().poll(&mut cx) {
             break response.unwrap();
         }
+        // The buffer's memory is charged as it grows (doubling, up to the declared length or
+        // the limit): whatever the frames and lengths, one request holds at most the limit.
+        assert!(budget.in_use() <= max_body, "{} bytes of budget held while reading", budget.in_use());
     };
+    assert_eq!(budget.in_use(), 0, "the share comes back once the response is ready");
     let called = calls.load(Ordering::SeqCst) == 1;
     if response.status().is_success() {
         assert!(called);
@@ -131,7 +161,7 @@ fuzz_target!(|data: &[u8]| {
         }
     } else {
         assert!(!called, "a rejected request reached the inner service");
-        if sign && !report_only && !proxies && body.len() <= 4096 && declared_ok {
+        if sign && !report_only && !proxies && body.len() <= max_body && declared_ok {
             // Correctly signed, within limits: only duplicated signature headers may fail it.
             let status = response.status().as_u16();
             assert!(status == 401 || status == 400, "signed request answered {status}");

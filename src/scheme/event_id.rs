@@ -157,7 +157,9 @@ mod json {
         }
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-            let mut values: Vec<Option<Vec<u8>>> = vec![None; self.spec.fields.len()];
+            // Each field's value once seen: `Some(None)` for one that is not a scalar, so a
+            // second copy is refused whatever the first was.
+            let mut values: Vec<Option<Option<Vec<u8>>>> = vec![None; self.spec.fields.len()];
             while let Some(key) = map.next_key_seed(Key(self.spec))? {
                 let Some(index) = key else {
                     map.next_value::<IgnoredAny>()?;
@@ -171,10 +173,10 @@ mod json {
                     // The same field twice: which one names the event is ambiguous.
                     return Err(A::Error::custom("duplicate event id field"));
                 }
-                *slot = value;
+                *slot = Some(value);
             }
             for value in values {
-                let Some(value) = value else {
+                let Some(Some(value)) = value else {
                     return Ok(false);
                 };
                 self.out
@@ -301,6 +303,12 @@ mod tests {
         );
         assert_eq!(id(r#"{"data":{"id":"pi_1"}}"#), None, "only nested");
         assert_eq!(id(r#"{"id":"a","id":"b"}"#), None, "twice is ambiguous");
+        assert_eq!(
+            id(r#"{"id":null,"id":"evt_1"}"#),
+            None,
+            "twice is ambiguous even when the first copy is not a string"
+        );
+        assert_eq!(id(r#"{"id":{"x":1},"id":"evt_1"}"#), None);
         assert_eq!(id(r#"{"id":{"x":1}}"#), None, "not a scalar");
         assert_eq!(id("id=evt_1"), None, "not JSON");
         assert_eq!(id(r#"{"id":"evt_1"} trailing"#), None);

@@ -171,6 +171,14 @@ impl CertificateUrls {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CertificateUrl(String);
 
+#[cfg(feature = "__fuzz")]
+impl CertificateUrl {
+    /// The URL, for the fuzz targets' checks of its spelling.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The file names a sender's certificates have (and, for SNS, the AWS hosts they are on).
 /// Any other name is refused before a fetch: it can only be a forgery, and each made-up name
 /// would otherwise be a fetch.
