@@ -228,12 +228,17 @@ enum Data {
 }
 
 /// The next capacity of an owned buffer of `capacity` that must hold `needed` bytes: twice
-/// the larger of the two, never past `target` unless `needed` is, so the memory held stays
-/// within twice the bytes received and never passes the body's declared length. A body
-/// that outgrows its `target` (a size hint that lied) still grows by doubling, never by
-/// copying itself once per frame.
+/// what arrived for the first one, then twice the last (or `needed`, if more), never past
+/// `target` unless `needed` is. So the memory held stays within twice the bytes received,
+/// never passes the body's declared length, and all the buffers a body grows through add
+/// up to at most twice its size. A body that outgrows its `target` (a size hint that
+/// lied) still grows by doubling, never by copying itself once per frame.
 fn grown(capacity: usize, needed: usize, target: usize) -> usize {
-    let doubled = capacity.max(needed).saturating_mul(2);
+    let doubled = if capacity == 0 {
+        needed.saturating_mul(2)
+    } else {
+        capacity.saturating_mul(2).max(needed)
+    };
     let bounded = if needed <= target {
         doubled.min(target)
     } else {
@@ -396,9 +401,14 @@ mod tests {
         assert_eq!(grown(4096, 4097, 5000), 5000);
         assert_eq!(grown(0, 2, 10), 4, "twice what arrived");
         assert_eq!(grown(0, 16_384, 65_536), 32_768);
-        assert_eq!(grown(32_768, 49_152, 65_536), 65_536);
+        assert_eq!(
+            grown(32_768, 49_152, 1 << 20),
+            65_536,
+            "twice the last, not the need"
+        );
+        assert_eq!(grown(32_768, 100_000, 1 << 20), 100_000);
         assert_eq!(grown(0, 20, 10), 40, "past a lying target: still doubling");
-        assert_eq!(grown(40, 41, 10), 82);
+        assert_eq!(grown(40, 41, 10), 80);
         assert_eq!(
             grown(usize::MAX / 2 + 1, usize::MAX, usize::MAX),
             usize::MAX
