@@ -36,7 +36,7 @@ use tower_webhook::{
     keys::{AllowedHosts, Fetcher, FoundKeys, KeyName, KeyResolver},
     presets,
     replay::{MemoryStore, ReplayGuardLayer},
-    scheme::{JwtScheme, Scheme, TokenScheme},
+    scheme::{JwtScheme, PayPalScheme, Scheme},
     Verified, WebhookSignatureLayer,
 };
 
@@ -133,7 +133,6 @@ impl KeyHost {
             .timeout(Duration::from_millis(500))
     }
 
-    #[allow(dead_code)]
     fn hosts(&self) -> AllowedHosts {
         AllowedHosts::new([format!("127.0.0.1:{}", self.addr.port())]).unwrap()
     }
@@ -364,5 +363,214 @@ async fn a_token_tenant_that_exists_is_answered_like_one_that_does_not() {
     assert_eq!(lookups.load(Ordering::SeqCst), 2, "one lookup per name");
 }
 
-#[allow(dead_code)]
-fn unused(_: TokenScheme) {}
+/// The median time, over `rounds`, that the layer takes to answer a forged 2 MiB Stripe
+/// delivery (well-formed, fresh, wrong signature) to `tenant`.
+async fn median_answer_time<S: Scheme>(
+    layer: &WebhookSignatureLayer<S>,
+    tenant: &str,
+    body: &Bytes,
+    rounds: usize,
+) -> Duration {
+    let mut times = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let request = Request::post(format!("/t/{tenant}"))
+            .header(
+                "stripe-signature",
+                format!("t={},v1={}", support::unix_now(), "0".repeat(64)),
+            )
+            .body(Full::new(body.clone()))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let outcome = support::run_through(layer.clone(), request).await;
+        times.push(started.elapsed());
+        assert_eq!(outcome.status, StatusCode::UNAUTHORIZED, "{tenant}");
+        assert_eq!(outcome.recorder.calls(), 0);
+    }
+    times.sort();
+    times[rounds / 2]
+}
+
+/// A known tenant's wrong signature and an unknown tenant must cost the same time to answer:
+/// with a 2 MiB body, a known tenant's HMAC over the body takes measurably longer than an
+/// unknown tenant's, whose body is read and dropped, unless the layer does comparable work.
+#[tokio::test]
+#[ignore = "BREAKS: a known tenant's wrong signature costs the HMAC over the body (2 MiB: about \
+            100 ms in a debug build, 1 to 5 ms optimised), an unknown tenant's body is only read \
+            (microseconds), so the time to the 401 tells which tenants exist. A fix needs decoy \
+            work of the scheme's own cost for unknown names (the scheme's verifier run under \
+            some found keys, its verdict forced to unknown_key): a change to the layer, the \
+            resolver and the public `Start` enum, beyond this branch"]
+async fn a_known_tenant_costs_the_same_time_as_an_unknown_one() {
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let layer = WebhookSignatureLayer::new(presets::stripe(one_tenant(&lookups)));
+    let body = Bytes::from(vec![b'x'; 2 * 1024 * 1024 - 1024]);
+    // Both names looked up and cached first.
+    median_answer_time(&layer, "acme", &body, 1).await;
+    median_answer_time(&layer, "nobody", &body, 1).await;
+    let known = median_answer_time(&layer, "acme", &body, 7).await;
+    let unknown = median_answer_time(&layer, "nobody", &body, 7).await;
+    eprintln!("known {known:?}, unknown {unknown:?}");
+    let (fast, slow) = if known < unknown {
+        (known, unknown)
+    } else {
+        (unknown, known)
+    };
+    assert!(
+        slow.as_secs_f64() < fast.as_secs_f64() * 1.5 + 0.002,
+        "known {known:?} vs unknown {unknown:?}: the time tells tenants apart"
+    );
+    assert_eq!(lookups.load(Ordering::SeqCst), 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Certificate URLs: spellings that would reach the key host twice, or another host.
+// ---------------------------------------------------------------------------------------
+
+/// A PayPal certificate path of PayPal's own pattern; the key host answers it `404`.
+const MISSING_CERT: &str = "/v1/notifications/certs/CERT-360caa42-fca2a594-0000000f";
+
+/// A well-formed, fresh PayPal head (transmission at `NOW`) naming `cert_url`, with a
+/// signature nobody made: its certificate is looked up before anything else can fail.
+fn paypal_forgery(cert_url: &str) -> Request<Full<Bytes>> {
+    use base64::engine::general_purpose::STANDARD;
+    Request::post("/webhooks/paypal")
+        .header(
+            "paypal-transmission-id",
+            "69cd13f0-d67a-11e5-baa3-778b53f4ae55",
+        )
+        .header("paypal-transmission-time", "2023-11-14T22:13:20Z")
+        .header("paypal-transmission-sig", STANDARD.encode([7u8; 256]))
+        .header("paypal-auth-algo", "SHA256withRSA")
+        .header("paypal-cert-url", cert_url)
+        .body(Full::new(Bytes::from_static(br#"{"id":"WH-1"}"#)))
+        .unwrap()
+}
+
+/// Spellings of the key host that `http`'s parser accepts and a naive check would treat as
+/// new names: a `+` before the port (Rust's integer parser takes it), a trailing dot, other
+/// writings of 127.0.0.1, IPv6, user info. Each is refused with `401` and no fetch, or is the
+/// one canonical URL: one fetch for all of them together.
+#[tokio::test]
+async fn certificate_host_spellings_make_one_fetch_or_none() {
+    let host = KeyHost::start(HashMap::new()).await;
+    let port = host.addr.port();
+    let scheme = PayPalScheme::new("WH-1")
+        .fetcher(host.fetcher())
+        .certificate_hosts(host.hosts())
+        .clock(fixed_now);
+    let layer = WebhookSignatureLayer::new(scheme);
+    let path = MISSING_CERT;
+    for url in [
+        format!("https://127.0.0.1.:{port}{path}"),
+        format!("https://127.1:{port}{path}"),
+        format!("https://0x7f.0.0.1:{port}{path}"),
+        format!("https://2130706433:{port}{path}"),
+        format!("https://[::ffff:127.0.0.1]:{port}{path}"),
+        format!("https://[::1]:{port}{path}"),
+        format!("https://localhost:{port}{path}"),
+        format!("https://127.0.0.1:{port}@127.0.0.1:{port}{path}"),
+        format!("https://127.0.0.1:{port}:{port}{path}"),
+        format!("https://127.0.0.1:-{port}{path}"),
+        format!("https://127.0.0.1: {port}{path}"),
+        format!("https://127.0.0.1:{port}/v1/notifications/certs/CERT-360CAA42-FCA2A594-0000000F"),
+        format!("https://127.0.0.1:{port}/V1/notifications/certs/CERT-360caa42-fca2a594-0000000f"),
+        format!("https://127.0.0.1:{port}{path};x"),
+        format!(
+            "https://127.0.0.1:{port}/v1/notifications/certs/CERT-360caa42-fca2a594-0000000f%00"
+        ),
+        format!("http://127.0.0.1:{port}{path}"),
+        format!("wss://127.0.0.1:{port}{path}"),
+    ] {
+        // Every spelling here can be sent as a header value.
+        assert!(http::HeaderValue::from_str(&url).is_ok(), "{url}");
+        let outcome = support::run_through(layer.clone(), paypal_forgery(&url)).await;
+        assert_eq!(outcome.status, StatusCode::UNAUTHORIZED, "{url}");
+        assert_eq!(outcome.recorder.calls(), 0, "{url}");
+    }
+    assert_eq!(host.fetches(path), 0, "a refused spelling was fetched");
+
+    // The spellings of the one allowed URL: one fetch (the failure is remembered a second),
+    // `503` for each, whatever the spelling.
+    for url in [
+        host.url(path),
+        format!("https://127.0.0.1:+{port}{path}"),
+        format!("https://127.0.0.1:0{port}{path}"),
+        format!("HTTPS://127.0.0.1:{port}{path}"),
+    ] {
+        let outcome = support::run_through(layer.clone(), paypal_forgery(&url)).await;
+        // `:+443` is taken by Rust's port parser and written back without the `+`.
+        assert_eq!(outcome.status, StatusCode::SERVICE_UNAVAILABLE, "{url}");
+        assert_eq!(outcome.recorder.calls(), 0, "{url}");
+    }
+    assert_eq!(host.fetches(path), 1, "one URL, one fetch");
+}
+
+// ---------------------------------------------------------------------------------------
+// Durations a user sets on fetched keys: none panics, none turns a bound off.
+// ---------------------------------------------------------------------------------------
+
+/// Every duration and count on the fetcher and the JWT and PayPal schemes at its extremes:
+/// requests are answered, never panic, and the JWKS is still fetched once for many requests.
+#[tokio::test]
+async fn fetched_key_settings_at_their_extremes_answer_and_still_cache() {
+    let fa = &vectors()["fusionauth"];
+    let mut files = HashMap::new();
+    files.insert("/.well-known/jwks.json".to_owned(), fa["jwks"].to_string());
+    let host = KeyHost::start(files).await;
+    let body = fa["body"].as_str().unwrap();
+    let jwt = fa["jwt_rs256"].as_str().unwrap();
+    for (duration, count) in [(Duration::MAX, u32::MAX), (Duration::ZERO, 0)] {
+        let fetcher = host
+            .fetcher()
+            .timeout(duration.max(Duration::from_secs(2)))
+            .limit(usize::try_from(count).unwrap_or(usize::MAX))
+            .max_concurrent_fetches(usize::try_from(count).unwrap_or(usize::MAX))
+            .rate_limit(count, duration);
+        let before = host.fetches("/.well-known/jwks.json");
+        let scheme = presets::fusionauth_jwks(&host.url("/.well-known/jwks.json"), fetcher)
+            .unwrap()
+            .jwks_refresh_interval(duration)
+            .leeway(duration)
+            .tolerance(duration)
+            .clock(fixed_now);
+        let layer = WebhookSignatureLayer::new(scheme);
+        for _ in 0..3 {
+            let outcome = support::run_through(
+                layer.clone(),
+                jwt_request("x-fusionauth-signature-jwt", jwt, body),
+            )
+            .await;
+            // `limit(0)` is raised to 1 KiB, which the test JWKS may pass: then `503`.
+            assert!(
+                matches!(
+                    outcome.status,
+                    StatusCode::OK | StatusCode::SERVICE_UNAVAILABLE
+                ),
+                "{duration:?}: {}",
+                outcome.status
+            );
+        }
+        let fetched = host.fetches("/.well-known/jwks.json") - before;
+        assert!(
+            fetched <= 1,
+            "{duration:?}: {fetched} fetches for one document"
+        );
+
+        let paypal = PayPalScheme::new("WH-1")
+            .fetcher(host.fetcher().timeout(duration))
+            .certificate_hosts(host.hosts())
+            .certificate_ttl(duration)
+            .tolerance(duration)
+            .clock(fixed_now);
+        let outcome = support::run_through(
+            WebhookSignatureLayer::new(paypal),
+            paypal_forgery(&host.url(MISSING_CERT)),
+        )
+        .await;
+        assert_eq!(
+            outcome.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{duration:?}"
+        );
+    }
+}
