@@ -574,3 +574,71 @@ async fn fetched_key_settings_at_their_extremes_answer_and_still_cache() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Other spellings of a captured JWT: none may be a second delivery.
+// ---------------------------------------------------------------------------------------
+
+/// Spellings of `jwt` a capturer can write without a key: its signature's last base64url
+/// character with the unused bits set, with padding, with a zero byte in front, and the
+/// header value wrapped in blanks.
+fn respellings(jwt: &str) -> Vec<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let (signed, signature) = jwt.rsplit_once('.').unwrap();
+    let mut spellings = Vec::new();
+    let last = *signature.as_bytes().last().unwrap();
+    let value = ALPHABET.iter().position(|&c| c == last).unwrap();
+    for bits in 1..4 {
+        let other = ALPHABET[value ^ bits] as char;
+        let mut changed = signature[..signature.len() - 1].to_owned();
+        changed.push(other);
+        spellings.push(format!("{signed}.{changed}"));
+    }
+    spellings.push(format!("{signed}.{signature}="));
+    spellings.push(format!("{signed}.{signature}=="));
+    let bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let padded = [&[0u8][..], &bytes].concat();
+    spellings.push(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(padded)));
+    spellings.push(format!(" {jwt}\t"));
+    spellings.push(format!("{jwt}."));
+    spellings
+}
+
+/// A captured FusionAuth delivery (HS256 under a fixed secret, and RS256 under a fetched
+/// JWKS) sent again in every spelling a capturer can write: processed once, each copy a
+/// duplicate or refused.
+#[tokio::test]
+async fn respelled_jwts_are_never_a_second_delivery() {
+    let fa = &vectors()["fusionauth"];
+    let mut files = HashMap::new();
+    files.insert("/.well-known/jwks.json".to_owned(), fa["jwks"].to_string());
+    let host = KeyHost::start(files).await;
+    let body = fa["body"].as_str().unwrap();
+    let header = "x-fusionauth-signature-jwt";
+    let hmac = presets::fusionauth(fa["hmac_secret"].as_str().unwrap()).clock(fixed_now);
+    let jwks = presets::fusionauth_jwks(&host.url("/.well-known/jwks.json"), host.fetcher())
+        .unwrap()
+        .clock(fixed_now);
+    for (addr, processed, jwt) in [
+        {
+            let (addr, processed) = guarded(hmac).await;
+            (addr, processed, fa["jwt_hs256"].as_str().unwrap())
+        },
+        {
+            let (addr, processed) = guarded(jwks).await;
+            (addr, processed, fa["jwt_rs256"].as_str().unwrap())
+        },
+    ] {
+        let first = support::send(addr, jwt_request(header, jwt, body)).await;
+        assert!(is_processed(&first), "{first:?}");
+        for copy in respellings(jwt) {
+            let again = support::send(addr, jwt_request(header, &copy, body)).await;
+            assert!(
+                is_duplicate(&again) || again.0 == StatusCode::UNAUTHORIZED,
+                "{copy}: {again:?}"
+            );
+        }
+        assert_eq!(processed.lock().unwrap().len(), 1, "{jwt}: processed twice");
+    }
+    assert_eq!(host.fetches("/.well-known/jwks.json"), 1);
+}
