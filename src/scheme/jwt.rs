@@ -77,7 +77,12 @@ pub enum BodyHash {
 ///   not a number is refused too. Without `iat` or `exp`, nothing in a JWT says when it was
 ///   made, and a captured delivery verifies for as long as its key is used: put a replay
 ///   guard behind such senders.
-/// - The JWT is checked when the head arrives: a bad one gets `401` before the body is read.
+/// - The JWT is checked when the head arrives: a bad one gets `401` before the body is read,
+///   unless its keys are resolved per request (a [`KeyResolver`], a JWKS, Plaid's keys):
+///   then it is answered once the body is read, as a name without keys is, so the answer
+///   does not tell a prober which names have keys.
+/// - A delivery is named by its signature, an `ES256` one in its low-`s` form: the other
+///   form of a captured signature (ECDSA's `s` or `n - s`) is the same delivery.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -366,6 +371,24 @@ impl JwtScheme {
         keys: &JwtKeys,
         key_id: Option<Arc<str>>,
     ) -> Result<JwtVerifier, Rejection> {
+        let resolved = key_id.is_some();
+        match self.checked(token, keys, key_id) {
+            Ok(checked) => Ok(JwtVerifier(Ok(checked))),
+            // Keys resolved per request: a JWT refused under a name's keys is answered once
+            // the body is read, as a name without keys is (`UnknownKey`). Answered at the
+            // head, it would tell a prober with no secret which tenants (or key ids) exist.
+            Err(rejection) if resolved => Ok(JwtVerifier(Err(rejection))),
+            Err(rejection) => Err(rejection),
+        }
+    }
+
+    /// The JWT verified under `keys`, and its claims checked.
+    fn checked(
+        &self,
+        token: &Token,
+        keys: &JwtKeys,
+        key_id: Option<Arc<str>>,
+    ) -> Result<Checked, Rejection> {
         let index = keys
             .verify(&token.alg, &token.signing_input, &token.signature)
             .ok_or(Rejection::InvalidSignature)?;
@@ -391,13 +414,16 @@ impl JwtScheme {
             })
             .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
             .ok_or(Rejection::MalformedSignature)?;
-        Ok(JwtVerifier {
+        Ok(Checked {
             index,
             key_id,
             claimed,
             hash: Sha256::new(),
             name: self.name.clone(),
-            signature: Tag::from_slice(&Sha256::digest(&token.signature)),
+            signature: Tag::from_slice(&Sha256::digest(canonical_signature(
+                &token.alg,
+                &token.signature,
+            ))),
         })
     }
 }
@@ -425,6 +451,46 @@ impl JwtScheme {
         }
         Ok(())
     }
+}
+
+/// The order of the P-256 group, big-endian.
+const P256_ORDER: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// A verified signature in one form per signed message, to name the delivery by.
+///
+/// ECDSA signatures are malleable: if `(r, s)` verifies, so does `(r, n - s)`, and anyone
+/// who has seen one can write the other without the key. Named by the bytes as sent, a
+/// captured `ES256` delivery re-sent with `n - s` would be a new delivery to the replay
+/// guard. So an `ES256` signature is named in its low-`s` form, as the P-256 scheme names
+/// its deliveries. `RS256` (PKCS #1 v1.5) and HMAC signatures have one form already.
+fn canonical_signature<'a>(alg: &str, signature: &'a [u8]) -> Cow<'a, [u8]> {
+    let Some((r, s)) = (alg == "ES256" && signature.len() == 64).then(|| signature.split_at(32))
+    else {
+        return Cow::Borrowed(signature);
+    };
+    // `s` is in 1..n (the signature verified); it is high when `2s > n`, that is when
+    // `s > n - s`.
+    let negated = p256_negate(s);
+    if s <= negated.as_slice() {
+        return Cow::Borrowed(signature);
+    }
+    Cow::Owned([r, negated.as_slice()].concat())
+}
+
+/// `n - s` for a big-endian 32-byte `s` below the P-256 order `n`.
+fn p256_negate(s: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = false;
+    for ((out, &n), &s) in out.iter_mut().zip(&P256_ORDER).zip(s).rev() {
+        let (difference, under) = n.overflowing_sub(s);
+        let (difference, under_again) = difference.overflowing_sub(u8::from(borrow));
+        *out = difference;
+        borrow = under || under_again;
+    }
+    out
 }
 
 /// Whether `seconds` is strictly before the NumericDate `date`. (`u64` to `f64` is exact up
@@ -560,8 +626,12 @@ impl fmt::Debug for JwtScheme {
 }
 
 /// The [`Verifier`] of a [`JwtScheme`]: the JWT was checked with the head; the body's
-/// SHA-256 is computed as it streams and compared with the claim.
-pub struct JwtVerifier {
+/// SHA-256 is computed as it streams and compared with the claim. With keys resolved per
+/// request, a JWT the name's keys refused is answered once the body is read.
+pub struct JwtVerifier(Result<Checked, Rejection>);
+
+/// A JWT that verified, and its claim of the body's hash.
+struct Checked {
     index: usize,
     key_id: Option<Arc<str>>,
     claimed: [u8; 32],
@@ -572,16 +642,19 @@ pub struct JwtVerifier {
 
 impl Verifier for JwtVerifier {
     fn update(&mut self, chunk: &[u8]) {
-        self.hash.update(chunk);
+        if let Ok(checked) = &mut self.0 {
+            checked.hash.update(chunk);
+        }
     }
 
     fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
-        let hash = self.hash.finalize();
-        if !bool::from(hash.as_slice().ct_eq(&self.claimed)) {
+        let checked = self.0?;
+        let hash = checked.hash.finalize();
+        if !bool::from(hash.as_slice().ct_eq(&checked.claimed)) {
             return Err(Rejection::InvalidSignature);
         }
-        let verified = Verified::keyed(self.index, self.key_id);
-        Ok(verified.with_signature(self.name, self.signature))
+        let verified = Verified::keyed(checked.index, checked.key_id);
+        Ok(verified.with_signature(checked.name, checked.signature))
     }
 }
 
@@ -667,6 +740,42 @@ mod tests {
         ] {
             assert_eq!(verdict(&scheme, &claims), expected, "{claims}");
         }
+    }
+
+    #[test]
+    fn an_es256_signature_and_its_negation_are_named_alike() {
+        let r = [7u8; 32];
+        let low = {
+            let mut s = [0u8; 32];
+            s[31] = 5;
+            s
+        };
+        let high = p256_negate(&low);
+        assert_eq!(p256_negate(&high), low);
+        let sent_low = [&r[..], &low].concat();
+        let sent_high = [&r[..], &high].concat();
+        assert_eq!(canonical_signature("ES256", &sent_low), sent_low.as_slice());
+        assert_eq!(
+            canonical_signature("ES256", &sent_high),
+            sent_low.as_slice()
+        );
+        // Other algorithms have one form: left as sent.
+        assert_eq!(
+            canonical_signature("RS256", &sent_high),
+            sent_high.as_slice()
+        );
+        assert_eq!(
+            canonical_signature("HS256", &sent_high),
+            sent_high.as_slice()
+        );
+        // n - 1 is high; 1 is its low form.
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        let top = p256_negate(&one);
+        assert_eq!(
+            canonical_signature("ES256", &[&r[..], &top].concat()),
+            [&r[..], &one].concat().as_slice()
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@ use crate::{
 ///
 /// The comparison is constant time over SHA-256 digests of both sides, so neither a secret's
 /// bytes nor its length leak through timing; secrets are kept only as digests. The check
-/// needs no body, so a wrong secret is refused before any body byte is read.
+/// needs no body, so a wrong secret is refused before any body byte is read; with secrets
+/// resolved per request ([`keys`](crate::keys)), once the body is read, as an unknown tenant
+/// is, so the answer does not tell a prober which tenants exist.
 ///
 /// Read the module docs: this is weaker than a signature, and the README marks these senders.
 ///
@@ -202,7 +204,15 @@ impl TokenScheme {
         tokens: &Tokens,
         key_id: Option<Arc<str>>,
     ) -> Result<TokenVerifier, Rejection> {
-        let index = tokens.find(presented).ok_or(Rejection::InvalidSignature)?;
+        let Some(index) = tokens.find(presented) else {
+            // Keys resolved per request: a secret that is not this name's is answered once
+            // the body is read, as a name without keys is (`UnknownKey`). Answered at the
+            // head, it would tell a prober with no secret which tenants exist.
+            return match key_id {
+                Some(_) => Ok(TokenVerifier(Err(Rejection::InvalidSignature))),
+                None => Err(Rejection::InvalidSignature),
+            };
+        };
         let event = match &self.event_id {
             Some(EventIdSource::Header(name)) => {
                 header_id(&request.headers, name).map(|id| Event::Unsigned(id.into()))
@@ -213,13 +223,13 @@ impl TokenScheme {
             }),
             None => None,
         };
-        Ok(TokenVerifier {
+        Ok(TokenVerifier(Ok(Matched {
             index,
             key_id,
             event,
             name: self.name.clone(),
             body: Sha256::new(),
-        })
+        })))
     }
 }
 
@@ -278,8 +288,12 @@ impl fmt::Debug for TokenScheme {
 }
 
 /// The [`Verifier`] of a [`TokenScheme`]: the secret matched before the body was read; it
-/// hashes the body only to name the delivery when no event id does.
-pub struct TokenVerifier {
+/// hashes the body only to name the delivery when no event id does. With secrets resolved
+/// per request, a secret that did not match is answered once the body is read.
+pub struct TokenVerifier(Result<Matched, Rejection>);
+
+/// A secret that matched, and what names the delivery.
+struct Matched {
     index: usize,
     key_id: Option<Arc<str>>,
     event: Option<Event>,
@@ -289,23 +303,29 @@ pub struct TokenVerifier {
 
 impl Verifier for TokenVerifier {
     fn update(&mut self, chunk: &[u8]) {
-        self.body.update(chunk);
+        if let Ok(matched) = &mut self.0 {
+            matched.body.update(chunk);
+        }
     }
 
     fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
-        let verified = Verified::keyed(self.index, self.key_id);
-        let digest = Tag::from_slice(&self.body.finalize());
+        let matched = self.0?;
+        let verified = Verified::keyed(matched.index, matched.key_id);
+        let digest = Tag::from_slice(&matched.body.finalize());
         Ok(verified
-            .with_signature(self.name, digest)
-            .with_event(self.event))
+            .with_signature(matched.name, digest)
+            .with_event(matched.event))
     }
 }
 
 impl fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenVerifier")
-            .field("index", &self.index)
-            .finish_non_exhaustive()
+        let mut debug = f.debug_struct("TokenVerifier");
+        match &self.0 {
+            Ok(matched) => debug.field("index", &matched.index),
+            Err(rejection) => debug.field("refused", &rejection.reason()),
+        };
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -364,6 +384,28 @@ mod tests {
         let verifier = scheme.verifier(request).map_err(|r| r.reason())?;
         let verified = verifier.finish(b"").map_err(|r| r.reason())?;
         Ok(verified.key_index())
+    }
+
+    #[test]
+    fn a_wrong_secret_of_a_resolved_name_is_refused_after_the_body() {
+        let scheme = TokenScheme::header("x-gitlab-token", "s3cret");
+        let tokens = Tokens::parse(b"s3cret").unwrap();
+        let presented: [u8; 32] = Sha256::digest(b"a guess").into();
+        let parts = request("x-gitlab-token", "a guess");
+        // Fixed secrets: refused at the head.
+        assert!(matches!(
+            scheme.verifier_from(&presented, &parts, &tokens, None),
+            Err(Rejection::InvalidSignature)
+        ));
+        // A tenant's secret: a verifier that reads the body, then refuses.
+        let mut deferred = scheme
+            .verifier_from(&presented, &parts, &tokens, Some(Arc::from("acme")))
+            .unwrap();
+        deferred.update(b"body");
+        assert_eq!(
+            deferred.finish(b"body").map(|_| ()).map_err(|r| r.reason()),
+            Err("invalid_signature")
+        );
     }
 
     #[test]
