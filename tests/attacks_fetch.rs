@@ -391,15 +391,11 @@ async fn median_answer_time<S: Scheme>(
 }
 
 /// A known tenant's wrong signature and an unknown tenant must cost the same time to answer:
-/// with a 2 MiB body, a known tenant's HMAC over the body takes measurably longer than an
-/// unknown tenant's, whose body is read and dropped, unless the layer does comparable work.
+/// with a 2 MiB body, a known tenant's HMAC over the body takes far longer than reading it
+/// (about 100 ms against microseconds in a debug build), so the layer verifies an unknown
+/// name against decoy keys. Rounds alternate, so load on the machine falls on both alike;
+/// the bound is loose (1.5x) against a gap that was thousands of times.
 #[tokio::test]
-#[ignore = "BREAKS: a known tenant's wrong signature costs the HMAC over the body (2 MiB: about \
-            100 ms in a debug build, 1 to 5 ms optimised), an unknown tenant's body is only read \
-            (microseconds), so the time to the 401 tells which tenants exist. A fix needs decoy \
-            work of the scheme's own cost for unknown names (the scheme's verifier run under \
-            some found keys, its verdict forced to unknown_key): a change to the layer, the \
-            resolver and the public `Start` enum, beyond this branch"]
 async fn a_known_tenant_costs_the_same_time_as_an_unknown_one() {
     let lookups = Arc::new(AtomicUsize::new(0));
     let layer = WebhookSignatureLayer::new(presets::stripe(one_tenant(&lookups)));
@@ -407,9 +403,14 @@ async fn a_known_tenant_costs_the_same_time_as_an_unknown_one() {
     // Both names looked up and cached first.
     median_answer_time(&layer, "acme", &body, 1).await;
     median_answer_time(&layer, "nobody", &body, 1).await;
-    let known = median_answer_time(&layer, "acme", &body, 7).await;
-    let unknown = median_answer_time(&layer, "nobody", &body, 7).await;
-    eprintln!("known {known:?}, unknown {unknown:?}");
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        known.push(median_answer_time(&layer, "acme", &body, 1).await);
+        unknown.push(median_answer_time(&layer, "nobody", &body, 1).await);
+    }
+    known.sort();
+    unknown.sort();
+    let (known, unknown) = (known[3], unknown[3]);
     let (fast, slow) = if known < unknown {
         (known, unknown)
     } else {

@@ -126,12 +126,33 @@ impl fmt::Debug for KeysFrom {
 pub struct ResolvedKeys {
     keys: Arc<dyn Any + Send + Sync>,
     id: Arc<str>,
+    decoy: bool,
 }
 
 impl ResolvedKeys {
     #[cfg(feature = "keys")]
     pub(crate) fn new(keys: Arc<dyn Any + Send + Sync>, id: Arc<str>) -> Self {
-        Self { keys, id }
+        Self {
+            keys,
+            id,
+            decoy: false,
+        }
+    }
+
+    /// Another name's keys, for a name that has none: verified against so an unknown name
+    /// costs what a known one does, and always answered `UnknownKey` whatever the verdict.
+    #[cfg(feature = "keys")]
+    pub(crate) fn decoy(keys: Arc<dyn Any + Send + Sync>) -> Self {
+        Self {
+            keys,
+            id: Arc::from(""),
+            decoy: true,
+        }
+    }
+
+    /// Whether these are decoy keys, whose verdict is never believed.
+    pub(crate) fn is_decoy(&self) -> bool {
+        self.decoy
     }
 
     /// The name the keys were found under: the tenant or key id the request named.

@@ -5,7 +5,7 @@
 use std::{
     fmt,
     future::Future,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, SystemTime},
 };
 
@@ -325,6 +325,10 @@ pub(crate) struct Resolver<K> {
     /// Names without keys (unknown or failed), apart so that a flood of made-up names cannot
     /// evict the keys of real ones.
     misses: Cache<String, Entry<K>>,
+    /// The first keys found for any name: a name without keys is verified against them, its
+    /// verdict forced to `UnknownKey`, so it costs what a known name's wrong signature costs
+    /// and its answer's timing does not tell a prober which tenants exist.
+    decoy: OnceLock<Arc<K>>,
 }
 
 /// What the cache remembers of a name, until when, and from which version of the source.
@@ -416,15 +420,42 @@ impl<K: KeySet> Resolver<K> {
             misses: misses_cache(config.capacity),
             config,
             parse,
+            decoy: OnceLock::new(),
         }
     }
 
-    /// The keys `request` names: from the cache at once, or a lookup to wait for.
+    /// The keys `request` names: from the cache at once, or a lookup to wait for. A name
+    /// without keys (or a request naming none) gets the decoy keys, marked as such, once any
+    /// name's keys have been found.
     pub(crate) fn resolve(this: &Arc<Self>, request: &Parts) -> Resolution<K> {
-        let Some(name) = this.config.name.of(request) else {
-            return Resolution::Ready(Err(Rejection::UnknownKey));
+        let resolution = match this.config.name.of(request) {
+            Some(name) => Self::resolve_name(this, name),
+            None => Resolution::Ready(Err(Rejection::UnknownKey)),
         };
-        Self::resolve_name(this, name)
+        match resolution {
+            Resolution::Ready(Err(Rejection::UnknownKey)) => match this.decoy_keys() {
+                Some(decoy) => Resolution::Pending(Box::pin(std::future::ready(Ok(decoy)))),
+                None => Resolution::Ready(Err(Rejection::UnknownKey)),
+            },
+            Resolution::Pending(lookup) => {
+                let resolver = Arc::clone(this);
+                Resolution::Pending(Box::pin(async move {
+                    match lookup.await {
+                        Err(Rejection::UnknownKey) => {
+                            resolver.decoy_keys().ok_or(Rejection::UnknownKey)
+                        }
+                        found => found,
+                    }
+                }))
+            }
+            ready => ready,
+        }
+    }
+
+    /// The decoy keys, if any name's keys have been found yet.
+    fn decoy_keys(&self) -> Option<ResolvedKeys> {
+        let keys: Arc<dyn std::any::Any + Send + Sync> = Arc::clone(self.decoy.get()?) as _;
+        Some(ResolvedKeys::decoy(keys))
     }
 
     /// The keys of `name`, found some other way than from the head (a certificate URL in the
@@ -516,7 +547,11 @@ impl<K: KeySet> Resolver<K> {
         let answer = tokio::time::timeout(left, self.config.source.lookup(name));
         let outcome = match answer.await {
             Ok(Ok(Some(found))) => match self.parse_all(&found) {
-                Some(keys) => Outcome::Found(Arc::new(keys), Arc::from(name)),
+                Some(keys) => {
+                    let keys = Arc::new(keys);
+                    let _ = self.decoy.set(Arc::clone(&keys));
+                    Outcome::Found(keys, Arc::from(name))
+                }
                 None => {
                     tracing::warn!(target: "tower_webhook", key_name = name, "key source returned a key this scheme cannot use");
                     Outcome::Failed
@@ -588,11 +623,11 @@ mod tests {
         })
         .capacity(1);
         let resolver = Arc::new(Resolver::new(config, Hmac::sha256));
-        let lookup =
-            |name: &str| match Resolver::resolve(&resolver, &request(&format!("/hooks/{name}"))) {
-                Resolution::Pending(lookup) => Some(lookup),
-                Resolution::Ready(_) => None,
-            };
+        // By name, as the cache holds it: `resolve` would answer unknown names with decoys.
+        let lookup = |name: &str| match Resolver::resolve_name(&resolver, name.into()) {
+            Resolution::Pending(lookup) => Some(lookup),
+            Resolution::Ready(_) => None,
+        };
         lookup("real").expect("a first lookup").await.unwrap();
         for i in 0..1_000 {
             let unknown = lookup(&format!("made-up-{i}"))
@@ -603,5 +638,39 @@ mod tests {
         assert!(lookup("real").is_none(), "the real name is still cached");
         // The latest unknown names are remembered too.
         assert!(lookup("made-up-999").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_name_gets_decoy_keys_once_a_name_has_keys() {
+        let config = KeyResolver::from_fn(KeyName::path("/hooks/{tenant}"), |tenant| async move {
+            Ok((tenant == "real").then(|| FoundKeys::new("secret")))
+        });
+        let resolver = Arc::new(Resolver::new(config, Hmac::sha256));
+        let resolve =
+            |name: &str| Resolver::resolve(&resolver, &request(&format!("/hooks/{name}")));
+        // No keys found yet: nothing to disguise an unknown name with.
+        let Resolution::Pending(first) = resolve("nobody") else {
+            panic!("the first request must look the name up");
+        };
+        assert!(matches!(first.await, Err(Rejection::UnknownKey)));
+        assert!(matches!(
+            resolve("nobody"),
+            Resolution::Ready(Err(Rejection::UnknownKey))
+        ));
+        let Resolution::Pending(real) = resolve("real") else {
+            panic!("the first request must look the name up");
+        };
+        assert!(!real.await.unwrap().is_decoy());
+        // Cached or looked up, an unknown name now gets the real name's keys, marked.
+        for name in ["nobody", "someone-else"] {
+            let Resolution::Pending(decoy) = resolve(name) else {
+                panic!("an unknown name waits for its decoy");
+            };
+            let decoy = decoy.await.unwrap();
+            assert!(decoy.is_decoy());
+            assert_eq!(decoy.id(), "");
+            assert!(decoy.get::<Hmac>().is_some());
+        }
+        assert!(matches!(resolve("real"), Resolution::Ready(Ok(_))));
     }
 }

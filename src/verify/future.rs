@@ -238,6 +238,9 @@ pub(crate) struct Reading<S, V> {
     peer: Option<IpAddr>,
     /// Whether trailers are handed on; the signature never covers them.
     keep_trailers: bool,
+    /// Whether the verifier holds decoy keys (the request named no known keys): it does the
+    /// work a wrong signature would, and its verdict is always `UnknownKey`.
+    decoy: bool,
 }
 
 impl<S, V: Verifier> Reading<S, V> {
@@ -268,6 +271,7 @@ impl<S, V: Verifier> Reading<S, V> {
             verdicts,
             peer,
             keep_trailers,
+            decoy: false,
         }
     }
 
@@ -284,7 +288,13 @@ impl<S, V: Verifier> Reading<S, V> {
     {
         if let Verifying::Resolving { lookup, scheme } = &mut self.verifier {
             let found = ready!(lookup.as_mut().poll(cx));
-            let verifier = found.and_then(|keys| scheme.resume(&self.parts, &keys));
+            self.decoy = matches!(&found, Ok(keys) if keys.is_decoy());
+            let mut verifier = found.and_then(|keys| scheme.resume(&self.parts, &keys));
+            if self.decoy {
+                // Whatever the decoy keys made of the head, the name has no keys; and it is
+                // answered after the body, as any unknown name is.
+                verifier = verifier.map_err(|_| Rejection::UnknownKey);
+            }
             match verifier {
                 // Refused before a body byte is read, as when the keys were at hand; an
                 // unknown key waits for the body as a wrong signature does.
@@ -379,6 +389,11 @@ impl<S, V: Verifier> Reading<S, V> {
     fn finish(self) -> Next<S> {
         let body = self.buffer.into_body();
         let verdict = match self.verifier {
+            Verifying::Ready(Ok(verifier)) if self.decoy => {
+                // The work is done (the verifier was fed the body) and the verdict dropped.
+                drop(verifier.finish_later(body.bytes()));
+                Finish::Ready(Err(Rejection::UnknownKey))
+            }
             Verifying::Ready(Ok(verifier)) => verifier.finish_later(body.bytes()),
             Verifying::Ready(Err(rejection)) => Finish::Ready(Err(rejection)),
             // Not reached: the body is read only once the keys are in.
