@@ -860,7 +860,7 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         if !self.suffix.is_empty() {
             A::update(&mut self.state, &self.suffix);
         }
-        let (index, signature) = A::finish(self.state)?;
+        let (index, signature, under_other_keys) = A::finish_named(self.state)?;
         // Only a body the sender signed is parsed: a forged one costs no more than before.
         if let Some(check) = &self.body_timestamp {
             check.check(body)?;
@@ -870,6 +870,7 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
             Some(id) => verified.with_delivery_id(id),
             None => verified
                 .with_signature(self.name, signature)
+                .under_other_keys(under_other_keys)
                 .with_event(self.event),
         })
     }

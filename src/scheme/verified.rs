@@ -31,7 +31,8 @@ pub struct Verified {
     /// Another name the signature binds (PayPal's transmission id, an SNS signature),
     /// claimed besides the delivery's own: a body the signature does not fully bind cannot
     /// make a captured delivery look new.
-    also: Option<DeliveryId>,
+    /// (Boxed: `Verified` travels in every verdict, and is rarely named twice.)
+    also: Option<Box<DeliveryId>>,
 }
 
 /// What names a verified request's delivery, kept as it came so the digest is computed only
@@ -45,6 +46,10 @@ enum Delivery {
     Signature {
         namespace: Cow<'static, str>,
         signature: Tag,
+        /// The same signed bytes' MACs under the scheme's other keys, in key order: the
+        /// delivery's names too, so a copy that a sender signed under two secrets while
+        /// rotating one stays one delivery when resent with either signature dropped.
+        under_other_keys: Option<Box<[Tag]>>,
         event: Option<Event>,
     },
 }
@@ -109,7 +114,7 @@ impl Verified {
         expect(dead_code, reason = "only PayPal and SNS name a delivery twice")
     )]
     pub(crate) fn also_named(mut self, id: DeliveryId) -> Self {
-        self.also = Some(id);
+        self.also = Some(Box::new(id));
         self
     }
 
@@ -117,8 +122,21 @@ impl Verified {
         self.delivery = Some(Delivery::Signature {
             namespace,
             signature,
+            under_other_keys: None,
             event: None,
         });
+        self
+    }
+
+    /// The same marker, with the signed bytes' MACs under the scheme's other keys, for a
+    /// delivery named by its signature (under the first key).
+    pub(crate) fn under_other_keys(mut self, tags: Vec<Tag>) -> Self {
+        if let Some(Delivery::Signature {
+            under_other_keys, ..
+        }) = &mut self.delivery
+        {
+            *under_other_keys = (!tags.is_empty()).then(|| tags.into_boxed_slice());
+        }
         self
     }
 
@@ -189,19 +207,29 @@ impl Verified {
     /// ```
     #[must_use]
     pub fn delivery_id(&self) -> Option<DeliveryId> {
-        let id = match self.delivery.as_ref()? {
-            Delivery::Id(id) => *id,
+        self.primary().map(|(id, _)| id)
+    }
+
+    /// [`delivery_id`](Self::delivery_id), and whether it is the signature's name (no event
+    /// id in the body named the delivery).
+    fn primary(&self) -> Option<(DeliveryId, bool)> {
+        let (id, by_signature) = match self.delivery.as_ref()? {
+            Delivery::Id(id) => (*id, false),
             Delivery::Signature {
                 namespace,
                 signature,
                 event,
+                ..
             } => match event {
                 Some(Event::Body { fields, body }) => body_event(namespace, fields, body),
                 _ => None,
             }
-            .unwrap_or_else(|| DeliveryId::derive(namespace, signature.as_slice())),
+            .map_or_else(
+                || (DeliveryId::derive(namespace, signature.as_slice()), true),
+                |id| (id, false),
+            ),
         };
-        Some(self.scoped(id))
+        Some((self.scoped(id), by_signature))
     }
 
     /// `id` within the keys this delivery was verified with, if they were resolved per
@@ -224,7 +252,11 @@ impl Verified {
     /// one delivery.) PayPal and Amazon SNS deliveries are also named by what their
     /// signature binds (PayPal's transmission id, SNS's signature): a PayPal body rewritten
     /// to the same CRC32, or an SNS message split differently into the same signed text, is
-    /// then the same delivery whatever event id it claims.
+    /// then the same delivery whatever event id it claims. A delivery named by its HMAC
+    /// under a scheme with several secrets is also named by its signed bytes' MAC under
+    /// each of them, in key order: a sender that signs under both secrets while one is
+    /// rotated (PagerDuty, DocuSign) sends one delivery, and a captured copy resent with
+    /// either signature dropped keeps a name the first one claimed.
     ///
     /// ```
     /// use tower_webhook::{scheme::DeliveryId, Verified};
@@ -234,7 +266,7 @@ impl Verified {
     /// ```
     #[must_use]
     pub fn delivery_ids(&self) -> Vec<DeliveryId> {
-        let Some(primary) = self.delivery_id() else {
+        let Some((primary, by_signature)) = self.primary() else {
             return Vec::new();
         };
         let mut ids = match &self.delivery {
@@ -245,7 +277,23 @@ impl Verified {
             }) => vec![self.scoped(event_id(namespace, id)), primary],
             _ => vec![primary],
         };
-        ids.extend(self.also.filter(|also| !ids.contains(also)));
+        if let Some(Delivery::Signature {
+            namespace,
+            under_other_keys,
+            ..
+        }) = &self.delivery
+        {
+            // Named by its signature: by the signed bytes' MAC under every key, so which
+            // of the sender's signatures came along does not matter.
+            if by_signature {
+                let others = under_other_keys
+                    .iter()
+                    .flat_map(|tags| tags.iter())
+                    .map(|tag| self.scoped(DeliveryId::derive(namespace, tag.as_slice())));
+                ids.extend(others);
+            }
+        }
+        ids.extend(self.also.as_deref().filter(|also| !ids.contains(also)));
         ids
     }
 
@@ -253,7 +301,7 @@ impl Verified {
     /// forger cannot choose, which a replay guard also records for a duplicate: for now, the
     /// name a scheme adds with [`also_named`](Self::also_named).
     pub(crate) fn bound_ids(&self) -> Vec<DeliveryId> {
-        self.also.into_iter().collect()
+        self.also.as_deref().copied().into_iter().collect()
     }
 }
 

@@ -1,0 +1,186 @@
+//! Attacks on what names a delivery for the replay guard, with nothing but captured bytes:
+//! a captured delivery resent with some of its signatures dropped or reordered, its signed
+//! parts reordered or repeated, must still be the delivery the sender sent once.
+
+mod support;
+
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+
+use axum::{routing::post, Router};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use http_body_util::Full;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_webhook::{
+    presets,
+    replay::{MemoryStore, ReplayGuardLayer},
+    scheme::Scheme,
+    sign::Message,
+    WebhookSignatureLayer,
+};
+
+/// The guarded app: `scheme`, then the replay guard, then a handler that counts its calls.
+struct Guarded {
+    app: Router,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Guarded {
+    fn new<S>(scheme: S) -> Self
+    where
+        S: Scheme + Clone + Send + Sync + 'static,
+        S::Verifier: Send + 'static,
+    {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        let route = post(move || {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                "handled"
+            }
+        });
+        let layers = ServiceBuilder::new()
+            .layer(WebhookSignatureLayer::new(scheme))
+            .layer(ReplayGuardLayer::new(MemoryStore::new(1_000)));
+        Self {
+            app: Router::new().route("/hook", route.layer(layers)),
+            calls,
+        }
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Sends `body` with `headers`; the status and whether the guard called it a duplicate.
+    async fn send(&self, headers: &HeaderMap, body: impl Into<Bytes>) -> (StatusCode, bool) {
+        let mut request = Request::post("/hook").body(Full::new(body.into())).unwrap();
+        *request.headers_mut() = headers.clone();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let duplicate = response.headers().contains_key("webhook-duplicate");
+        (response.status(), duplicate)
+    }
+}
+
+const PROCESSED: (StatusCode, bool) = (StatusCode::OK, false);
+const DUPLICATE: (StatusCode, bool) = (StatusCode::OK, true);
+
+fn value(headers: &HeaderMap, name: &str) -> String {
+    headers[name].to_str().unwrap().to_owned()
+}
+
+fn header(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap()
+}
+
+/// Signatures dropped or reordered: a sender that signs with every secret it holds while
+/// one is rotated (PagerDuty, Stripe-style `v1=…,v1=…` senders) sends one delivery; a
+/// captured copy resent with only the old secret's signature, or with them swapped, is the
+/// same delivery, whichever of the receiver's keys now verifies it.
+mod rotation {
+    use super::*;
+
+    #[tokio::test]
+    async fn pagerduty_signatures_dropped_or_swapped_are_the_same_delivery() {
+        let body =
+            r#"{"event":{"id":"01DEN1HNLBC1VITYEZLPU2HYNN","event_type":"incident.triggered"}}"#;
+        let new = value(
+            &presets::pagerduty("new secret").sign_message(&Message::new(body.as_bytes())),
+            "x-pagerduty-signature",
+        );
+        let old = value(
+            &presets::pagerduty("old secret").sign_message(&Message::new(body.as_bytes())),
+            "x-pagerduty-signature",
+        );
+        let guarded = Guarded::new(presets::pagerduty("new secret").also_accept("old secret"));
+        let with = |signature: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-pagerduty-signature", header(signature));
+            headers
+        };
+
+        // What PagerDuty sends while the secret is rotated: both signatures.
+        assert_eq!(
+            guarded.send(&with(&format!("{new},{old}")), body).await,
+            PROCESSED
+        );
+        for replay in [old.clone(), new.clone(), format!("{old},{new}")] {
+            assert_eq!(
+                guarded.send(&with(&replay), body).await,
+                DUPLICATE,
+                "{replay}"
+            );
+        }
+        assert_eq!(guarded.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn calendly_signature_of_the_old_secret_alone_is_the_same_delivery() {
+        let body = r#"{"event":"invitee.created","payload":{"uri":"https://api.calendly.com/x"}}"#;
+        let at = support::unix_now();
+        let message = Message::new(body.as_bytes()).timestamp(at);
+        let new = value(
+            &presets::calendly("new key").sign_message(&message),
+            "calendly-webhook-signature",
+        );
+        let old = value(
+            &presets::calendly("old key").sign_message(&message),
+            "calendly-webhook-signature",
+        );
+        let old_v1 = old.split(',').nth(1).unwrap().to_owned();
+        let guarded = Guarded::new(presets::calendly("new key").also_accept("old key"));
+        let with = |signature: String| {
+            let mut headers = HeaderMap::new();
+            headers.insert("calendly-webhook-signature", header(&signature));
+            headers
+        };
+
+        assert_eq!(
+            guarded.send(&with(format!("{new},{old_v1}")), body).await,
+            PROCESSED
+        );
+        assert_eq!(guarded.send(&with(old), body).await, DUPLICATE);
+        assert_eq!(guarded.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn docusign_headers_dropped_or_renumbered_are_the_same_delivery() {
+        let body = r#"{"event":"envelope-completed","data":{"envelopeId":"93be49ab"}}"#;
+        let sig = |key: &str| {
+            value(
+                &presets::docusign(key).sign_message(&Message::new(body.as_bytes())),
+                "x-docusign-signature-1",
+            )
+        };
+        let (one, two) = (sig("connect key 1"), sig("connect key 2"));
+        let (one, two) = (one.as_str(), two.as_str());
+        let guarded = Guarded::new(presets::docusign("connect key 1").also_accept("connect key 2"));
+        let with = |signatures: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for (n, signature) in signatures.iter().enumerate() {
+                headers.insert(
+                    http::HeaderName::from_bytes(
+                        format!("x-docusign-signature-{}", n + 1).as_bytes(),
+                    )
+                    .unwrap(),
+                    header(signature),
+                );
+            }
+            headers
+        };
+
+        assert_eq!(guarded.send(&with(&[one, two]), body).await, PROCESSED);
+        for replay in [&[two][..], &[two, one], &[one]] {
+            assert_eq!(
+                guarded.send(&with(replay), body).await,
+                DUPLICATE,
+                "{replay:?}"
+            );
+        }
+        assert_eq!(guarded.calls(), 1);
+    }
+}
