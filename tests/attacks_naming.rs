@@ -184,3 +184,85 @@ mod rotation {
         assert_eq!(guarded.calls(), 1);
     }
 }
+
+/// Adyen signs each notification item, not the notification: items of captured
+/// notifications reordered, repeated or combined are items the sender sent once.
+#[cfg(feature = "json")]
+mod adyen {
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
+    use hmac::{Hmac, Mac as _};
+    use sha2::Sha256;
+
+    use super::*;
+
+    const KEY: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D25BDB8A5652E3384781658D";
+
+    /// One signed `NotificationRequestItem` for payment `psp`.
+    fn item(psp: &str) -> String {
+        let signed = format!("{psp}:::TestPayment:4200:EUR:AUTHORISATION:true");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&hex::decode(KEY).unwrap()).unwrap();
+        mac.update(signed.as_bytes());
+        let signature = STANDARD.encode(mac.finalize().into_bytes());
+        format!(
+            r#"{{"NotificationRequestItem":{{"pspReference":"{psp}","merchantReference":"TestPayment","amount":{{"value":4200,"currency":"EUR"}},"eventCode":"AUTHORISATION","success":"true","additionalData":{{"hmacSignature":"{signature}"}}}}}}"#
+        )
+    }
+
+    fn notification(items: &[&String]) -> String {
+        let items: Vec<&str> = items.iter().map(|item| item.as_str()).collect();
+        format!(
+            r#"{{"live":"false","notificationItems":[{}]}}"#,
+            items.join(",")
+        )
+    }
+
+    #[tokio::test]
+    async fn items_reordered_are_the_same_delivery() {
+        let guarded = Guarded::new(presets::adyen(KEY).unwrap());
+        let (a, b) = (item("7914"), item("7915"));
+        let headers = HeaderMap::new();
+        assert_eq!(
+            guarded.send(&headers, notification(&[&a, &b])).await,
+            PROCESSED
+        );
+        assert_eq!(
+            guarded.send(&headers, notification(&[&b, &a])).await,
+            DUPLICATE
+        );
+        assert_eq!(guarded.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_item_of_a_processed_notification_resent_alone_or_beside_another_is_a_duplicate() {
+        let guarded = Guarded::new(presets::adyen(KEY).unwrap());
+        let (a, b, c) = (item("7914"), item("7915"), item("7916"));
+        let headers = HeaderMap::new();
+        assert_eq!(
+            guarded.send(&headers, notification(&[&a, &b])).await,
+            PROCESSED
+        );
+        assert_eq!(guarded.send(&headers, notification(&[&b])).await, DUPLICATE);
+        assert_eq!(guarded.send(&headers, notification(&[&c])).await, PROCESSED);
+        // Two captured notifications combined into one the sender never sent.
+        assert_eq!(
+            guarded.send(&headers, notification(&[&c, &a])).await,
+            DUPLICATE
+        );
+        assert_eq!(guarded.calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_item_repeated_in_one_notification_is_refused() {
+        // Adyen never sends an item twice in one notification; a handler would process
+        // the copy as a second payment event.
+        let guarded = Guarded::new(presets::adyen(KEY).unwrap());
+        let a = item("7914");
+        let headers = HeaderMap::new();
+        assert_eq!(
+            guarded.send(&headers, notification(&[&a, &a])).await,
+            (StatusCode::UNAUTHORIZED, false)
+        );
+        assert_eq!(guarded.send(&headers, notification(&[&a])).await, PROCESSED);
+        assert_eq!(guarded.calls(), 1);
+    }
+}

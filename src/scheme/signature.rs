@@ -870,7 +870,7 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
             Some(id) => verified.with_delivery_id(id),
             None => verified
                 .with_signature(self.name, signature)
-                .under_other_keys(under_other_keys)
+                .more_names(under_other_keys)
                 .with_event(self.event),
         })
     }

@@ -46,10 +46,11 @@ enum Delivery {
     Signature {
         namespace: Cow<'static, str>,
         signature: Tag,
-        /// The same signed bytes' MACs under the scheme's other keys, in key order: the
-        /// delivery's names too, so a copy that a sender signed under two secrets while
-        /// rotating one stays one delivery when resent with either signature dropped.
-        under_other_keys: Option<Box<[Tag]>>,
+        /// More signatures that name this delivery too, in a fixed order: the signed bytes'
+        /// MACs under the scheme's other keys, so a copy that a sender signed under two
+        /// secrets while rotating one stays one delivery when resent with either signature
+        /// dropped; the other items of an Adyen notification, each signed on its own.
+        more_names: Option<Box<[Tag]>>,
         event: Option<Event>,
     },
 }
@@ -122,20 +123,17 @@ impl Verified {
         self.delivery = Some(Delivery::Signature {
             namespace,
             signature,
-            under_other_keys: None,
+            more_names: None,
             event: None,
         });
         self
     }
 
-    /// The same marker, with the signed bytes' MACs under the scheme's other keys, for a
-    /// delivery named by its signature (under the first key).
-    pub(crate) fn under_other_keys(mut self, tags: Vec<Tag>) -> Self {
-        if let Some(Delivery::Signature {
-            under_other_keys, ..
-        }) = &mut self.delivery
-        {
-            *under_other_keys = (!tags.is_empty()).then(|| tags.into_boxed_slice());
+    /// The same marker, with more signatures that name a delivery named by its signature
+    /// (the signed bytes' MACs under the scheme's other keys), in a fixed order.
+    pub(crate) fn more_names(mut self, tags: Vec<Tag>) -> Self {
+        if let Some(Delivery::Signature { more_names, .. }) = &mut self.delivery {
+            *more_names = (!tags.is_empty()).then(|| tags.into_boxed_slice());
         }
         self
     }
@@ -279,14 +277,14 @@ impl Verified {
         };
         if let Some(Delivery::Signature {
             namespace,
-            under_other_keys,
+            more_names,
             ..
         }) = &self.delivery
         {
             // Named by its signature: by the signed bytes' MAC under every key, so which
             // of the sender's signatures came along does not matter.
             if by_signature {
-                let others = under_other_keys
+                let others = more_names
                     .iter()
                     .flat_map(|tags| tags.iter())
                     .map(|tag| self.scoped(DeliveryId::derive(namespace, tag.as_slice())));
