@@ -34,6 +34,15 @@ impl Guarded {
         S: Scheme + Clone + Send + Sync + 'static,
         S::Verifier: Send + 'static,
     {
+        Self::at("/hook", scheme)
+    }
+
+    /// The guarded app at the route `path`.
+    fn at<S>(path: &str, scheme: S) -> Self
+    where
+        S: Scheme + Clone + Send + Sync + 'static,
+        S::Verifier: Send + 'static,
+    {
         let calls = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&calls);
         let route = post(move || {
@@ -47,7 +56,7 @@ impl Guarded {
             .layer(WebhookSignatureLayer::new(scheme))
             .layer(ReplayGuardLayer::new(MemoryStore::new(1_000)));
         Self {
-            app: Router::new().route("/hook", route.layer(layers)),
+            app: Router::new().route(path, route.layer(layers)),
             calls,
         }
     }
@@ -58,7 +67,17 @@ impl Guarded {
 
     /// Sends `body` with `headers`; the status and whether the guard called it a duplicate.
     async fn send(&self, headers: &HeaderMap, body: impl Into<Bytes>) -> (StatusCode, bool) {
-        let mut request = Request::post("/hook").body(Full::new(body.into())).unwrap();
+        self.send_to("/hook", headers, body).await
+    }
+
+    /// Sends `body` with `headers` to `path`.
+    async fn send_to(
+        &self,
+        path: &str,
+        headers: &HeaderMap,
+        body: impl Into<Bytes>,
+    ) -> (StatusCode, bool) {
+        let mut request = Request::post(path).body(Full::new(body.into())).unwrap();
         *request.headers_mut() = headers.clone();
         let response = self.app.clone().oneshot(request).await.unwrap();
         let duplicate = response.headers().contains_key("webhook-duplicate");
@@ -264,5 +283,68 @@ mod adyen {
         );
         assert_eq!(guarded.send(&headers, notification(&[&a])).await, PROCESSED);
         assert_eq!(guarded.calls(), 1);
+    }
+}
+
+/// One tenant's keys found under several spellings of its name (a source whose lookup
+/// ignores case, as a MySQL column's default collation does): a captured delivery resent
+/// under another spelling verifies under the same secret, and is the same delivery.
+#[cfg(feature = "keys")]
+mod tenants {
+    use tower_webhook::keys::{FoundKeys, KeyError, KeyName, KeyResolver};
+
+    use super::*;
+
+    /// Tenants `acme` and `evil` at `/t/{tenant}`, looked up ignoring case.
+    fn case_insensitive() -> KeyResolver {
+        KeyResolver::from_fn(KeyName::path("/t/{tenant}"), |tenant: String| async move {
+            let secret = match tenant.to_ascii_lowercase().as_str() {
+                "acme" => Some("whsec_acme"),
+                "evil" => Some("whsec_evil"),
+                _ => None,
+            };
+            Ok::<_, KeyError>(secret.map(FoundKeys::new))
+        })
+    }
+
+    #[tokio::test]
+    async fn a_delivery_resent_under_another_spelling_of_its_tenant_is_a_duplicate() {
+        let guarded = Guarded::at("/t/{tenant}", presets::stripe(case_insensitive()));
+        let event = r#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
+        let headers = presets::stripe("whsec_acme").sign_message(&Message::new(event.as_bytes()));
+        assert_eq!(guarded.send_to("/t/acme", &headers, event).await, PROCESSED);
+        for spelling in ["/t/ACME", "/t/Acme", "/t/%41cme"] {
+            assert_eq!(
+                guarded.send_to(spelling, &headers, event).await,
+                DUPLICATE,
+                "{spelling}"
+            );
+        }
+        assert_eq!(guarded.calls(), 1);
+        // Body-only senders too (named by their signature).
+        let body = r#"{"event":{"id":"01DEN1HNLBC1VITYEZLPU2HYNN"}}"#;
+        let guarded = Guarded::at("/t/{tenant}", presets::pagerduty(case_insensitive()));
+        let headers = presets::pagerduty("whsec_acme").sign_message(&Message::new(body.as_bytes()));
+        assert_eq!(guarded.send_to("/t/acme", &headers, body).await, PROCESSED);
+        assert_eq!(guarded.send_to("/t/ACME", &headers, body).await, DUPLICATE);
+        assert_eq!(guarded.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn tenants_with_their_own_secrets_still_never_share_a_delivery() {
+        // `evil` signs, under its own secret, the body `acme` will be sent: each is processed.
+        let guarded = Guarded::at("/t/{tenant}", presets::pagerduty(case_insensitive()));
+        let body = r#"{"event":{"id":"01DEN1HNLBC1VITYEZLPU2HYNN"}}"#;
+        for tenant in ["evil", "acme"] {
+            let headers = presets::pagerduty(format!("whsec_{tenant}"))
+                .sign_message(&Message::new(body.as_bytes()));
+            let path = format!("/t/{tenant}");
+            assert_eq!(
+                guarded.send_to(&path, &headers, body).await,
+                PROCESSED,
+                "{tenant}"
+            );
+        }
+        assert_eq!(guarded.calls(), 2);
     }
 }

@@ -296,7 +296,7 @@ impl Verifier for TokenVerifier {
         let verified = Verified::keyed(self.index, self.key_id);
         let digest = Tag::from_slice(&self.body.finalize());
         Ok(verified
-            .with_signature(self.name, digest)
+            .with_digest(self.name, digest)
             .with_event(self.event))
     }
 }

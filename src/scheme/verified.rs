@@ -51,6 +51,9 @@ enum Delivery {
         /// secrets while rotating one stays one delivery when resent with either signature
         /// dropped; the other items of an Adyen notification, each signed on its own.
         more_names: Option<Box<[Tag]>>,
+        /// Whether the signature is keyed (a MAC, a private key's signature), so no one
+        /// without the key can make it: not a bare digest of the body.
+        keyed: bool,
         event: Option<Event>,
     },
 }
@@ -124,9 +127,20 @@ impl Verified {
             namespace,
             signature,
             more_names: None,
+            keyed: true,
             event: None,
         });
         self
+    }
+
+    /// As [`with_signature`](Self::with_signature), for a digest anyone can compute (a
+    /// token scheme's SHA-256 of the body): never a name outside the tenant's scope.
+    pub(crate) fn with_digest(self, namespace: Cow<'static, str>, digest: Tag) -> Self {
+        let mut verified = self.with_signature(namespace, digest);
+        if let Some(Delivery::Signature { keyed, .. }) = &mut verified.delivery {
+            *keyed = false;
+        }
+        verified
     }
 
     /// The same marker, with more signatures that name a delivery named by its signature
@@ -254,7 +268,11 @@ impl Verified {
     /// under a scheme with several secrets is also named by its signed bytes' MAC under
     /// each of them, in key order: a sender that signs under both secrets while one is
     /// rotated (PagerDuty, DocuSign) sends one delivery, and a captured copy resent with
-    /// either signature dropped keeps a name the first one claimed.
+    /// either signature dropped keeps a name the first one claimed. With keys resolved per
+    /// request, a keyed signature (not a token scheme's body digest) also names the delivery
+    /// outside the tenant's scope: only that tenant's key makes it, and a source that finds
+    /// the tenant's keys under several names (a lookup that ignores case) would otherwise
+    /// let a captured copy resent under another spelling look new.
     ///
     /// ```
     /// use tower_webhook::{scheme::DeliveryId, Verified};
@@ -277,18 +295,31 @@ impl Verified {
         };
         if let Some(Delivery::Signature {
             namespace,
+            signature,
             more_names,
+            keyed,
             ..
         }) = &self.delivery
         {
+            let more = more_names.iter().flat_map(|tags| tags.iter());
             // Named by its signature: by the signed bytes' MAC under every key, so which
             // of the sender's signatures came along does not matter.
             if by_signature {
-                let others = more_names
-                    .iter()
-                    .flat_map(|tags| tags.iter())
+                let others = more
+                    .clone()
                     .map(|tag| self.scoped(DeliveryId::derive(namespace, tag.as_slice())));
                 ids.extend(others);
+            }
+            // Keys resolved per request: the name the request gave scopes the ids, but a
+            // source may find one tenant's keys under several names (a lookup that ignores
+            // case). A keyed signature, which only that tenant's key makes, also names the
+            // delivery unscoped, so a captured copy resent under another spelling of the
+            // name is still a duplicate; another tenant cannot make it.
+            if self.key_id.is_some() && *keyed {
+                let unscoped = std::iter::once(signature)
+                    .chain(more)
+                    .map(|tag| DeliveryId::derive(namespace, tag.as_slice()));
+                ids.extend(unscoped);
             }
         }
         ids.extend(self.also.as_deref().filter(|also| !ids.contains(also)));
@@ -397,9 +428,15 @@ impl std::fmt::Debug for DeliveryId {
 mod tests {
     use super::*;
 
+    /// A MAC as `key_id`'s own secret would make it: each tenant's differs.
+    fn mac_of(key_id: Option<&str>) -> Tag {
+        let seed = key_id.map_or(0, |name| name.bytes().fold(7u8, u8::wrapping_add));
+        Tag::from_slice(&[seed; 32])
+    }
+
     fn stripe_like(key_id: Option<&str>, body: &'static str) -> Verified {
         let mut verified = Verified::keyed(0, key_id.map(Arc::from))
-            .with_signature(Cow::Borrowed("stripe"), Tag::from_slice(&[7; 32]))
+            .with_signature(Cow::Borrowed("stripe"), mac_of(key_id))
             .with_event(Some(Event::Body {
                 fields: Arc::new(BodyFields {
                     fields: vec![Cow::Borrowed("id")],
@@ -431,13 +468,43 @@ mod tests {
     fn unsigned_header_ids_are_scoped_too() {
         let with = |key_id: &str| {
             Verified::keyed(0, Some(Arc::from(key_id)))
-                .with_signature(Cow::Borrowed("github"), Tag::from_slice(&[1; 32]))
+                .with_signature(Cow::Borrowed("github"), mac_of(Some(key_id)))
                 .with_event(Some(Event::Unsigned(Box::from(&b"delivery-1"[..]))))
                 .delivery_ids()
         };
         let (acme, evil) = (with("acme"), with("evil"));
-        assert_eq!(acme.len(), 2);
+        assert_eq!(
+            acme.len(),
+            3,
+            "the header's id, the signature's, and its unscoped one"
+        );
         assert!(acme.iter().all(|id| !evil.contains(id)));
+    }
+
+    #[test]
+    fn a_keyed_signature_names_the_delivery_under_any_spelling_of_the_tenant() {
+        // One tenant's keys found under `acme` and `ACME` make the same MAC: one delivery.
+        let under = |key_id: &str| {
+            Verified::keyed(0, Some(Arc::from(key_id)))
+                .with_signature(Cow::Borrowed("pagerduty"), Tag::from_slice(&[3; 32]))
+                .delivery_ids()
+        };
+        let (lower, upper) = (under("acme"), under("ACME"));
+        assert_ne!(lower[0], upper[0], "scoped by the name given");
+        assert!(lower.iter().any(|id| upper.contains(id)));
+        // A digest anyone can compute stays within the tenant's scope.
+        let digest = |key_id: &str| {
+            Verified::keyed(0, Some(Arc::from(key_id)))
+                .with_digest(Cow::Borrowed("okta"), Tag::from_slice(&[3; 32]))
+                .delivery_ids()
+        };
+        let (acme, evil) = (digest("acme"), digest("evil"));
+        assert_eq!(acme.len(), 1);
+        assert!(acme.iter().all(|id| !evil.contains(id)));
+        // Fixed keys: one name, as before.
+        let fixed =
+            Verified::new(0).with_signature(Cow::Borrowed("pagerduty"), Tag::from_slice(&[3; 32]));
+        assert_eq!(fixed.delivery_ids().len(), 1);
     }
 
     #[cfg(feature = "json")]
