@@ -272,7 +272,9 @@ impl Verified {
     /// request, a keyed signature (not a token scheme's body digest) also names the delivery
     /// outside the tenant's scope: only that tenant's key makes it, and a source that finds
     /// the tenant's keys under several names (a lookup that ignores case) would otherwise
-    /// let a captured copy resent under another spelling look new.
+    /// let a captured copy resent under another spelling look new. (Two tenants given the
+    /// same key are not apart anyway, since a delivery to one verifies for the other:
+    /// identical signed bytes under it are one delivery for both.)
     ///
     /// ```
     /// use tower_webhook::{scheme::DeliveryId, Verified};
