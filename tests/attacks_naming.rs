@@ -348,3 +348,61 @@ mod tenants {
         assert_eq!(guarded.calls(), 2);
     }
 }
+
+/// Public keys: a sender signing under two keys while one is rotated sends one delivery;
+/// its signatures reordered or one dropped are the same delivery. (Nothing can compute a
+/// signature under a public key, so the delivery is named by every signature that verified.)
+#[cfg(feature = "ed25519")]
+mod public_keys {
+    use ed25519_dalek::{Signer as _, SigningKey};
+    use tower_webhook::scheme::{Ed25519Scheme, SignatureFormat};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn ed25519_signatures_reordered_or_dropped_are_the_same_delivery() {
+        let (new, old) = (
+            SigningKey::from_bytes(&[1; 32]),
+            SigningKey::from_bytes(&[2; 32]),
+        );
+        let scheme = Ed25519Scheme::ed25519(new.verifying_key().as_bytes())
+            .unwrap()
+            .also_accept(old.verifying_key().as_bytes())
+            .unwrap()
+            .header("x-signature")
+            .signature_format(SignatureFormat::Pairs {
+                separator: ',',
+                timestamp_key: "t".into(),
+                signature_key: "v1".into(),
+            })
+            .signed_payload("{timestamp}.{body}");
+        let guarded = Guarded::new(scheme);
+        let body = r#"{"event":"order.paid"}"#;
+        let at = support::unix_now();
+        let signed = format!("{at}.{body}");
+        let sig = |key: &SigningKey| hex::encode(key.sign(signed.as_bytes()).to_bytes());
+        let with = |signatures: &[String]| {
+            let mut value = format!("t={at}");
+            for signature in signatures {
+                value.push_str(&format!(",v1={signature}"));
+            }
+            let mut headers = HeaderMap::new();
+            headers.insert("x-signature", header(&value));
+            headers
+        };
+        let (a, b) = (sig(&new), sig(&old));
+
+        assert_eq!(
+            guarded.send(&with(&[a.clone(), b.clone()]), body).await,
+            PROCESSED
+        );
+        for replay in [vec![b.clone(), a.clone()], vec![b.clone()], vec![a.clone()]] {
+            assert_eq!(
+                guarded.send(&with(&replay), body).await,
+                DUPLICATE,
+                "{replay:?}"
+            );
+        }
+        assert_eq!(guarded.calls(), 1);
+    }
+}

@@ -28,6 +28,20 @@ impl<A: sealed::Algorithm> KeySet for A {
 #[cfg(any(feature = "ed25519", feature = "p256"))]
 pub(crate) const MAX_PUBLIC_KEY_SIGNATURES: usize = 4;
 
+/// `tags` sorted, the first apart: the same names in the same order whatever order the
+/// signatures came in.
+#[cfg(any(feature = "ed25519", feature = "p256"))]
+pub(crate) fn sorted_names(
+    mut tags: Vec<super::encoding::Tag>,
+) -> Result<(super::encoding::Tag, Vec<super::encoding::Tag>), crate::rejection::Rejection> {
+    tags.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+    let mut tags = tags.into_iter();
+    let first = tags
+        .next()
+        .ok_or(crate::rejection::Rejection::InvalidSignature)?;
+    Ok((first, tags.collect()))
+}
+
 pub(crate) mod sealed {
     use crate::{rejection::Rejection, scheme::encoding::Tag};
 
