@@ -330,6 +330,28 @@ mod tenants {
         assert_eq!(guarded.calls(), 1);
     }
 
+    /// Standard Webhooks names a delivery by its signed `webhook-id`, which a tenant may
+    /// choose: scoped by the tenant's name. Its signature names it beside, unscoped.
+    #[tokio::test]
+    async fn a_standard_webhooks_delivery_resent_under_another_spelling_is_a_duplicate() {
+        const ACME: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let source =
+            KeyResolver::from_fn(KeyName::path("/t/{tenant}"), |tenant: String| async move {
+                let found = tenant
+                    .eq_ignore_ascii_case("acme")
+                    .then(|| FoundKeys::new(ACME));
+                Ok::<_, KeyError>(found)
+            });
+        let guarded = Guarded::at("/t/{tenant}", presets::standard_webhooks(source).unwrap());
+        let body = r#"{"type":"invoice.paid"}"#;
+        let headers = presets::standard_webhooks(ACME)
+            .unwrap()
+            .sign_message(&Message::new(body.as_bytes()).id("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"));
+        assert_eq!(guarded.send_to("/t/acme", &headers, body).await, PROCESSED);
+        assert_eq!(guarded.send_to("/t/ACME", &headers, body).await, DUPLICATE);
+        assert_eq!(guarded.calls(), 1);
+    }
+
     #[tokio::test]
     async fn tenants_with_their_own_secrets_still_never_share_a_delivery() {
         // `evil` signs, under its own secret, the body `acme` will be sent: each is processed.

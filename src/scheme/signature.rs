@@ -865,8 +865,17 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         if let Some(check) = &self.body_timestamp {
             check.check(body)?;
         }
+        let resolved = self.key_id.is_some();
         let verified = Verified::keyed(index, self.key_id);
         Ok(match self.delivery {
+            // The signed message id, scoped to the tenant (a tenant may sign any id); and,
+            // with keys resolved per request, the signature, which only this tenant's key
+            // makes, unscoped: a source that finds the tenant's keys under another spelling
+            // of its name must not make a captured copy new.
+            Some(id) if resolved => verified.with_delivery_id(id).also_named(DeliveryId::derive(
+                &format!("{}#signature", self.name),
+                signature.as_slice(),
+            )),
             Some(id) => verified.with_delivery_id(id),
             None => verified
                 .with_signature(self.name, signature)

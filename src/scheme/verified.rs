@@ -113,10 +113,6 @@ impl Verified {
 
     /// The same marker, also named `id`: something the signature binds, claimed by a
     /// replay guard with the delivery's other ids.
-    #[cfg_attr(
-        not(any(feature = "paypal", feature = "sns")),
-        expect(dead_code, reason = "only PayPal and SNS name a delivery twice")
-    )]
     pub(crate) fn also_named(mut self, id: DeliveryId) -> Self {
         self.also = Some(Box::new(id));
         self
