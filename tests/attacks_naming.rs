@@ -352,6 +352,59 @@ mod tenants {
         assert_eq!(guarded.calls(), 1);
     }
 
+    /// A tenant who holds its own secret (a customer of a multi-tenant app) signs as many
+    /// deliveries as it likes; with one bounded `MemoryStore` for every tenant they push
+    /// another tenant's records out, and that tenant's captured delivery is new again.
+    #[tokio::test]
+    #[ignore = "broke: one MemoryStore's capacity is shared by every tenant, so a tenant's own \
+                signed flood evicts another tenant's done records (soonest to expire first); \
+                needs per-tenant capacity in the store, a design change, not a small fix"]
+    async fn one_tenant_s_flood_does_not_evict_another_tenant_s_records() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        let route = post(move || {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                "handled"
+            }
+        });
+        let layers = ServiceBuilder::new()
+            .layer(WebhookSignatureLayer::new(presets::pagerduty(
+                case_insensitive(),
+            )))
+            .layer(ReplayGuardLayer::new(MemoryStore::new(100)));
+        let app = Router::new().route("/t/{tenant}", route.layer(layers));
+        let send = |path: String, headers: HeaderMap, body: String| {
+            let app = app.clone();
+            async move {
+                let mut request = Request::post(path)
+                    .body(Full::new(Bytes::from(body)))
+                    .unwrap();
+                *request.headers_mut() = headers;
+                let response = app.oneshot(request).await.unwrap();
+                (
+                    response.status(),
+                    response.headers().contains_key("webhook-duplicate"),
+                )
+            }
+        };
+        let signed = |tenant: &str, body: &str| {
+            presets::pagerduty(format!("whsec_{tenant}"))
+                .sign_message(&Message::new(body.as_bytes()))
+        };
+        let captured = r#"{"event":{"id":"acme-1"}}"#.to_owned();
+        let headers = signed("acme", &captured);
+        let first = send("/t/acme".into(), headers.clone(), captured.clone()).await;
+        assert_eq!(first, PROCESSED);
+        for n in 0..200 {
+            let body = format!(r#"{{"event":{{"id":"evil-{n}"}}}}"#);
+            let _ = send("/t/evil".into(), signed("evil", &body), body).await;
+        }
+        let replay = send("/t/acme".into(), headers, captured).await;
+        assert_eq!(replay, DUPLICATE, "acme's delivery was processed again");
+    }
+
     #[tokio::test]
     async fn tenants_with_their_own_secrets_still_never_share_a_delivery() {
         // `evil` signs, under its own secret, the body `acme` will be sent: each is processed.
