@@ -166,6 +166,36 @@ mod rotation {
         assert_eq!(guarded.calls(), 1);
     }
 
+    /// The same MAC written another way (upper-case hex, padded) is the same delivery.
+    #[tokio::test]
+    async fn a_signature_re_encoded_is_the_same_delivery() {
+        let body = r#"{"action":"opened","number":7}"#;
+        let github = presets::github("gh secret");
+        let signed = value(
+            &github.sign_message(&Message::new(body.as_bytes())),
+            "x-hub-signature-256",
+        );
+        let guarded = Guarded::new(github);
+        let with = |signature: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-hub-signature-256", header(signature));
+            headers
+        };
+        assert_eq!(guarded.send(&with(&signed), body).await, PROCESSED);
+        let hex = signed.strip_prefix("sha256=").unwrap();
+        for replay in [
+            format!("sha256={}", hex.to_ascii_uppercase()),
+            format!("  {signed}\t"),
+        ] {
+            assert_eq!(
+                guarded.send(&with(&replay), body).await,
+                DUPLICATE,
+                "{replay}"
+            );
+        }
+        assert_eq!(guarded.calls(), 1);
+    }
+
     #[tokio::test]
     async fn docusign_headers_dropped_or_renumbered_are_the_same_delivery() {
         let body = r#"{"event":"envelope-completed","data":{"envelopeId":"93be49ab"}}"#;
@@ -476,6 +506,56 @@ mod public_keys {
                 guarded.send(&with(&replay), body).await,
                 DUPLICATE,
                 "{replay:?}"
+            );
+        }
+        assert_eq!(guarded.calls(), 1);
+    }
+}
+
+/// Twilio signs the URL and the sorted, distinct decoded parameters, not the body's bytes:
+/// a captured form resent reordered, re-encoded, with a parameter repeated, or with another
+/// unsigned idempotency token, is the delivery it was.
+#[cfg(feature = "twilio")]
+mod twilio {
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
+    use hmac::{Hmac, Mac as _};
+
+    use super::*;
+
+    const TOKEN: &str = "twilio auth token";
+
+    #[tokio::test]
+    async fn a_form_resent_reordered_re_encoded_or_with_a_new_token_is_a_duplicate() {
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(TOKEN.as_bytes()).unwrap();
+        mac.update(b"https://example.com/hook");
+        for (name, value) in [
+            ("Body", "pay 10"),
+            ("From", "+15551234567"),
+            ("MessageSid", "SM1"),
+        ] {
+            mac.update(name.as_bytes());
+            mac.update(value.as_bytes());
+        }
+        let signature = STANDARD.encode(mac.finalize().into_bytes());
+        let guarded = Guarded::new(presets::twilio(TOKEN, "https://example.com").unwrap());
+        let with = |token: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-twilio-signature", header(&signature));
+            headers.insert("content-type", header("application/x-www-form-urlencoded"));
+            headers.insert("i-twilio-idempotency-token", header(token));
+            headers
+        };
+        let signed = "Body=pay+10&From=%2B15551234567&MessageSid=SM1";
+        assert_eq!(guarded.send(&with("tok-1"), signed).await, PROCESSED);
+        for replay in [
+            "MessageSid=SM1&Body=pay+10&From=%2B15551234567",
+            "Body=pay%2010&From=%2b15551234567&MessageSid=S%4D1",
+            "Body=pay+10&Body=pay+10&From=%2B15551234567&MessageSid=SM1",
+        ] {
+            assert_eq!(
+                guarded.send(&with("tok-2"), replay).await,
+                DUPLICATE,
+                "{replay}"
             );
         }
         assert_eq!(guarded.calls(), 1);
