@@ -561,3 +561,133 @@ mod twilio {
         assert_eq!(guarded.calls(), 1);
     }
 }
+
+/// ECDSA signatures are malleable: `(r, s)` and `(r, n - s)` both verify. A captured
+/// Plaid delivery (an `ES256` JWT) resent with the other `s` is the same delivery.
+#[cfg(all(feature = "jwt", feature = "axum"))]
+mod plaid {
+    use std::{convert::Infallible, time::Duration};
+
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    use http::Response;
+    use http_body_util::BodyExt as _;
+    use hyper_util::rt::TokioIo;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use serde_json::{json, Value};
+    use tower_webhook::{keys::Fetcher, scheme::JwtScheme};
+
+    use super::*;
+
+    /// The order of P-256's group, big-endian.
+    const N: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51,
+    ];
+
+    fn vectors() -> Value {
+        serde_json::from_str(include_str!("vectors/fetched.json")).unwrap()
+    }
+
+    /// A local HTTPS host answering Plaid's key endpoint from the vectors; the CA's PEM.
+    async fn plaid_key_host() -> (String, String) {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let tls_key = KeyPair::generate().unwrap();
+        let tls_cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&tls_key, &ca)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![tls_cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::try_from(tls_key.serialize_der()).unwrap(),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let keys = Arc::new(vectors()["plaid"]["keys"].clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, keys) = (acceptor.clone(), Arc::clone(&keys));
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(
+                        move |request: Request<hyper::body::Incoming>| {
+                            let keys = Arc::clone(&keys);
+                            async move {
+                                let body = request.into_body().collect().await.unwrap().to_bytes();
+                                let asked: Value = serde_json::from_slice(&body).unwrap();
+                                let key = keys[asked["key_id"].as_str().unwrap()].clone();
+                                let answer = json!({"key": key, "request_id": "req"}).to_string();
+                                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(answer))))
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        (
+            format!("https://{addr}/webhook_verification_key/get"),
+            ca.pem(),
+        )
+    }
+
+    /// `jwt` with its signature's `s` replaced by `n - s`.
+    fn other_s(jwt: &str) -> String {
+        let (signed, signature) = jwt.rsplit_once('.').unwrap();
+        let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        let s = &mut signature[32..];
+        let mut borrow = 0i16;
+        for i in (0..32).rev() {
+            let digit = i16::from(N[i]) - i16::from(s[i]) - borrow;
+            borrow = i16::from(digit < 0);
+            s[i] = u8::try_from(digit.rem_euclid(256)).unwrap();
+        }
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    #[tokio::test]
+    async fn an_es256_jwt_resent_with_n_minus_s_is_the_same_delivery() {
+        let (url, ca) = plaid_key_host().await;
+        let now = vectors()["plaid"]["now"].as_u64().unwrap();
+        let scheme = JwtScheme::plaid(
+            &url,
+            Fetcher::trust_only_pem(&ca)
+                .unwrap()
+                .timeout(Duration::from_secs(2)),
+            "plaid-client",
+            "plaid-secret",
+        )
+        .unwrap()
+        .clock(move || std::time::UNIX_EPOCH + Duration::from_secs(now));
+        let guarded = Guarded::new(scheme);
+        let plaid = &vectors()["plaid"];
+        let (jwt, body) = (
+            plaid["jwt_key_1"].as_str().unwrap(),
+            plaid["body"].as_str().unwrap(),
+        );
+        let with = |jwt: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("plaid-verification", header(jwt));
+            headers
+        };
+        assert_eq!(guarded.send(&with(jwt), body.to_owned()).await, PROCESSED);
+        assert_eq!(
+            guarded.send(&with(&other_s(jwt)), body.to_owned()).await,
+            DUPLICATE
+        );
+        assert_eq!(guarded.calls(), 1);
+    }
+}

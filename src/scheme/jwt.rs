@@ -397,9 +397,50 @@ impl JwtScheme {
             claimed,
             hash: Sha256::new(),
             name: self.name.clone(),
-            signature: Tag::from_slice(&Sha256::digest(&token.signature)),
+            signature: Tag::from_slice(&Sha256::digest(canonical_signature(
+                &token.alg,
+                &token.signature,
+            ))),
         })
     }
+}
+
+/// The order of P-256's group, big-endian.
+const P256_ORDER: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// Half P-256's group order, rounded down, big-endian: the largest low `s`.
+const P256_HALF_ORDER: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// A verified signature in the one form that names its delivery. ECDSA signatures are
+/// malleable: `(r, s)` and `(r, n - s)` both verify (ring accepts either), so an `ES256`
+/// JWT resent with the other `s` would otherwise be a new delivery. Its low `s` names it.
+/// Other algorithms' signatures have one form.
+fn canonical_signature<'a>(alg: &str, signature: &'a [u8]) -> Cow<'a, [u8]> {
+    let Some((r, s)) = signature.split_at_checked(32) else {
+        return Cow::Borrowed(signature);
+    };
+    if alg != "ES256" || s.len() != 32 || s <= &P256_HALF_ORDER[..] {
+        return Cow::Borrowed(signature);
+    }
+    // n - s, byte by byte from the least significant, with a borrow.
+    let mut low = [0u8; 32];
+    let mut borrow = 0u16;
+    for ((out, &n), &s) in low.iter_mut().zip(&P256_ORDER).zip(s).rev() {
+        let take = u16::from(s) + borrow;
+        let (digit, next) = match u16::from(n).checked_sub(take) {
+            Some(digit) => (digit, 0),
+            None => (u16::from(n) + 256 - take, 1),
+        };
+        *out = u8::try_from(digit).unwrap_or_default();
+        borrow = next;
+    }
+    Cow::Owned([r, &low[..]].concat())
 }
 
 impl JwtScheme {
@@ -630,6 +671,35 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_es256_signature_and_its_other_s_name_one_delivery() {
+        let r = [0x42u8; 32];
+        let with = |s: &[u8]| [&r[..], s].concat();
+        let mut n_minus_1 = P256_ORDER;
+        n_minus_1[31] -= 1;
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        // n - (n - 1) = 1.
+        assert_eq!(canonical_signature("ES256", &with(&n_minus_1)), with(&one));
+        // n = 2 * half + 1, so n - (half + 1) = half.
+        let mut above_half = P256_HALF_ORDER;
+        above_half[31] += 1;
+        assert_eq!(
+            canonical_signature("ES256", &with(&above_half)),
+            with(&P256_HALF_ORDER)
+        );
+        // Low `s`, other algorithms and other lengths are kept as they are.
+        for (alg, signature) in [
+            ("ES256", with(&P256_HALF_ORDER)),
+            ("ES256", with(&one)),
+            ("RS256", with(&n_minus_1)),
+            ("HS256", with(&n_minus_1)),
+            ("ES256", n_minus_1.to_vec()),
+        ] {
+            assert_eq!(canonical_signature(alg, &signature), signature, "{alg}");
+        }
+    }
 
     const NOW: u64 = 1_700_000_000;
 
