@@ -166,6 +166,29 @@ mod rotation {
         assert_eq!(guarded.calls(), 1);
     }
 
+    /// The receiver rotates live, putting the new secret first while the sender still
+    /// signs with the old one: a delivery processed before the switch, replayed after it,
+    /// is still a duplicate (it is named under every key, the old one included).
+    #[cfg(feature = "keys")]
+    #[tokio::test]
+    async fn a_delivery_replayed_after_the_receiver_adds_a_new_first_key_is_a_duplicate() {
+        use tower_webhook::keys::{FoundKeys, ReloadableKeys};
+
+        let keys = ReloadableKeys::new();
+        keys.set(FoundKeys::new("old secret"));
+        let guarded = Guarded::new(presets::pagerduty(keys.clone()));
+        let body = r#"{"event":{"id":"01DEN1HNLBC1VITYEZLPU2HYNN"}}"#;
+        let headers = presets::pagerduty("old secret").sign_message(&Message::new(body.as_bytes()));
+        assert_eq!(guarded.send(&headers, body).await, PROCESSED);
+        keys.set(FoundKeys::new("new secret").and("old secret"));
+        assert_eq!(guarded.send(&headers, body).await, DUPLICATE);
+        // The new secret is in use.
+        let next = r#"{"event":{"id":"01DEN1HNLBC1VITYEZLPU2HYNO"}}"#;
+        let signed = presets::pagerduty("new secret").sign_message(&Message::new(next.as_bytes()));
+        assert_eq!(guarded.send(&signed, next).await, PROCESSED);
+        assert_eq!(guarded.calls(), 2);
+    }
+
     /// The same MAC written another way (upper-case hex, padded) is the same delivery.
     #[tokio::test]
     async fn a_signature_re_encoded_is_the_same_delivery() {
