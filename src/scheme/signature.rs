@@ -371,6 +371,12 @@ impl<A: Algorithm> SignatureScheme<A> {
     /// The name used for this scheme in `tracing` events. Default: `hmac-sha256`; presets use
     /// the sender's name.
     ///
+    /// It is also the namespace of the scheme's delivery ids. Keys resolved per request
+    /// scope ids to the tenant, fixed keys do not: two layers with fixed keys that share one
+    /// replay store and take deliveries from senders who may choose their event ids (a
+    /// custom sender whose secret a customer holds) need different names, or one sender's
+    /// event id can make the other's delivery a duplicate.
+    ///
     /// ```
     /// use tower_webhook::{scheme::Scheme, HmacScheme};
     ///
