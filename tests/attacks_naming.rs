@@ -1,6 +1,9 @@
-//! Attacks on what names a delivery for the replay guard, with nothing but captured bytes:
-//! a captured delivery resent with some of its signatures dropped or reordered, its signed
-//! parts reordered or repeated, must still be the delivery the sender sent once.
+//! Attacks on what names a delivery for the replay guard, with nothing but captured bytes
+//! (or, for the tenant attacks, a tenant's own secret): a captured delivery resent with
+//! some of its signatures dropped, reordered or re-encoded (`rotation`, `public_keys`),
+//! its signed items reordered, repeated or combined (`adyen`), its ECDSA signature in the
+//! other `s` (`plaid`), its form re-encoded (`twilio`), or under another spelling of its
+//! tenant's name (`tenants`), must still be the delivery the sender sent once.
 
 mod support;
 
