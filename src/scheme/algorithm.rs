@@ -28,6 +28,20 @@ impl<A: sealed::Algorithm> KeySet for A {
 #[cfg(any(feature = "ed25519", feature = "p256"))]
 pub(crate) const MAX_PUBLIC_KEY_SIGNATURES: usize = 4;
 
+/// `tags` sorted, the first apart: the same names in the same order whatever order the
+/// signatures came in.
+#[cfg(any(feature = "ed25519", feature = "p256"))]
+pub(crate) fn sorted_names(
+    mut tags: Vec<super::encoding::Tag>,
+) -> Result<(super::encoding::Tag, Vec<super::encoding::Tag>), crate::rejection::Rejection> {
+    tags.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+    let mut tags = tags.into_iter();
+    let first = tags
+        .next()
+        .ok_or(crate::rejection::Rejection::InvalidSignature)?;
+    Ok((first, tags.collect()))
+}
+
 pub(crate) mod sealed {
     use crate::{rejection::Rejection, scheme::encoding::Tag};
 
@@ -53,6 +67,18 @@ pub(crate) mod sealed {
         /// Which key verified a claimed signature over everything fed, and that signature in
         /// a canonical form (one encoding per valid signature), to identify the delivery.
         fn finish(state: Self::State) -> Result<(usize, Tag), Rejection>;
+
+        /// As [`finish`](Self::finish), but naming the delivery by what the signed bytes
+        /// are under *every* key, not by the signature that happened to verify: which key
+        /// index verified, the name under the first key, and the names under the others in
+        /// key order. A sender that signs with each secret while one is rotated sends one
+        /// delivery; a captured copy resent with some signatures dropped or reordered must
+        /// keep its name. Algorithms that cannot compute a signature under a key they only
+        /// verify with (public keys) name it by the verified signature alone.
+        fn finish_named(state: Self::State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
+            let (index, tag) = Self::finish(state)?;
+            Ok((index, tag, Vec::new()))
+        }
     }
 }
 

@@ -102,13 +102,18 @@ impl KeyedMac {
     /// Returns the MAC when it matches.
     pub(crate) fn matches_any(self, claimed: &[Tag]) -> Option<Tag> {
         let computed = self.finalize();
-        let matched = claimed
-            .iter()
-            .fold(subtle::Choice::from(0), |any, claimed| {
-                any | computed.as_slice().ct_eq(claimed.as_slice())
-            });
-        bool::from(matched).then_some(computed)
+        equals_any(&computed, claimed).then_some(computed)
     }
+}
+
+/// Whether `computed` equals any of `claimed`, each compared in constant time.
+fn equals_any(computed: &Tag, claimed: &[Tag]) -> bool {
+    let matched = claimed
+        .iter()
+        .fold(subtle::Choice::from(0), |any, claimed| {
+            any | computed.as_slice().ct_eq(claimed.as_slice())
+        });
+    bool::from(matched)
 }
 
 /// The HMAC [`Algorithm`](crate::scheme::Algorithm): shared secrets, each keyed once when the scheme
@@ -166,6 +171,19 @@ impl sealed::Algorithm for Hmac {
             .enumerate()
             .find_map(|(index, mac)| Some((index, mac.matches_any(&state.claimed)?)))
             .ok_or(Rejection::InvalidSignature)
+    }
+
+    /// Every key's MAC is computed anyway: the first key's names the delivery, the others'
+    /// name it too, whichever key matched a claimed signature.
+    fn finish_named(state: HmacState) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
+        let mut macs = state.macs.into_iter().map(KeyedMac::finalize);
+        let first = macs.next().ok_or(Rejection::InvalidSignature)?;
+        let others: Vec<Tag> = macs.collect();
+        let index = std::iter::once(&first)
+            .chain(&others)
+            .position(|mac| equals_any(mac, &state.claimed))
+            .ok_or(Rejection::InvalidSignature)?;
+        Ok((index, first, others))
     }
 }
 
@@ -361,6 +379,24 @@ mod tests {
             reason(verify(&other, &[HEX.as_bytes()], BODY)),
             "invalid_signature"
         );
+    }
+
+    #[test]
+    fn a_delivery_is_named_alike_whichever_secret_s_signature_came() {
+        // A sender signing under both secrets while one is rotated sends one delivery; a
+        // copy carrying either signature alone has the same names.
+        let scheme = HmacScheme::sha256(SECRET).also_accept("old secret");
+        let old = HmacScheme::sha256("old secret").sign(BODY);
+        let names = |signatures: &[&[u8]]| {
+            let verified = verify(&scheme, signatures, BODY).unwrap();
+            (verified.key_index(), verified.delivery_ids())
+        };
+        let (index, ids) = names(&[HEX.as_bytes()]);
+        assert_eq!((index, ids.len()), (0, 2));
+        assert_eq!(names(&[old.as_bytes()]), (1, ids.clone()));
+        let alone = HmacScheme::sha256(SECRET);
+        let verified = verify(&alone, &[HEX.as_bytes()], BODY).unwrap();
+        assert_eq!(verified.delivery_ids(), vec![ids[0]], "one key, one name");
     }
 
     #[test]

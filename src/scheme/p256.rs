@@ -10,7 +10,7 @@ use p256::{
 use sha2::{Digest, Sha256};
 
 use super::{
-    algorithm::{sealed, InvalidKey, MAX_PUBLIC_KEY_SIGNATURES},
+    algorithm::{sealed, sorted_names, InvalidKey, MAX_PUBLIC_KEY_SIGNATURES},
     encoding::Tag,
     signature::SignatureScheme,
 };
@@ -147,6 +147,31 @@ impl sealed::Algorithm for EcdsaP256 {
             }
         }
         Err(Rejection::InvalidSignature)
+    }
+
+    /// Every claimed signature that verifies names the delivery (low-s, sorted): a sender
+    /// signing under two keys while one is rotated sends one delivery, and a copy resent
+    /// with its signatures reordered or one dropped keeps a name. Checking every pair costs
+    /// no more than a request whose signatures all fail, which the claim caps bound.
+    fn finish_named(state: P256State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
+        let digest = state.hash.finalize();
+        let mut index = None;
+        let mut verified: Vec<Tag> = Vec::new();
+        for (key_index, key) in state.keys.iter().enumerate() {
+            for signature in &state.claimed {
+                if key.verify_prehash(&digest, signature).is_ok() {
+                    index.get_or_insert(key_index);
+                    let canonical = signature.normalize_s().unwrap_or(*signature).to_bytes();
+                    let tag = Tag::from_slice(&canonical);
+                    if !verified.contains(&tag) {
+                        verified.push(tag);
+                    }
+                }
+            }
+        }
+        let index = index.ok_or(Rejection::InvalidSignature)?;
+        let (first, others) = sorted_names(verified)?;
+        Ok((index, first, others))
     }
 }
 

@@ -371,6 +371,12 @@ impl<A: Algorithm> SignatureScheme<A> {
     /// The name used for this scheme in `tracing` events. Default: `hmac-sha256`; presets use
     /// the sender's name.
     ///
+    /// It is also the namespace of the scheme's delivery ids. Keys resolved per request
+    /// scope ids to the tenant, fixed keys do not: two layers with fixed keys that share one
+    /// replay store and take deliveries from senders who may choose their event ids (a
+    /// custom sender whose secret a customer holds) need different names, or one sender's
+    /// event id can make the other's delivery a duplicate.
+    ///
     /// ```
     /// use tower_webhook::{scheme::Scheme, HmacScheme};
     ///
@@ -860,16 +866,26 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         if !self.suffix.is_empty() {
             A::update(&mut self.state, &self.suffix);
         }
-        let (index, signature) = A::finish(self.state)?;
+        let (index, signature, under_other_keys) = A::finish_named(self.state)?;
         // Only a body the sender signed is parsed: a forged one costs no more than before.
         if let Some(check) = &self.body_timestamp {
             check.check(body)?;
         }
+        let resolved = self.key_id.is_some();
         let verified = Verified::keyed(index, self.key_id);
         Ok(match self.delivery {
+            // The signed message id, scoped to the tenant (a tenant may sign any id); and,
+            // with keys resolved per request, the signature, which only this tenant's key
+            // makes, unscoped: a source that finds the tenant's keys under another spelling
+            // of its name must not make a captured copy new.
+            Some(id) if resolved => verified.with_delivery_id(id).also_named(DeliveryId::derive(
+                &format!("{}#signature", self.name),
+                signature.as_slice(),
+            )),
             Some(id) => verified.with_delivery_id(id),
             None => verified
                 .with_signature(self.name, signature)
+                .more_names(under_other_keys)
                 .with_event(self.event),
         })
     }

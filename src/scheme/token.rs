@@ -313,7 +313,7 @@ impl Verifier for TokenVerifier {
         let verified = Verified::keyed(matched.index, matched.key_id);
         let digest = Tag::from_slice(&matched.body.finalize());
         Ok(verified
-            .with_signature(matched.name, digest)
+            .with_digest(matched.name, digest)
             .with_event(matched.event))
     }
 }
