@@ -115,7 +115,9 @@ where
                 }
                 tracing::error!(
                     target: "tower_webhook",
-                    "replay guard got a request without a verified delivery id; put it inside WebhookSignatureLayer"
+                    "replay guard got a request without a verified delivery id: the signature layer must run first. \
+                     With ServiceBuilder: .layer(WebhookSignatureLayer) first, then .layer(ReplayGuardLayer); \
+                     with axum's Router::layer or MethodRouter::layer: call .layer(ReplayGuardLayer) before .layer(WebhookSignatureLayer)"
                 );
                 return Ok(answer(
                     StatusCode::INTERNAL_SERVER_ERROR,
