@@ -571,6 +571,10 @@ pub struct JwtVerifier {
 }
 
 impl Verifier for JwtVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.key_id.clone()
+    }
+
     fn update(&mut self, chunk: &[u8]) {
         self.hash.update(chunk);
     }

@@ -288,6 +288,10 @@ pub struct TokenVerifier {
 }
 
 impl Verifier for TokenVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.key_id.clone()
+    }
+
     fn update(&mut self, chunk: &[u8]) {
         self.body.update(chunk);
     }

@@ -236,6 +236,9 @@ pub(crate) struct Reading<S, V> {
     started: metrics::Started,
     verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
+    /// The name keys were found under when the verifier could not be made from them, so
+    /// the rejection still names the tenant.
+    found_under: Option<Arc<str>>,
     /// Whether trailers are handed on; the signature never covers them.
     keep_trailers: bool,
 }
@@ -267,7 +270,16 @@ impl<S, V: Verifier> Reading<S, V> {
             started: metrics::Started::now(),
             verdicts,
             peer,
+            found_under: None,
             keep_trailers,
+        }
+    }
+
+    /// The tenant whose keys were found, once they were, for the rejection's event.
+    fn key_id(&self) -> Option<Arc<str>> {
+        match &self.verifier {
+            Verifying::Ready(Ok(verifier)) => verifier.key_id(),
+            _ => self.found_under.clone(),
         }
     }
 
@@ -284,6 +296,9 @@ impl<S, V: Verifier> Reading<S, V> {
     {
         if let Verifying::Resolving { lookup, scheme } = &mut self.verifier {
             let found = ready!(lookup.as_mut().poll(cx));
+            if let Ok(keys) = &found {
+                self.found_under = Some(Arc::clone(keys.shared_id()));
+            }
             let verifier = found.and_then(|keys| scheme.resume(&self.parts, &keys));
             match verifier {
                 // Refused before a body byte is read, as when the keys were at hand; an
@@ -370,13 +385,15 @@ impl<S, V: Verifier> Reading<S, V> {
     }
 
     fn reject(&self, rejection: &Rejection) -> Response<Bytes> {
-        self.verdicts.reject(rejection, self.peer)
+        self.verdicts
+            .reject(rejection, self.peer, self.key_id().as_deref())
     }
 
     /// The verdict: call the inner service with the request, or answer with a rejection, or
     /// wait for a key first. In report-only mode a failed request goes on too, marked
     /// [`Unverified`].
     fn finish(self) -> Next<S> {
+        let key_id = self.key_id();
         let body = self.buffer.into_body();
         let verdict = match self.verifier {
             Verifying::Ready(Ok(verifier)) => verifier.finish_later(body.bytes()),
@@ -392,6 +409,7 @@ impl<S, V: Verifier> Reading<S, V> {
             started: self.started,
             verdicts: self.verdicts,
             peer: self.peer,
+            key_id,
         };
         match verdict {
             Finish::Ready(verdict) => decision.decide(verdict),
@@ -409,6 +427,8 @@ pub(crate) struct Decision<S> {
     started: metrics::Started,
     verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
+    /// The tenant whose keys were found, for the event of a rejection.
+    key_id: Option<Arc<str>>,
 }
 
 impl<S> Decision<S> {
@@ -429,10 +449,17 @@ impl<S> Decision<S> {
                 parts.extensions.insert(verified);
             }
             Err(rejection) if self.verdicts.passes(&rejection) => {
-                self.verdicts.report(&rejection, self.peer);
+                self.verdicts
+                    .report(&rejection, self.peer, self.key_id.as_deref());
                 parts.extensions.insert(Unverified::from(&rejection));
             }
-            Err(rejection) => return Next::Reject(self.verdicts.reject(&rejection, self.peer)),
+            Err(rejection) => {
+                return Next::Reject(self.verdicts.reject(
+                    &rejection,
+                    self.peer,
+                    self.key_id.as_deref(),
+                ))
+            }
         }
         Next::Call(
             Request::from_parts(parts, body),
