@@ -44,7 +44,13 @@ pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
 ///    extensions.
 ///
 /// Rejections are short plain-text responses (see [`Rejection`](crate::Rejection)) and a
-/// `tracing` event with target `tower_webhook` and fields `scheme`, `reason` and `peer`.
+/// `tracing` event with target `tower_webhook` and fields `scheme`, `reason`, `peer` and,
+/// once a tenant's keys were found, `key_id`.
+///
+/// Which requests reach it depends on where it is added: on the webhook's route
+/// (`post(handler).route_layer(layer)`) it never sees other routes or unknown paths; with
+/// `Router::layer` it answers every one of them `401`. See
+/// [which requests reach the layer](crate#which-requests-reach-the-layer).
 ///
 /// # Example
 ///
@@ -58,13 +64,14 @@ pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
 /// }
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let app: Router = Router::new()
-///     .route("/webhooks/loopwise", post(handle_loopwise))
-///     .layer(
-///         WebhookSignatureLayer::new(presets::loopwise("signing key"))
-///             .allow_ips("52.194.91.27".parse::<IpAllowlist>()?)
-///             .max_body_size(1 << 20),
-///     );
+/// let webhook = WebhookSignatureLayer::new(presets::loopwise("signing key"))
+///     .allow_ips("52.194.91.27".parse::<IpAllowlist>()?)
+///     .max_body_size(1 << 20);
+/// // On the route's POST only: other routes and unknown paths never reach it.
+/// let app: Router = Router::new().route(
+///     "/webhooks/loopwise",
+///     post(handle_loopwise).route_layer(webhook),
+/// );
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 /// axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
 /// # Ok(())
