@@ -227,6 +227,11 @@ pub trait Verifier: Send + 'static {
 }
 
 /// A verdict from [`Verifier::finish_later`]: reached, or to wait for.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "`Ready` is nearly every request's verdict: boxing it would cost each one an \
+              allocation to save stack space in the rare `Waiting` case"
+)]
 pub enum Finish {
     /// The verdict.
     Ready(Result<Verified, Rejection>),

@@ -438,6 +438,8 @@ impl<S> Decision<S> {
         match verdict {
             Ok(mut verified) => {
                 verified.attach_body(body.bytes());
+                #[cfg(feature = "metrics")]
+                verified.verified_by(&self.verdicts.scheme);
                 tracing::debug!(
                     target: "tower_webhook",
                     scheme = &*self.verdicts.scheme,
