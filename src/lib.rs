@@ -9,23 +9,39 @@
 //!
 //! ```no_run
 //! use std::net::SocketAddr;
-//! use axum::{routing::post, Router};
+//! use axum::{routing::{get, post}, Router};
 //! use tower_webhook::{presets, IpAllowlist, WebhookSignatureLayer};
 //!
 //! async fn handle_loopwise(body: String) -> &'static str { "ok" }
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let webhook = WebhookSignatureLayer::new(presets::loopwise(std::env::var("LOOPWISE_SIGNING_KEY")?))
+//!     .allow_ips("52.194.91.27".parse::<IpAllowlist>()?)
+//!     .max_body_size(1 << 20);
 //! let app = Router::new()
-//!     .route("/webhooks/loopwise", post(handle_loopwise))
-//!     .layer(
-//!         WebhookSignatureLayer::new(presets::loopwise(std::env::var("LOOPWISE_SIGNING_KEY")?))
-//!             .allow_ips("52.194.91.27".parse::<IpAllowlist>()?)
-//!             .max_body_size(1 << 20),
-//!     );
+//!     // On the webhook's POST only: other routes and unknown paths never reach the layer.
+//!     .route("/webhooks/loopwise", post(handle_loopwise).route_layer(webhook))
+//!     .route("/health", get(|| async { "ok" }));
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
 //! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! # Which requests reach the layer
+//!
+//! Where the layer is added decides which requests it sees. Add it to the webhook's route,
+//! as above, so that health checks and the paths scanners probe never reach it (each request
+//! the layer refuses is a WARN event):
+//!
+//! | added with | reaches the layer | `GET /health` (another route) | an unknown path | `GET` on the webhook's path |
+//! |---|---|---|---|---|
+//! | `post(handler).route_layer(layer)` | POSTs to that route | `200` | `404` | `405` |
+//! | `post(handler).layer(layer)` | every method of that route | `200` | `404` | `401`, logged |
+//! | `Router::route_layer(layer)` | every route added **before** it, every method | `200` if added after | `404` | `401`, logged |
+//! | `Router::layer(layer)` | every request | `401`, logged | `401`, logged | `401`, logged |
+//!
+//! `tests/routes.rs` holds this table against a real server. Several senders: one
+//! `.route(..)` each, with its own layer.
 //!
 //! For any other sender, describe its scheme with [`HmacScheme`] instead of writing code:
 //!
@@ -53,7 +69,8 @@
 //! On success the inner service gets the request with a
 //! [`BufferedBody`](body::BufferedBody) of exactly the bytes received and a [`Verified`] in its
 //! extensions. Rejections are short `text/plain` responses described by [`Rejection`], and a
-//! `tracing` event (target `tower_webhook`; fields `scheme`, `reason`, `peer`).
+//! `tracing` event (target `tower_webhook`; fields `scheme`, `reason`, `peer`, `mode`, and
+//! `key_id` once a tenant's keys were found).
 //!
 //! # Where things live
 //!

@@ -201,7 +201,10 @@ impl Preset {
     /// # Errors
     ///
     /// [`PresetError`] if the preset's feature is off, it needs a URL that `options` lacks,
-    /// or the key is not in the form the sender gives it.
+    /// or the key is not in the form the sender gives it; an empty key is
+    /// [`PresetError::InvalidKey`] for every preset (where the preset's own function, such as
+    /// [`stripe`](super::stripe), panics), so a name and key read from configuration never
+    /// panic.
     ///
     /// ```
     /// use tower_webhook::presets::{self, PresetOptions};
@@ -224,7 +227,16 @@ impl Preset {
                 feature,
             });
         }
-        (self.build)(key.into_keys(), options)
+        let keys = key.into_keys();
+        // An empty key is almost always an unset environment variable; the presets' own
+        // functions refuse it by panicking, which a function returning `Result` must not.
+        if matches!(&keys, KeysFrom::Given(bytes) if bytes.is_empty()) {
+            return Err(PresetError::InvalidKey {
+                name: self.name.into(),
+                reason: "the key is empty; is its environment variable set?".into(),
+            });
+        }
+        (self.build)(keys, options)
     }
 }
 
@@ -421,7 +433,7 @@ pub fn find(name: &str) -> Option<&'static Preset> {
 /// # Errors
 ///
 /// [`PresetError`]: no such sender, its feature is off, it needs a URL, or the key is not in
-/// the form the sender gives it.
+/// the form the sender gives it (an empty key included: this never panics).
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -1219,6 +1231,26 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{}: {e}", preset.name));
             assert_eq!(scheme.name(), preset.name);
         }
+    }
+
+    #[test]
+    fn an_empty_key_is_an_error_for_every_preset_never_a_panic() {
+        let options = PresetOptions::new().url("https://example.com/hook");
+        for preset in all().iter().filter(|p| p.is_available()) {
+            for key in [&b""[..], &Vec::new()] {
+                let error = preset.scheme(key, &options).map(|_| ()).unwrap_err();
+                assert!(
+                    matches!(&error, PresetError::InvalidKey { name, .. } if name == preset.name),
+                    "{}: {error:?}",
+                    preset.name
+                );
+            }
+        }
+        let error = by_name("stripe", String::new()).map(|_| ()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the key for the `stripe` preset is invalid: the key is empty; is its environment variable set?"
+        );
     }
 
     #[test]

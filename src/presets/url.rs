@@ -16,6 +16,11 @@ use crate::{
 /// read from the request: behind a proxy or load balancer the request's `Host` and path are
 /// not what Square signed, and a `Host` header is the client's to choose.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -77,6 +82,11 @@ pub fn twilio(
 ///
 /// `webhook_url` is the target URL exactly as configured in the app's webhook settings,
 /// query included.
+///
+/// # Panics
+///
+/// If `client_secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};

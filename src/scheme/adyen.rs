@@ -191,6 +191,10 @@ impl AdyenVerifier {
 }
 
 impl Verifier for AdyenVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.key_id.clone()
+    }
+
     fn update(&mut self, _chunk: &[u8]) {}
 
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {

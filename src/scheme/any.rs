@@ -127,6 +127,7 @@ trait ErasedVerifier: Send + 'static {
     fn update(&mut self, chunk: &[u8]);
     fn finish(self: Box<Self>, body: &[u8]) -> Result<Verified, Rejection>;
     fn finish_later(self: Box<Self>, body: &Bytes) -> Finish;
+    fn key_id(&self) -> Option<Arc<str>>;
 }
 
 impl<V: Verifier> ErasedVerifier for V {
@@ -141,6 +142,10 @@ impl<V: Verifier> ErasedVerifier for V {
     fn finish_later(self: Box<Self>, body: &Bytes) -> Finish {
         Verifier::finish_later(*self, body)
     }
+
+    fn key_id(&self) -> Option<Arc<str>> {
+        Verifier::key_id(self)
+    }
 }
 
 impl Verifier for AnyVerifier {
@@ -154,5 +159,9 @@ impl Verifier for AnyVerifier {
 
     fn finish_later(self, body: &Bytes) -> Finish {
         self.0.finish_later(body)
+    }
+
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.0.key_id()
     }
 }

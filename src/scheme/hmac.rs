@@ -225,7 +225,11 @@ impl SignatureScheme<Hmac> {
     }
 
     /// HMAC-SHA1 of the raw body under `secret`, for senders that still use SHA-1 (Intercom,
-    /// Twilio). Otherwise as [`sha256`](Self::sha256), including its panic on an empty secret.
+    /// Twilio). Otherwise as [`sha256`](Self::sha256).
+    ///
+    /// # Panics
+    ///
+    /// If `secret` is empty, as [`sha256`](Self::sha256).
     ///
     /// ```
     /// use tower_webhook::HmacScheme;

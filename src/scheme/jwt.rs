@@ -641,6 +641,10 @@ struct Checked {
 }
 
 impl Verifier for JwtVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.0.as_ref().ok()?.key_id.clone()
+    }
+
     fn update(&mut self, chunk: &[u8]) {
         if let Ok(checked) = &mut self.0 {
             checked.hash.update(chunk);

@@ -159,6 +159,10 @@ pub struct MailgunVerifier {
 }
 
 impl Verifier for MailgunVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.key_id.clone()
+    }
+
     fn update(&mut self, _chunk: &[u8]) {}
 
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {

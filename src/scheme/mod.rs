@@ -183,6 +183,23 @@ pub trait Verifier: Send + 'static {
     /// signature does not match, and compare in constant time.
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection>;
 
+    /// The name the keys were resolved under (the tenant, see [`keys`](crate::keys)), if they
+    /// were resolved per request; `None` (the default) for fixed keys. The layer names it as
+    /// `key_id` in the `tracing` event of a request rejected once its keys were found.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::Verifier, Rejection, Verified};
+    /// # struct MyVerifier;
+    /// # impl Verifier for MyVerifier {
+    /// #     fn update(&mut self, _: &[u8]) {}
+    /// #     fn finish(self, _: &[u8]) -> Result<Verified, Rejection> { Ok(Verified::new(0)) }
+    /// # }
+    /// assert_eq!(MyVerifier.key_id(), None);
+    /// ```
+    fn key_id(&self) -> Option<std::sync::Arc<str>> {
+        None
+    }
+
     /// The verdict, or a future of it, for schemes that learn only from the body which key
     /// they need and may have to fetch it (Amazon SNS names its certificate in the JSON
     /// body). The layer calls this rather than [`finish`](Self::finish); the default calls
@@ -210,6 +227,11 @@ pub trait Verifier: Send + 'static {
 }
 
 /// A verdict from [`Verifier::finish_later`]: reached, or to wait for.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "`Ready` is nearly every request's verdict: boxing it would cost each one an \
+              allocation to save stack space in the rare `Waiting` case"
+)]
 pub enum Finish {
     /// The verdict.
     Ready(Result<Verified, Rejection>),

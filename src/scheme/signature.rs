@@ -858,6 +858,10 @@ pub struct SignatureVerifier<A: Algorithm> {
 }
 
 impl<A: Algorithm> Verifier for SignatureVerifier<A> {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.key_id.clone()
+    }
+
     fn update(&mut self, chunk: &[u8]) {
         A::update(&mut self.state, chunk);
     }

@@ -302,6 +302,10 @@ struct Matched {
 }
 
 impl Verifier for TokenVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.0.as_ref().ok()?.key_id.clone()
+    }
+
     fn update(&mut self, chunk: &[u8]) {
         if let Ok(matched) = &mut self.0 {
             matched.body.update(chunk);

@@ -507,6 +507,10 @@ enum Check {
 }
 
 impl Verifier for TwilioVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.key_id.clone()
+    }
+
     fn update(&mut self, chunk: &[u8]) {
         if let Check::BodyHash { hash, .. } = &mut self.check {
             hash.update(chunk);

@@ -33,6 +33,9 @@ pub struct Verified {
     /// make a captured delivery look new.
     /// (Boxed: `Verified` travels in every verdict, and is rarely named twice.)
     also: Option<Box<DeliveryId>>,
+    /// The name of the layer's scheme, for the replay guard's metrics.
+    #[cfg(feature = "metrics")]
+    scheme: Option<Arc<str>>,
 }
 
 /// What names a verified request's delivery, kept as it came so the digest is computed only
@@ -82,6 +85,8 @@ impl Verified {
             key_id: None,
             delivery: None,
             also: None,
+            #[cfg(feature = "metrics")]
+            scheme: None,
         }
     }
 
@@ -108,7 +113,21 @@ impl Verified {
             key_id,
             delivery: None,
             also: None,
+            #[cfg(feature = "metrics")]
+            scheme: None,
         }
+    }
+
+    /// Records which layer's scheme verified the request (a shared name, not a copy).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn verified_by(&mut self, scheme: &Arc<str>) {
+        self.scheme = Some(Arc::clone(scheme));
+    }
+
+    /// The name of the scheme that verified the request, when a layer did.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn scheme(&self) -> Option<&Arc<str>> {
+        self.scheme.as_ref()
     }
 
     /// The same marker, also named `id`: something the signature binds, claimed by a

@@ -236,6 +236,9 @@ pub(crate) struct Reading<S, V> {
     started: metrics::Started,
     verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
+    /// The name keys were found under when the verifier could not be made from them, so
+    /// the rejection still names the tenant.
+    found_under: Option<Arc<str>>,
     /// Whether trailers are handed on; the signature never covers them.
     keep_trailers: bool,
     /// Whether the verifier holds decoy keys (the request named no known keys): it does the
@@ -270,8 +273,21 @@ impl<S, V: Verifier> Reading<S, V> {
             started: metrics::Started::now(),
             verdicts,
             peer,
+            found_under: None,
             keep_trailers,
             decoy: false,
+        }
+    }
+
+    /// The tenant whose keys were found, once they were, for the rejection's event.
+    fn key_id(&self) -> Option<Arc<str>> {
+        match &self.verifier {
+            // Decoy keys are another tenant's: never named.
+            _ if self.decoy => None,
+            Verifying::Ready(Ok(verifier)) => {
+                verifier.key_id().or_else(|| self.found_under.clone())
+            }
+            _ => self.found_under.clone(),
         }
     }
 
@@ -289,6 +305,11 @@ impl<S, V: Verifier> Reading<S, V> {
         if let Verifying::Resolving { lookup, scheme } = &mut self.verifier {
             let found = ready!(lookup.as_mut().poll(cx));
             self.decoy = matches!(&found, Ok(keys) if keys.is_decoy());
+            if let Ok(keys) = &found {
+                if !self.decoy {
+                    self.found_under = Some(Arc::clone(keys.shared_id()));
+                }
+            }
             let mut verifier = found.and_then(|keys| scheme.resume(&self.parts, &keys));
             if self.decoy {
                 // Whatever the decoy keys made of the head, the name has no keys; and it is
@@ -380,13 +401,15 @@ impl<S, V: Verifier> Reading<S, V> {
     }
 
     fn reject(&self, rejection: &Rejection) -> Response<Bytes> {
-        self.verdicts.reject(rejection, self.peer)
+        self.verdicts
+            .reject(rejection, self.peer, self.key_id().as_deref())
     }
 
     /// The verdict: call the inner service with the request, or answer with a rejection, or
     /// wait for a key first. In report-only mode a failed request goes on too, marked
     /// [`Unverified`].
     fn finish(self) -> Next<S> {
+        let key_id = self.key_id();
         let body = self.buffer.into_body();
         let verdict = match self.verifier {
             Verifying::Ready(Ok(verifier)) if self.decoy => {
@@ -407,6 +430,7 @@ impl<S, V: Verifier> Reading<S, V> {
             started: self.started,
             verdicts: self.verdicts,
             peer: self.peer,
+            key_id,
         };
         match verdict {
             Finish::Ready(verdict) => decision.decide(verdict),
@@ -424,6 +448,8 @@ pub(crate) struct Decision<S> {
     started: metrics::Started,
     verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
+    /// The tenant whose keys were found, for the event of a rejection.
+    key_id: Option<Arc<str>>,
 }
 
 impl<S> Decision<S> {
@@ -433,6 +459,8 @@ impl<S> Decision<S> {
         match verdict {
             Ok(mut verified) => {
                 verified.attach_body(body.bytes());
+                #[cfg(feature = "metrics")]
+                verified.verified_by(&self.verdicts.scheme);
                 tracing::debug!(
                     target: "tower_webhook",
                     scheme = &*self.verdicts.scheme,
@@ -444,10 +472,17 @@ impl<S> Decision<S> {
                 parts.extensions.insert(verified);
             }
             Err(rejection) if self.verdicts.passes(&rejection) => {
-                self.verdicts.report(&rejection, self.peer);
+                self.verdicts
+                    .report(&rejection, self.peer, self.key_id.as_deref());
                 parts.extensions.insert(Unverified::from(&rejection));
             }
-            Err(rejection) => return Next::Reject(self.verdicts.reject(&rejection, self.peer)),
+            Err(rejection) => {
+                return Next::Reject(self.verdicts.reject(
+                    &rejection,
+                    self.peer,
+                    self.key_id.as_deref(),
+                ))
+            }
         }
         Next::Call(
             Request::from_parts(parts, body),
