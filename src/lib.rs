@@ -124,6 +124,9 @@ pub mod rejection;
 pub mod replay;
 pub mod scheme;
 pub mod sign;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 pub mod verify;
 
 pub use crate::{
