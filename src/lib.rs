@@ -113,6 +113,9 @@
 
 pub mod allowlist;
 pub mod body;
+#[cfg(all(feature = "axum", feature = "json"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "axum", feature = "json"))))]
+pub mod extract;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzzing;

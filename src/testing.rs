@@ -219,7 +219,8 @@ impl TestSender {
     }
 
     /// `request`, signed as the sender signs it at its timestamp; for senders that sign
-    /// inside the body (Mailgun, Adyen), with the body rewritten.
+    /// inside the body (Mailgun, Adyen), with the body rewritten. Linear also signs a
+    /// `webhookTimestamp` (milliseconds) that its body must carry: write it into the body.
     ///
     /// # Errors
     ///
