@@ -109,9 +109,8 @@ impl TestSender {
     /// # Ok::<(), tower_webhook::testing::TestSenderError>(())
     /// ```
     pub fn new(name: &str) -> Result<Self, TestSenderError> {
-        let preset = presets::find(name).ok_or_else(|| PresetError::UnknownSender {
-            name: name.into(),
-        })?;
+        let preset =
+            presets::find(name).ok_or_else(|| PresetError::UnknownSender { name: name.into() })?;
         if let Some(feature) = preset.feature().filter(|_| !preset.is_available()) {
             return Err(PresetError::FeatureDisabled {
                 name: preset.name().into(),
@@ -214,8 +213,7 @@ impl TestSender {
     /// # Ok::<(), tower_webhook::testing::TestSenderError>(())
     /// ```
     pub fn receiver(&self) -> Result<AnyScheme, PresetError> {
-        self.preset
-            .scheme(self.receiving_key(), &self.options())
+        self.preset.scheme(self.receiving_key(), &self.options())
     }
 
     /// `request`, signed as the sender signs it at its timestamp; for senders that sign
@@ -261,7 +259,10 @@ impl TestSender {
     /// assert!(request.headers().contains_key("x-shopify-hmac-sha256"));
     /// # Ok::<(), tower_webhook::testing::TestSenderError>(())
     /// ```
-    pub fn signed_request(&self, body: impl Into<Bytes>) -> Result<Request<Bytes>, TestSenderError> {
+    pub fn signed_request(
+        &self,
+        body: impl Into<Bytes>,
+    ) -> Result<Request<Bytes>, TestSenderError> {
         let path = self
             .url
             .parse::<http::Uri>()
@@ -276,7 +277,12 @@ impl TestSender {
         let request = Request::post(path)
             .header(http::header::CONTENT_TYPE, content_type)
             .body(body.into())
-            .map_err(|_| SignError::invalid_request(self.preset.name(), "the URL's path is not a request target"))?;
+            .map_err(|_| {
+                SignError::invalid_request(
+                    self.preset.name(),
+                    "the URL's path is not a request target",
+                )
+            })?;
         self.sign(request)
     }
 
@@ -290,7 +296,9 @@ impl TestSender {
 
     fn options(&self) -> PresetOptions {
         let now = UNIX_EPOCH + Duration::from_secs(self.now);
-        PresetOptions::new().url(self.url.clone()).clock(move || now)
+        PresetOptions::new()
+            .url(self.url.clone())
+            .clock(move || now)
     }
 
     /// The key pair of a public-key sender, derived from the key.
@@ -326,7 +334,10 @@ enum KeyPair {
 impl KeyPair {
     /// The pair `preset` signs with, derived from `seed`; none for presets with shared
     /// secrets.
-    #[cfg_attr(not(any(feature = "ed25519", feature = "p256")), allow(unused_variables))]
+    #[cfg_attr(
+        not(any(feature = "ed25519", feature = "p256")),
+        allow(unused_variables)
+    )]
     fn derive(preset: &'static str, seed: &[u8]) -> Option<Self> {
         #[cfg(any(feature = "ed25519", feature = "p256"))]
         let bytes: [u8; 32] = {
@@ -381,8 +392,11 @@ impl KeyPair {
     }
 
     /// `request` signed at `now` with this key, in the preset's envelope.
-    #[cfg_attr(not(any(feature = "ed25519", feature = "p256")), allow(unused_variables))]
-    fn sign(&self, now: u64, mut request: Request<Bytes>) -> Result<Request<Bytes>, SignError> {
+    #[cfg_attr(
+        not(any(feature = "ed25519", feature = "p256")),
+        allow(unused_variables)
+    )]
+    fn sign(&self, now: u64, request: Request<Bytes>) -> Result<Request<Bytes>, SignError> {
         match *self {
             #[cfg(feature = "ed25519")]
             Self::Ed25519 { preset, ref key } => {
@@ -397,6 +411,7 @@ impl KeyPair {
                 let headers = envelope(&scheme, now, &request, |signed| {
                     key.sign(signed).to_bytes().to_vec()
                 });
+                let mut request = request;
                 crate::sign::set_headers(request.headers_mut(), headers);
                 Ok(request)
             }
@@ -409,6 +424,7 @@ impl KeyPair {
                     let signature: Signature = key.sign(signed);
                     signature.to_der().as_bytes().to_vec()
                 });
+                let mut request = request;
                 crate::sign::set_headers(request.headers_mut(), headers);
                 Ok(request)
             }

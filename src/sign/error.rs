@@ -61,12 +61,22 @@ pub enum SignError {
 }
 
 impl SignError {
+    #[cfg_attr(not(any(feature = "ed25519", feature = "p256")), allow(dead_code))]
     pub(crate) fn public_key(scheme: &str) -> Self {
         Self::PublicKey {
             scheme: scheme.into(),
         }
     }
 
+    #[cfg_attr(
+        not(any(
+            feature = "paypal",
+            feature = "sns",
+            feature = "jwt",
+            feature = "test-util"
+        )),
+        allow(dead_code)
+    )]
     pub(crate) fn fetched_key(scheme: &str) -> Self {
         Self::FetchedKey {
             scheme: scheme.into(),
@@ -85,7 +95,6 @@ impl SignError {
         }
     }
 
-    #[cfg_attr(not(feature = "json"), allow(dead_code))]
     pub(crate) fn invalid_request(scheme: &str, reason: &'static str) -> Self {
         Self::InvalidRequest {
             scheme: scheme.into(),

@@ -111,7 +111,8 @@ where
                         signer,
                     } = outgoing;
                     let body = buffer.into_body();
-                    let signed = signer.sign_request(Request::from_parts(parts, body.bytes().clone()))?;
+                    let signed =
+                        signer.sign_request(Request::from_parts(parts, body.bytes().clone()))?;
                     let (parts, bytes) = signed.into_parts();
                     // Keep the buffered body (and its trailers) unless signing rewrote it.
                     let body = if bytes == body.bytes() {

@@ -106,9 +106,7 @@ impl<A> SignatureScheme<A> {
         allow(dead_code)
     )]
     pub(crate) fn signed_bytes(&self, message: &Message<'_>) -> Vec<u8> {
-        let timestamp_text = self
-            .timestamp_format
-            .render(message.timestamp.unwrap_or(0));
+        let timestamp_text = self.timestamp_format.render(message.timestamp.unwrap_or(0));
         let id = message.id.as_deref().unwrap_or("").as_bytes();
         let mut signed = Vec::with_capacity(message.body.len() + 64);
         for piece in self.payload.pieces() {
@@ -160,11 +158,7 @@ impl<A> SignatureScheme<A> {
     /// retry keeps its id.
     pub(crate) fn id_in<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
         let name = self.id_headers.first()?;
-        headers
-            .get(name)?
-            .to_str()
-            .ok()
-            .filter(|id| !id.is_empty())
+        headers.get(name)?.to_str().ok().filter(|id| !id.is_empty())
     }
 }
 
