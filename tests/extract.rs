@@ -46,7 +46,9 @@ async fn a_handler_reads_the_verified_event_and_each_failure_gets_its_status() {
     let handler = move |Webhook { event, verified }: Webhook<StripeEvent>| {
         counted.fetch_add(1, Ordering::SeqCst);
         async move {
-            let delivery = verified.delivery_id().map(|id| hex::encode(&id.as_bytes()[..4]));
+            let delivery = verified
+                .delivery_id()
+                .map(|id| hex::encode(&id.as_bytes()[..4]));
             format!(
                 "{} {} {} key={} delivery={}",
                 event.id,
@@ -109,5 +111,9 @@ async fn a_handler_reads_the_verified_event_and_each_failure_gets_its_status() {
         assert_eq!(status, expected, "{what}");
         assert_eq!(body, message, "{what}");
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "a refused request reached the handler");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "a refused request reached the handler"
+    );
 }

@@ -21,7 +21,9 @@ use tower_webhook::{
 fn body_for(name: &str) -> &'static str {
     match name {
         "twilio" => "From=%2B15551234567&Body=hello",
-        "adyen" => r#"{"live":"false","notificationItems":[{"NotificationRequestItem":{"pspReference":"1","merchantAccountCode":"M","merchantReference":"r","amount":{"value":1,"currency":"EUR"},"eventCode":"AUTHORISATION","success":"true"}}]}"#,
+        "adyen" => {
+            r#"{"live":"false","notificationItems":[{"NotificationRequestItem":{"pspReference":"1","merchantAccountCode":"M","merchantReference":"r","amount":{"value":1,"currency":"EUR"},"eventCode":"AUTHORISATION","success":"true"}}]}"#
+        }
         // Linear's sender writes its signed timestamp into the body: `NOW` in milliseconds.
         "linear" => r#"{"id":"evt_1","type":"test.event","webhookTimestamp":1700000000000}"#,
         _ => r#"{"id":"evt_1","type":"test.event"}"#,
@@ -89,22 +91,54 @@ async fn public_key_senders_get_a_key_pair_whose_public_half_the_preset_takes() 
     for name in ["discord", "sendgrid", "standard_webhooks_v1a"] {
         let sender = TestSender::new(name).unwrap().key("seed one");
         let public = sender.receiving_key();
-        assert_eq!(public, TestSender::new(name).unwrap().key("seed one").receiving_key());
-        assert_ne!(public, TestSender::new(name).unwrap().key("seed two").receiving_key());
+        assert_eq!(
+            public,
+            TestSender::new(name)
+                .unwrap()
+                .key("seed one")
+                .receiving_key()
+        );
+        assert_ne!(
+            public,
+            TestSender::new(name)
+                .unwrap()
+                .key("seed two")
+                .receiving_key()
+        );
         match name {
             "discord" => assert_eq!(public.len(), 64, "{public}"),
             "standard_webhooks_v1a" => assert!(public.starts_with("whpk_"), "{public}"),
-            _ => assert!(public.starts_with("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"), "{public}"),
+            _ => assert!(
+                public.starts_with("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"),
+                "{public}"
+            ),
         }
         // The application's own preset, built from the public half.
-        let scheme = presets::find(name).unwrap().scheme(public, &Default::default()).unwrap();
-        let request = sender.signed_request(body_for(name)).unwrap().map(Full::new);
+        let scheme = presets::find(name)
+            .unwrap()
+            .scheme(public, &Default::default())
+            .unwrap();
+        let request = sender
+            .signed_request(body_for(name))
+            .unwrap()
+            .map(Full::new);
         let outcome = support::run_through(WebhookSignatureLayer::new(scheme), request).await;
         assert_eq!(outcome.status, StatusCode::OK, "{name}");
-        assert_eq!(outcome.recorder.only().body, body_for(name).as_bytes(), "{name}");
+        assert_eq!(
+            outcome.recorder.only().body,
+            body_for(name).as_bytes(),
+            "{name}"
+        );
 
-        let other = TestSender::new(name).unwrap().key("seed two").receiver().unwrap();
-        let request = sender.signed_request(body_for(name)).unwrap().map(Full::new);
+        let other = TestSender::new(name)
+            .unwrap()
+            .key("seed two")
+            .receiver()
+            .unwrap();
+        let request = sender
+            .signed_request(body_for(name))
+            .unwrap()
+            .map(Full::new);
         let outcome = support::run_through(WebhookSignatureLayer::new(other), request).await;
         assert_eq!(outcome.status, StatusCode::UNAUTHORIZED, "{name}");
         assert_eq!(outcome.recorder.calls(), 0, "{name}");
@@ -124,6 +158,8 @@ async fn one_call_signs_for_an_application_preset_on_the_system_clock() {
     assert_eq!(outcome.recorder.only().body, &br#"{"id":"evt_1"}"#[..]);
     assert!(matches!(
         testing::signed_request("myspace", "k", "{}"),
-        Err(TestSenderError::Preset(presets::PresetError::UnknownSender { .. }))
+        Err(TestSenderError::Preset(
+            presets::PresetError::UnknownSender { .. }
+        ))
     ));
 }

@@ -8,16 +8,13 @@ use std::fmt;
 ///
 /// ```
 /// use bytes::Bytes;
-/// use tower_webhook::{presets, sign::{SignError, Signer}};
+/// use tower_webhook::{presets, scheme::AnyScheme, sign::{SignError, Signer}};
 ///
-/// // Discord signs with its private key; the receiver holds only the public one.
-/// let discord = presets::by_name(
-///     "discord",
-///     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
-/// )?;
-/// let request = http::Request::post("/interactions").body(Bytes::from_static(b"{}"))?;
-/// let error = discord.sign_request(request).unwrap_err();
-/// assert!(matches!(error, SignError::PublicKey { .. }));
+/// // Erased for verifying only: it keeps no signer.
+/// let github = AnyScheme::new(presets::github("secret"));
+/// let request = http::Request::post("/hook").body(Bytes::from_static(b"{}"))?;
+/// let error = github.sign_request(request).unwrap_err();
+/// assert_eq!(error, SignError::Unsupported { scheme: "github".into() });
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
