@@ -139,6 +139,9 @@
 
 pub mod allowlist;
 pub mod body;
+#[cfg(all(feature = "axum", feature = "json"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "axum", feature = "json"))))]
+pub mod extract;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -150,6 +153,9 @@ pub mod rejection;
 pub mod replay;
 pub mod scheme;
 pub mod sign;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 pub mod verify;
 
 pub use crate::{
