@@ -117,6 +117,7 @@
 //! - `paypal`: `PayPalScheme` and the PayPal preset, with `fetch`.
 //! - `sns`: `SnsScheme` and the Amazon SNS preset, with `fetch`.
 //! - `jwt`: `JwtScheme` and the Plaid and FusionAuth presets, with `fetch`.
+//! - `test-util`: the `testing` module, signed requests for any preset in one call, for your tests.
 //!
 //! Without `axum` or `tonic`, servers supply the peer address as a
 //! [`PeerAddr`](peer::PeerAddr) extension or through a [`PeerSource`](peer::PeerSource).
