@@ -52,7 +52,7 @@
 //! - HMAC-SHA256 and HMAC-SHA1 (feature `sha1`) of the raw body, or of the body with a
 //!   timestamp, an id or the URL signed around it ([`HmacScheme`]);
 //! - Ed25519 (feature `ed25519`) and ECDSA P-256 / SHA-256 (feature `p256`) under the sender's
-//!   public key ([`Ed25519Scheme`](scheme::Ed25519Scheme), [`P256Scheme`](scheme::P256Scheme));
+//!   public key (`Ed25519Scheme`, `P256Scheme`);
 //! - RSA-SHA256 (and SNS's RSA-SHA1) under a certificate the sender publishes, fetched over
 //!   HTTPS (features `paypal`, `sns`), and JWTs (ES256, RS256, HS256/384/512; feature `jwt`);
 //! - Twilio's URL and form parameters (feature `twilio`), Mailgun's and Adyen's signed fields;
@@ -128,7 +128,7 @@
 //! | [`guide`] | no code: the guide's pages |
 //!
 //! Timestamped presets reject stale deliveries ([`HmacScheme::tolerance`]), and any takes old
-//! secrets during rotation ([`also_accept`](scheme::SignatureScheme#impl-SignatureScheme%3CHmac%3E)).
+//! secrets during rotation ([`also_accept`](HmacScheme#method.also_accept)).
 //!
 //! # Cargo features
 //!

@@ -201,7 +201,7 @@ impl fmt::Debug for Hmac {
 ///
 /// | method | default | what |
 /// |---|---|---|
-/// | [`sha256(secret)`](HmacScheme::sha256), [`sha1(secret)`](HmacScheme::sha1) (feature `sha1`) | | the hash, and the secret: bytes, or a source that finds it per request (feature `keys`) |
+/// | [`sha256(secret)`](HmacScheme::sha256), `sha1(secret)` (feature `sha1`) | | the hash, and the secret: bytes, or a source that finds it per request (feature `keys`) |
 /// | [`header`](SignatureScheme::header) | `X-Signature` | the header carrying the signature(s) |
 /// | [`encoding`](SignatureScheme::encoding) | hex | how each signature is written: [`Encoding`](super::Encoding) |
 /// | [`prefix`](SignatureScheme::prefix) | none | text before a single signature (`sha256=`) |
@@ -211,7 +211,7 @@ impl fmt::Debug for Hmac {
 /// | [`timestamp_format`](SignatureScheme::timestamp_format) | Unix seconds | how the timestamp is written: [`TimestampFormat`](super::TimestampFormat) |
 /// | [`tolerance`](SignatureScheme::tolerance) | 5 minutes | how far a signed timestamp may be from now, either way |
 /// | [`clock`](SignatureScheme::clock) | the system clock | what "now" is, for tests |
-/// | [`also_accept(old_secret)`](SignatureScheme#impl-SignatureScheme%3CHmac%3E) | none | more secrets that verify, for rotation (with [`sha256`](HmacScheme::sha256) among HMAC's own methods) |
+/// | [`also_accept(old_secret)`](HmacScheme#method.also_accept) | none | more secrets that verify, for rotation |
 /// | [`named`](SignatureScheme::named) | `hmac-sha256` | the name in `tracing` events and metrics |
 /// | [`event_id_header`](SignatureScheme::event_id_header), [`event_id_field`](SignatureScheme::event_id_field), [`event_id_fields`](SignatureScheme::event_id_fields), [`event_id_field_of_each`](SignatureScheme::event_id_field_of_each) | the signature | what names a delivery, for the [replay guard](crate::replay) |
 ///
@@ -247,7 +247,8 @@ pub type HmacScheme = SignatureScheme<Hmac>;
 /// The [`Verifier`](crate::scheme::Verifier) of an [`HmacScheme`].
 pub type HmacVerifier = super::signature::SignatureVerifier<Hmac>;
 
-impl SignatureScheme<Hmac> {
+// Written through the alias so that `HmacScheme`'s own page lists these methods too.
+impl HmacScheme {
     /// HMAC-SHA256 of the raw body under `secret`, hex-encoded in `X-Signature`, no prefix.
     ///
     /// `secret` is any byte string: `&str`, `String`, `&[u8]`, `Vec<u8>`; or, with the `keys`
