@@ -1,4 +1,7 @@
 //! [`Rejection`]: why a webhook request was turned away, and the response it gets.
+//!
+//! Every response and `tracing` field is listed in the guide's
+//! [`responses`](crate::guide::responses) page.
 
 use std::{error::Error, fmt, net::IpAddr};
 

@@ -27,8 +27,8 @@
 //! # }
 //! ```
 //!
-//! The README's section "A secret per tenant, and rotating secrets live" walks through a
-//! complete axum server with secrets in SQLite.
+//! The guide's [`per_tenant`](crate::guide::per_tenant) page walks through a complete axum
+//! server, the cache, the outcomes and rotating secrets live.
 
 #[cfg(feature = "fetch")]
 pub(crate) mod fetch;

@@ -387,7 +387,7 @@ impl fmt::Display for PresetError {
 
 impl std::error::Error for PresetError {}
 
-/// Every preset, in the README's order.
+/// Every preset, in the order of [the guide's table](crate::guide::schemes).
 ///
 /// ```
 /// use tower_webhook::presets;

@@ -195,13 +195,60 @@ impl fmt::Debug for Hmac {
 
 /// An HMAC-signed webhook scheme: [`SignatureScheme`] under shared secrets.
 ///
-/// Every builder method of [`SignatureScheme`] applies; these are HMAC's own.
+/// Every preset that signs with a shared secret returns one (`presets::stripe(secret)`, …),
+/// and any other sender is described with one. This is a name for `SignatureScheme<Hmac>`, so
+/// its methods are documented on [`SignatureScheme`]; all of them apply:
+///
+/// | method | default | what |
+/// |---|---|---|
+/// | [`sha256(secret)`](HmacScheme::sha256), `sha1(secret)` (feature `sha1`) | | the hash, and the secret: bytes, or a source that finds it per request (feature `keys`) |
+/// | [`header`](SignatureScheme::header) | `X-Signature` | the header carrying the signature(s) |
+/// | [`encoding`](SignatureScheme::encoding) | hex | how each signature is written: [`Encoding`](super::Encoding) |
+/// | [`prefix`](SignatureScheme::prefix) | none | text before a single signature (`sha256=`) |
+/// | [`signature_format`](SignatureScheme::signature_format) | one signature | several signatures, a timestamp inside the header: [`SignatureFormat`](super::SignatureFormat) |
+/// | [`signed_payload`](SignatureScheme::signed_payload) | `{body}` | what is signed: `{timestamp}.{body}`, `{id}.{timestamp}.{body}`, `{body}{timestamp}` |
+/// | [`timestamp_header`](SignatureScheme::timestamp_header), [`id_header`](SignatureScheme::id_header) | none | where `{timestamp}` and `{id}` come from |
+/// | [`timestamp_format`](SignatureScheme::timestamp_format) | Unix seconds | how the timestamp is written: [`TimestampFormat`](super::TimestampFormat) |
+/// | [`tolerance`](SignatureScheme::tolerance) | 5 minutes | how far a signed timestamp may be from now, either way |
+/// | [`clock`](SignatureScheme::clock) | the system clock | what "now" is, for tests |
+/// | [`also_accept(old_secret)`](HmacScheme#method.also_accept) | none | more secrets that verify, for rotation |
+/// | [`named`](SignatureScheme::named) | `hmac-sha256` | the name in `tracing` events and metrics |
+/// | [`event_id_header`](SignatureScheme::event_id_header), [`event_id_field`](SignatureScheme::event_id_field), [`event_id_fields`](SignatureScheme::event_id_fields), [`event_id_field_of_each`](SignatureScheme::event_id_field_of_each) | the signature | what names a delivery, for the [replay guard](crate::replay) |
+///
+/// [`sign`](HmacScheme::sign) and [`sign_message`](HmacScheme::sign_message) give what the
+/// sender would send; [`header_name`](SignatureScheme::header_name) and
+/// [`encoding_used`](SignatureScheme::encoding_used) what the scheme reads. Every sender's
+/// preset is in [the guide's table](crate::guide::schemes).
+///
+/// # Example
+///
+/// A sender that signs `{timestamp}.{body}` with HMAC-SHA256, base64, in `X-Acme-Signature`,
+/// with the Unix timestamp in `X-Acme-Timestamp`, while its secret is being rotated:
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_webhook::{Encoding, HmacScheme, WebhookSignatureLayer};
+///
+/// let scheme = HmacScheme::sha256("new secret")
+///     .also_accept("old secret")
+///     .header("X-Acme-Signature")
+///     .encoding(Encoding::Base64)
+///     .prefix("v1=")
+///     .timestamp_header("X-Acme-Timestamp")
+///     .signed_payload("{timestamp}.{body}")
+///     .tolerance(Duration::from_secs(3 * 60))
+///     .event_id_field("id")
+///     .named("acme");
+/// assert_eq!(scheme.header_name(), "x-acme-signature");
+/// let layer = WebhookSignatureLayer::new(scheme);
+/// ```
 pub type HmacScheme = SignatureScheme<Hmac>;
 
 /// The [`Verifier`](crate::scheme::Verifier) of an [`HmacScheme`].
 pub type HmacVerifier = super::signature::SignatureVerifier<Hmac>;
 
-impl SignatureScheme<Hmac> {
+// Written through the alias so that `HmacScheme`'s own page lists these methods too.
+impl HmacScheme {
     /// HMAC-SHA256 of the raw body under `secret`, hex-encoded in `X-Signature`, no prefix.
     ///
     /// `secret` is any byte string: `&str`, `String`, `&[u8]`, `Vec<u8>`; or, with the `keys`

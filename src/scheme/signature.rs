@@ -56,8 +56,8 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 ///
 /// Secrets key the MAC when the scheme is built and are not kept; `Debug` shows neither them
 /// nor the keyed state. Every constructor also takes keys resolved per request (a secret per
-/// tenant, rotated live): see [`keys`](crate::keys) and the README's "A secret per tenant, and
-/// rotating secrets live".
+/// tenant, rotated live): see [`keys`](crate::keys) and the guide's
+/// [`per_tenant`](crate::guide::per_tenant).
 ///
 /// # Example
 ///

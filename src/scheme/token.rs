@@ -37,7 +37,7 @@ use crate::{
 /// resolved per request ([`keys`](crate::keys)), once the body is read, as an unknown tenant
 /// is, so the answer does not tell a prober which tenants exist.
 ///
-/// Read the module docs: this is weaker than a signature, and the README marks these senders.
+/// Read the module docs: this is weaker than a signature, and the guide's [table](crate::guide::schemes) marks these senders.
 ///
 /// ```
 /// use tower_webhook::{scheme::TokenScheme, WebhookSignatureLayer};
