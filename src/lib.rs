@@ -130,6 +130,7 @@
 
 pub mod allowlist;
 pub mod body;
+mod foundation;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -8,12 +8,11 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::{
-    algorithm::{sealed, InvalidKey},
-    encoding::Tag,
-    format::MAX_SIGNATURES_ACROSS_HEADERS,
+    algorithm::sealed, encoding::Tag, format::MAX_SIGNATURES_ACROSS_HEADERS,
     signature::SignatureScheme,
 };
 use crate::{
+    foundation::InvalidKey,
     keys::{IntoKeys, KeySlot, KeysFrom, Parse},
     rejection::Rejection,
 };

@@ -13,13 +13,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
     encoding::Tag,
-    signature::{find_one, header_name, DEFAULT_TOLERANCE},
+    signature::{find_one, DEFAULT_TOLERANCE},
     timestamp::Tolerance,
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::header_name,
+    foundation::{unix_seconds, Clock, SharedClock, SystemClock},
     keys::{
         fetch::{JwkSource, JwksDocument, JwtKeys},
         Fetcher, KeyName, KeyResolver, KeySlot, KeysFrom, ResolvedKeys, Start,

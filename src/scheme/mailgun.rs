@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 use super::{
     algorithm::sealed::Algorithm as _,
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
     encoding::Encoding,
     hmac::{hmac_keys, Hmac},
     signature::DEFAULT_TOLERANCE,
@@ -16,6 +15,7 @@ use super::{
     Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::{unix_seconds, Clock, SharedClock, SystemClock},
     keys::{IntoKeys, KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
 };

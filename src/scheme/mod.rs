@@ -13,7 +13,6 @@ mod adyen;
 mod algorithm;
 mod any;
 mod body_timestamp;
-mod clock;
 #[cfg(feature = "ed25519")]
 mod ed25519;
 mod encoding;
@@ -47,7 +46,6 @@ use http::request::Parts;
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use self::adyen::{AdyenScheme, AdyenVerifier};
 pub(crate) use self::body_timestamp::BodyTimestamp;
-pub(crate) use self::clock::{unix_seconds, SharedClock};
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub use self::ed25519::{Ed25519, Ed25519Scheme};
@@ -66,8 +64,6 @@ pub use self::p256::{EcdsaP256, P256Scheme};
 #[cfg(feature = "paypal")]
 #[cfg_attr(docsrs, doc(cfg(feature = "paypal")))]
 pub use self::paypal::{PayPalScheme, PayPalVerifier, PAYPAL_CERT_HOSTS};
-#[cfg(feature = "keys")]
-pub(crate) use self::signature::header_name;
 #[cfg(feature = "sns")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
 pub use self::sns::{SnsScheme, SnsVerifier, SNS_CERT_HOSTS, SNS_DEFAULT_TOLERANCE};
@@ -75,9 +71,8 @@ pub use self::sns::{SnsScheme, SnsVerifier, SNS_CERT_HOSTS, SNS_DEFAULT_TOLERANC
 #[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
 pub use self::twilio::{InvalidUrl, TwilioScheme, TwilioVerifier};
 pub use self::{
-    algorithm::{Algorithm, InvalidKey},
+    algorithm::Algorithm,
     any::{AnyScheme, AnyVerifier},
-    clock::{Clock, SystemClock},
     encoding::Encoding,
     format::SignatureFormat,
     hmac::{Hmac, HmacScheme, HmacVerifier},
@@ -86,6 +81,8 @@ pub use self::{
     token::{TokenScheme, TokenVerifier},
     verified::{DeliveryId, Verified},
 };
+pub(crate) use crate::foundation::{unix_seconds, SharedClock};
+pub use crate::foundation::{Clock, InvalidKey, SystemClock};
 use crate::{
     keys::{ResolvedKeys, Start},
     rejection::Rejection,

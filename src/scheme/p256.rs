@@ -10,12 +10,15 @@ use p256::{
 use sha2::{Digest, Sha256};
 
 use super::{
-    algorithm::{sealed, sorted_names, InvalidKey, MAX_PUBLIC_KEY_SIGNATURES},
+    algorithm::{sealed, sorted_names, MAX_PUBLIC_KEY_SIGNATURES},
     encoding::Tag,
     signature::SignatureScheme,
 };
-use crate::keys::{IntoKeys, KeySlot, Parse};
 use crate::rejection::Rejection;
+use crate::{
+    foundation::InvalidKey,
+    keys::{IntoKeys, KeySlot, Parse},
+};
 
 /// The ECDSA P-256 / SHA-256 [`Algorithm`](crate::scheme::Algorithm): signatures DER-encoded
 /// (`SEQUENCE { r, s }`), public keys as X.509 `SubjectPublicKeyInfo` DER.

@@ -8,7 +8,6 @@ use http::{request::Parts, HeaderMap};
 use sha2::{Digest, Sha256};
 
 use super::{
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
     encoding::Tag,
     event_id::BodyFields,
     signature::{find_one, DEFAULT_TOLERANCE},
@@ -17,6 +16,7 @@ use super::{
     DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::{unix_seconds, Clock, SharedClock, SystemClock},
     keys::{
         fetch::{
             Certificate, CertificateFiles, CertificateUrl, CertificateUrls, FetchedCertificates,

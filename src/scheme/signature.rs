@@ -11,7 +11,6 @@ use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
 use super::{
     algorithm::{sealed, Algorithm},
     body_timestamp::{BodyTimestamp, BodyTimestampCheck},
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
     encoding::{Encoding, Tag},
     event_id::{header_id, BodyFields, EventIdSource},
     format::{SignatureFormat, MAX_SIGNATURES, MAX_SIGNATURES_ACROSS_HEADERS},
@@ -21,6 +20,7 @@ use super::{
     DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::{header_name, unix_seconds, Clock, SharedClock, SystemClock},
     keys::{KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
 };
@@ -594,18 +594,6 @@ impl<A: Algorithm> SignatureScheme<A> {
             }
         }
         Ok(claimed)
-    }
-}
-
-/// Whole seconds as plain decimal digits (at most 19, so any value fits in a `u64`).
-#[expect(
-    clippy::panic,
-    reason = "a configuration error, documented under `# Panics`, caught on the first run"
-)]
-pub(crate) fn header_name(name: &str) -> HeaderName {
-    match HeaderName::from_bytes(name.as_bytes()) {
-        Ok(header) => header,
-        Err(_) => panic!("tower-webhook: `{name}` is not a valid HTTP header name"),
     }
 }
 

@@ -9,13 +9,13 @@ use http::request::Parts;
 use serde::Deserialize;
 
 use super::{
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
     signature::find_one,
     signed_fields::{self, Text},
     timestamp::{TimestampFormat, Tolerance},
     DeliveryId, Finish, Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::{unix_seconds, Clock, SharedClock, SystemClock},
     keys::{
         fetch::{
             Certificate, CertificateFiles, CertificateUrl, CertificateUrls, FetchedCertificates,

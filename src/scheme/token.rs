@@ -17,11 +17,12 @@ use subtle::{ConditionallySelectable, ConstantTimeEq};
 use super::{
     encoding::Tag,
     event_id::{header_id, BodyFields, EventIdSource},
-    signature::{find_one, header_name},
+    signature::find_one,
     verified::Event,
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::header_name,
     keys::{IntoKeys, KeySet, KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
 };

@@ -11,11 +11,12 @@ use super::{
     encoding::{Encoding, Tag},
     event_id::header_id,
     hmac::KeyedMac,
-    signature::{find_one, header_name},
+    signature::find_one,
     verified::Event,
     Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::header_name,
     keys::{IntoKeys, KeySet, KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
     scheme::InvalidKey,
