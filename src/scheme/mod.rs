@@ -23,6 +23,7 @@ mod hmac;
 mod jwt;
 #[cfg(feature = "json")]
 mod mailgun;
+mod options;
 #[cfg(feature = "p256")]
 mod p256;
 pub(crate) mod payload;
