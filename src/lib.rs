@@ -95,19 +95,29 @@
 //!
 //! # Cargo features
 //!
-//! - `axum`: read the peer address from axum's `ConnectInfo<SocketAddr>`.
-//! - `tonic`: read the peer address from tonic's `TcpConnectInfo`.
+//! - `json` (default): read senders' event ids from the signed JSON body, for the replay
+//!   guard; the Mailgun and Adyen presets (`serde`, `serde_json`).
+//! - `axum`: read the peer address from axum's `ConnectInfo<SocketAddr>`; with `tokio`.
+//! - `tonic`: read the peer address from tonic's `TcpConnectInfo`; with `tokio`.
+//! - `tokio`: the body read deadline (`body_timeout`), the replay guard's store-call timeout,
+//!   and the release of a dropped request's replay claim through a tokio task.
 //! - `ed25519`: Ed25519 public keys (`Ed25519Scheme`; the Discord and Standard Webhooks
 //!   `v1a` presets), through `ed25519-dalek`.
 //! - `p256`: ECDSA P-256 / SHA-256 public keys (`P256Scheme`; the SendGrid preset), through
 //!   `p256`.
-//! - `sha1`: HMAC-SHA1 (`HmacScheme::sha1`; the Intercom preset).
+//! - `sha1`: HMAC-SHA1 (`HmacScheme::sha1`; the Intercom and Vercel presets).
 //! - `twilio`: Twilio's URL-and-parameters scheme (`TwilioScheme`), with `sha1`.
 //! - `redis`: `RedisStore`, a [`ReplayStore`](replay::ReplayStore) shared by every instance.
 //! - `metrics`: counters and histograms through the `metrics` facade
 //!   (`webhook_requests_total{scheme,outcome,reason}` and more; see the README).
 //! - `keys`: keys resolved per request (`KeyResolver`, `ReloadableKeys`), cached with
 //!   `quick_cache`; lookups need a tokio runtime.
+//! - `fetch`: keys senders publish, fetched over HTTPS (`Fetcher`, `AllowedHosts`), with
+//!   `keys` and `json`.
+//! - `paypal`: `PayPalScheme` and the PayPal preset, with `fetch`.
+//! - `sns`: `SnsScheme` and the Amazon SNS preset, with `fetch`.
+//! - `jwt`: `JwtScheme` and the Plaid and FusionAuth presets, with `fetch`.
+//! - `test-util`: the `testing` module, signed requests for any preset in one call, for your tests.
 //!
 //! Without `axum` or `tonic`, servers supply the peer address as a
 //! [`PeerAddr`](peer::PeerAddr) extension or through a [`PeerSource`](peer::PeerSource).
@@ -130,6 +140,9 @@
 
 pub mod allowlist;
 pub mod body;
+#[cfg(all(feature = "axum", feature = "json"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "axum", feature = "json"))))]
+pub mod extract;
 mod foundation;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
@@ -142,6 +155,9 @@ pub mod rejection;
 pub mod replay;
 pub mod scheme;
 pub mod sign;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 pub mod verify;
 
 pub use crate::{

@@ -8,6 +8,7 @@ use super::*;
 use crate::{
     keys::{IntoKeys, KeysFrom},
     scheme::{AnyScheme, Clock, Scheme, SharedClock},
+    sign::Signer,
 };
 
 /// How a preset is built: from the keys and the options.
@@ -463,9 +464,9 @@ fn feature_enabled(feature: &str) -> bool {
     FEATURES.iter().any(|&(name, on)| on && name == feature)
 }
 
-/// `scheme` with the options' clock, erased.
-fn timed<S: Scheme + SharedClock>(scheme: S, options: &PresetOptions) -> AnyScheme {
-    AnyScheme::new(match &options.clock {
+/// `scheme` with the options' clock, erased, signing too.
+fn timed<S: Scheme + SharedClock + Signer>(scheme: S, options: &PresetOptions) -> AnyScheme {
+    AnyScheme::signing(match &options.clock {
         Some(clock) => scheme.shared_clock(Arc::clone(clock)),
         None => scheme,
     })
@@ -680,7 +681,7 @@ static PRESETS: &[Preset] = &[
         needs_url: true,
         aliases: &[],
         build: gated!("twilio", |keys, options| {
-                Ok(AnyScheme::new(
+                Ok(AnyScheme::signing(
                     twilio(keys, options.required_url("twilio")?).map_err(invalid("twilio"))?,
                 ))
             }),
@@ -1049,7 +1050,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SignedFields,
         needs_url: false,
         aliases: &[],
-        build: gated!("json", |keys, _| Ok(AnyScheme::new(adyen(keys).map_err(invalid("adyen"))?))),
+        build: gated!("json", |keys, _| Ok(AnyScheme::signing(adyen(keys).map_err(invalid("adyen"))?))),
     },
     Preset {
         name: "gitlab",
@@ -1067,7 +1068,7 @@ static PRESETS: &[Preset] = &[
                 let signed = standard_webhooks(keys).map_err(invalid("gitlab"))?;
                 return Ok(timed(signed.named("gitlab"), options));
             }
-            Ok(AnyScheme::new(gitlab(keys)))
+            Ok(AnyScheme::signing(gitlab(keys)))
         },
     },
     Preset {
@@ -1079,7 +1080,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SharedSecret,
         needs_url: false,
         aliases: &[],
-        build: |keys, _| Ok(AnyScheme::new(chargebee(keys))),
+        build: |keys, _| Ok(AnyScheme::signing(chargebee(keys))),
     },
     Preset {
         name: "postmark",
@@ -1090,7 +1091,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SharedSecret,
         needs_url: false,
         aliases: &[],
-        build: |keys, _| Ok(AnyScheme::new(postmark(keys))),
+        build: |keys, _| Ok(AnyScheme::signing(postmark(keys))),
     },
     Preset {
         name: "deepgram",
@@ -1101,7 +1102,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SharedSecret,
         needs_url: false,
         aliases: &[],
-        build: |keys, _| Ok(AnyScheme::new(deepgram(keys))),
+        build: |keys, _| Ok(AnyScheme::signing(deepgram(keys))),
     },
     Preset {
         name: "okta",
@@ -1112,7 +1113,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SharedSecret,
         needs_url: false,
         aliases: &[],
-        build: |keys, _| Ok(AnyScheme::new(okta(keys))),
+        build: |keys, _| Ok(AnyScheme::signing(okta(keys))),
     },
     Preset {
         name: "paypal",

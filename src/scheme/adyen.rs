@@ -95,6 +95,11 @@ impl AdyenScheme {
         Ok(self)
     }
 
+    /// The keys a sender signs with (the first); none when they are resolved per request.
+    pub(crate) fn signing(&self) -> Option<&Hmac> {
+        self.keys.fixed()
+    }
+
     fn verifier_from(keys: &Hmac, key_id: Option<Arc<str>>) -> AdyenVerifier {
         AdyenVerifier {
             keys: keys.clone(),

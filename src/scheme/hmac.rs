@@ -297,6 +297,12 @@ impl Hmac {
         Self::keyed(secret, KeyedMac::sha1)
     }
 
+    /// A fresh copy of the keyed MAC that signs: the first secret's.
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
+    pub(crate) fn signing_mac(&self) -> KeyedMac {
+        self.primary.clone()
+    }
+
     fn keyed(secret: &[u8], mac: fn(&[u8]) -> KeyedMac) -> Result<Self, InvalidKey> {
         if secret.is_empty() {
             return Err(InvalidKey::expected("a non-empty HMAC secret"));

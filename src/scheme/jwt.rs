@@ -19,7 +19,7 @@ use super::{
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{
-    foundation::header_name,
+    foundation::{header_name, Clock},
     keys::{
         fetch::{JwkSource, JwksDocument, JwtKeys},
         Fetcher, KeyName, KeyResolver, KeySlot, KeysFrom, ResolvedKeys, Start,
@@ -562,6 +562,34 @@ fn https_url(url: &str) -> Result<Uri, InvalidKeyUrl> {
         return Err(InvalidKeyUrl);
     }
     Ok(uri)
+}
+
+impl JwtScheme {
+    /// What signs a JWT for [`Signer`](crate::sign::Signer): `Ok` with the HMAC secret, or
+    /// `Err(true)` when the keys are fetched (only the sender holds the private key), and
+    /// `Err(false)` when they are resolved per request.
+    pub(crate) fn signing(&self) -> Result<JwtSigning<'_>, bool> {
+        let hmac = self.algorithms.contains(&"HS256");
+        match self.keys.fixed().and_then(|keys| keys.0.first()) {
+            Some(crate::keys::fetch::jwk::JwtKey::Hmac(secret)) if hmac => Ok(JwtSigning {
+                secret,
+                header: &self.header,
+                claim: &self.claim,
+                body_hash: self.body_hash,
+                clock: &**self.options.clock(),
+            }),
+            _ => Err(!hmac),
+        }
+    }
+}
+
+/// What an HMAC [`JwtScheme`] signs with; see [`JwtScheme::signing`].
+pub(crate) struct JwtSigning<'a> {
+    pub(crate) secret: &'a [u8],
+    pub(crate) header: &'a HeaderName,
+    pub(crate) claim: &'a str,
+    pub(crate) body_hash: BodyHash,
+    pub(crate) clock: &'a dyn Clock,
 }
 
 impl Scheme for JwtScheme {

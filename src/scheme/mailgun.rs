@@ -71,6 +71,12 @@ impl MailgunScheme {
         }
     }
 
+    /// What a sender signs with: the first key and the clock; none when the keys are
+    /// resolved per request.
+    pub(crate) fn signing(&self) -> Option<(&Hmac, &dyn Clock)> {
+        Some((self.keys.fixed()?, &**self.options.clock()))
+    }
+
     fn verifier_from(&self, keys: &Hmac, key_id: Option<Arc<str>>) -> MailgunVerifier {
         MailgunVerifier {
             keys: keys.clone(),

@@ -31,7 +31,9 @@ use crate::{
 /// the header's value (or the HTTP Basic credentials) must equal one of the secrets.
 ///
 /// The comparison is constant time over SHA-256 digests of both sides, so neither a secret's
-/// bytes nor its length leak through timing; secrets are kept only as digests. The check
+/// bytes nor its length leak through timing; secrets are compared only as digests (the
+/// first is also kept as given, to [sign](crate::sign::Signer) with, as HMAC schemes keep
+/// their keyed state). The check
 /// needs no body, so a wrong secret is refused before any body byte is read; with secrets
 /// resolved per request ([`keys`](crate::keys)), once the body is read, as an unknown tenant
 /// is, so the answer does not tell a prober which tenants exist.
@@ -49,6 +51,9 @@ pub struct TokenScheme {
     header: HeaderName,
     basic: bool,
     tokens: KeySlot<Tokens>,
+    /// The first secret as given, which a sender sends ([`Signer`](crate::sign::Signer));
+    /// none when the secrets are resolved per request.
+    signing: Option<Arc<[u8]>>,
     options: Options,
 }
 
@@ -92,13 +97,20 @@ impl TokenScheme {
         reason = "a configuration error, documented under `# Panics`, caught on the first run"
     )]
     fn new(header: HeaderName, basic: bool, token: impl IntoKeys) -> Self {
-        let Ok(tokens) = KeySlot::new(token.into_keys(), Tokens::parse) else {
+        let token = token.into_keys();
+        let signing = match &token {
+            crate::keys::KeysFrom::Given(secret) => Some(Arc::from(secret.as_slice())),
+            #[cfg(feature = "keys")]
+            _ => None,
+        };
+        let Ok(tokens) = KeySlot::new(token, Tokens::parse) else {
             panic!("tower-webhook: the shared token is empty; is its environment variable set?")
         };
         Self {
             header,
             basic,
             tokens,
+            signing,
             options: Options::new(if basic { "basic" } else { "token" }),
         }
     }
@@ -127,6 +139,12 @@ impl TokenScheme {
         };
         self.tokens.fixed_mut().merge(more);
         self
+    }
+
+    /// What a sender sends: the header, whether it is HTTP Basic, and the first secret; none
+    /// when the secrets are resolved per request.
+    pub(crate) fn signing(&self) -> Option<(&HeaderName, bool, &[u8])> {
+        Some((&self.header, self.basic, self.signing.as_deref()?))
     }
 
     /// The SHA-256 of the secret the request presents, checked before any key is needed.

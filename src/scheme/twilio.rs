@@ -333,6 +333,12 @@ struct Head<'a> {
 }
 
 impl TwilioScheme {
+    /// What a sender signs with: the first token, keyed, and the configured base URL; none
+    /// when the tokens are resolved per request.
+    pub(crate) fn signing(&self) -> Option<(&KeyedMac, &str)> {
+        Some((self.tokens.fixed()?.0.first()?, &self.bases[0]))
+    }
+
     fn head<'a>(&self, request: &'a Parts) -> Result<Head<'a>, Rejection> {
         let value = find_one(&request.headers, [&SIGNATURE_HEADER])?
             .ok_or(Rejection::MissingSignature)?
