@@ -1,6 +1,12 @@
 //! [`Algorithm`]: how a [`SignatureScheme`](super::SignatureScheme) checks the signed bytes,
 //! sealed.
 
+#[cfg(feature = "ed25519")]
+pub(super) mod ed25519;
+pub(super) mod hmac;
+#[cfg(feature = "p256")]
+pub(super) mod p256;
+
 use crate::keys::KeySet;
 
 /// How a [`SignatureScheme`](super::SignatureScheme) checks the signed bytes: [`Hmac`](crate::scheme::Hmac) (shared secrets),
