@@ -19,13 +19,16 @@ mod verified;
 use bytes::Bytes;
 use http::request::Parts;
 
-#[cfg(feature = "json")]
-#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
-pub use self::sender::adyen::{AdyenScheme, AdyenVerifier};
-pub(crate) use self::envelope::body_timestamp::BodyTimestamp;
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub use self::algorithm::ed25519::{Ed25519, Ed25519Scheme};
+#[cfg(feature = "p256")]
+#[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
+pub use self::algorithm::p256::{EcdsaP256, P256Scheme};
+pub(crate) use self::envelope::body_timestamp::BodyTimestamp;
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use self::sender::adyen::{AdyenScheme, AdyenVerifier};
 #[cfg(feature = "jwt")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub use self::sender::jwt::{
@@ -35,9 +38,6 @@ pub use self::sender::jwt::{
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use self::sender::mailgun::{MailgunScheme, MailgunVerifier};
-#[cfg(feature = "p256")]
-#[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
-pub use self::algorithm::p256::{EcdsaP256, P256Scheme};
 #[cfg(feature = "paypal")]
 #[cfg_attr(docsrs, doc(cfg(feature = "paypal")))]
 pub use self::sender::paypal::{PayPalScheme, PayPalVerifier, PAYPAL_CERT_HOSTS};
@@ -48,9 +48,9 @@ pub use self::sender::sns::{SnsScheme, SnsVerifier, SNS_CERT_HOSTS, SNS_DEFAULT_
 #[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
 pub use self::sender::twilio::{InvalidUrl, TwilioScheme, TwilioVerifier};
 pub use self::{
+    algorithm::hmac::{Hmac, HmacScheme, HmacVerifier},
     algorithm::Algorithm,
     any::{AnyScheme, AnyVerifier},
-    algorithm::hmac::{Hmac, HmacScheme, HmacVerifier},
     envelope::{
         encoding::Encoding,
         format::SignatureFormat,

@@ -10,9 +10,9 @@ use std::{borrow::Cow, fmt, sync::Arc};
 use http::HeaderMap;
 
 use super::{
+    envelope::signature::DEFAULT_TOLERANCE,
+    envelope::timestamp::Tolerance,
     event_id::{header_id, BodyFields, EventIdSource},
-    signature::DEFAULT_TOLERANCE,
-    timestamp::Tolerance,
     verified::Event,
 };
 use crate::foundation::{header_name, Clock, SystemClock};

@@ -5,12 +5,12 @@ use std::fmt;
 
 use ed25519_dalek::{Signature, StreamVerifier, VerifyingKey};
 
-use super::{
-    algorithm::{sealed, sorted_names, MAX_PUBLIC_KEY_SIGNATURES},
-    encoding::Tag,
-    signature::SignatureScheme,
-};
 use crate::rejection::Rejection;
+use crate::scheme::{
+    algorithm::{sealed, sorted_names, MAX_PUBLIC_KEY_SIGNATURES},
+    envelope::encoding::Tag,
+    envelope::signature::SignatureScheme,
+};
 use crate::{
     foundation::InvalidKey,
     keys::{IntoKeys, KeySlot, Parse},

@@ -7,9 +7,9 @@ use hmac::{Hmac as HmacOf, Mac as _};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::{
-    algorithm::sealed, encoding::Tag, format::MAX_SIGNATURES_ACROSS_HEADERS,
-    signature::SignatureScheme,
+use crate::scheme::{
+    algorithm::sealed, envelope::encoding::Tag, envelope::format::MAX_SIGNATURES_ACROSS_HEADERS,
+    envelope::signature::SignatureScheme,
 };
 use crate::{
     foundation::InvalidKey,
@@ -198,7 +198,7 @@ impl fmt::Debug for Hmac {
 pub type HmacScheme = SignatureScheme<Hmac>;
 
 /// The [`Verifier`](crate::scheme::Verifier) of an [`HmacScheme`].
-pub type HmacVerifier = super::signature::SignatureVerifier<Hmac>;
+pub type HmacVerifier = crate::scheme::envelope::signature::SignatureVerifier<Hmac>;
 
 impl SignatureScheme<Hmac> {
     /// HMAC-SHA256 of the raw body under `secret`, hex-encoded in `X-Signature`, no prefix.

@@ -1,5 +1,5 @@
 //! [`Algorithm`]: how a [`SignatureScheme`](super::SignatureScheme) checks the signed bytes,
-//! sealed.
+//! sealed; one file per algorithm below it (HMAC, Ed25519, ECDSA P-256).
 
 #[cfg(feature = "ed25519")]
 pub(super) mod ed25519;
@@ -8,6 +8,8 @@ pub(super) mod hmac;
 pub(super) mod p256;
 
 use crate::keys::KeySet;
+#[cfg(any(feature = "ed25519", feature = "p256"))]
+use crate::scheme::envelope::encoding::Tag;
 
 /// How a [`SignatureScheme`](super::SignatureScheme) checks the signed bytes: [`Hmac`](crate::scheme::Hmac) (shared secrets),
 /// `Ed25519` and `EcdsaP256` (public keys, behind the `ed25519` and `p256` features).
@@ -36,8 +38,8 @@ pub(crate) const MAX_PUBLIC_KEY_SIGNATURES: usize = 4;
 /// signatures came in.
 #[cfg(any(feature = "ed25519", feature = "p256"))]
 pub(crate) fn sorted_names(
-    mut tags: Vec<super::encoding::Tag>,
-) -> Result<(super::encoding::Tag, Vec<super::encoding::Tag>), crate::rejection::Rejection> {
+    mut tags: Vec<Tag>,
+) -> Result<(Tag, Vec<Tag>), crate::rejection::Rejection> {
     tags.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
     let mut tags = tags.into_iter();
     let first = tags
@@ -47,7 +49,7 @@ pub(crate) fn sorted_names(
 }
 
 pub(crate) mod sealed {
-    use crate::{rejection::Rejection, scheme::encoding::Tag};
+    use crate::{rejection::Rejection, scheme::envelope::encoding::Tag};
 
     /// The algorithm's half of verifying, hidden from the public API.
     pub trait Algorithm: Clone + std::fmt::Debug + Send + Sync + 'static {

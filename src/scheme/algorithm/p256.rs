@@ -9,12 +9,12 @@ use p256::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{
-    algorithm::{sealed, sorted_names, MAX_PUBLIC_KEY_SIGNATURES},
-    encoding::Tag,
-    signature::SignatureScheme,
-};
 use crate::rejection::Rejection;
+use crate::scheme::{
+    algorithm::{sealed, sorted_names, MAX_PUBLIC_KEY_SIGNATURES},
+    envelope::encoding::Tag,
+    envelope::signature::SignatureScheme,
+};
 use crate::{
     foundation::InvalidKey,
     keys::{IntoKeys, KeySlot, Parse},
@@ -64,7 +64,7 @@ impl SignatureScheme<EcdsaP256> {
     ) -> Result<Self, InvalidKey> {
         let mut scheme =
             Self::with_keys(KeySlot::new(public_key.into_keys(), parse)?, "ecdsa-p256");
-        scheme.encoding = super::Encoding::Base64;
+        scheme.encoding = crate::scheme::envelope::encoding::Encoding::Base64;
         Ok(scheme)
     }
 

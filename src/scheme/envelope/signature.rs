@@ -8,14 +8,14 @@ use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
 use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
 
-use super::{
+use crate::scheme::{
     algorithm::{sealed, Algorithm},
-    body_timestamp::{BodyTimestamp, BodyTimestampCheck},
-    encoding::{Encoding, Tag},
+    envelope::body_timestamp::{BodyTimestamp, BodyTimestampCheck},
+    envelope::encoding::{Encoding, Tag},
+    envelope::format::{SignatureFormat, MAX_SIGNATURES, MAX_SIGNATURES_ACROSS_HEADERS},
+    envelope::payload::{Piece, SignedPayload},
+    envelope::timestamp::{TimestampFormat, Tolerance},
     event_id::{header_id, BodyFields, EventIdSource},
-    format::{SignatureFormat, MAX_SIGNATURES, MAX_SIGNATURES_ACROSS_HEADERS},
-    payload::{Piece, SignedPayload},
-    timestamp::{TimestampFormat, Tolerance},
     verified::Event,
     DeliveryId, Scheme, Verified, Verifier,
 };

@@ -12,10 +12,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{
-    encoding::Tag,
+use crate::scheme::{
+    envelope::encoding::Tag,
+    envelope::signature::find_one,
     options::{shared_options, Options},
-    signature::find_one,
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{

@@ -5,13 +5,13 @@ use std::{borrow::Cow, fmt, sync::Arc};
 use http::request::Parts;
 use serde::Deserialize;
 
-use super::{
+use crate::scheme::{
+    algorithm::hmac::{hmac_keys, Hmac},
     algorithm::sealed::Algorithm as _,
-    encoding::Encoding,
-    hmac::{hmac_keys, Hmac},
+    envelope::encoding::Encoding,
+    envelope::timestamp::{TimestampFormat, Tolerance},
     options::{shared_options, Options},
-    signed_fields::{self, Object, Text},
-    timestamp::{TimestampFormat, Tolerance},
+    sender::signed_fields::{self, Object, Text},
     Scheme, Verified, Verifier,
 };
 use crate::{
@@ -223,7 +223,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::scheme::hmac::KeyedMac;
+    use crate::scheme::algorithm::hmac::KeyedMac;
 
     const NOW: u64 = 1_700_000_000;
 

@@ -7,12 +7,12 @@ use base64::{engine::general_purpose::STANDARD, Engine as _};
 use http::{request::Parts, HeaderMap};
 use sha2::{Digest, Sha256};
 
-use super::{
-    encoding::Tag,
+use crate::scheme::{
+    envelope::encoding::Tag,
+    envelope::signature::find_one,
+    envelope::timestamp::TimestampFormat,
     event_id::BodyFields,
     options::{shared_options, Options},
-    signature::find_one,
-    timestamp::TimestampFormat,
     verified::Event,
     DeliveryId, Scheme, Verified, Verifier,
 };

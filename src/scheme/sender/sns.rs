@@ -8,11 +8,11 @@ use bytes::Bytes;
 use http::request::Parts;
 use serde::Deserialize;
 
-use super::{
+use crate::scheme::{
+    envelope::signature::find_one,
+    envelope::timestamp::TimestampFormat,
     options::{shared_options, Options},
-    signature::find_one,
-    signed_fields::{self, Text},
-    timestamp::TimestampFormat,
+    sender::signed_fields::{self, Text},
     DeliveryId, Finish, Scheme, Verified, Verifier,
 };
 use crate::{

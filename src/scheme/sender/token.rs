@@ -14,10 +14,10 @@ use http::{request::Parts, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use super::{
-    encoding::Tag,
+use crate::scheme::{
+    envelope::encoding::Tag,
+    envelope::signature::find_one,
     options::{shared_options, Options},
-    signature::find_one,
     verified::Event,
     InvalidKey, Scheme, Verified, Verifier,
 };

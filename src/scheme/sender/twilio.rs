@@ -7,11 +7,11 @@ use http::{header::CONTENT_TYPE, request::Parts, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{
-    encoding::{Encoding, Tag},
-    hmac::KeyedMac,
+use crate::scheme::{
+    algorithm::hmac::KeyedMac,
+    envelope::encoding::{Encoding, Tag},
+    envelope::signature::find_one,
     options::{shared_options, Options},
-    signature::find_one,
     verified::Event,
     Scheme, Verified, Verifier,
 };
