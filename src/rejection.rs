@@ -205,7 +205,7 @@ impl Rejection {
     /// [`BodyBudgetExhausted`](Rejection::BodyBudgetExhausted)). The layer adds them to a
     /// response of [`on_rejection`](crate::WebhookSignatureLayer::on_rejection)'s that does
     /// not set them itself.
-    pub(crate) fn advice_headers(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> {
+    pub(crate) fn advice_headers(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + use<> {
         let retry_after = matches!(self, Self::BodyBudgetExhausted)
             .then(|| (header::RETRY_AFTER, HeaderValue::from_static("5")));
         retry_after.into_iter()
