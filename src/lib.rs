@@ -180,6 +180,7 @@ pub mod body;
 #[cfg(all(feature = "axum", feature = "json"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "axum", feature = "json"))))]
 pub mod extract;
+mod foundation;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzzing;

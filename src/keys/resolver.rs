@@ -22,8 +22,8 @@ use super::{
     IntoKeys, KeySet, KeysFrom, Parse, Resolution, ResolvedKeys,
 };
 use crate::{
+    foundation::{Clock, SystemClock},
     rejection::Rejection,
-    scheme::{Clock, SystemClock},
 };
 
 /// How long found keys are cached when no TTL is set: 5 minutes.

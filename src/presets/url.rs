@@ -6,7 +6,7 @@
 use crate::scheme::{InvalidUrl, TwilioScheme};
 use crate::{
     keys::IntoKeys,
-    scheme::{payload::Piece, Encoding, HmacScheme},
+    scheme::{envelope::payload::Piece, Encoding, HmacScheme},
 };
 
 /// Square: `x-square-hmacsha256-signature`, base64 HMAC-SHA256 of the notification URL

@@ -6,7 +6,7 @@ use std::{borrow::Cow, sync::Arc};
 use bytes::Bytes;
 
 use super::{
-    encoding::Tag,
+    envelope::encoding::Tag,
     event_id::{read_body, BodyFields},
 };
 

@@ -8,7 +8,7 @@ use std::{
 
 use http::{HeaderMap, HeaderValue};
 
-use crate::scheme::{payload::Piece, unix_seconds, HmacScheme, SignatureScheme};
+use crate::scheme::{envelope::payload::Piece, unix_seconds, HmacScheme, SignatureScheme};
 
 impl HmacScheme {
     /// The value of the signature header a sender would send for `body`, under the first

@@ -503,7 +503,15 @@ impl Logs {
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
+        // With a single live dispatcher, tracing asks the thread that first reaches a
+        // callsite whether it is interested, and another test's thread (no subscriber)
+        // says never, for every thread. A second dispatcher, kept for the whole binary,
+        // makes tracing ask every dispatcher instead; callsites cached before are asked again.
+        static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+        SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+        let guard = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        (logs, guard)
     }
 
     pub fn text(&self) -> String {

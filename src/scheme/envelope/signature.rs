@@ -8,19 +8,19 @@ use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
 use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
 
-use super::{
+use crate::scheme::{
     algorithm::{sealed, Algorithm},
-    body_timestamp::{BodyTimestamp, BodyTimestampCheck},
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
-    encoding::{Encoding, Tag},
+    envelope::body_timestamp::{BodyTimestamp, BodyTimestampCheck},
+    envelope::encoding::{Encoding, Tag},
+    envelope::format::{SignatureFormat, MAX_SIGNATURES, MAX_SIGNATURES_ACROSS_HEADERS},
+    envelope::payload::{Piece, SignedPayload},
+    envelope::timestamp::{TimestampFormat, Tolerance},
     event_id::{header_id, BodyFields, EventIdSource},
-    format::{SignatureFormat, MAX_SIGNATURES, MAX_SIGNATURES_ACROSS_HEADERS},
-    payload::{Piece, SignedPayload},
-    timestamp::{TimestampFormat, Tolerance},
     verified::Event,
     DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::{header_name, unix_seconds, Clock, SharedClock, SystemClock},
     keys::{KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
 };
@@ -594,18 +594,6 @@ impl<A: Algorithm> SignatureScheme<A> {
             }
         }
         Ok(claimed)
-    }
-}
-
-/// Whole seconds as plain decimal digits (at most 19, so any value fits in a `u64`).
-#[expect(
-    clippy::panic,
-    reason = "a configuration error, documented under `# Panics`, caught on the first run"
-)]
-pub(crate) fn header_name(name: &str) -> HeaderName {
-    match HeaderName::from_bytes(name.as_bytes()) {
-        Ok(header) => header,
-        Err(_) => panic!("tower-webhook: `{name}` is not a valid HTTP header name"),
     }
 }
 

@@ -14,14 +14,15 @@ use http::{request::Parts, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use super::{
-    encoding::Tag,
-    event_id::{header_id, BodyFields, EventIdSource},
-    signature::{find_one, header_name},
+use crate::scheme::{
+    envelope::encoding::Tag,
+    envelope::signature::find_one,
+    options::{shared_options, Options},
     verified::Event,
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::header_name,
     keys::{IntoKeys, KeySet, KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
 };
@@ -47,14 +48,13 @@ use crate::{
 /// ```
 #[derive(Clone)]
 pub struct TokenScheme {
-    name: Cow<'static, str>,
     header: HeaderName,
     basic: bool,
     tokens: KeySlot<Tokens>,
     /// The first secret as given, which a sender sends ([`Signer`](crate::sign::Signer));
     /// none when the secrets are resolved per request.
     signing: Option<Arc<[u8]>>,
-    event_id: Option<EventIdSource>,
+    options: Options,
 }
 
 impl TokenScheme {
@@ -107,12 +107,11 @@ impl TokenScheme {
             panic!("tower-webhook: the shared token is empty; is its environment variable set?")
         };
         Self {
-            name: Cow::Borrowed(if basic { "basic" } else { "token" }),
             header,
             basic,
             tokens,
             signing,
-            event_id: None,
+            options: Options::new(if basic { "basic" } else { "token" }),
         }
     }
 
@@ -139,49 +138,6 @@ impl TokenScheme {
             panic!("tower-webhook: the shared token is empty; is its environment variable set?")
         };
         self.tokens.fixed_mut().merge(more);
-        self
-    }
-
-    /// Names the scheme in logs, metrics and delivery ids.
-    ///
-    /// ```
-    /// use tower_webhook::scheme::TokenScheme;
-    ///
-    /// let scheme = TokenScheme::basic("user:password").named("chargebee");
-    /// ```
-    #[must_use]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Names each delivery by this (unsigned) header, the same across the sender's retries,
-    /// for the replay guard. Without an event id a delivery is named by its body's SHA-256.
-    ///
-    /// ```
-    /// use tower_webhook::scheme::TokenScheme;
-    ///
-    /// let gitlab_like = TokenScheme::header("x-gitlab-token", "t").event_id_header("idempotency-key");
-    /// ```
-    #[must_use]
-    pub fn event_id_header(mut self, name: impl AsRef<str>) -> Self {
-        self.event_id = Some(EventIdSource::Header(header_name(name.as_ref())));
-        self
-    }
-
-    /// Names each delivery by this top-level field of the JSON body (feature `json`).
-    ///
-    /// ```
-    /// use tower_webhook::scheme::TokenScheme;
-    ///
-    /// let chargebee_like = TokenScheme::basic("user:password").event_id_field("id");
-    /// ```
-    #[must_use]
-    pub fn event_id_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
-        self.event_id = Some(EventIdSource::Body(Arc::new(BodyFields {
-            fields: vec![field.into()],
-            each_element: false,
-        })));
         self
     }
 
@@ -231,23 +187,45 @@ impl TokenScheme {
                 None => Err(Rejection::InvalidSignature),
             };
         };
-        let event = match &self.event_id {
-            Some(EventIdSource::Header(name)) => {
-                header_id(&request.headers, name).map(|id| Event::Unsigned(id.into()))
-            }
-            Some(EventIdSource::Body(fields)) => Some(Event::Body {
-                fields: Arc::clone(fields),
-                body: None,
-            }),
-            None => None,
-        };
         Ok(TokenVerifier(Ok(Matched {
             index,
             key_id,
-            event,
-            name: self.name.clone(),
+            event: self.options.event(&request.headers),
+            name: self.options.name().clone(),
             body: Sha256::new(),
         })))
+    }
+}
+
+shared_options! {
+    TokenScheme {
+        /// Names the scheme in logs, metrics and delivery ids.
+        ///
+        /// ```
+        /// use tower_webhook::scheme::TokenScheme;
+        ///
+        /// let scheme = TokenScheme::basic("user:password").named("chargebee");
+        /// ```
+        named;
+
+        /// Names each delivery by this (unsigned) header, the same across the sender's retries,
+        /// for the replay guard. Without an event id a delivery is named by its body's SHA-256.
+        ///
+        /// ```
+        /// use tower_webhook::scheme::TokenScheme;
+        ///
+        /// let gitlab_like = TokenScheme::header("x-gitlab-token", "t").event_id_header("idempotency-key");
+        /// ```
+        event_id_header;
+
+        /// Names each delivery by this top-level field of the JSON body (feature `json`).
+        ///
+        /// ```
+        /// use tower_webhook::scheme::TokenScheme;
+        ///
+        /// let chargebee_like = TokenScheme::basic("user:password").event_id_field("id");
+        /// ```
+        event_id_field;
     }
 }
 
@@ -255,7 +233,7 @@ impl Scheme for TokenScheme {
     type Verifier = TokenVerifier;
 
     fn name(&self) -> &str {
-        &self.name
+        self.options.name()
     }
 
     fn verifier(&self, request: &Parts) -> Result<TokenVerifier, Rejection> {
@@ -296,11 +274,11 @@ impl Scheme for TokenScheme {
 impl fmt::Debug for TokenScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenScheme")
-            .field("name", &self.name)
+            .field("name", self.options.name())
             .field("header", &self.header)
             .field("basic", &self.basic)
             .field("tokens", &self.tokens)
-            .field("event_id", &self.event_id)
+            .field("event_id", &self.options.event_id())
             .finish()
     }
 }

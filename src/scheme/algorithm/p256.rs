@@ -9,13 +9,16 @@ use p256::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{
-    algorithm::{sealed, sorted_names, InvalidKey, MAX_PUBLIC_KEY_SIGNATURES},
-    encoding::Tag,
-    signature::SignatureScheme,
-};
-use crate::keys::{IntoKeys, KeySlot, Parse};
 use crate::rejection::Rejection;
+use crate::scheme::{
+    algorithm::{sealed, sorted_names, MAX_PUBLIC_KEY_SIGNATURES},
+    envelope::encoding::Tag,
+    envelope::signature::SignatureScheme,
+};
+use crate::{
+    foundation::InvalidKey,
+    keys::{IntoKeys, KeySlot, Parse},
+};
 
 /// The ECDSA P-256 / SHA-256 [`Algorithm`](crate::scheme::Algorithm): signatures DER-encoded
 /// (`SEQUENCE { r, s }`), public keys as X.509 `SubjectPublicKeyInfo` DER.
@@ -61,7 +64,7 @@ impl SignatureScheme<EcdsaP256> {
     ) -> Result<Self, InvalidKey> {
         let mut scheme =
             Self::with_keys(KeySlot::new(public_key.into_keys(), parse)?, "ecdsa-p256");
-        scheme.encoding = super::Encoding::Base64;
+        scheme.encoding = crate::scheme::envelope::encoding::Encoding::Base64;
         Ok(scheme)
     }
 

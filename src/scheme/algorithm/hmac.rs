@@ -7,13 +7,12 @@ use hmac::{Hmac as HmacOf, Mac as _};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::{
-    algorithm::{sealed, InvalidKey},
-    encoding::Tag,
-    format::MAX_SIGNATURES_ACROSS_HEADERS,
-    signature::SignatureScheme,
+use crate::scheme::{
+    algorithm::sealed, envelope::encoding::Tag, envelope::format::MAX_SIGNATURES_ACROSS_HEADERS,
+    envelope::signature::SignatureScheme,
 };
 use crate::{
+    foundation::InvalidKey,
     keys::{IntoKeys, KeySlot, KeysFrom, Parse},
     rejection::Rejection,
 };
@@ -245,7 +244,7 @@ impl fmt::Debug for Hmac {
 pub type HmacScheme = SignatureScheme<Hmac>;
 
 /// The [`Verifier`](crate::scheme::Verifier) of an [`HmacScheme`].
-pub type HmacVerifier = super::signature::SignatureVerifier<Hmac>;
+pub type HmacVerifier = crate::scheme::envelope::signature::SignatureVerifier<Hmac>;
 
 // Written through the alias so that `HmacScheme`'s own page lists these methods too.
 impl HmacScheme {

@@ -9,11 +9,11 @@ use serde::{
     Deserialize, Deserializer,
 };
 
-use super::{
+use crate::scheme::{
+    algorithm::hmac::Hmac,
     algorithm::sealed::Algorithm as _,
-    encoding::{Encoding, Tag},
-    hmac::Hmac,
-    signed_fields::{self, Object, Text},
+    envelope::encoding::{Encoding, Tag},
+    sender::signed_fields::{self, Object, Text},
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{
@@ -389,7 +389,7 @@ mod tests {
     use base64::{engine::general_purpose::STANDARD, Engine as _};
 
     use super::*;
-    use crate::scheme::hmac::KeyedMac;
+    use crate::scheme::algorithm::hmac::KeyedMac;
 
     const KEY: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D25BDB8A5652E3384781658D";
 

@@ -5,13 +5,16 @@ use std::fmt;
 
 use ed25519_dalek::{Signature, StreamVerifier, VerifyingKey};
 
-use super::{
-    algorithm::{sealed, sorted_names, InvalidKey, MAX_PUBLIC_KEY_SIGNATURES},
-    encoding::Tag,
-    signature::SignatureScheme,
-};
-use crate::keys::{IntoKeys, KeySlot, Parse};
 use crate::rejection::Rejection;
+use crate::scheme::{
+    algorithm::{sealed, sorted_names, MAX_PUBLIC_KEY_SIGNATURES},
+    envelope::encoding::Tag,
+    envelope::signature::SignatureScheme,
+};
+use crate::{
+    foundation::InvalidKey,
+    keys::{IntoKeys, KeySlot, Parse},
+};
 
 /// The Ed25519 [`Algorithm`](crate::scheme::Algorithm) (RFC 8032): the sender signs with its private
 /// key; the receiver holds only public keys, which cannot sign.
