@@ -106,7 +106,8 @@ pub enum WebhookRejection {
     /// A [report-only](crate::WebhookSignatureLayer::report_only) layer let through a delivery
     /// it would have refused: answered as the layer would have, since the extractor only
     /// hands on verified bodies. Read `Option<Extension<Verified>>` and the body yourself to
-    /// accept such deliveries while rolling out.
+    /// accept such deliveries while rolling out. Its text says `invalid_signature` for an
+    /// unknown tenant (`unknown_key`), as the layer's own answer does.
     Unverified(Unverified),
     /// The body could not be read: `400`.
     UnreadableBody,
@@ -142,7 +143,13 @@ impl fmt::Display for WebhookRejection {
                 "webhook handler is not behind WebhookSignatureLayer: no Verified in the request",
             ),
             Self::Unverified(unverified) => {
-                write!(f, "webhook not verified: {}", unverified.reason())
+                // The layer answers an unknown tenant as a wrong signature, so that a
+                // prober learns nothing of which tenants exist; this text is an answer too.
+                let reason = match unverified.reason() {
+                    "unknown_key" => "invalid_signature",
+                    reason => reason,
+                };
+                write!(f, "webhook not verified: {reason}")
             }
             Self::UnreadableBody => f.write_str("webhook body could not be read"),
             Self::InvalidJson(error) => write!(f, "webhook body is not JSON: {error}"),
@@ -161,5 +168,26 @@ impl IntoResponse for WebhookRejection {
             tracing::error!(target: "tower_webhook", "{self}");
         }
         (self.status(), format!("{self}\n")).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rejection;
+
+    #[test]
+    fn an_unverified_unknown_key_is_answered_as_a_wrong_signature() {
+        let answer = |rejection: &Rejection| {
+            WebhookRejection::Unverified(Unverified::from(rejection)).to_string()
+        };
+        assert_eq!(
+            answer(&Rejection::UnknownKey),
+            answer(&Rejection::InvalidSignature)
+        );
+        assert_eq!(
+            answer(&Rejection::MissingSignature),
+            "webhook not verified: missing_signature"
+        );
     }
 }

@@ -312,9 +312,15 @@ impl<S, V: Verifier> Reading<S, V> {
             }
             let mut verifier = found.and_then(|keys| scheme.resume(&self.parts, &keys));
             if self.decoy {
-                // Whatever the decoy keys made of the head, the name has no keys; and it is
-                // answered after the body, as any unknown name is.
-                verifier = verifier.map_err(|_| Rejection::UnknownKey);
+                // What the decoy keys made of the head is what any name's keys of this scheme
+                // make of it (a signature of the wrong length for the algorithm): answered
+                // as for a known name, before the body, or the answer would tell a prober
+                // which names exist. Only keys the scheme cannot use at all are the decoy's
+                // own: the name has no keys, answered after the body as any unknown name is.
+                verifier = verifier.map_err(|rejection| match rejection {
+                    Rejection::KeySourceUnavailable => Rejection::UnknownKey,
+                    rejection => rejection,
+                });
             }
             match verifier {
                 // Refused before a body byte is read, as when the keys were at hand; an

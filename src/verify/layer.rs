@@ -271,6 +271,10 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     /// );
     /// ```
     ///
+    /// A request naming a tenant without keys is answered as a wrong signature: `respond` is
+    /// given [`Rejection::InvalidSignature`] for it, so that no response tells a prober which
+    /// tenants exist (the `tracing` event and the metric still say `unknown_key`).
+    ///
     /// Headers of the default response that tell the sender when to retry (`Retry-After` on
     /// the budget's `503`) are added to yours unless you set them. With axum, return what
     /// handlers return through [`on_rejection_into_response`](Self::on_rejection_into_response).
