@@ -309,3 +309,168 @@ async fn a_tenant_with_two_keys_costs_the_same_time_as_an_unknown_name() {
         "known {known:?} vs unknown {unknown:?}: the time tells tenants apart"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Presets chosen by name, and signing.
+// ---------------------------------------------------------------------------------------
+
+/// A key of only whitespace (`KEY= ` in an env file, a secret file holding a newline) is an
+/// unset secret, and one anyone can guess: every preset chosen by name refuses it, as it
+/// refuses an empty one. Other odd keys never panic.
+#[test]
+fn a_blank_key_is_refused_by_every_preset_chosen_by_name() {
+    let options = presets::PresetOptions::new().url("https://example.com/hook");
+    for preset in presets::all().iter().filter(|p| p.is_available()) {
+        for key in [" ", "\n", " \t\r\n"] {
+            let error = preset.scheme(key, &options).map(|_| ()).unwrap_err();
+            assert!(
+                matches!(error, presets::PresetError::InvalidKey { .. }),
+                "{} {key:?}: {error:?}",
+                preset.name()
+            );
+        }
+        for key in ["whsec_", "whsec_==", "whpk_", "=", "\0", "\u{feff}"] {
+            if let Ok(scheme) = preset.scheme(key, &options) {
+                let request = Request::post("/h")
+                    .body(Bytes::from_static(BODY.as_bytes()))
+                    .unwrap();
+                let _ = scheme.sign_request(request);
+            }
+        }
+    }
+}
+
+/// Nothing a signer or a preset shows (`Debug`, error messages) contains the secret it was
+/// given, whether the key was accepted or refused.
+#[test]
+fn signing_schemes_and_their_errors_never_show_the_secret() {
+    const CANARY: &str = "c4n4ry";
+    let options = presets::PresetOptions::new().url("https://example.com/hook");
+    let keys = [
+        format!("whsec_{CANARY}{CANARY}"),
+        format!("{CANARY} not base64 !"),
+        format!("user:{CANARY}"),
+    ];
+    for preset in presets::all().iter().filter(|p| p.is_available()) {
+        for key in &keys {
+            let shown = match preset.scheme(key.as_str(), &options) {
+                Ok(scheme) => {
+                    let request = Request::post("/h")
+                        .body(Bytes::from_static(b"not json"))
+                        .unwrap();
+                    let error = scheme.sign_request(request).err();
+                    let text = error.as_ref().map(ToString::to_string).unwrap_or_default();
+                    format!("{scheme:?} {error:?} {text}")
+                }
+                Err(error) => format!("{error:?} {error}"),
+            };
+            assert!(!shown.contains(CANARY), "{}: {shown}", preset.name());
+        }
+        if let Ok(sender) = tower_webhook::testing::TestSender::new(preset.name()) {
+            let sender = sender.key(format!("{CANARY}{CANARY}"));
+            let outcome = sender.signed_request("not json");
+            let shown = format!(
+                "{sender:?} {:?} {:?}",
+                outcome.as_ref().err(),
+                outcome.as_ref().err().map(ToString::to_string)
+            );
+            assert!(!shown.contains(CANARY), "{}: {shown}", preset.name());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// `Webhook<T>`: verified under other conditions than the handler assumes.
+// ---------------------------------------------------------------------------------------
+
+/// Two layers in a row: an outer one over the whole router verifies GitHub deliveries
+/// (`Router::layer`), and the webhook's own route is being moved to Stripe under a
+/// report-only layer. A genuine GitHub delivery (captured) sent to that route fails the
+/// route's own layer; `Webhook<T>` must not take the outer layer's `Verified` for the
+/// route's, so the handler does not run.
+#[tokio::test]
+async fn a_verified_of_an_outer_layer_does_not_survive_an_inner_report_only_failure() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let handler = move |Webhook { event, .. }: Webhook<Value>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async move { event["id"].to_string() }
+    };
+    let app = Router::new()
+        .route(
+            "/hooks/stripe",
+            post(handler).route_layer(
+                WebhookSignatureLayer::new(presets::stripe("stripe-secret")).report_only(),
+            ),
+        )
+        .layer(WebhookSignatureLayer::new(presets::github("github-secret")));
+    let addr = support::serve_axum(app).await;
+    let request = Request::post("/hooks/stripe")
+        .body(Bytes::from_static(BODY.as_bytes()))
+        .unwrap();
+    let captured = presets::github("github-secret")
+        .sign_request(request)
+        .unwrap()
+        .map(Full::new);
+    let (status, _, body) = support::send(addr, captured).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+/// Signed bodies a sender could send but a handler should not choke on: nesting far past
+/// serde_json's recursion limit, numbers beyond `f64` and `u64`. Refused with 400 or 422,
+/// never a crash, and the handler does not run.
+#[tokio::test]
+async fn hostile_json_in_a_signed_body_is_refused_without_a_crash() {
+    #[derive(serde::Deserialize)]
+    struct Amount {
+        #[allow(dead_code)]
+        amount: u64,
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (value_calls, amount_calls) = (Arc::clone(&calls), Arc::clone(&calls));
+    let app = Router::new()
+        .route(
+            "/value",
+            post(move |_: Webhook<Value>| {
+                value_calls.fetch_add(1, Ordering::SeqCst);
+                async { "ok" }
+            }),
+        )
+        .route(
+            "/amount",
+            post(move |_: Webhook<Amount>| {
+                amount_calls.fetch_add(1, Ordering::SeqCst);
+                async { "ok" }
+            }),
+        )
+        .route_layer(WebhookSignatureLayer::new(presets::stripe("acme-secret")));
+    let addr = support::serve_axum(app).await;
+    let deep: &'static str =
+        Box::leak(format!("{}{}", "[".repeat(200_000), "]".repeat(200_000)).into_boxed_str());
+    let cases = [
+        ("/value", deep, StatusCode::BAD_REQUEST),
+        ("/value", r#"{"amount":1e999}"#, StatusCode::BAD_REQUEST),
+        (
+            "/amount",
+            r#"{"amount":18446744073709551616}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/amount",
+            r#"{"amount":-1}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (path, body, expected) in cases {
+        let request = genuine_stripe(path, "acme-secret", body);
+        let (status, _, answer) = support::send(addr, request).await;
+        assert_eq!(
+            status,
+            expected,
+            "{path} {}: {answer:?}",
+            &body[..body.len().min(40)]
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}

@@ -475,11 +475,17 @@ impl<S> Decision<S> {
                     "webhook verified"
                 );
                 metrics::verified(&self.verdicts.scheme, body.bytes().len(), self.started);
+                // This layer's verdict is the one the inner service sees: not a report-only
+                // failure of a layer further out.
+                parts.extensions.remove::<Unverified>();
                 parts.extensions.insert(verified);
             }
             Err(rejection) if self.verdicts.passes(&rejection) => {
                 self.verdicts
                     .report(&rejection, self.peer, self.key_id.as_deref());
+                // Nor a `Verified` of a layer further out (another sender's, another route's):
+                // `Webhook<T>` and `Extension<Verified>` would take it for this layer's.
+                parts.extensions.remove::<Verified>();
                 parts.extensions.insert(Unverified::from(&rejection));
             }
             Err(rejection) => {
@@ -495,5 +501,39 @@ impl<S> Decision<S> {
             self.inner,
             self.reservation,
         )
+    }
+}
+
+#[cfg(all(test, feature = "tokio"))]
+mod tests {
+    use std::convert::Infallible;
+
+    use tower::{service_fn, Layer as _, ServiceExt as _};
+
+    use super::*;
+    use crate::{presets, WebhookSignatureLayer};
+
+    /// A report-only failure leaves no `Verified` of a layer further out for the inner
+    /// service to take as this layer's.
+    #[tokio::test]
+    async fn a_report_only_failure_removes_an_outer_verified() {
+        let inner = service_fn(|request: Request<BufferedBody>| async move {
+            let seen = (
+                request.extensions().get::<Verified>().is_some(),
+                request.extensions().get::<Unverified>().is_some(),
+            );
+            Ok::<_, Infallible>(Response::new(format!("{seen:?}")))
+        });
+        let service = WebhookSignatureLayer::new(presets::loopwise("secret"))
+            .report_only()
+            .layer(inner);
+        let mut request = Request::post("/").body(String::from("{}")).unwrap();
+        request.extensions_mut().insert(Verified::new(0));
+        let response = service.oneshot(request).await.unwrap();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(body.as_ref(), b"(false, true)");
     }
 }

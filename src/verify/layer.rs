@@ -236,7 +236,8 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     ///
     /// A request that fails a signature, timestamp or address check reaches the inner service
     /// with an [`Unverified`](crate::rejection::Unverified) in its extensions (instead of
-    /// [`Verified`](crate::Verified)) and is logged as a `tracing` warning with
+    /// [`Verified`](crate::Verified), also removing one a layer further out inserted) and is
+    /// logged as a `tracing` warning with
     /// `mode = "report_only"`. Limits are still enforced: a body over the limit (`413`), a
     /// malformed `Content-Length` or a body that fails (`400`) cannot be passed on whole.
     ///
