@@ -4,7 +4,6 @@
 use std::fmt;
 
 use axum::{
-    body::Bytes,
     extract::{FromRequest, Request},
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -63,7 +62,7 @@ where
 {
     type Rejection = WebhookRejection;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let verified = match request.extensions().get::<Verified>() {
             Some(verified) => verified.clone(),
             None => {
@@ -73,7 +72,10 @@ where
                 })
             }
         };
-        let body = Bytes::from_request(request, state)
+        // Not `Bytes::from_request`: it applies axum's `DefaultBodyLimit` (2 MiB), which would
+        // refuse a delivery the layer verified under a larger `max_body_size`. The layer has
+        // already read this body whole within its own limit; it is only handed on here.
+        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
             .await
             .map_err(|_| WebhookRejection::UnreadableBody)?;
         let event = serde_json::from_slice(&body).map_err(|error| {
@@ -175,6 +177,19 @@ impl IntoResponse for WebhookRejection {
 mod tests {
     use super::*;
     use crate::Rejection;
+
+    /// The layer bounds the body (`max_body_size`); axum's 2 MiB default must not refuse
+    /// a larger one it verified.
+    #[tokio::test]
+    async fn a_verified_body_over_axums_default_limit_is_read() {
+        let body = format!(r#"{{"pad":"{}"}}"#, "x".repeat(3 << 20));
+        let mut request = Request::new(axum::body::Body::from(body));
+        request.extensions_mut().insert(Verified::new(0));
+        let webhook = Webhook::<serde_json::Value>::from_request(request, &())
+            .await
+            .unwrap();
+        assert_eq!(webhook.event["pad"].as_str().map(str::len), Some(3 << 20));
+    }
 
     #[test]
     fn an_unverified_unknown_key_is_answered_as_a_wrong_signature() {

@@ -474,3 +474,32 @@ async fn hostile_json_in_a_signed_body_is_refused_without_a_crash() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
+
+/// A layer whose limit is above axum's default body limit (2 MiB): a verified 3 MiB
+/// delivery must reach the `Webhook<T>` handler, not be refused after verification.
+#[tokio::test]
+async fn a_verified_body_over_axums_default_limit_reaches_the_handler() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let app = Router::new().route(
+        "/big",
+        post(move |Webhook { event, .. }: Webhook<Value>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move { event["pad"].as_str().map_or(0, str::len).to_string() }
+        })
+        .route_layer(
+            WebhookSignatureLayer::new(presets::stripe("acme-secret")).max_body_size(4 << 20),
+        ),
+    );
+    let addr = support::serve_axum(app).await;
+    let body: &'static str = Box::leak(
+        format!(r#"{{"id":"evt_big","pad":"{}"}}"#, "x".repeat(3 << 20)).into_boxed_str(),
+    );
+    let (status, _, answer) =
+        support::send(addr, genuine_stripe("/big", "acme-secret", body)).await;
+    assert_eq!(
+        (status, answer),
+        (StatusCode::OK, Bytes::from((3 << 20).to_string()))
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
