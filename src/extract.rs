@@ -4,7 +4,6 @@
 use std::fmt;
 
 use axum::{
-    body::Bytes,
     extract::{FromRequest, Request},
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -63,7 +62,7 @@ where
 {
     type Rejection = WebhookRejection;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let verified = match request.extensions().get::<Verified>() {
             Some(verified) => verified.clone(),
             None => {
@@ -73,7 +72,10 @@ where
                 })
             }
         };
-        let body = Bytes::from_request(request, state)
+        // Not `Bytes::from_request`: it applies axum's `DefaultBodyLimit` (2 MiB), which would
+        // refuse a delivery the layer verified under a larger `max_body_size`. The layer has
+        // already read this body whole within its own limit; it is only handed on here.
+        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
             .await
             .map_err(|_| WebhookRejection::UnreadableBody)?;
         let event = serde_json::from_slice(&body).map_err(|error| {
@@ -106,7 +108,8 @@ pub enum WebhookRejection {
     /// A [report-only](crate::WebhookSignatureLayer::report_only) layer let through a delivery
     /// it would have refused: answered as the layer would have, since the extractor only
     /// hands on verified bodies. Read `Option<Extension<Verified>>` and the body yourself to
-    /// accept such deliveries while rolling out.
+    /// accept such deliveries while rolling out. Its text says `invalid_signature` for an
+    /// unknown tenant (`unknown_key`), as the layer's own answer does.
     Unverified(Unverified),
     /// The body could not be read: `400`.
     UnreadableBody,
@@ -142,7 +145,13 @@ impl fmt::Display for WebhookRejection {
                 "webhook handler is not behind WebhookSignatureLayer: no Verified in the request",
             ),
             Self::Unverified(unverified) => {
-                write!(f, "webhook not verified: {}", unverified.reason())
+                // The layer answers an unknown tenant as a wrong signature, so that a
+                // prober learns nothing of which tenants exist; this text is an answer too.
+                let reason = match unverified.reason() {
+                    "unknown_key" => "invalid_signature",
+                    reason => reason,
+                };
+                write!(f, "webhook not verified: {reason}")
             }
             Self::UnreadableBody => f.write_str("webhook body could not be read"),
             Self::InvalidJson(error) => write!(f, "webhook body is not JSON: {error}"),
@@ -161,5 +170,39 @@ impl IntoResponse for WebhookRejection {
             tracing::error!(target: "tower_webhook", "{self}");
         }
         (self.status(), format!("{self}\n")).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rejection;
+
+    /// The layer bounds the body (`max_body_size`); axum's 2 MiB default must not refuse
+    /// a larger one it verified.
+    #[tokio::test]
+    async fn a_verified_body_over_axums_default_limit_is_read() {
+        let body = format!(r#"{{"pad":"{}"}}"#, "x".repeat(3 << 20));
+        let mut request = Request::new(axum::body::Body::from(body));
+        request.extensions_mut().insert(Verified::new(0));
+        let webhook = Webhook::<serde_json::Value>::from_request(request, &())
+            .await
+            .unwrap();
+        assert_eq!(webhook.event["pad"].as_str().map(str::len), Some(3 << 20));
+    }
+
+    #[test]
+    fn an_unverified_unknown_key_is_answered_as_a_wrong_signature() {
+        let answer = |rejection: &Rejection| {
+            WebhookRejection::Unverified(Unverified::from(rejection)).to_string()
+        };
+        assert_eq!(
+            answer(&Rejection::UnknownKey),
+            answer(&Rejection::InvalidSignature)
+        );
+        assert_eq!(
+            answer(&Rejection::MissingSignature),
+            "webhook not verified: missing_signature"
+        );
     }
 }

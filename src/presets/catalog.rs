@@ -202,7 +202,8 @@ impl Preset {
     /// # Errors
     ///
     /// [`PresetError`] if the preset's feature is off, it needs a URL that `options` lacks,
-    /// or the key is not in the form the sender gives it; an empty key is
+    /// or the key is not in the form the sender gives it; an empty key (or one of only
+    /// whitespace) is
     /// [`PresetError::InvalidKey`] for every preset (where the preset's own function, such as
     /// [`stripe`](super::stripe), panics), so a name and key read from configuration never
     /// panic.
@@ -231,7 +232,9 @@ impl Preset {
         let keys = key.into_keys();
         // An empty key is almost always an unset environment variable; the presets' own
         // functions refuse it by panicking, which a function returning `Result` must not.
-        if matches!(&keys, KeysFrom::Given(bytes) if bytes.is_empty()) {
+        // One of only whitespace (`KEY= ` in an env file, a secret file holding a newline)
+        // is the same mistake, and a key anyone can guess: refused too.
+        if matches!(&keys, KeysFrom::Given(bytes) if bytes.trim_ascii().is_empty()) {
             return Err(PresetError::InvalidKey {
                 name: self.name.into(),
                 reason: "the key is empty; is its environment variable set?".into(),
@@ -1238,7 +1241,7 @@ mod tests {
     fn an_empty_key_is_an_error_for_every_preset_never_a_panic() {
         let options = PresetOptions::new().url("https://example.com/hook");
         for preset in all().iter().filter(|p| p.is_available()) {
-            for key in [&b""[..], &Vec::new()] {
+            for key in [&b""[..], &Vec::new(), b" ", b"\n", b" \t\r\n"] {
                 let error = preset.scheme(key, &options).map(|_| ()).unwrap_err();
                 assert!(
                     matches!(&error, PresetError::InvalidKey { name, .. } if name == preset.name),

@@ -312,9 +312,15 @@ impl<S, V: Verifier> Reading<S, V> {
             }
             let mut verifier = found.and_then(|keys| scheme.resume(&self.parts, &keys));
             if self.decoy {
-                // Whatever the decoy keys made of the head, the name has no keys; and it is
-                // answered after the body, as any unknown name is.
-                verifier = verifier.map_err(|_| Rejection::UnknownKey);
+                // What the decoy keys made of the head is what any name's keys of this scheme
+                // make of it (a signature of the wrong length for the algorithm): answered
+                // as for a known name, before the body, or the answer would tell a prober
+                // which names exist. Only keys the scheme cannot use at all are the decoy's
+                // own: the name has no keys, answered after the body as any unknown name is.
+                verifier = verifier.map_err(|rejection| match rejection {
+                    Rejection::KeySourceUnavailable => Rejection::UnknownKey,
+                    rejection => rejection,
+                });
             }
             match verifier {
                 // Refused before a body byte is read, as when the keys were at hand; an
@@ -469,11 +475,17 @@ impl<S> Decision<S> {
                     "webhook verified"
                 );
                 metrics::verified(&self.verdicts.scheme, body.bytes().len(), self.started);
+                // This layer's verdict is the one the inner service sees: not a report-only
+                // failure of a layer further out.
+                parts.extensions.remove::<Unverified>();
                 parts.extensions.insert(verified);
             }
             Err(rejection) if self.verdicts.passes(&rejection) => {
                 self.verdicts
                     .report(&rejection, self.peer, self.key_id.as_deref());
+                // Nor a `Verified` of a layer further out (another sender's, another route's):
+                // `Webhook<T>` and `Extension<Verified>` would take it for this layer's.
+                parts.extensions.remove::<Verified>();
                 parts.extensions.insert(Unverified::from(&rejection));
             }
             Err(rejection) => {
@@ -489,5 +501,39 @@ impl<S> Decision<S> {
             self.inner,
             self.reservation,
         )
+    }
+}
+
+#[cfg(all(test, feature = "tokio"))]
+mod tests {
+    use std::convert::Infallible;
+
+    use tower::{service_fn, Layer as _, ServiceExt as _};
+
+    use super::*;
+    use crate::{presets, WebhookSignatureLayer};
+
+    /// A report-only failure leaves no `Verified` of a layer further out for the inner
+    /// service to take as this layer's.
+    #[tokio::test]
+    async fn a_report_only_failure_removes_an_outer_verified() {
+        let inner = service_fn(|request: Request<BufferedBody>| async move {
+            let seen = (
+                request.extensions().get::<Verified>().is_some(),
+                request.extensions().get::<Unverified>().is_some(),
+            );
+            Ok::<_, Infallible>(Response::new(format!("{seen:?}")))
+        });
+        let service = WebhookSignatureLayer::new(presets::loopwise("secret"))
+            .report_only()
+            .layer(inner);
+        let mut request = Request::post("/").body(String::from("{}")).unwrap();
+        request.extensions_mut().insert(Verified::new(0));
+        let response = service.oneshot(request).await.unwrap();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(body.as_ref(), b"(false, true)");
     }
 }

@@ -236,7 +236,8 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     ///
     /// A request that fails a signature, timestamp or address check reaches the inner service
     /// with an [`Unverified`](crate::rejection::Unverified) in its extensions (instead of
-    /// [`Verified`](crate::Verified)) and is logged as a `tracing` warning with
+    /// [`Verified`](crate::Verified), also removing one a layer further out inserted) and is
+    /// logged as a `tracing` warning with
     /// `mode = "report_only"`. Limits are still enforced: a body over the limit (`413`), a
     /// malformed `Content-Length` or a body that fails (`400`) cannot be passed on whole.
     ///
@@ -270,6 +271,10 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     ///     },
     /// );
     /// ```
+    ///
+    /// A request naming a tenant without keys is answered as a wrong signature: `respond` is
+    /// given [`Rejection::InvalidSignature`] for it, so that no response tells a prober which
+    /// tenants exist (the `tracing` event and the metric still say `unknown_key`).
     ///
     /// Headers of the default response that tell the sender when to retry (`Retry-After` on
     /// the budget's `503`) are added to yours unless you set them. With axum, return what

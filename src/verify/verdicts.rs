@@ -78,7 +78,15 @@ impl Verdicts {
     ) -> Response<Bytes> {
         self.event(rejection, peer, key_id, "enforce");
         metrics::request(&self.scheme, "rejected", rejection.reason());
-        let mut response = (self.respond)(rejection);
+        // The response is made as for a wrong signature: a user's `on_rejection` that
+        // answers with `reason()` would otherwise tell a prober which tenants exist. The
+        // event and the metric above keep `unknown_key`.
+        let invalid = Rejection::InvalidSignature;
+        let answered = match rejection {
+            Rejection::UnknownKey => &invalid,
+            rejection => rejection,
+        };
+        let mut response = (self.respond)(answered);
         // A response of the user's keeps what tells the sender when to retry (the budget's
         // `Retry-After`) unless it sets that header itself.
         for (name, value) in rejection.advice_headers() {
@@ -193,6 +201,18 @@ mod tests {
         ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
             Poll::Pending
         }
+    }
+
+    #[test]
+    fn a_user_response_for_an_unknown_key_is_made_as_for_a_wrong_signature() {
+        let mut verdicts = Verdicts::new("test");
+        verdicts.respond = Arc::new(|rejection: &Rejection| {
+            Response::new(Bytes::from_static(rejection.reason().as_bytes()))
+        });
+        let unknown = verdicts.reject(&Rejection::UnknownKey, None, None);
+        let wrong = verdicts.reject(&Rejection::InvalidSignature, None, Some("acme"));
+        assert_eq!(unknown.body(), wrong.body());
+        assert_eq!(unknown.body().as_ref(), b"invalid_signature");
     }
 
     #[test]
