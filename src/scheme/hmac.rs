@@ -122,9 +122,45 @@ pub struct Hmac {
 }
 
 /// The per-request state of [`Hmac`]: one running MAC per secret, and the claimed MACs.
+/// The first secret's MAC and a single claimed MAC are held inline: with one secret and one
+/// signature, the usual request, starting allocates nothing.
 pub struct HmacState {
-    macs: Vec<KeyedMac>,
-    claimed: Vec<Tag>,
+    primary: KeyedMac,
+    rotated: Vec<KeyedMac>,
+    claimed: Claimed,
+}
+
+/// The MACs a request claims: one, or a list.
+enum Claimed {
+    One(Tag),
+    Many(Vec<Tag>),
+}
+
+impl Claimed {
+    fn as_slice(&self) -> &[Tag] {
+        match self {
+            Self::One(tag) => std::slice::from_ref(tag),
+            Self::Many(tags) => tags,
+        }
+    }
+}
+
+impl Hmac {
+    fn state(&self, claimed: Claimed) -> Result<HmacState, Rejection> {
+        let len = self.primary.output_len();
+        if claimed
+            .as_slice()
+            .iter()
+            .any(|tag| tag.as_slice().len() != len)
+        {
+            return Err(Rejection::MalformedSignature);
+        }
+        Ok(HmacState {
+            primary: self.primary.clone(),
+            rotated: self.rotated.clone(),
+            claimed,
+        })
+    }
 }
 
 impl sealed::Algorithm for Hmac {
@@ -140,31 +176,26 @@ impl sealed::Algorithm for Hmac {
     }
 
     fn start(&self, claimed: Vec<Tag>) -> Result<HmacState, Rejection> {
-        let len = self.primary.output_len();
-        if claimed.iter().any(|tag| tag.as_slice().len() != len) {
-            return Err(Rejection::MalformedSignature);
-        }
-        Ok(HmacState {
-            macs: std::iter::once(&self.primary)
-                .chain(&self.rotated)
-                .cloned()
-                .collect(),
-            claimed,
-        })
+        self.state(Claimed::Many(claimed))
+    }
+
+    fn start_one(&self, claimed: Tag) -> Result<HmacState, Rejection> {
+        self.state(Claimed::One(claimed))
     }
 
     fn update(state: &mut HmacState, data: &[u8]) {
-        for mac in &mut state.macs {
+        state.primary.update(data);
+        for mac in &mut state.rotated {
             mac.update(data);
         }
     }
 
     fn finish(state: HmacState) -> Result<(usize, Tag), Rejection> {
-        state
-            .macs
-            .into_iter()
+        let claimed = state.claimed.as_slice();
+        std::iter::once(state.primary)
+            .chain(state.rotated)
             .enumerate()
-            .find_map(|(index, mac)| Some((index, mac.matches_any(&state.claimed)?)))
+            .find_map(|(index, mac)| Some((index, mac.matches_any(claimed)?)))
             .ok_or(Rejection::InvalidSignature)
     }
 }
