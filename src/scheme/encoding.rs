@@ -146,6 +146,32 @@ impl Tag {
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
         self.bytes.get_mut(..self.len).unwrap_or_default()
     }
+
+    /// Whether two tags are equal, in time that depends only on their lengths (public: the
+    /// algorithm's output size): a comparison that stopped at the first wrong byte would tell
+    /// a forger how many leading bytes of a guessed MAC are right. Eight bytes at a time, all
+    /// folded before the one constant-time test, where `subtle`'s slice comparison spends
+    /// about a dozen instructions a byte, on every request.
+    pub(crate) fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        use subtle::ConstantTimeEq as _;
+
+        if self.len != other.len {
+            return subtle::Choice::from(0);
+        }
+        let word = |chunk: &[u8]| {
+            let mut word = [0u8; 8];
+            if let Some(head) = word.get_mut(..chunk.len()) {
+                head.copy_from_slice(chunk);
+            }
+            u64::from_ne_bytes(word)
+        };
+        let difference = self
+            .as_slice()
+            .chunks(8)
+            .zip(other.as_slice().chunks(8))
+            .fold(0u64, |difference, (a, b)| difference | (word(a) ^ word(b)));
+        difference.ct_eq(&0)
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +192,24 @@ mod tests {
                     assert_eq!(ours, theirs, "{pair:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn tags_are_equal_only_byte_for_byte() {
+        for len in [20, 32, 64, 72] {
+            let tag = Tag::from_slice(&(0..len as u8).collect::<Vec<_>>());
+            assert!(bool::from(tag.ct_eq(&tag)));
+            for at in 0..len {
+                for bit in 0..8 {
+                    let mut other = tag;
+                    other.as_mut_slice()[at] ^= 1 << bit;
+                    assert!(!bool::from(tag.ct_eq(&other)), "{len} {at} {bit}");
+                }
+            }
+            let shorter = Tag::from_slice(&tag.as_slice()[..len - 1]);
+            assert!(!bool::from(tag.ct_eq(&shorter)));
+            assert!(!bool::from(shorter.ct_eq(&tag)));
         }
     }
 

@@ -5,7 +5,6 @@ use std::fmt;
 
 use hmac::{Hmac as HmacOf, Mac as _};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 use super::{
     algorithm::{sealed, InvalidKey},
@@ -105,7 +104,7 @@ impl KeyedMac {
         let matched = claimed
             .iter()
             .fold(subtle::Choice::from(0), |any, claimed| {
-                any | computed.as_slice().ct_eq(claimed.as_slice())
+                any | computed.ct_eq(claimed)
             });
         bool::from(matched).then_some(computed)
     }
