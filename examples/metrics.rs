@@ -7,8 +7,9 @@
 //! `POST /webhooks/loopwise` verifies Loopwise webhooks (the demo key) behind the replay
 //! guard; `GET /metrics` is what Prometheus scrapes: `webhook_requests_total`,
 //! `webhook_body_size_bytes`, `webhook_verification_duration_seconds`,
-//! `webhook_body_budget_rejections_total` and `webhook_replay_total`. It prints `curl`
-//! commands for a verified webhook, a forged one, and the scrape.
+//! `webhook_body_budget_rejections_total` and `webhook_replay_total`, each with its `HELP`
+//! line, the two histograms with buckets. It prints `curl` commands for a verified webhook, a
+//! forged one, and the scrape.
 
 use std::net::SocketAddr;
 
@@ -16,7 +17,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use tower::ServiceBuilder;
 use tower_webhook::{presets, replay::ReplayGuardLayer, sign::Message, WebhookSignatureLayer};
 
@@ -25,7 +26,30 @@ const DEMO_KEY: &str = "demo-loopwise-signing-key-NOT-FOR-PRODUCTION";
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Any `metrics` recorder works; this one keeps the values for `/metrics` to render.
-    let prometheus = PrometheusBuilder::new().install_recorder()?;
+    // Buckets make the two histograms Prometheus histograms (`_bucket{le=..}` series that
+    // can be aggregated across instances) rather than the exporter's default summaries.
+    let prometheus = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("webhook_verification_duration_seconds".into()),
+            &[
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0, 30.0,
+            ],
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full("webhook_body_size_bytes".into()),
+            &[
+                256.0,
+                1024.0,
+                4096.0,
+                16384.0,
+                65536.0,
+                262_144.0,
+                1_048_576.0,
+                2_097_152.0,
+            ],
+        )?
+        .install_recorder()?;
 
     let key = std::env::var("LOOPWISE_SIGNING_KEY").unwrap_or_else(|_| DEMO_KEY.to_owned());
     let app = Router::new()

@@ -5,12 +5,14 @@
 //! cargo run --example multi_tenant --features axum,keys
 //! ```
 //!
-//! On first run it creates `target/multi_tenant.db` (or `$MULTI_TENANT_DB`) with two demo
-//! tenants, then prints signed `curl` commands for both. Change a tenant's secret while it runs
-//! and the new one is used within the cache's TTL (60 seconds here):
+//! On first run it creates `multi_tenant.db` in the system's temporary directory (or at
+//! `$MULTI_TENANT_DB`), with two demo tenants, and prints its path and signed `curl` commands
+//! for both. Change a tenant's secret while it runs and the new one is used within the cache's
+//! TTL (60 seconds here), or on the next request once the admin route is told:
 //!
 //! ```sh
-//! sqlite3 target/multi_tenant.db "UPDATE tenants SET signing_secret = 'whsec_rotated' WHERE account = 'acct_acme'"
+//! sqlite3 "$DB" "UPDATE tenants SET signing_secret = 'whsec_rotated' WHERE account = 'acct_acme'"
+//! curl -X POST http://127.0.0.1:3002/admin/rotated/acct_acme   # KeyResolver::invalidate
 //! ```
 //!
 //! SQLite is reached through `rusqlite` on tokio's blocking pool: lookups are rare (one per
@@ -100,8 +102,12 @@ fn curl_headers(headers: &HeaderMap) -> String {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_target(false).init();
 
-    let database = std::env::var_os("MULTI_TENANT_DB")
-        .map_or_else(|| PathBuf::from("target/multi_tenant.db"), PathBuf::from);
+    // Not under `./target`: the build directory may be elsewhere (`CARGO_TARGET_DIR`), and
+    // the working directory anything.
+    let database = std::env::var_os("MULTI_TENANT_DB").map_or_else(
+        || std::env::temp_dir().join("tower-webhook-multi_tenant.db"),
+        PathBuf::from,
+    );
     if let Some(dir) = database.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -114,9 +120,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .ttl(Duration::from_secs(60));
 
+    let rotated = tenants.clone();
     let app = Router::new()
-        .route("/webhooks/stripe/{account}", post(handle_stripe))
-        .layer(WebhookSignatureLayer::new(presets::stripe(tenants)));
+        .route(
+            "/webhooks/stripe/{account}",
+            post(handle_stripe).route_layer(WebhookSignatureLayer::new(presets::stripe(tenants))),
+        )
+        // After changing a tenant's secret in the database: its next request looks it up
+        // again. (Behind your own authentication in a real server.)
+        .route(
+            "/admin/rotated/{account}",
+            post(move |Path(account): Path<String>| async move {
+                rotated.invalidate(&account);
+                format!("{account}'s secret will be looked up again\n")
+            }),
+        );
 
     let addr = SocketAddr::from(([127, 0, 0, 1], 3002));
     let listener = tokio::net::TcpListener::bind(addr).await?;

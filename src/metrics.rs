@@ -5,20 +5,67 @@
 //! |---|---|---|
 //! | `webhook_requests_total` | counter | `scheme`, `outcome` (`verified`, `rejected`, `report_only`), `reason` (`ok` or the rejection's reason) |
 //! | `webhook_body_size_bytes` | histogram | `scheme`: the bytes buffered for each verified request |
-//! | `webhook_verification_duration_seconds` | histogram | `scheme`: from the request head to the verdict, receiving the body included |
+//! | `webhook_verification_duration_seconds` | histogram | `scheme`: verified requests only, from the request head to the verdict, receiving the body included |
 //! | `webhook_body_budget_rejections_total` | counter | `scheme` |
-//! | `webhook_replay_total` | counter | `outcome` (`new`, `duplicate`, `in_progress`, `store_error`) |
+//! | `webhook_replay_total` | counter | `scheme`, `outcome` (`new`, `duplicate`, `in_progress`, `store_error`) |
 //! | `webhook_key_fetches_refused_total` | counter | `limit` (`concurrency`, `rate`): key fetches a `Fetcher`'s limits refused |
+//!
+//! The verification time covers verified requests only. A rejected request's time is the
+//! sender's (or an attacker's) pacing more than the layer's work: a body that stalls until
+//! the body timeout, or a head refused before any body, would swamp the distribution that
+//! says how long real deliveries take. Rejections are counted, by reason, in
+//! `webhook_requests_total`.
+//!
+//! Each metric is described (its `HELP` line) once, when the first one is recorded, so the
+//! recorder must be installed before the first request.
 
 use std::sync::Arc;
 #[cfg(feature = "metrics")]
-use std::time::Instant;
+use std::{sync::Once, time::Instant};
+
+#[cfg(feature = "metrics")]
+use crate::scheme::Verified;
+
+/// Describes every metric to the recorder installed now, once per process.
+#[cfg(feature = "metrics")]
+fn describe() {
+    static DESCRIBED: Once = Once::new();
+    DESCRIBED.call_once(|| {
+        metrics::describe_counter!(
+            "webhook_requests_total",
+            "Webhook requests by scheme, outcome (verified, rejected, report_only) and reason"
+        );
+        metrics::describe_histogram!(
+            "webhook_body_size_bytes",
+            metrics::Unit::Bytes,
+            "Bytes buffered for each verified webhook request"
+        );
+        metrics::describe_histogram!(
+            "webhook_verification_duration_seconds",
+            metrics::Unit::Seconds,
+            "Verified webhook requests only: seconds from the request head to the verdict, receiving the body included"
+        );
+        metrics::describe_counter!(
+            "webhook_body_budget_rejections_total",
+            "Webhook requests refused with 503 because the body budget was full"
+        );
+        metrics::describe_counter!(
+            "webhook_replay_total",
+            "Verified deliveries by what the replay guard made of them (new, duplicate, in_progress, store_error)"
+        );
+        metrics::describe_counter!(
+            "webhook_key_fetches_refused_total",
+            "Key fetches refused by a Fetcher's concurrency or rate limit"
+        );
+    });
+}
 
 /// A request's verdict. The scheme's name is shared, not copied, into each label.
 #[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
 pub(crate) fn request(scheme: &Arc<str>, outcome: &'static str, reason: &'static str) {
     #[cfg(feature = "metrics")]
     {
+        describe();
         metrics::counter!(
             "webhook_requests_total",
             "scheme" => Arc::clone(scheme),
@@ -46,11 +93,35 @@ pub(crate) fn verified(scheme: &Arc<str>, body_bytes: usize, started: Started) {
     }
 }
 
+/// The scheme a replay guard's request was verified under, for its label; nothing without
+/// the feature.
+pub(crate) struct SchemeLabel(#[cfg(feature = "metrics")] Option<Arc<str>>);
+
+/// The label of the scheme that verified `verified`: `unknown` for a [`Verified`] that no
+/// layer inserted.
+#[cfg(feature = "metrics")]
+pub(crate) fn scheme_of(verified: Option<&Verified>) -> SchemeLabel {
+    SchemeLabel(verified.and_then(Verified::scheme).cloned())
+}
+
+#[cfg(not(feature = "metrics"))]
+pub(crate) fn scheme_of<T>(_: Option<&T>) -> SchemeLabel {
+    SchemeLabel()
+}
+
 /// What the replay guard made of a delivery.
 #[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
-pub(crate) fn replay(outcome: &'static str) {
+pub(crate) fn replay(scheme: &SchemeLabel, outcome: &'static str) {
     #[cfg(feature = "metrics")]
-    metrics::counter!("webhook_replay_total", "outcome" => outcome).increment(1);
+    {
+        describe();
+        let scheme: metrics::SharedString = match &scheme.0 {
+            Some(name) => Arc::clone(name).into(),
+            None => "unknown".into(),
+        };
+        metrics::counter!("webhook_replay_total", "scheme" => scheme, "outcome" => outcome)
+            .increment(1);
+    }
 }
 
 /// A key fetch refused by a `Fetcher`'s cap on fetches in flight or by its rate limit.
@@ -58,7 +129,10 @@ pub(crate) fn replay(outcome: &'static str) {
 #[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
 pub(crate) fn fetch_refused(limit: &'static str) {
     #[cfg(feature = "metrics")]
-    metrics::counter!("webhook_key_fetches_refused_total", "limit" => limit).increment(1);
+    {
+        describe();
+        metrics::counter!("webhook_key_fetches_refused_total", "limit" => limit).increment(1);
+    }
 }
 
 /// When a request's head arrived; nothing without the feature.

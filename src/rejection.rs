@@ -1,9 +1,12 @@
 //! [`Rejection`]: why a webhook request was turned away, and the response it gets.
+//!
+//! Every response and `tracing` field is listed in the guide's
+//! [`responses`](crate::guide::responses) page.
 
 use std::{error::Error, fmt, net::IpAddr};
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Response, StatusCode};
+use http::{header, HeaderName, HeaderValue, Response, StatusCode};
 
 /// A boxed error, as returned by request bodies.
 pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
@@ -67,8 +70,13 @@ pub enum Rejection {
     AddressNotAllowed(IpAddr),
     /// An allowlist is set but no peer address is known for the request (fail closed).
     ///
-    /// With axum, serve with `into_make_service_with_connect_info::<SocketAddr>()`; with
-    /// hyper, insert a [`PeerAddr`](crate::peer::PeerAddr) into the request extensions.
+    /// With axum, enable tower-webhook's **`axum` cargo feature** (without it axum's
+    /// `ConnectInfo` is never read, and every request gets this) and serve with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`; with tonic, the `tonic`
+    /// feature; with hyper, insert a [`PeerAddr`](crate::peer::PeerAddr) into the request
+    /// extensions. The `tracing` event of this rejection carries a `hint` field saying which
+    /// applies to the build, and the first one of each layer is preceded by a WARN that
+    /// every request will be refused until it is fixed.
     UnknownPeer,
     /// The body is larger than the configured limit, by its `Content-Length`, its size hint,
     /// or the bytes actually received.
@@ -189,12 +197,21 @@ impl Rejection {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        if let Self::BodyBudgetExhausted = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        for (name, value) in self.advice_headers() {
+            response.headers_mut().insert(name, value);
         }
         response
+    }
+
+    /// The headers the default response carries besides its body's `Content-Type`: what
+    /// tells the sender when to retry (`Retry-After: 5` for
+    /// [`BodyBudgetExhausted`](Rejection::BodyBudgetExhausted)). The layer adds them to a
+    /// response of [`on_rejection`](crate::WebhookSignatureLayer::on_rejection)'s that does
+    /// not set them itself.
+    pub(crate) fn advice_headers(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + use<> {
+        let retry_after = matches!(self, Self::BodyBudgetExhausted)
+            .then(|| (header::RETRY_AFTER, HeaderValue::from_static("5")));
+        retry_after.into_iter()
     }
 }
 

@@ -159,3 +159,40 @@ fn the_issue_s_allowlist_syntax_parses() {
     let allowlist: IpAllowlist = "52.194.91.27, 10.0.0.0/8, 2001:db8::/32".parse().unwrap();
     assert_eq!(allowlist.nets().len(), 3);
 }
+
+/// A server that never records the peer address (axum without `ConnectInfo`, or this crate
+/// without its `axum` feature) gets 403 `unknown_peer` for every request, and says why: once
+/// at WARN for the layer, and a `hint` naming what to change on each rejection.
+#[tokio::test]
+async fn a_server_that_records_no_address_is_refused_and_told_why_once() {
+    let (logs, _guard) = support::Logs::capture();
+    let app = axum::Router::new().route(
+        "/webhooks/loopwise",
+        axum::routing::post(|| async { "handled" }).layer(layer("127.0.0.1")),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // `into_make_service()`, not `into_make_service_with_connect_info::<SocketAddr>()`.
+    tokio::spawn(async move { axum::serve(listener, app.into_make_service()).await });
+    for _ in 0..3 {
+        let request = request_from(None, true, BODY.to_owned());
+        let (status, _, body) = support::send(addr, request).await;
+        assert_eq!(
+            (status, body.as_ref()),
+            (StatusCode::FORBIDDEN, b"peer address unknown\n".as_ref())
+        );
+    }
+    let once = logs.lines_with("the allowlist found no peer address");
+    assert_eq!(once.len(), 1, "{}", logs.text());
+    assert!(once[0].contains("WARN"), "{once:?}");
+    let rejections = logs.lines_with("reason=\"unknown_peer\"");
+    assert_eq!(rejections.len(), 3, "{}", logs.text());
+    let expected = if cfg!(feature = "axum") {
+        "into_make_service_with_connect_info"
+    } else {
+        "enable the `axum` feature"
+    };
+    for line in once.iter().chain(&rejections) {
+        assert!(line.contains(expected), "{line}");
+    }
+}

@@ -939,8 +939,7 @@ async fn legit_with_empty_frames(addr: SocketAddr, empties: usize) -> h2::Seen {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let seen = std::mem::take(&mut *client.seen.lock().unwrap());
-    seen
+    std::mem::take(&mut *client.seen.lock().unwrap())
 }
 
 /// HTTP/2 lets a client send empty DATA frames without end; h2 drops them before the body

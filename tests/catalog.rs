@@ -382,61 +382,59 @@ fn by_name_picks_a_sender_from_configuration() {
     ));
 }
 
-/// The HMAC presets sign too: what `sign_message` writes, each verifies, including
-/// millisecond and RFC 3339 timestamps and a timestamp signed after the body.
+/// The HMAC presets sign too: what the test kit signs verifies, including millisecond and
+/// RFC 3339 timestamps and a timestamp signed after the body.
+#[cfg(feature = "test-util")]
 #[tokio::test]
 async fn new_hmac_presets_verify_what_they_sign() {
-    use tower_webhook::{sign::Message, HmacScheme};
-    let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    let url = "https://example.com/webhooks/hubspot";
-    let schemes: Vec<HmacScheme> = vec![
-        presets::meta("k"),
-        presets::typeform("k"),
-        presets::pagerduty("k"),
-        presets::gitea("k"),
-        presets::docusign("k"),
-        presets::twitch("k"),
-        presets::webflow("k"),
-        presets::elevenlabs("k"),
-        presets::calendly("k"),
-        presets::mux("k"),
-        presets::workos("k"),
-        presets::zendesk("k"),
-        presets::box_com("k"),
-        presets::hubspot("k", url),
-        presets::clerk("whsec_c2VjcmV0").unwrap(),
-    ];
-    let body = b"[{\"eventId\":7,\"id\":\"evt_7\"}]";
-    for scheme in schemes {
-        let scheme = scheme.clock(move || now);
-        let headers = scheme.sign_message(&Message::new(body).timestamp(1_700_000_000));
-        let mut request = Request::post("/hook")
-            .body(Full::new(Bytes::from_static(body)))
-            .unwrap();
-        request.headers_mut().extend(headers);
-        let name = tower_webhook::scheme::Scheme::name(&scheme).to_owned();
-        let outcome = support::run_through(WebhookSignatureLayer::new(scheme), request).await;
+    use tower_webhook::testing::TestSender;
+    let body = "[{\"eventId\":7,\"id\":\"evt_7\"}]";
+    for name in [
+        "meta",
+        "typeform",
+        "pagerduty",
+        "gitea",
+        "docusign",
+        "twitch",
+        "webflow",
+        "elevenlabs",
+        "calendly",
+        "mux",
+        "workos",
+        "zendesk",
+        "box_com",
+        "hubspot",
+        "clerk",
+    ] {
+        let sender = TestSender::new(name)
+            .unwrap()
+            .url("https://example.com/webhooks/hubspot")
+            .timestamp(1_700_000_000);
+        let request = sender.signed_request(body).unwrap().map(Full::new);
+        let layer = WebhookSignatureLayer::new(sender.receiver().unwrap());
+        let outcome = support::run_through(layer, request).await;
         assert_eq!(outcome.status, StatusCode::OK, "{name}");
-        assert_eq!(outcome.recorder.only().body, &body[..], "{name}");
+        assert_eq!(outcome.recorder.only().body, body.as_bytes(), "{name}");
     }
 }
 
-/// The README's scheme table lists exactly the presets of `presets::all()`, with their
-/// features, and marks the ones whose body is not signed.
+/// The guide's sender table (`src/guide/schemes.md`, rendered as `guide::schemes`) lists
+/// exactly the presets of `presets::all()`, with their features, and marks the ones whose
+/// body is not signed.
 #[test]
-fn the_readme_table_matches_the_catalog() {
-    let readme = include_str!("../README.md");
-    let rows: Vec<(&str, &str)> = readme
+fn the_guide_table_matches_the_catalog() {
+    let guide = include_str!("../src/guide/schemes.md");
+    let rows: Vec<(&str, &str)> = guide
         .lines()
         .filter_map(|line| {
             let name = line.strip_prefix("| `presets::")?;
             Some((&name[..name.find('(')?], line))
         })
         .collect();
-    let in_readme: BTreeSet<&str> = rows.iter().map(|(name, _)| *name).collect();
-    assert_eq!(rows.len(), in_readme.len(), "a preset is listed twice");
+    let in_guide: BTreeSet<&str> = rows.iter().map(|(name, _)| *name).collect();
+    assert_eq!(rows.len(), in_guide.len(), "a preset is listed twice");
     let in_catalog: BTreeSet<&str> = presets::all().iter().map(|p| p.name()).collect();
-    assert_eq!(in_readme, in_catalog);
+    assert_eq!(in_guide, in_catalog);
     for (name, row) in rows {
         let preset = presets::find(name).unwrap();
         let feature_column = row.trim_end_matches('|').rsplit('|').next().unwrap();
@@ -455,6 +453,46 @@ fn the_readme_table_matches_the_catalog() {
             _ => assert!(!row.contains("unsigned"), "{name}: {row}"),
         }
     }
+}
+
+/// The README's "Senders" list names every preset of `presets::all()` once, and its unsigned
+/// row holds exactly the presets that send a shared secret.
+#[test]
+fn the_readme_sender_list_matches_the_catalog() {
+    let readme = include_str!("../README.md");
+    let section = readme
+        .split("\n## Senders\n")
+        .nth(1)
+        .expect("a Senders section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let rows: Vec<&str> = section
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| kind"))
+        .collect();
+    let mut listed = Vec::new();
+    for row in &rows {
+        let presets_cell = row.trim_end_matches('|').rsplit('|').next().unwrap();
+        let names: Vec<&str> = presets_cell.split('`').skip(1).step_by(2).collect();
+        if row.contains("unsigned") {
+            let unsigned: BTreeSet<&str> = presets::all()
+                .iter()
+                .filter(|p| p.strength() == Strength::SharedSecret)
+                .map(|p| p.name())
+                .collect();
+            assert_eq!(
+                names.iter().copied().collect::<BTreeSet<_>>(),
+                unsigned,
+                "{row}"
+            );
+        }
+        listed.extend(names);
+    }
+    let unique: BTreeSet<&str> = listed.iter().copied().collect();
+    assert_eq!(listed.len(), unique.len(), "a preset is listed twice");
+    let in_catalog: BTreeSet<&str> = presets::all().iter().map(|p| p.name()).collect();
+    assert_eq!(unique, in_catalog);
 }
 
 /// Every preset function in `src/presets/` has its row in the catalog, so `by_name` and

@@ -275,3 +275,73 @@ async fn the_readme_router_serves_both_seed_senders() {
         [Bytes::from(loopwise.body), Bytes::from(loop_returns.body)]
     );
 }
+
+/// What an axum handler returns answers rejections too: `(StatusCode, Json(..))` through a
+/// real server, with the default's `Retry-After` kept on the budget's `503` unless the
+/// response sets its own.
+#[tokio::test]
+async fn on_rejection_takes_what_axum_handlers_return_and_keeps_retry_after() {
+    use axum::response::IntoResponse;
+    use tower_webhook::{verify::BodyBudget, Rejection};
+
+    let json = |rejection: &Rejection| {
+        (
+            rejection.status(),
+            Json(serde_json::json!({ "error": rejection.reason() })),
+        )
+    };
+    let layer = |budget: usize| {
+        WebhookSignatureLayer::new(presets::loopwise("secret")).body_budget(BodyBudget::new(budget))
+    };
+    let received = Received::default();
+    let addr = support::serve_axum(app(
+        layer(1 << 20).on_rejection_into_response(json),
+        &received,
+    ))
+    .await;
+    let unsigned = Request::post("/webhook")
+        .body(Full::new(Bytes::from("{}")))
+        .unwrap();
+    let (status, headers, body) = send(addr, unsigned).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(body.as_ref(), br#"{"error":"missing_signature"}"#);
+    assert!(headers.get("retry-after").is_none());
+
+    // A body the budget cannot hold: 503, with Retry-After from the default response.
+    let big = || {
+        let body = vec![b'x'; 4096];
+        let signature = presets::loopwise("secret").sign(&body);
+        Request::post("/webhook")
+            .header("loopwise-webhook-signature", signature)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
+    };
+    let addr =
+        support::serve_axum(app(layer(1024).on_rejection_into_response(json), &received)).await;
+    let (status, headers, body) = send(addr, big()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "5");
+    assert_eq!(body.as_ref(), br#"{"error":"body_budget_exhausted"}"#);
+
+    // Its own Retry-After wins; so it does for a `Response<Bytes>` of `on_rejection`'s.
+    let own =
+        move |rejection: &Rejection| ([("retry-after", "30")], json(rejection)).into_response();
+    let addr =
+        support::serve_axum(app(layer(1024).on_rejection_into_response(own), &received)).await;
+    let (_, headers, _) = send(addr, big()).await;
+    assert_eq!(headers["retry-after"], "30");
+    let plain = |rejection: &Rejection| {
+        let mut response = http::Response::new(Bytes::from_static(b"busy"));
+        *response.status_mut() = rejection.status();
+        response
+    };
+    let addr = support::serve_axum(app(layer(1024).on_rejection(plain), &received)).await;
+    let (status, headers, body) = send(addr, big()).await;
+    assert_eq!(
+        (status, body.as_ref()),
+        (StatusCode::SERVICE_UNAVAILABLE, b"busy".as_ref())
+    );
+    assert_eq!(headers["retry-after"], "5");
+    assert!(received.bodies().is_empty());
+}

@@ -545,3 +545,170 @@ async fn schemes_that_only_implement_verifier_work_unchanged() {
     assert_eq!(outcome.status, StatusCode::OK);
     assert!(SystemTime::now() > UNIX_EPOCH);
 }
+
+/// A tenant's secret rotated in the database is used on the next request once the resolver
+/// is told, long before the TTL: through a real server, with a clone of the resolver kept.
+#[tokio::test]
+async fn an_invalidated_tenant_is_looked_up_again_on_its_next_request() {
+    let tenants = Tenants::with(&[("acct_a", "whsec_old"), ("acct_b", "whsec_b")]);
+    let resolver = tenants.resolver().ttl(Duration::from_secs(3600));
+    let recorder = Recorder::new();
+    let app = axum::Router::new()
+        .route_service("/webhooks/stripe/{account}", recorder.clone())
+        .layer(WebhookSignatureLayer::new(presets::stripe(
+            resolver.clone(),
+        )));
+    let addr = serve_axum(app).await;
+    let status = |account: &'static str, secret: &'static str| async move {
+        send(addr, delivery(account, secret, BODY)).await.0
+    };
+
+    assert_eq!(status("acct_a", "whsec_old").await, StatusCode::OK);
+    assert_eq!(status("acct_b", "whsec_b").await, StatusCode::OK);
+    tenants.set("acct_a", "whsec_new");
+    assert_eq!(
+        status("acct_a", "whsec_new").await,
+        StatusCode::UNAUTHORIZED,
+        "cached"
+    );
+    assert_eq!(tenants.lookups(), 2);
+
+    resolver.invalidate("acct_a");
+    assert_eq!(status("acct_a", "whsec_new").await, StatusCode::OK);
+    assert_eq!(
+        status("acct_a", "whsec_old").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(status("acct_b", "whsec_b").await, StatusCode::OK);
+    assert_eq!(
+        tenants.lookups(),
+        3,
+        "only the invalidated name is looked up again"
+    );
+
+    // An unknown name is remembered as unknown; a tenant added since is found at once.
+    assert_eq!(status("acct_c", "whsec_c").await, StatusCode::UNAUTHORIZED);
+    tenants.set("acct_c", "whsec_c");
+    tenants.set("acct_b", "whsec_b2");
+    resolver.invalidate_all();
+    assert_eq!(status("acct_c", "whsec_c").await, StatusCode::OK);
+    assert_eq!(status("acct_b", "whsec_b2").await, StatusCode::OK);
+    assert_eq!(tenants.lookups(), 6);
+    assert_eq!(recorder.calls(), 6);
+}
+
+/// A lookup that is running when its name is invalidated is answered, but what it read
+/// (maybe the old secret, or no tenant at all) is not cached.
+#[tokio::test]
+async fn a_lookup_running_during_an_invalidation_is_not_cached() {
+    let tenants = Tenants::with(&[("acct_a", "whsec_old")]);
+    let (read, answer) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    let source = tenants.clone();
+    let (read_done, may_answer) = (Arc::clone(&read), Arc::clone(&answer));
+    // Reads the secret, then answers only when the test says so: the invalidation lands in
+    // between.
+    let resolver = KeyResolver::from_fn(
+        KeyName::path("/webhooks/stripe/{account}"),
+        move |account: String| {
+            let (tenants, read, answer) = (
+                source.clone(),
+                Arc::clone(&read_done),
+                Arc::clone(&may_answer),
+            );
+            async move {
+                tenants.lookups.fetch_add(1, Ordering::SeqCst);
+                let secret = tenants.secrets.lock().unwrap().get(&account).cloned();
+                read.notify_one();
+                answer.notified().await;
+                Ok(secret.map(FoundKeys::new))
+            }
+        },
+    );
+    let layer = WebhookSignatureLayer::new(presets::stripe(resolver.clone()));
+    let rotate_during_lookup =
+        |account: &'static str, secret: &'static str, sent_with: &'static str| {
+            let (layer, tenants, resolver) = (layer.clone(), tenants.clone(), resolver.clone());
+            let (read, answer) = (Arc::clone(&read), Arc::clone(&answer));
+            async move {
+                let first = tokio::spawn(run_through(layer, delivery(account, sent_with, BODY)));
+                read.notified().await;
+                tenants.set(account, secret);
+                resolver.invalidate(account);
+                answer.notify_one();
+                first.await.unwrap().status
+            }
+        };
+    let next = |account: &'static str, secret: &'static str| {
+        let layer = layer.clone();
+        let (read, answer) = (Arc::clone(&read), Arc::clone(&answer));
+        async move {
+            // Its lookup may answer at once; the signal that it read is used up.
+            answer.notify_one();
+            let status = run_through(layer, delivery(account, secret, BODY))
+                .await
+                .status;
+            let _ = tokio::time::timeout(Duration::from_secs(5), read.notified()).await;
+            status
+        }
+    };
+
+    // The lookup read the old secret: answered with it, not cached.
+    assert_eq!(
+        rotate_during_lookup("acct_a", "whsec_new", "whsec_old").await,
+        StatusCode::OK
+    );
+    assert_eq!(next("acct_a", "whsec_new").await, StatusCode::OK);
+    assert_eq!(tenants.lookups(), 2);
+
+    // The lookup found no tenant: answered so, not remembered as unknown.
+    assert_eq!(
+        rotate_during_lookup("acct_b", "whsec_b", "whsec_b").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        next("acct_b", "whsec_b").await,
+        StatusCode::OK,
+        "not remembered as unknown"
+    );
+    assert_eq!(tenants.lookups(), 4);
+}
+
+/// A rejection after the tenant's keys were found names the tenant, whether they were looked
+/// up for this request or cached.
+#[tokio::test]
+async fn a_rejection_names_the_tenant_once_its_keys_are_found() {
+    let (logs, _guard) = support::Logs::capture();
+    let tenants = Tenants::with(&[("acct_a", "whsec_a")]);
+    let app = axum::Router::new()
+        .route_service("/webhooks/stripe/{account}", Recorder::new())
+        .layer(WebhookSignatureLayer::new(presets::stripe(
+            tenants.resolver(),
+        )));
+    let addr = serve_axum(app).await;
+    for _ in 0..2 {
+        let (status, _, _) = send(addr, delivery("acct_a", "whsec_wrong", BODY)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _, _) = send(addr, delivery("acct_nobody", "whsec_a", BODY)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(tenants.lookups(), 2, "the second request used the cache");
+
+    let named = logs.lines_with("key_id=\"acct_a\"");
+    assert_eq!(named.len(), 2, "{}", logs.text());
+    for line in &named {
+        assert!(
+            line.contains("WARN") && line.contains("reason=\"invalid_signature\""),
+            "{line}"
+        );
+    }
+    let unknown = logs.lines_with("reason=\"unknown_key\"");
+    assert_eq!(unknown.len(), 1, "{}", logs.text());
+    assert!(
+        !unknown[0].contains("key_id"),
+        "no keys were found: {}",
+        unknown[0]
+    );
+}

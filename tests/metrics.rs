@@ -11,7 +11,7 @@ use axum::{
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::Full;
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use support::send;
 use tower::ServiceBuilder;
 use tower_webhook::{
@@ -46,7 +46,20 @@ fn sample(scrape: &str, series: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn requests_bodies_timings_budget_and_replays_are_counted_and_scraped() {
-    let prometheus = PrometheusBuilder::new().install_recorder().unwrap();
+    // As examples/metrics.rs configures it: histograms with buckets, not summaries.
+    let prometheus = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("webhook_verification_duration_seconds".into()),
+            &[0.001, 0.01, 0.1, 1.0, 10.0],
+        )
+        .unwrap()
+        .set_buckets_for_metric(
+            Matcher::Full("webhook_body_size_bytes".into()),
+            &[1024.0, 65536.0, 2_097_152.0],
+        )
+        .unwrap()
+        .install_recorder()
+        .unwrap();
     let guarded = ServiceBuilder::new()
         .layer(WebhookSignatureLayer::new(presets::loopwise(KEY)))
         .layer(ReplayGuardLayer::default());
@@ -111,8 +124,14 @@ async fn requests_bodies_timings_budget_and_replays_are_counted_and_scraped() {
         r#"webhook_body_budget_rejections_total{scheme="loopwise-tight"}"#,
         1.0,
     );
-    expect(r#"webhook_replay_total{outcome="new"}"#, 1.0);
-    expect(r#"webhook_replay_total{outcome="duplicate"}"#, 1.0);
+    expect(
+        r#"webhook_replay_total{scheme="loopwise",outcome="new"}"#,
+        1.0,
+    );
+    expect(
+        r#"webhook_replay_total{scheme="loopwise",outcome="duplicate"}"#,
+        1.0,
+    );
     expect(
         r#"webhook_body_size_bytes_sum{scheme="loopwise"}"#,
         2.0 * body.len() as f64,
@@ -120,5 +139,36 @@ async fn requests_bodies_timings_budget_and_replays_are_counted_and_scraped() {
     expect(
         r#"webhook_verification_duration_seconds_count{scheme="loopwise"}"#,
         2.0,
+    );
+    // Histograms, bucketed: both verified bodies are under 1 KiB; the forged one is not
+    // timed (verified requests only, as the HELP line says).
+    expect(
+        r#"webhook_body_size_bytes_bucket{scheme="loopwise",le="1024"}"#,
+        2.0,
+    );
+    expect(
+        r#"webhook_verification_duration_seconds_bucket{scheme="loopwise",le="+Inf"}"#,
+        2.0,
+    );
+    assert!(
+        !scrape.contains("# TYPE webhook_body_size_bytes summary"),
+        "{scrape}"
+    );
+    // One HELP line per metric recorded.
+    for name in [
+        "webhook_requests_total",
+        "webhook_body_size_bytes",
+        "webhook_verification_duration_seconds",
+        "webhook_body_budget_rejections_total",
+        "webhook_replay_total",
+    ] {
+        let help = format!("# HELP {name} ");
+        assert_eq!(scrape.matches(&help).count(), 1, "{name} in\n{scrape}");
+    }
+    assert!(
+        scrape.contains(
+            "# HELP webhook_verification_duration_seconds Verified webhook requests only"
+        ),
+        "{scrape}"
     );
 }

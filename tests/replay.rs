@@ -239,6 +239,36 @@ async fn a_guard_outside_the_signature_layer_refuses_with_500() {
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
 
+#[tokio::test]
+async fn chained_axum_layers_with_the_guards_call_first_process_each_delivery_once() {
+    // axum wraps each `.layer` call around the ones before it: the last call runs first,
+    // so the guard's call comes before the signature layer's, as its docs and its ERROR
+    // event say.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async { "handled" }
+            }),
+        )
+        .layer(ReplayGuardLayer::new(MemoryStore::new(10)))
+        .layer(WebhookSignatureLayer::new(presets::stripe(SECRET)));
+    let addr = support::serve_axum(app).await;
+    let first = stripe_delivery(SECRET, r#"{"id":"evt_chained"}"#);
+    let again = resend(&first, r#"{"id":"evt_chained"}"#);
+    let (status, _, body) = send(addr, first).await;
+    assert_eq!(
+        (status, body.as_ref()),
+        (StatusCode::OK, b"handled".as_ref())
+    );
+    let response = send(addr, again).await;
+    assert!(is_duplicate(&response), "{response:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 /// A store that is always down.
 struct Down;
 

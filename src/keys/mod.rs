@@ -27,8 +27,8 @@
 //! # }
 //! ```
 //!
-//! The README's section "A secret per tenant, and rotating secrets live" walks through a
-//! complete axum server with secrets in SQLite.
+//! The guide's [`per_tenant`](crate::guide::per_tenant) page walks through a complete axum
+//! server, the cache, the outcomes and rotating secrets live.
 
 #[cfg(feature = "fetch")]
 pub(crate) mod fetch;
@@ -41,7 +41,7 @@ mod resolver;
 #[cfg(feature = "keys")]
 mod source;
 
-use std::{any::Any, fmt, future::Future, pin::Pin, sync::Arc};
+use std::{fmt, sync::Arc};
 
 #[cfg(feature = "fetch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
@@ -63,7 +63,8 @@ pub use self::{
     },
     source::{FoundKeys, KeyError, KeySource, LookupFuture},
 };
-use crate::{rejection::Rejection, scheme::InvalidKey};
+pub use crate::foundation::{KeyFuture, ResolvedKeys, Start};
+use crate::{foundation::InvalidKey, rejection::Rejection};
 
 /// What a scheme constructor accepts as its key(s): the key itself, or (with the `keys`
 /// feature) a source consulted per request.
@@ -113,94 +114,6 @@ impl fmt::Debug for KeysFrom {
             Self::Given(_) => f.write_str("Given([redacted])"),
             #[cfg(feature = "keys")]
             Self::Resolved(resolver) => f.debug_tuple("Resolved").field(resolver).finish(),
-        }
-    }
-}
-
-/// Keys found for one request by a resolver, ready to use: parsed and (for HMAC) keyed once
-/// per cache entry, shared by every request that uses them.
-///
-/// Opaque to everything but the scheme that asked for them; [`id`](Self::id) says whose they
-/// are. A request keeps the keys it started with even if the source replaces them meanwhile.
-#[derive(Clone)]
-pub struct ResolvedKeys {
-    keys: Arc<dyn Any + Send + Sync>,
-    id: Arc<str>,
-    decoy: bool,
-}
-
-impl ResolvedKeys {
-    #[cfg(feature = "keys")]
-    pub(crate) fn new(keys: Arc<dyn Any + Send + Sync>, id: Arc<str>) -> Self {
-        Self {
-            keys,
-            id,
-            decoy: false,
-        }
-    }
-
-    /// Another name's keys, for a name that has none: verified against so an unknown name
-    /// costs what a known one does, and always answered `UnknownKey` whatever the verdict.
-    #[cfg(feature = "keys")]
-    pub(crate) fn decoy(keys: Arc<dyn Any + Send + Sync>) -> Self {
-        Self {
-            keys,
-            id: Arc::from(""),
-            decoy: true,
-        }
-    }
-
-    /// Whether these are decoy keys, whose verdict is never believed.
-    pub(crate) fn is_decoy(&self) -> bool {
-        self.decoy
-    }
-
-    /// The name the keys were found under: the tenant or key id the request named.
-    #[must_use]
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    pub(crate) fn shared_id(&self) -> &Arc<str> {
-        &self.id
-    }
-
-    /// The keys, if they are of the kind `K` the asking scheme holds.
-    pub(crate) fn get<K: Send + Sync + 'static>(&self) -> Option<&K> {
-        self.keys.downcast_ref()
-    }
-}
-
-impl fmt::Debug for ResolvedKeys {
-    /// The id, never the keys.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResolvedKeys")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The future of a key lookup that could not be answered from the cache.
-pub type KeyFuture = Pin<Box<dyn Future<Output = Result<ResolvedKeys, Rejection>> + Send>>;
-
-/// How a scheme starts on a request: at once (fixed keys, or keys already cached), or once its
-/// keys have been resolved.
-///
-/// Returned by [`Scheme::start`](crate::scheme::Scheme::start).
-pub enum Start<V> {
-    /// The verifier, or the rejection the request head earned.
-    Ready(Result<V, Rejection>),
-    /// The keys are being looked up; then [`Scheme::verifier_with`](crate::scheme::Scheme::verifier_with)
-    /// makes the verifier.
-    Resolving(KeyFuture),
-}
-
-impl<V> fmt::Debug for Start<V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Ready(Ok(_)) => f.write_str("Ready(Ok(..))"),
-            Self::Ready(Err(rejection)) => f.debug_tuple("Ready").field(rejection).finish(),
-            Self::Resolving(_) => f.write_str("Resolving(..)"),
         }
     }
 }

@@ -107,7 +107,7 @@ impl KeyName {
     /// ```
     #[must_use]
     pub fn header(name: impl AsRef<str>) -> Self {
-        Self(Kind::Header(crate::scheme::header_name(name.as_ref())))
+        Self(Kind::Header(crate::foundation::header_name(name.as_ref())))
     }
 
     /// Whatever `name` reads from the request head: a header, the host, an extension an

@@ -5,7 +5,10 @@
 use std::{
     fmt,
     future::Future,
-    sync::{Arc, OnceLock},
+    sync::{
+        atomic::{AtomicU64, Ordering as AtomicOrdering},
+        Arc, Mutex, OnceLock, PoisonError, Weak,
+    },
     time::{Duration, SystemTime},
 };
 
@@ -19,8 +22,8 @@ use super::{
     IntoKeys, KeySet, KeysFrom, Parse, Resolution, ResolvedKeys,
 };
 use crate::{
+    foundation::{Clock, SystemClock},
     rejection::Rejection,
-    scheme::{Clock, SystemClock},
 };
 
 /// How long found keys are cached when no TTL is set: 5 minutes.
@@ -128,6 +131,8 @@ pub struct KeyResolver {
     lookups: Arc<Semaphore>,
     max_lookups: usize,
     clock: Arc<dyn Clock>,
+    /// The caches of every scheme given this resolver or a clone of it, for `invalidate`.
+    caches: Arc<Caches>,
 }
 
 impl KeyResolver {
@@ -151,6 +156,7 @@ impl KeyResolver {
             lookups: Arc::new(Semaphore::new(DEFAULT_MAX_CONCURRENT_LOOKUPS)),
             max_lookups: DEFAULT_MAX_CONCURRENT_LOOKUPS,
             clock: Arc::new(SystemClock),
+            caches: Arc::default(),
         }
     }
 
@@ -295,6 +301,106 @@ impl KeyResolver {
     }
 }
 
+impl KeyResolver {
+    /// Forgets what every scheme given this resolver (or a clone of it) has cached for
+    /// `name`, found keys or not, so its next request asks the source again: call it when
+    /// you change a tenant's secret in your database, instead of waiting out the
+    /// [`ttl`](Self::ttl). Keep a clone of the resolver to call it on.
+    ///
+    /// A lookup of `name` already running when this is called is still answered, but what it
+    /// found is not cached. A request already being verified keeps the keys it started with.
+    ///
+    /// ```
+    /// use tower_webhook::{keys::{FoundKeys, KeyName, KeyResolver}, presets, WebhookSignatureLayer};
+    ///
+    /// let secrets = KeyResolver::from_fn(KeyName::path("/webhooks/stripe/{account}"), |account: String| async move {
+    ///     // Your database lookup.
+    ///     Ok(Some(FoundKeys::new(format!("whsec_of_{account}"))))
+    /// });
+    /// let layer = WebhookSignatureLayer::new(presets::stripe(secrets.clone()));
+    ///
+    /// // Later, in the handler of your "rotate my signing secret" page, once the database
+    /// // holds the new secret:
+    /// secrets.invalidate("acct_1234");
+    /// ```
+    pub fn invalidate(&self, name: &str) {
+        self.caches.forget(Some(name));
+    }
+
+    /// Forgets every name every scheme given this resolver (or a clone) has cached, as
+    /// [`invalidate`](Self::invalidate) does for one: after rotating many secrets at once,
+    /// or restoring the database. Each name costs one lookup on its next request.
+    ///
+    /// ```
+    /// use tower_webhook::keys::{KeyName, KeyResolver, ReloadableKeys};
+    ///
+    /// let resolver = KeyResolver::new(KeyName::header("X-Tenant"), ReloadableKeys::new());
+    /// resolver.invalidate_all();
+    /// ```
+    pub fn invalidate_all(&self) {
+        self.caches.forget(None);
+    }
+}
+
+/// What [`KeyResolver::invalidate`] reaches: the caches made from one resolver.
+#[derive(Default)]
+struct Caches {
+    /// Moved on by every invalidation, so a lookup that was running then does not cache
+    /// what it found: it may have read the secret before it changed.
+    epoch: AtomicU64,
+    /// Weak: a scheme that is dropped takes its cache with it.
+    caches: Mutex<Vec<Weak<dyn Forget>>>,
+}
+
+impl Caches {
+    fn register(&self, cache: Weak<dyn Forget>) {
+        let mut caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
+        // Schemes built and dropped over and over must not grow the list.
+        caches.retain(|cache| cache.strong_count() > 0);
+        caches.push(cache);
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.load(AtomicOrdering::SeqCst)
+    }
+
+    /// `name`'s entries in every cache, or every entry; the epoch moves first, so a lookup
+    /// that inserts after the caches are cleared sees it moved and removes its entry.
+    fn forget(&self, name: Option<&str>) {
+        self.epoch.fetch_add(1, AtomicOrdering::SeqCst);
+        let caches: Vec<Arc<dyn Forget>> = self
+            .caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for cache in caches {
+            cache.forget(name);
+        }
+    }
+}
+
+/// A cache of some kind of keys, seen without its kind.
+trait Forget: Send + Sync {
+    fn forget(&self, name: Option<&str>);
+}
+
+impl<K: Send + Sync + 'static> Forget for Entries<K> {
+    fn forget(&self, name: Option<&str>) {
+        match name {
+            Some(name) => {
+                self.found.remove(name);
+                self.misses.remove(name);
+            }
+            None => {
+                self.found.clear();
+                self.misses.clear();
+            }
+        }
+    }
+}
+
 impl IntoKeys for KeyResolver {
     fn into_keys(self) -> KeysFrom {
         KeysFrom::Resolved(self)
@@ -319,16 +425,21 @@ impl fmt::Debug for KeyResolver {
 pub(crate) struct Resolver<K> {
     config: KeyResolver,
     parse: Parse<K>,
-    /// Names with keys. Names come from requests: the default hasher is seeded per process,
-    /// so they cannot be chosen to collide.
-    cache: Cache<String, Entry<K>>,
-    /// Names without keys (unknown or failed), apart so that a flood of made-up names cannot
-    /// evict the keys of real ones.
-    misses: Cache<String, Entry<K>>,
+    entries: Arc<Entries<K>>,
     /// The first keys found for any name: a name without keys is verified against them, its
     /// verdict forced to `UnknownKey`, so it costs what a known name's wrong signature costs
     /// and its answer's timing does not tell a prober which tenants exist.
     decoy: OnceLock<Arc<K>>,
+}
+
+/// What one scheme's resolver has cached.
+struct Entries<K> {
+    /// Names with keys. Names come from requests: the default hasher is seeded per process,
+    /// so they cannot be chosen to collide.
+    found: Cache<String, Entry<K>>,
+    /// Names without keys (unknown or failed), apart so that a flood of made-up names cannot
+    /// evict the keys of real ones.
+    misses: Cache<String, Entry<K>>,
 }
 
 /// What the cache remembers of a name, until when, and from which version of the source.
@@ -415,12 +526,17 @@ fn misses_cache<K>(capacity: usize) -> Cache<String, Entry<K>> {
 
 impl<K: KeySet> Resolver<K> {
     pub(crate) fn new(config: KeyResolver, parse: Parse<K>) -> Self {
-        Self {
-            cache: Cache::new(config.capacity),
+        let entries = Arc::new(Entries {
+            found: Cache::new(config.capacity),
             misses: misses_cache(config.capacity),
+        });
+        let weak: Weak<Entries<K>> = Arc::downgrade(&entries);
+        config.caches.register(weak);
+        Self {
             config,
             parse,
             decoy: OnceLock::new(),
+            entries,
         }
     }
 
@@ -462,7 +578,7 @@ impl<K: KeySet> Resolver<K> {
     /// body): from the cache at once, or a lookup to wait for.
     pub(crate) fn resolve_name(this: &Arc<Self>, name: std::borrow::Cow<'_, str>) -> Resolution<K> {
         let version = this.config.source.version();
-        if let Some(entry) = this.cache.get(&*name) {
+        if let Some(entry) = this.entries.found.get(&*name) {
             if entry.fresh(this.config.clock.now(), version) {
                 return Resolution::Ready(entry.result());
             }
@@ -483,13 +599,18 @@ impl<K: KeySet> Resolver<K> {
         // A stale entry is removed and the lookup retried; a source whose version moves on
         // every call could keep that going, so after a few rounds it is asked directly.
         for _ in 0..3 {
-            match self.cache.get_value_or_guard_async(name.as_str()).await {
+            match self
+                .entries
+                .found
+                .get_value_or_guard_async(name.as_str())
+                .await
+            {
                 Ok(entry) => {
                     let version = self.config.source.version();
                     if entry.fresh(self.config.clock.now(), version) {
                         return entry.result();
                     }
-                    self.cache.remove_if(name.as_str(), |entry| {
+                    self.entries.found.remove_if(name.as_str(), |entry| {
                         !entry.fresh(self.config.clock.now(), version)
                     });
                 }
@@ -500,6 +621,7 @@ impl<K: KeySet> Resolver<K> {
                     if let Some(entry) = self.fresh_miss(&name, version) {
                         return entry.result();
                     }
+                    let epoch = self.config.caches.epoch();
                     let entry = self.lookup(&name).await;
                     match entry.outcome {
                         Outcome::Found(..) => {
@@ -508,9 +630,15 @@ impl<K: KeySet> Resolver<K> {
                         // Before the guard is dropped, so the next request waiting for this
                         // name finds it.
                         Outcome::Unknown | Outcome::Failed => {
-                            self.misses.insert(name, entry.clone());
+                            self.entries.misses.insert(name.clone(), entry.clone());
                         }
                         Outcome::Busy => {}
+                    }
+                    // Invalidated while the source was asked: what it said may be the old
+                    // secret. Checked after inserting, so an invalidation in between is
+                    // seen either here or by its own removal.
+                    if self.config.caches.epoch() != epoch {
+                        self.entries.forget(Some(&name));
                     }
                     return entry.result();
                 }
@@ -521,7 +649,7 @@ impl<K: KeySet> Resolver<K> {
 
     /// What `name`'s last lookup found if it found no keys and is still fresh.
     fn fresh_miss(&self, name: &str, version: u64) -> Option<Entry<K>> {
-        let entry = self.misses.get(name)?;
+        let entry = self.entries.misses.get(name)?;
         entry
             .fresh(self.config.clock.now(), version)
             .then_some(entry)

@@ -17,6 +17,11 @@ pub const LOOPWISE_IPS: &str = "52.194.91.27";
 
 /// Loopwise: lowercase hex HMAC-SHA256 of the raw body in `Loopwise-Webhook-Signature`.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -44,6 +49,11 @@ pub fn loopwise_ips() -> IpAllowlist {
 
 /// Loop Returns: standard base64 HMAC-SHA256 of the raw body in `X-Loop-Signature`.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -58,6 +68,11 @@ pub fn loop_returns(secret: impl IntoKeys) -> HmacScheme {
 }
 
 /// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -79,6 +94,11 @@ pub fn github(secret: impl IntoKeys) -> HmacScheme {
 /// read when `X-Shopify-Hmac-Sha256` is absent, and a delivery is named by
 /// `X-Shopify-Webhook-Id`, or else `shopify-webhook-id`. Signing writes the `X-Shopify-*`
 /// name, which every Shopify library reads.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -107,6 +127,11 @@ pub fn shopify(secret: impl IntoKeys) -> HmacScheme {
 /// trusted. [`tolerance`](HmacScheme::tolerance) changes the window. Reading the field
 /// needs the `json` feature (on by default); **without it the timestamp is not checked**.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -128,6 +153,11 @@ pub fn linear(secret: impl IntoKeys) -> HmacScheme {
 ///
 /// Dropbox first checks the endpoint with an unsigned `GET ?challenge=…`, which the handler
 /// echoes: put the layer on the `POST` route only, or the challenge is refused with 401.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use axum::{routing::{get, post}, Router};
@@ -153,6 +183,11 @@ pub fn dropbox(secret: impl IntoKeys) -> HmacScheme {
 /// Intercom: `X-Hub-Signature: sha1=<hex>`, HMAC-SHA1 of the raw body under the app's
 /// client secret.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -174,6 +209,11 @@ pub fn intercom(secret: impl IntoKeys) -> HmacScheme {
 /// Meta's one-time `GET` verification request (`hub.challenge`) is unsigned: put the layer
 /// on the `POST` route only, and answer the challenge in the handler.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -189,6 +229,11 @@ pub fn meta(secret: impl IntoKeys) -> HmacScheme {
 
 /// Vercel: `x-vercel-signature`, hex HMAC-SHA1 of the raw body under the webhook's secret
 /// (or the integration's client secret).
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -207,6 +252,11 @@ pub fn vercel(secret: impl IntoKeys) -> HmacScheme {
 /// WooCommerce: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the raw body under the
 /// webhook's secret.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -222,6 +272,11 @@ pub fn woocommerce(secret: impl IntoKeys) -> HmacScheme {
 
 /// Typeform: `Typeform-Signature: sha256=<base64>`, HMAC-SHA256 of the raw body under the
 /// webhook's secret.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -240,6 +295,11 @@ pub fn typeform(secret: impl IntoKeys) -> HmacScheme {
 /// Lemon Squeezy: `X-Signature`, hex HMAC-SHA256 of the raw body under the webhook's
 /// signing secret.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -254,6 +314,11 @@ pub fn lemon_squeezy(secret: impl IntoKeys) -> HmacScheme {
 
 /// Sentry (integration platform): `Sentry-Hook-Signature`, hex HMAC-SHA256 of the raw body
 /// under the integration's client secret.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -270,6 +335,11 @@ pub fn sentry(secret: impl IntoKeys) -> HmacScheme {
 /// Coinbase Commerce: `X-CC-Webhook-Signature`, hex HMAC-SHA256 of the raw body under the
 /// shared secret from the webhook settings.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -284,6 +354,11 @@ pub fn coinbase_commerce(secret: impl IntoKeys) -> HmacScheme {
 
 /// Razorpay: `X-Razorpay-Signature`, hex HMAC-SHA256 of the raw body under the webhook
 /// secret. A delivery is named by `x-razorpay-event-id`.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -301,6 +376,11 @@ pub fn razorpay(secret: impl IntoKeys) -> HmacScheme {
 /// PagerDuty (v3 webhooks): `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>…]`, HMAC-SHA256 of
 /// the raw body under the subscription's secret. Any `v1` may match: PagerDuty sends one per
 /// secret while one is rotated.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -350,6 +430,11 @@ pub fn airtable(mac_secret_base64: impl IntoKeys) -> Result<HmacScheme, InvalidS
 /// Bitbucket Cloud: `X-Hub-Signature: sha256=<hex>`, HMAC-SHA256 of the raw body under the
 /// webhook's secret.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -366,6 +451,11 @@ pub fn bitbucket(secret: impl IntoKeys) -> HmacScheme {
 /// Gitea: `X-Gitea-Signature`, hex HMAC-SHA256 of the raw body under the webhook's secret;
 /// `X-Forgejo-Signature` is read when it is absent, so a Gitea instance migrated to Forgejo
 /// keeps working. A delivery is named by `X-Gitea-Delivery`.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -384,6 +474,11 @@ pub fn gitea(secret: impl IntoKeys) -> HmacScheme {
 /// Forgejo (and Codeberg): `X-Forgejo-Signature`, hex HMAC-SHA256 of the raw body under the
 /// webhook's secret; `X-Gitea-Signature`, which Forgejo also sends, is read when it is
 /// absent. A delivery is named by `X-Forgejo-Delivery`.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -405,6 +500,11 @@ pub fn forgejo(secret: impl IntoKeys) -> HmacScheme {
 /// Notion first sends that token in an unsigned request: take it from there once (in a
 /// handler without the layer), then configure it here.
 ///
+/// # Panics
+///
+/// If `verification_token` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -421,6 +521,11 @@ pub fn notion(verification_token: impl IntoKeys) -> HmacScheme {
 /// Cal.com: `X-Cal-Signature-256`, hex HMAC-SHA256 of the raw body under the webhook's
 /// secret. Cal.com writes the bare hex; the same value after `sha256=`, as some relays and
 /// self-hosted forks write it, is accepted too.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -440,6 +545,11 @@ pub fn cal_com(secret: impl IntoKeys) -> HmacScheme {
 /// Xero's "intent to receive" check sends correctly and incorrectly signed requests and
 /// expects `200` and `401`: the layer answers the bad ones as Xero expects.
 ///
+/// # Panics
+///
+/// If `webhook_key` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -455,6 +565,11 @@ pub fn xero(webhook_key: impl IntoKeys) -> HmacScheme {
 
 /// Intuit (QuickBooks Online): `intuit-signature`, base64 HMAC-SHA256 of the raw body under
 /// the app's webhook verifier token.
+///
+/// # Panics
+///
+/// If `verifier_token` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -473,6 +588,11 @@ pub fn intuit(verifier_token: impl IntoKeys) -> HmacScheme {
 /// read in order until one is absent, up to the 100 keys DocuSign allows), base64
 /// HMAC-SHA256 of the raw body. The request passes if any configured key verifies any of
 /// them; give every key you keep active with `also_accept`.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};

@@ -8,6 +8,7 @@ use super::*;
 use crate::{
     keys::{IntoKeys, KeysFrom},
     scheme::{AnyScheme, Clock, Scheme, SharedClock},
+    sign::Signer,
 };
 
 /// How a preset is built: from the keys and the options.
@@ -201,7 +202,11 @@ impl Preset {
     /// # Errors
     ///
     /// [`PresetError`] if the preset's feature is off, it needs a URL that `options` lacks,
-    /// or the key is not in the form the sender gives it.
+    /// or the key is not in the form the sender gives it; an empty key (or one of only
+    /// whitespace) is
+    /// [`PresetError::InvalidKey`] for every preset (where the preset's own function, such as
+    /// [`stripe`](super::stripe), panics), so a name and key read from configuration never
+    /// panic.
     ///
     /// ```
     /// use tower_webhook::presets::{self, PresetOptions};
@@ -224,7 +229,18 @@ impl Preset {
                 feature,
             });
         }
-        (self.build)(key.into_keys(), options)
+        let keys = key.into_keys();
+        // An empty key is almost always an unset environment variable; the presets' own
+        // functions refuse it by panicking, which a function returning `Result` must not.
+        // One of only whitespace (`KEY= ` in an env file, a secret file holding a newline)
+        // is the same mistake, and a key anyone can guess: refused too.
+        if matches!(&keys, KeysFrom::Given(bytes) if bytes.trim_ascii().is_empty()) {
+            return Err(PresetError::InvalidKey {
+                name: self.name.into(),
+                reason: "the key is empty; is its environment variable set?".into(),
+            });
+        }
+        (self.build)(keys, options)
     }
 }
 
@@ -374,7 +390,7 @@ impl fmt::Display for PresetError {
 
 impl std::error::Error for PresetError {}
 
-/// Every preset, in the README's order.
+/// Every preset, in the order of [the guide's table](crate::guide::schemes).
 ///
 /// ```
 /// use tower_webhook::presets;
@@ -421,7 +437,7 @@ pub fn find(name: &str) -> Option<&'static Preset> {
 /// # Errors
 ///
 /// [`PresetError`]: no such sender, its feature is off, it needs a URL, or the key is not in
-/// the form the sender gives it.
+/// the form the sender gives it (an empty key included: this never panics).
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -451,9 +467,9 @@ fn feature_enabled(feature: &str) -> bool {
     FEATURES.iter().any(|&(name, on)| on && name == feature)
 }
 
-/// `scheme` with the options' clock, erased.
-fn timed<S: Scheme + SharedClock>(scheme: S, options: &PresetOptions) -> AnyScheme {
-    AnyScheme::new(match &options.clock {
+/// `scheme` with the options' clock, erased, signing too.
+fn timed<S: Scheme + SharedClock + Signer>(scheme: S, options: &PresetOptions) -> AnyScheme {
+    AnyScheme::signing(match &options.clock {
         Some(clock) => scheme.shared_clock(Arc::clone(clock)),
         None => scheme,
     })
@@ -668,7 +684,7 @@ static PRESETS: &[Preset] = &[
         needs_url: true,
         aliases: &[],
         build: gated!("twilio", |keys, options| {
-                Ok(AnyScheme::new(
+                Ok(AnyScheme::signing(
                     twilio(keys, options.required_url("twilio")?).map_err(invalid("twilio"))?,
                 ))
             }),
@@ -1037,7 +1053,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SignedFields,
         needs_url: false,
         aliases: &[],
-        build: gated!("json", |keys, _| Ok(AnyScheme::new(adyen(keys).map_err(invalid("adyen"))?))),
+        build: gated!("json", |keys, _| Ok(AnyScheme::signing(adyen(keys).map_err(invalid("adyen"))?))),
     },
     Preset {
         name: "gitlab",
@@ -1055,7 +1071,7 @@ static PRESETS: &[Preset] = &[
                 let signed = standard_webhooks(keys).map_err(invalid("gitlab"))?;
                 return Ok(timed(signed.named("gitlab"), options));
             }
-            Ok(AnyScheme::new(gitlab(keys)))
+            Ok(AnyScheme::signing(gitlab(keys)))
         },
     },
     Preset {
@@ -1067,7 +1083,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SharedSecret,
         needs_url: false,
         aliases: &[],
-        build: |keys, _| Ok(AnyScheme::new(chargebee(keys))),
+        build: |keys, _| Ok(AnyScheme::signing(chargebee(keys))),
     },
     Preset {
         name: "postmark",
@@ -1078,7 +1094,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SharedSecret,
         needs_url: false,
         aliases: &[],
-        build: |keys, _| Ok(AnyScheme::new(postmark(keys))),
+        build: |keys, _| Ok(AnyScheme::signing(postmark(keys))),
     },
     Preset {
         name: "deepgram",
@@ -1089,7 +1105,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SharedSecret,
         needs_url: false,
         aliases: &[],
-        build: |keys, _| Ok(AnyScheme::new(deepgram(keys))),
+        build: |keys, _| Ok(AnyScheme::signing(deepgram(keys))),
     },
     Preset {
         name: "okta",
@@ -1100,7 +1116,7 @@ static PRESETS: &[Preset] = &[
         strength: Strength::SharedSecret,
         needs_url: false,
         aliases: &[],
-        build: |keys, _| Ok(AnyScheme::new(okta(keys))),
+        build: |keys, _| Ok(AnyScheme::signing(okta(keys))),
     },
     Preset {
         name: "paypal",
@@ -1219,6 +1235,26 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{}: {e}", preset.name));
             assert_eq!(scheme.name(), preset.name);
         }
+    }
+
+    #[test]
+    fn an_empty_key_is_an_error_for_every_preset_never_a_panic() {
+        let options = PresetOptions::new().url("https://example.com/hook");
+        for preset in all().iter().filter(|p| p.is_available()) {
+            for key in [&b""[..], &Vec::new(), b" ", b"\n", b" \t\r\n"] {
+                let error = preset.scheme(key, &options).map(|_| ()).unwrap_err();
+                assert!(
+                    matches!(&error, PresetError::InvalidKey { name, .. } if name == preset.name),
+                    "{}: {error:?}",
+                    preset.name
+                );
+            }
+        }
+        let error = by_name("stripe", String::new()).map(|_| ()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the key for the `stripe` preset is invalid: the key is empty; is its environment variable set?"
+        );
     }
 
     #[test]

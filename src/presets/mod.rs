@@ -1,8 +1,8 @@
 //! One function per webhook sender, ready to go, and the same senders as data
 //! ([`all`], [`find`], [`by_name`]) for a sender chosen by configuration.
 //!
-//! The README's "Schemes" table lists every preset with its headers, signed bytes and
-//! algorithm; a test checks it against [`all`]. By what the sender signs:
+//! [The guide's table](crate::guide::schemes) lists every preset with its headers, signed
+//! bytes and algorithm; a test checks it against [`all`]. By what the sender signs:
 //!
 //! - the raw body alone, with HMAC ([`github`], [`shopify`], [`meta`], [`docusign`], …);
 //! - a timestamp (and sometimes an id) with the body ([`stripe`], [`slack`], [`twitch`],
@@ -35,8 +35,8 @@
 //! ```
 //!
 //! Adding a sender: its function goes in the file of its kind, its row in `catalog.rs`, its
-//! row in the README's table, and its vector in `tests/vectors/generate_catalog.py`. The
-//! tests fail until all four agree.
+//! row in the guide's table (`src/guide/schemes.md`) and the README's sender list, and its
+//! vector in `tests/vectors/generate_catalog.py`. The tests fail until all of them agree.
 
 mod body;
 mod catalog;

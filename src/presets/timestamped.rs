@@ -12,6 +12,11 @@ use crate::{
 /// `{t}.{body}` under the endpoint's signing secret (`whsec_…`, used as it is, not decoded).
 /// Any `v1` may match (Stripe sends several while a secret is rolled); `v0` entries are ignored.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -34,6 +39,11 @@ pub fn stripe(secret: impl IntoKeys) -> HmacScheme {
 /// Slack: `X-Slack-Signature: v0=<hex>` over `v0:{X-Slack-Request-Timestamp}:{body}` under
 /// the app's signing secret.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -52,6 +62,11 @@ pub fn slack(secret: impl IntoKeys) -> HmacScheme {
 
 /// Paddle (Billing): `Paddle-Signature: ts=<timestamp>;h1=<hex>[;h1=…]`, HMAC-SHA256 of
 /// `{ts}:{body}` under the notification destination's secret key. Any `h1` may match.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -77,6 +92,11 @@ pub fn paddle(secret: impl IntoKeys) -> HmacScheme {
 ///
 /// Zoom's one-time `endpoint.url_validation` challenge is a normal signed request; answer it
 /// in the handler.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -115,6 +135,11 @@ fn t_pairs(secret: impl IntoKeys, header: &str, signature_key: &'static str) -> 
 /// Twitch's `webhook_callback_verification` challenge is signed like any message: answer it
 /// in the handler.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -137,6 +162,11 @@ pub fn twitch(secret: impl IntoKeys) -> HmacScheme {
 /// the OAuth app's client secret (or the webhook's secret); the timestamp is in
 /// milliseconds, refused when more than 5 minutes from now.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -156,6 +186,11 @@ pub fn webflow(secret: impl IntoKeys) -> HmacScheme {
 /// `{t}.{body}` under the webhook's secret. ElevenLabs allows 30 minutes, and so does this
 /// preset.
 ///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -172,6 +207,11 @@ pub fn elevenlabs(secret: impl IntoKeys) -> HmacScheme {
 /// `{t}.{body}` under the webhook signing key. Calendly's docs suggest 3 minutes of
 /// tolerance, used here.
 ///
+/// # Panics
+///
+/// If `signing_key` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
 ///
@@ -186,6 +226,11 @@ pub fn calendly(signing_key: impl IntoKeys) -> HmacScheme {
 
 /// Mux: `Mux-Signature: t=<timestamp>,v1=<hex>`, HMAC-SHA256 of `{t}.{body}` under the
 /// webhook's signing secret. A delivery is named by the event's `id`.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -203,6 +248,11 @@ pub fn mux(secret: impl IntoKeys) -> HmacScheme {
 /// the endpoint's secret. WorkOS's SDKs allow 3 minutes, and so does this preset. A delivery
 /// is named by the event's `id`. Verifying takes the entries with or without the space after
 /// the comma; signing writes it, as WorkOS does (its Python SDK splits on `", "`).
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -222,6 +272,11 @@ pub fn workos(secret: impl IntoKeys) -> HmacScheme {
 /// Zendesk: `X-Zendesk-Webhook-Signature`, base64 HMAC-SHA256 of
 /// `X-Zendesk-Webhook-Signature-Timestamp` (RFC 3339) followed by the raw body, under the
 /// webhook's signing secret.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -250,6 +305,11 @@ pub fn zendesk(secret: impl IntoKeys) -> HmacScheme {
 /// Box also sends `box-signature-version: 1` and `box-signature-algorithm: HmacSHA256`, and
 /// its SDKs refuse a delivery without them: signing writes both, and a request without
 /// either, or with another value (another scheme than this one), is refused as malformed.
+///
+/// # Panics
+///
+/// If `primary_key` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};

@@ -1,7 +1,7 @@
 //! Senders that sign nothing and send a shared secret with each request: a token header or
 //! HTTP Basic credentials. **Weaker than a signature**: a captured request can be replayed
-//! with any body for as long as the secret lives (see [`TokenScheme`]). The README's table
-//! marks them.
+//! with any body for as long as the secret lives (see [`TokenScheme`]). The guide's
+//! [table](crate::guide::schemes) marks them.
 
 use crate::{keys::IntoKeys, scheme::TokenScheme};
 

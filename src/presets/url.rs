@@ -6,7 +6,7 @@
 use crate::scheme::{InvalidUrl, TwilioScheme};
 use crate::{
     keys::IntoKeys,
-    scheme::{payload::Piece, Encoding, HmacScheme},
+    scheme::{envelope::payload::Piece, Encoding, HmacScheme},
 };
 
 /// Square: `x-square-hmacsha256-signature`, base64 HMAC-SHA256 of the notification URL
@@ -15,6 +15,11 @@ use crate::{
 /// `notification_url` is the URL exactly as registered with Square. It is configuration, not
 /// read from the request: behind a proxy or load balancer the request's `Host` and path are
 /// not what Square signed, and a `Host` header is the client's to choose.
+///
+/// # Panics
+///
+/// If `secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -77,6 +82,11 @@ pub fn twilio(
 ///
 /// `webhook_url` is the target URL exactly as configured in the app's webhook settings,
 /// query included.
+///
+/// # Panics
+///
+/// If `client_secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};

@@ -9,7 +9,17 @@ use super::{
     DEFAULT_STORE_TIMEOUT,
 };
 
-/// Processes each verified delivery once: put it inside [`WebhookSignatureLayer`](crate::WebhookSignatureLayer).
+/// Processes each verified delivery once; it must run after
+/// [`WebhookSignatureLayer`](crate::WebhookSignatureLayer), on the requests it verified.
+///
+/// Where it goes, in each way of stacking layers (the signature layer must see the request
+/// first):
+///
+/// | stacking with | order |
+/// |---|---|
+/// | `tower::ServiceBuilder` | `.layer(WebhookSignatureLayer::new(..))` first, then `.layer(ReplayGuardLayer::new(..))` |
+/// | axum `Router::layer` / `MethodRouter::layer`, chained | the guard's `.layer(..)` call **before** the signature layer's: axum wraps each call around what came before, so the last call runs first |
+/// | axum, one `.layer(..)` call | `.layer(ServiceBuilder::new().layer(signature).layer(guard))`, as in the example below |
 ///
 /// A sender retries a delivery until it gets a 2xx, and anyone who captured a signed request
 /// can replay it while its timestamp is within the tolerance. Per-process memory cannot stop
@@ -45,8 +55,9 @@ use super::{
 /// has no timer: [`MemoryStore`] answers at once and needs none, but a store of your own must
 /// bound its own calls, and the guard logs one warning the first time a call has to wait.
 ///
-/// Requests without a [`Verified`](crate::Verified) are refused with `500`: the guard is outside the signature
-/// layer, which is a configuration error. Those the signature layer passes on in report-only
+/// Requests without a [`Verified`](crate::Verified) are refused with `500`: the guard runs
+/// before the signature layer (or without one), which is a configuration error; the
+/// `tracing` ERROR event says how to order the two. Those the signature layer passes on in report-only
 /// mode (marked [`Unverified`](crate::rejection::Unverified)) go through unguarded.
 ///
 /// ```

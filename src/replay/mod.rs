@@ -1,6 +1,7 @@
 //! The replay guard: [`ReplayGuardLayer`] processes each verified delivery once, across every
 //! instance that shares a [`ReplayStore`]: [`MemoryStore`] for one process, `RedisStore`
-//! (feature `redis`) for several.
+//! (feature `redis`) for several. The guide's [`replays`](crate::guide::replays) page says
+//! what names a delivery for each sender, what the guard cannot know, and what it costs.
 //!
 //! ```
 //! use tower::ServiceBuilder;

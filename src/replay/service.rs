@@ -104,18 +104,20 @@ where
         let store = Arc::clone(&self.store);
         let settings = self.settings;
         Box::pin(async move {
-            let (ids, bound) = request
-                .extensions()
-                .get::<Verified>()
+            let verified = request.extensions().get::<Verified>();
+            let (ids, bound) = verified
                 .map(|verified| (verified.delivery_ids(), verified.bound_ids()))
                 .unwrap_or_default();
+            let scheme = metrics::scheme_of(verified);
             if ids.is_empty() {
                 if request.extensions().get::<Unverified>().is_some() {
                     return call_inner(&mut inner, request).await;
                 }
                 tracing::error!(
                     target: "tower_webhook",
-                    "replay guard got a request without a verified delivery id; put it inside WebhookSignatureLayer"
+                    "replay guard got a request without a verified delivery id: the signature layer must run first. \
+                     With ServiceBuilder: .layer(WebhookSignatureLayer) first, then .layer(ReplayGuardLayer); \
+                     with axum's Router::layer or MethodRouter::layer: call .layer(ReplayGuardLayer) before .layer(WebhookSignatureLayer)"
                 );
                 return Ok(answer(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -139,11 +141,14 @@ where
                     claims.keys.push(key);
                     continue;
                 }
-                metrics::replay(match claim {
-                    Ok(Claim::Done) => "duplicate",
-                    Ok(_) => "in_progress",
-                    Err(_) => "store_error",
-                });
+                metrics::replay(
+                    &scheme,
+                    match claim {
+                        Ok(Claim::Done) => "duplicate",
+                        Ok(_) => "in_progress",
+                        Err(_) => "store_error",
+                    },
+                );
                 if claim.is_err() {
                     // The store may have taken this claim without answering in time. It is
                     // released with the others when `claims` is dropped, in the background, so
@@ -181,7 +186,7 @@ where
                     }
                 };
             }
-            metrics::replay("new");
+            metrics::replay(&scheme, "new");
             // If this future is dropped from here on (the client went away, a timeout layer
             // fired, the handler panicked behind a catch-panic layer), `claims` releases the
             // claims as it is dropped, so the sender's retry is processed at once.

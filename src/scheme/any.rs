@@ -3,12 +3,13 @@
 use std::{fmt, sync::Arc};
 
 use bytes::Bytes;
-use http::request::Parts;
+use http::{request::Parts, Request};
 
 use super::{Finish, Scheme, Verified, Verifier};
 use crate::{
     keys::{ResolvedKeys, Start},
     rejection::Rejection,
+    sign::{SignError, Signer},
 };
 
 /// Any scheme, type-erased: what [`presets::by_name`](crate::presets::by_name) returns, so a
@@ -25,11 +26,15 @@ use crate::{
 /// let layer = WebhookSignatureLayer::new(scheme);
 /// # Ok::<(), tower_webhook::presets::PresetError>(())
 /// ```
+///
+/// Every preset it returns also signs ([`Signer`]), or says why it cannot.
 #[derive(Clone)]
-pub struct AnyScheme(Arc<dyn Erased>);
+pub struct AnyScheme(Arc<dyn Erased>, Option<Arc<dyn Signer>>);
 
 impl AnyScheme {
-    /// `scheme`, behind the erased type.
+    /// `scheme`, behind the erased type, for verifying only: its
+    /// [`sign_request`](Signer::sign_request) returns
+    /// [`SignError::Unsupported`]. [`signing`](Self::signing) keeps the signer too.
     ///
     /// ```
     /// use tower_webhook::{presets, scheme::{AnyScheme, Scheme}};
@@ -39,7 +44,34 @@ impl AnyScheme {
     /// ```
     #[must_use]
     pub fn new(scheme: impl Scheme) -> Self {
-        Self(Arc::new(scheme))
+        Self(Arc::new(scheme), None)
+    }
+
+    /// `scheme`, behind the erased type, verifying and signing: what
+    /// [`presets::by_name`](crate::presets::by_name) returns.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use tower_webhook::{presets, scheme::AnyScheme, sign::Signer};
+    ///
+    /// let scheme = AnyScheme::signing(presets::github("secret"));
+    /// let signed = scheme.sign_request(http::Request::post("/").body(Bytes::from_static(b"{}"))?)?;
+    /// assert!(signed.headers().contains_key("x-hub-signature-256"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn signing(scheme: impl Scheme + Signer) -> Self {
+        let scheme = Arc::new(scheme);
+        Self(Arc::clone(&scheme) as Arc<dyn Erased>, Some(scheme))
+    }
+}
+
+impl Signer for AnyScheme {
+    fn sign_request(&self, request: Request<Bytes>) -> Result<Request<Bytes>, SignError> {
+        match &self.1 {
+            Some(signer) => signer.sign_request(request),
+            None => Err(SignError::unsupported(self.0.name())),
+        }
     }
 }
 
@@ -127,6 +159,7 @@ trait ErasedVerifier: Send + 'static {
     fn update(&mut self, chunk: &[u8]);
     fn finish(self: Box<Self>, body: &[u8]) -> Result<Verified, Rejection>;
     fn finish_later(self: Box<Self>, body: &Bytes) -> Finish;
+    fn key_id(&self) -> Option<Arc<str>>;
 }
 
 impl<V: Verifier> ErasedVerifier for V {
@@ -141,6 +174,10 @@ impl<V: Verifier> ErasedVerifier for V {
     fn finish_later(self: Box<Self>, body: &Bytes) -> Finish {
         Verifier::finish_later(*self, body)
     }
+
+    fn key_id(&self) -> Option<Arc<str>> {
+        Verifier::key_id(self)
+    }
 }
 
 impl Verifier for AnyVerifier {
@@ -154,5 +191,9 @@ impl Verifier for AnyVerifier {
 
     fn finish_later(self, body: &Bytes) -> Finish {
         self.0.finish_later(body)
+    }
+
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.0.key_id()
     }
 }

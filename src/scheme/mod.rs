@@ -8,84 +8,60 @@
 //! Whatever a scheme signs before the body (a timestamp, an id) it feeds to its verifier when it
 //! creates it.
 
-#[cfg(feature = "json")]
-mod adyen;
 mod algorithm;
 mod any;
-mod body_timestamp;
-mod clock;
-#[cfg(feature = "ed25519")]
-mod ed25519;
-mod encoding;
+pub(crate) mod envelope;
 mod event_id;
-mod format;
-mod hmac;
-#[cfg(feature = "jwt")]
-mod jwt;
-#[cfg(feature = "json")]
-mod mailgun;
-#[cfg(feature = "p256")]
-mod p256;
-pub(crate) mod payload;
-#[cfg(feature = "paypal")]
-mod paypal;
-mod signature;
-#[cfg(feature = "json")]
-mod signed_fields;
-#[cfg(feature = "sns")]
-mod sns;
-mod timestamp;
-mod token;
-#[cfg(feature = "twilio")]
-mod twilio;
+mod options;
+mod sender;
 mod verified;
 
 use bytes::Bytes;
 use http::request::Parts;
 
-#[cfg(feature = "json")]
-#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
-pub use self::adyen::{AdyenScheme, AdyenVerifier};
-pub(crate) use self::body_timestamp::BodyTimestamp;
-pub(crate) use self::clock::{unix_seconds, SharedClock};
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
-pub use self::ed25519::{Ed25519, Ed25519Scheme};
+pub use self::algorithm::ed25519::{Ed25519, Ed25519Scheme};
+#[cfg(feature = "p256")]
+#[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
+pub use self::algorithm::p256::{EcdsaP256, P256Scheme};
+pub(crate) use self::envelope::body_timestamp::BodyTimestamp;
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use self::sender::adyen::{AdyenScheme, AdyenVerifier};
 #[cfg(feature = "jwt")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
-pub use self::jwt::{
+pub use self::sender::jwt::{
     BodyHash, InvalidKeyUrl, JwtScheme, JwtVerifier, DEFAULT_JWKS_REFRESH_INTERVAL,
     DEFAULT_JWT_LEEWAY,
 };
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
-pub use self::mailgun::{MailgunScheme, MailgunVerifier};
-#[cfg(feature = "p256")]
-#[cfg_attr(docsrs, doc(cfg(feature = "p256")))]
-pub use self::p256::{EcdsaP256, P256Scheme};
+pub use self::sender::mailgun::{MailgunScheme, MailgunVerifier};
 #[cfg(feature = "paypal")]
 #[cfg_attr(docsrs, doc(cfg(feature = "paypal")))]
-pub use self::paypal::{PayPalScheme, PayPalVerifier, PAYPAL_CERT_HOSTS};
-#[cfg(feature = "keys")]
-pub(crate) use self::signature::header_name;
+pub use self::sender::paypal::{PayPalScheme, PayPalVerifier, PAYPAL_CERT_HOSTS};
 #[cfg(feature = "sns")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
-pub use self::sns::{SnsScheme, SnsVerifier, SNS_CERT_HOSTS, SNS_DEFAULT_TOLERANCE};
+pub use self::sender::sns::{SnsScheme, SnsVerifier, SNS_CERT_HOSTS, SNS_DEFAULT_TOLERANCE};
 #[cfg(feature = "twilio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
-pub use self::twilio::{InvalidUrl, TwilioScheme, TwilioVerifier};
+pub use self::sender::twilio::{InvalidUrl, TwilioScheme, TwilioVerifier};
 pub use self::{
-    algorithm::{Algorithm, InvalidKey},
+    algorithm::hmac::{Hmac, HmacScheme, HmacVerifier},
+    algorithm::Algorithm,
     any::{AnyScheme, AnyVerifier},
-    clock::{Clock, SystemClock},
-    encoding::Encoding,
-    format::SignatureFormat,
-    hmac::{Hmac, HmacScheme, HmacVerifier},
-    signature::{SignatureScheme, SignatureVerifier, DEFAULT_TOLERANCE},
-    timestamp::TimestampFormat,
-    token::{TokenScheme, TokenVerifier},
+    envelope::{
+        encoding::Encoding,
+        format::SignatureFormat,
+        signature::{SignatureScheme, SignatureVerifier, DEFAULT_TOLERANCE},
+        timestamp::TimestampFormat,
+    },
+    sender::token::{TokenScheme, TokenVerifier},
     verified::{DeliveryId, Verified},
 };
+pub(crate) use crate::foundation::{unix_seconds, SharedClock};
+pub use crate::foundation::{Clock, InvalidKey, SystemClock};
 use crate::{
     keys::{ResolvedKeys, Start},
     rejection::Rejection,
@@ -183,6 +159,23 @@ pub trait Verifier: Send + 'static {
     /// signature does not match, and compare in constant time.
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection>;
 
+    /// The name the keys were resolved under (the tenant, see [`keys`](crate::keys)), if they
+    /// were resolved per request; `None` (the default) for fixed keys. The layer names it as
+    /// `key_id` in the `tracing` event of a request rejected once its keys were found.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::Verifier, Rejection, Verified};
+    /// # struct MyVerifier;
+    /// # impl Verifier for MyVerifier {
+    /// #     fn update(&mut self, _: &[u8]) {}
+    /// #     fn finish(self, _: &[u8]) -> Result<Verified, Rejection> { Ok(Verified::new(0)) }
+    /// # }
+    /// assert_eq!(MyVerifier.key_id(), None);
+    /// ```
+    fn key_id(&self) -> Option<std::sync::Arc<str>> {
+        None
+    }
+
     /// The verdict, or a future of it, for schemes that learn only from the body which key
     /// they need and may have to fetch it (Amazon SNS names its certificate in the JSON
     /// body). The layer calls this rather than [`finish`](Self::finish); the default calls
@@ -210,6 +203,11 @@ pub trait Verifier: Send + 'static {
 }
 
 /// A verdict from [`Verifier::finish_later`]: reached, or to wait for.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "`Ready` is nearly every request's verdict: boxing it would cost each one an \
+              allocation to save stack space in the rare `Waiting` case"
+)]
 pub enum Finish {
     /// The verdict.
     Ready(Result<Verified, Rejection>),

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::HeaderValue;
 
 use super::{
-    encoding::Tag,
+    envelope::encoding::Tag,
     event_id::{read_body, BodyFields},
 };
 
@@ -32,7 +32,11 @@ pub struct Verified {
     /// Another name the signature binds (PayPal's transmission id, an SNS signature),
     /// claimed besides the delivery's own: a body the signature does not fully bind cannot
     /// make a captured delivery look new.
-    also: Option<DeliveryId>,
+    /// (Boxed: `Verified` travels in every verdict, and is rarely named twice.)
+    also: Option<Box<DeliveryId>>,
+    /// The name of the layer's scheme, for the replay guard's metrics.
+    #[cfg(feature = "metrics")]
+    scheme: Option<Arc<str>>,
 }
 
 /// What names a verified request's delivery, kept as it came so the digest is computed only
@@ -52,6 +56,14 @@ enum Delivery {
     Signature {
         namespace: Cow<'static, str>,
         signature: Tag,
+        /// More signatures that name this delivery too, in a fixed order: the signed bytes'
+        /// MACs under the scheme's other keys, so a copy that a sender signed under two
+        /// secrets while rotating one stays one delivery when resent with either signature
+        /// dropped; the other items of an Adyen notification, each signed on its own.
+        more_names: Option<Box<[Tag]>>,
+        /// Whether the signature is keyed (a MAC, a private key's signature), so no one
+        /// without the key can make it: not a bare digest of the body.
+        keyed: bool,
         event: Option<Event>,
     },
 }
@@ -80,6 +92,8 @@ impl Verified {
             key_id: None,
             delivery: None,
             also: None,
+            #[cfg(feature = "metrics")]
+            scheme: None,
         }
     }
 
@@ -106,28 +120,40 @@ impl Verified {
             key_id,
             delivery: None,
             also: None,
+            #[cfg(feature = "metrics")]
+            scheme: None,
         }
+    }
+
+    /// Records which layer's scheme verified the request (a shared name, not a copy).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn verified_by(&mut self, scheme: &Arc<str>) {
+        self.scheme = Some(Arc::clone(scheme));
+    }
+
+    /// The name of the scheme that verified the request, when a layer did.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn scheme(&self) -> Option<&Arc<str>> {
+        self.scheme.as_ref()
     }
 
     /// The same marker, also named `id`: something the signature binds, claimed by a
     /// replay guard with the delivery's other ids.
-    #[cfg_attr(
-        not(any(feature = "paypal", feature = "sns")),
-        expect(dead_code, reason = "only PayPal and SNS name a delivery twice")
-    )]
     pub(crate) fn also_named(mut self, id: DeliveryId) -> Self {
-        self.also = Some(id);
+        self.also = Some(Box::new(id));
         self
     }
 
     /// Verified under key `index`, of the keys resolved for `key_id` if they were, and named
-    /// by its signature within `namespace` and the sender's `event` id, if any: built in one
-    /// step, since a marker this size is copied on each move.
+    /// by its keyed signature within `namespace`, the signed bytes' MACs under the other keys
+    /// (`more_names`, see [`more_names`](Self::more_names)) and the sender's `event` id, if
+    /// any: built in one step, since a marker this size is copied on each move.
     pub(crate) fn signed(
         index: usize,
         key_id: Option<Arc<str>>,
         namespace: Cow<'static, str>,
         signature: Tag,
+        more_names: Vec<Tag>,
         event: Option<Event>,
     ) -> Self {
         Self {
@@ -136,9 +162,13 @@ impl Verified {
             delivery: Some(Delivery::Signature {
                 namespace,
                 signature,
+                more_names: (!more_names.is_empty()).then(|| more_names.into_boxed_slice()),
+                keyed: true,
                 event,
             }),
             also: None,
+            #[cfg(feature = "metrics")]
+            scheme: None,
         }
     }
 
@@ -156,6 +186,8 @@ impl Verified {
             key_id,
             delivery: Some(Delivery::Message { namespace, id }),
             also: None,
+            #[cfg(feature = "metrics")]
+            scheme: None,
         }
     }
 
@@ -163,8 +195,29 @@ impl Verified {
         self.delivery = Some(Delivery::Signature {
             namespace,
             signature,
+            more_names: None,
+            keyed: true,
             event: None,
         });
+        self
+    }
+
+    /// As [`with_signature`](Self::with_signature), for a digest anyone can compute (a
+    /// token scheme's SHA-256 of the body): never a name outside the tenant's scope.
+    pub(crate) fn with_digest(self, namespace: Cow<'static, str>, digest: Tag) -> Self {
+        let mut verified = self.with_signature(namespace, digest);
+        if let Some(Delivery::Signature { keyed, .. }) = &mut verified.delivery {
+            *keyed = false;
+        }
+        verified
+    }
+
+    /// The same marker, with more signatures that name a delivery named by its signature
+    /// (the signed bytes' MACs under the scheme's other keys), in a fixed order.
+    pub(crate) fn more_names(mut self, tags: Vec<Tag>) -> Self {
+        if let Some(Delivery::Signature { more_names, .. }) = &mut self.delivery {
+            *more_names = (!tags.is_empty()).then(|| tags.into_boxed_slice());
+        }
         self
     }
 
@@ -235,20 +288,32 @@ impl Verified {
     /// ```
     #[must_use]
     pub fn delivery_id(&self) -> Option<DeliveryId> {
-        let id = match self.delivery.as_ref()? {
-            Delivery::Id(id) => *id,
-            Delivery::Message { namespace, id } => DeliveryId::derive(namespace, id.as_bytes()),
+        self.primary().map(|(id, _)| id)
+    }
+
+    /// [`delivery_id`](Self::delivery_id), and whether it is the signature's name (no event
+    /// id in the body named the delivery).
+    fn primary(&self) -> Option<(DeliveryId, bool)> {
+        let (id, by_signature) = match self.delivery.as_ref()? {
+            Delivery::Id(id) => (*id, false),
+            Delivery::Message { namespace, id } => {
+                (DeliveryId::derive(namespace, id.as_bytes()), false)
+            }
             Delivery::Signature {
                 namespace,
                 signature,
                 event,
+                ..
             } => match event {
                 Some(Event::Body { fields, body }) => body_event(namespace, fields, body),
                 _ => None,
             }
-            .unwrap_or_else(|| DeliveryId::derive(namespace, signature.as_slice())),
+            .map_or_else(
+                || (DeliveryId::derive(namespace, signature.as_slice()), true),
+                |id| (id, false),
+            ),
         };
-        Some(self.scoped(id))
+        Some((self.scoped(id), by_signature))
     }
 
     /// `id` within the keys this delivery was verified with, if they were resolved per
@@ -271,7 +336,17 @@ impl Verified {
     /// one delivery.) PayPal and Amazon SNS deliveries are also named by what their
     /// signature binds (PayPal's transmission id, SNS's signature): a PayPal body rewritten
     /// to the same CRC32, or an SNS message split differently into the same signed text, is
-    /// then the same delivery whatever event id it claims.
+    /// then the same delivery whatever event id it claims. A delivery named by its HMAC
+    /// under a scheme with several secrets is also named by its signed bytes' MAC under
+    /// each of them, in key order: a sender that signs under both secrets while one is
+    /// rotated (PagerDuty, DocuSign) sends one delivery, and a captured copy resent with
+    /// either signature dropped keeps a name the first one claimed. With keys resolved per
+    /// request, a keyed signature (not a token scheme's body digest) also names the delivery
+    /// outside the tenant's scope: only that tenant's key makes it, and a source that finds
+    /// the tenant's keys under several names (a lookup that ignores case) would otherwise
+    /// let a captured copy resent under another spelling look new. (Two tenants given the
+    /// same key are not apart anyway, since a delivery to one verifies for the other:
+    /// identical signed bytes under it are one delivery for both.)
     ///
     /// ```
     /// use tower_webhook::{scheme::DeliveryId, Verified};
@@ -281,7 +356,7 @@ impl Verified {
     /// ```
     #[must_use]
     pub fn delivery_ids(&self) -> Vec<DeliveryId> {
-        let Some(primary) = self.delivery_id() else {
+        let Some((primary, by_signature)) = self.primary() else {
             return Vec::new();
         };
         let mut ids = match &self.delivery {
@@ -292,7 +367,36 @@ impl Verified {
             }) => vec![self.scoped(event_id(namespace, id)), primary],
             _ => vec![primary],
         };
-        ids.extend(self.also.filter(|also| !ids.contains(also)));
+        if let Some(Delivery::Signature {
+            namespace,
+            signature,
+            more_names,
+            keyed,
+            ..
+        }) = &self.delivery
+        {
+            let more = more_names.iter().flat_map(|tags| tags.iter());
+            // Named by its signature: by the signed bytes' MAC under every key, so which
+            // of the sender's signatures came along does not matter.
+            if by_signature {
+                let others = more
+                    .clone()
+                    .map(|tag| self.scoped(DeliveryId::derive(namespace, tag.as_slice())));
+                ids.extend(others);
+            }
+            // Keys resolved per request: the name the request gave scopes the ids, but a
+            // source may find one tenant's keys under several names (a lookup that ignores
+            // case). A keyed signature, which only that tenant's key makes, also names the
+            // delivery unscoped, so a captured copy resent under another spelling of the
+            // name is still a duplicate; another tenant cannot make it.
+            if self.key_id.is_some() && *keyed {
+                let unscoped = std::iter::once(signature)
+                    .chain(more)
+                    .map(|tag| DeliveryId::derive(namespace, tag.as_slice()));
+                ids.extend(unscoped);
+            }
+        }
+        ids.extend(self.also.as_deref().filter(|also| !ids.contains(also)));
         ids
     }
 
@@ -300,7 +404,7 @@ impl Verified {
     /// forger cannot choose, which a replay guard also records for a duplicate: for now, the
     /// name a scheme adds with [`also_named`](Self::also_named).
     pub(crate) fn bound_ids(&self) -> Vec<DeliveryId> {
-        self.also.into_iter().collect()
+        self.also.as_deref().copied().into_iter().collect()
     }
 }
 
@@ -398,9 +502,15 @@ impl std::fmt::Debug for DeliveryId {
 mod tests {
     use super::*;
 
+    /// A MAC as `key_id`'s own secret would make it: each tenant's differs.
+    fn mac_of(key_id: Option<&str>) -> Tag {
+        let seed = key_id.map_or(0, |name| name.bytes().fold(7u8, u8::wrapping_add));
+        Tag::from_slice(&[seed; 32])
+    }
+
     fn stripe_like(key_id: Option<&str>, body: &'static str) -> Verified {
         let mut verified = Verified::keyed(0, key_id.map(Arc::from))
-            .with_signature(Cow::Borrowed("stripe"), Tag::from_slice(&[7; 32]))
+            .with_signature(Cow::Borrowed("stripe"), mac_of(key_id))
             .with_event(Some(Event::Body {
                 fields: Arc::new(BodyFields {
                     fields: vec![Cow::Borrowed("id")],
@@ -432,13 +542,43 @@ mod tests {
     fn unsigned_header_ids_are_scoped_too() {
         let with = |key_id: &str| {
             Verified::keyed(0, Some(Arc::from(key_id)))
-                .with_signature(Cow::Borrowed("github"), Tag::from_slice(&[1; 32]))
+                .with_signature(Cow::Borrowed("github"), mac_of(Some(key_id)))
                 .with_event(Some(Event::Unsigned(Box::from(&b"delivery-1"[..]))))
                 .delivery_ids()
         };
         let (acme, evil) = (with("acme"), with("evil"));
-        assert_eq!(acme.len(), 2);
+        assert_eq!(
+            acme.len(),
+            3,
+            "the header's id, the signature's, and its unscoped one"
+        );
         assert!(acme.iter().all(|id| !evil.contains(id)));
+    }
+
+    #[test]
+    fn a_keyed_signature_names_the_delivery_under_any_spelling_of_the_tenant() {
+        // One tenant's keys found under `acme` and `ACME` make the same MAC: one delivery.
+        let under = |key_id: &str| {
+            Verified::keyed(0, Some(Arc::from(key_id)))
+                .with_signature(Cow::Borrowed("pagerduty"), Tag::from_slice(&[3; 32]))
+                .delivery_ids()
+        };
+        let (lower, upper) = (under("acme"), under("ACME"));
+        assert_ne!(lower[0], upper[0], "scoped by the name given");
+        assert!(lower.iter().any(|id| upper.contains(id)));
+        // A digest anyone can compute stays within the tenant's scope.
+        let digest = |key_id: &str| {
+            Verified::keyed(0, Some(Arc::from(key_id)))
+                .with_digest(Cow::Borrowed("okta"), Tag::from_slice(&[3; 32]))
+                .delivery_ids()
+        };
+        let (acme, evil) = (digest("acme"), digest("evil"));
+        assert_eq!(acme.len(), 1);
+        assert!(acme.iter().all(|id| !evil.contains(id)));
+        // Fixed keys: one name, as before.
+        let fixed =
+            Verified::new(0).with_signature(Cow::Borrowed("pagerduty"), Tag::from_slice(&[3; 32]));
+        assert_eq!(fixed.delivery_ids().len(), 1);
     }
 
     #[cfg(feature = "json")]

@@ -105,13 +105,21 @@ where
                         polled_after_completion()
                     };
                     let Outgoing {
-                        mut parts,
+                        parts,
                         buffer,
                         mut inner,
                         signer,
                     } = outgoing;
                     let body = buffer.into_body();
-                    signer.sign_headers(body.bytes(), &mut parts.headers);
+                    let signed =
+                        signer.sign_request(Request::from_parts(parts, body.bytes().clone()))?;
+                    let (parts, bytes) = signed.into_parts();
+                    // Keep the buffered body (and its trailers) unless signing rewrote it.
+                    let body = if bytes == body.bytes() {
+                        body
+                    } else {
+                        BufferedBody::new(bytes)
+                    };
                     let request = Request::from_parts(parts, body);
                     SigningState::Calling {
                         future: inner.call(request),

@@ -227,6 +227,9 @@ pub(crate) struct Reading<S, V> {
     started: metrics::Started,
     verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
+    /// The name keys were found under when the verifier could not be made from them, so
+    /// the rejection still names the tenant.
+    found_under: Option<Arc<str>>,
     /// Whether trailers are handed on; the signature never covers them.
     keep_trailers: bool,
     /// Whether the verifier holds decoy keys (the request named no known keys): it does the
@@ -261,8 +264,21 @@ impl<S, V: Verifier> Reading<S, V> {
             started: metrics::Started::now(),
             verdicts,
             peer,
+            found_under: None,
             keep_trailers,
             decoy: false,
+        }
+    }
+
+    /// The tenant whose keys were found, once they were, for the rejection's event.
+    fn key_id(&self) -> Option<Arc<str>> {
+        match &self.verifier {
+            // Decoy keys are another tenant's: never named.
+            _ if self.decoy => None,
+            Verifying::Ready(Ok(verifier)) => {
+                verifier.key_id().or_else(|| self.found_under.clone())
+            }
+            _ => self.found_under.clone(),
         }
     }
 
@@ -280,11 +296,22 @@ impl<S, V: Verifier> Reading<S, V> {
         if let Verifying::Resolving { lookup, scheme } = &mut self.verifier {
             let found = ready!(lookup.as_mut().poll(cx));
             self.decoy = matches!(&found, Ok(keys) if keys.is_decoy());
+            if let Ok(keys) = &found {
+                if !self.decoy {
+                    self.found_under = Some(Arc::clone(keys.shared_id()));
+                }
+            }
             let mut verifier = found.and_then(|keys| scheme.resume(&self.parts, &keys));
             if self.decoy {
-                // Whatever the decoy keys made of the head, the name has no keys; and it is
-                // answered after the body, as any unknown name is.
-                verifier = verifier.map_err(|_| Rejection::UnknownKey);
+                // What the decoy keys made of the head is what any name's keys of this scheme
+                // make of it (a signature of the wrong length for the algorithm): answered
+                // as for a known name, before the body, or the answer would tell a prober
+                // which names exist. Only keys the scheme cannot use at all are the decoy's
+                // own: the name has no keys, answered after the body as any unknown name is.
+                verifier = verifier.map_err(|rejection| match rejection {
+                    Rejection::KeySourceUnavailable => Rejection::UnknownKey,
+                    rejection => rejection,
+                });
             }
             match verifier {
                 // Refused before a body byte is read, as when the keys were at hand; an
@@ -371,7 +398,8 @@ impl<S, V: Verifier> Reading<S, V> {
     }
 
     fn reject(&self, rejection: &Rejection) -> Response<Bytes> {
-        self.verdicts.reject(rejection, self.peer)
+        self.verdicts
+            .reject(rejection, self.peer, self.key_id().as_deref())
     }
 
     /// The verdict: call the inner service with the request, or answer with a rejection, or
@@ -381,6 +409,7 @@ impl<S, V: Verifier> Reading<S, V> {
     where
         S: Service<Request<BufferedBody>, Future = F>,
     {
+        let key_id = self.key_id();
         let body = self.buffer.into_body();
         let verdict = match self.verifier {
             Verifying::Ready(Ok(verifier)) if self.decoy => {
@@ -401,6 +430,7 @@ impl<S, V: Verifier> Reading<S, V> {
             started: self.started,
             verdicts: self.verdicts,
             peer: self.peer,
+            key_id,
         };
         match verdict {
             Finish::Ready(verdict) => decision.decide(verdict),
@@ -421,6 +451,8 @@ pub(crate) struct Decision<S> {
     started: metrics::Started,
     verdicts: Arc<Verdicts>,
     peer: Option<IpAddr>,
+    /// The tenant whose keys were found, for the event of a rejection.
+    key_id: Option<Arc<str>>,
 }
 
 impl<S> Decision<S> {
@@ -433,6 +465,8 @@ impl<S> Decision<S> {
         match verdict {
             Ok(mut verified) => {
                 verified.attach_body(body.bytes());
+                #[cfg(feature = "metrics")]
+                verified.verified_by(&self.verdicts.scheme);
                 tracing::debug!(
                     target: "tower_webhook",
                     scheme = &*self.verdicts.scheme,
@@ -441,14 +475,25 @@ impl<S> Decision<S> {
                     "webhook verified"
                 );
                 metrics::verified(&self.verdicts.scheme, body.bytes().len(), self.started);
+                // This layer's verdict is the one the inner service sees: not a report-only
+                // failure of a layer further out.
+                parts.extensions.remove::<Unverified>();
                 parts.extensions.insert(verified);
             }
             Err(rejection) if self.verdicts.passes(&rejection) => {
-                self.verdicts.report(&rejection, self.peer);
+                self.verdicts
+                    .report(&rejection, self.peer, self.key_id.as_deref());
+                // Nor a `Verified` of a layer further out (another sender's, another route's):
+                // `Webhook<T>` and `Extension<Verified>` would take it for this layer's.
+                parts.extensions.remove::<Verified>();
                 parts.extensions.insert(Unverified::from(&rejection));
             }
             Err(rejection) => {
-                return State::rejected(self.verdicts.reject(&rejection, self.peer));
+                return State::rejected(self.verdicts.reject(
+                    &rejection,
+                    self.peer,
+                    self.key_id.as_deref(),
+                ));
             }
         }
         State::call(
@@ -456,5 +501,39 @@ impl<S> Decision<S> {
             Request::from_parts(parts, body),
             self.reservation,
         )
+    }
+}
+
+#[cfg(all(test, feature = "tokio"))]
+mod tests {
+    use std::convert::Infallible;
+
+    use tower::{service_fn, Layer as _, ServiceExt as _};
+
+    use super::*;
+    use crate::{presets, WebhookSignatureLayer};
+
+    /// A report-only failure leaves no `Verified` of a layer further out for the inner
+    /// service to take as this layer's.
+    #[tokio::test]
+    async fn a_report_only_failure_removes_an_outer_verified() {
+        let inner = service_fn(|request: Request<BufferedBody>| async move {
+            let seen = (
+                request.extensions().get::<Verified>().is_some(),
+                request.extensions().get::<Unverified>().is_some(),
+            );
+            Ok::<_, Infallible>(Response::new(format!("{seen:?}")))
+        });
+        let service = WebhookSignatureLayer::new(presets::loopwise("secret"))
+            .report_only()
+            .layer(inner);
+        let mut request = Request::post("/").body(String::from("{}")).unwrap();
+        request.extensions_mut().insert(Verified::new(0));
+        let response = service.oneshot(request).await.unwrap();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(body.as_ref(), b"(false, true)");
     }
 }

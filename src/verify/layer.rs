@@ -1,6 +1,10 @@
 //! [`WebhookSignatureLayer`]: the builder users touch.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::{atomic::AtomicBool, Arc},
+    time::Duration,
+};
 
 use bytes::Bytes;
 use http::Response;
@@ -40,7 +44,13 @@ pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
 ///    extensions.
 ///
 /// Rejections are short plain-text responses (see [`Rejection`](crate::Rejection)) and a
-/// `tracing` event with target `tower_webhook` and fields `scheme`, `reason` and `peer`.
+/// `tracing` event with target `tower_webhook` and fields `scheme`, `reason`, `peer` and,
+/// once a tenant's keys were found, `key_id`.
+///
+/// Which requests reach it depends on where it is added: on the webhook's route
+/// (`post(handler).route_layer(layer)`) it never sees other routes or unknown paths; with
+/// `Router::layer` it answers every one of them `401`. See
+/// [which requests reach the layer](crate#which-requests-reach-the-layer).
 ///
 /// # Example
 ///
@@ -54,13 +64,14 @@ pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
 /// }
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let app: Router = Router::new()
-///     .route("/webhooks/loopwise", post(handle_loopwise))
-///     .layer(
-///         WebhookSignatureLayer::new(presets::loopwise("signing key"))
-///             .allow_ips("52.194.91.27".parse::<IpAllowlist>()?)
-///             .max_body_size(1 << 20),
-///     );
+/// let webhook = WebhookSignatureLayer::new(presets::loopwise("signing key"))
+///     .allow_ips("52.194.91.27".parse::<IpAllowlist>()?)
+///     .max_body_size(1 << 20);
+/// // On the route's POST only: other routes and unknown paths never reach it.
+/// let app: Router = Router::new().route(
+///     "/webhooks/loopwise",
+///     post(handle_loopwise).route_layer(webhook),
+/// );
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 /// axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
 /// # Ok(())
@@ -90,6 +101,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
                 body_timeout: cfg!(feature = "tokio").then_some(DEFAULT_BODY_TIMEOUT),
                 peer_source: Arc::new(ConnectionPeer),
                 keep_trailers: false,
+                unknown_peer_warned: Arc::new(AtomicBool::new(false)),
             },
         }
     }
@@ -98,7 +110,12 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     /// whose peer address is unknown, with `403` before reading their body.
     ///
     /// The peer address comes from the [`PeerSource`], by default [`ConnectionPeer`]: with
-    /// axum, serve with `into_make_service_with_connect_info::<SocketAddr>()`.
+    /// axum, enable tower-webhook's **`axum` cargo feature** and serve with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`; with tonic, the `tonic`
+    /// feature; with plain hyper, insert a [`PeerAddr`](crate::peer::PeerAddr) extension.
+    /// Without the feature the layer cannot see axum's address and answers every request
+    /// `403` ([`Rejection::UnknownPeer`]); the first such request of each layer is logged
+    /// once at WARN, naming the feature.
     ///
     /// ```
     /// use tower_webhook::{presets, IpAllowlist, WebhookSignatureLayer};
@@ -219,7 +236,8 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     ///
     /// A request that fails a signature, timestamp or address check reaches the inner service
     /// with an [`Unverified`](crate::rejection::Unverified) in its extensions (instead of
-    /// [`Verified`](crate::Verified)) and is logged as a `tracing` warning with
+    /// [`Verified`](crate::Verified), also removing one a layer further out inserted) and is
+    /// logged as a `tracing` warning with
     /// `mode = "report_only"`. Limits are still enforced: a body over the limit (`413`), a
     /// malformed `Content-Length` or a body that fails (`400`) cannot be passed on whole.
     ///
@@ -253,6 +271,14 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     ///     },
     /// );
     /// ```
+    ///
+    /// A request naming a tenant without keys is answered as a wrong signature: `respond` is
+    /// given [`Rejection::InvalidSignature`] for it, so that no response tells a prober which
+    /// tenants exist (the `tracing` event and the metric still say `unknown_key`).
+    ///
+    /// Headers of the default response that tell the sender when to retry (`Retry-After` on
+    /// the budget's `503`) are added to yours unless you set them. With axum, return what
+    /// handlers return through [`on_rejection_into_response`](Self::on_rejection_into_response).
     #[must_use]
     pub fn on_rejection<F>(mut self, respond: F) -> Self
     where
@@ -260,6 +286,38 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     {
         Arc::make_mut(&mut self.config.verdicts).respond = Arc::new(respond);
         self
+    }
+
+    /// How rejections are answered, from anything axum's `IntoResponse` takes: a
+    /// `(StatusCode, Json(..))`, a `Response`, a `String`. As
+    /// [`on_rejection`](Self::on_rejection) otherwise, `Retry-After` included.
+    ///
+    /// The body must be ready at once, as every body built from a value is (`Json`, `String`,
+    /// `Bytes`, `Html`); a streaming body cannot answer a rejection, and the default response
+    /// is sent in its place, with an ERROR event.
+    ///
+    /// ```
+    /// use axum::Json;
+    /// use serde_json::json;
+    /// use tower_webhook::{presets, Rejection, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::loopwise("secret"))
+    ///     .on_rejection_into_response(|rejection: &Rejection| {
+    ///         (rejection.status(), Json(json!({ "error": rejection.reason() })))
+    ///     });
+    /// ```
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    #[must_use]
+    pub fn on_rejection_into_response<F, R>(self, respond: F) -> Self
+    where
+        F: Fn(&Rejection) -> R + Send + Sync + 'static,
+        R: axum::response::IntoResponse,
+    {
+        self.on_rejection(move |rejection: &Rejection| {
+            super::verdicts::ready_response(respond(rejection).into_response())
+                .unwrap_or_else(|| rejection.to_response())
+        })
     }
 }
 
@@ -300,6 +358,8 @@ pub(crate) struct Config<Sch> {
     pub(crate) peer_source: Arc<dyn PeerSource>,
     /// Whether unsigned trailers reach the inner service.
     pub(crate) keep_trailers: bool,
+    /// Whether the layer has said that its allowlist found no peer address.
+    pub(crate) unknown_peer_warned: Arc<AtomicBool>,
 }
 
 impl<Sch> Clone for Config<Sch> {
@@ -313,6 +373,7 @@ impl<Sch> Clone for Config<Sch> {
             body_timeout: self.body_timeout,
             peer_source: Arc::clone(&self.peer_source),
             keep_trailers: self.keep_trailers,
+            unknown_peer_warned: Arc::clone(&self.unknown_peer_warned),
         }
     }
 }

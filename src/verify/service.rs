@@ -3,7 +3,7 @@
 use std::{
     fmt,
     net::IpAddr,
-    sync::Arc,
+    sync::{atomic::Ordering, Arc},
     task::{Context, Poll},
 };
 
@@ -15,6 +15,7 @@ use super::{
     deadline::BodyDeadline,
     future::{Bounds, Length, Reading, ResponseFuture, Resume, Verifying},
     layer::Config,
+    verdicts::UNKNOWN_PEER_HINT,
     WebhookSignatureLayer,
 };
 use crate::{
@@ -116,7 +117,7 @@ where
         let peer = config.peer_source.peer_addr(&parts);
         let verifying = match check_policy(config, &parts, peer) {
             Start::Ready(Err(rejection)) if verdicts.answers_before_body(&rejection) => {
-                return ResponseFuture::rejected(verdicts.reject(&rejection, peer));
+                return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None));
             }
             Start::Ready(verifier) => Verifying::Ready(verifier),
             Start::Resolving(lookup) => Verifying::Resolving {
@@ -126,14 +127,16 @@ where
         };
         let length = match check_length(config.max_body_size, &parts, &body) {
             Ok(length) => length,
-            Err(rejection) => return ResponseFuture::rejected(verdicts.reject(&rejection, peer)),
+            Err(rejection) => {
+                return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None))
+            }
         };
         // A share of the budget all requests share, charged as the body's bytes arrive:
         // a request that declares a body and sends nothing holds none of it. One whose
         // declared length the budget could not hold now is answered at once.
         let Some(reservation) = config.budget.open(length.expected) else {
             let rejection = Rejection::BodyBudgetExhausted;
-            return ResponseFuture::rejected(verdicts.reject(&rejection, peer));
+            return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None));
         };
         // The body is read before `inner` is called: take the instance that was driven ready
         // and leave a clone, so back-pressure holds.
@@ -168,6 +171,7 @@ fn check_policy<Sch: Scheme>(
     if let Some(allowlist) = &config.allowlist {
         // Fail closed: an allowlist that cannot place a request does not pass it.
         let Some(peer) = peer else {
+            warn_once_unknown_peer(config);
             return Start::Ready(Err(Rejection::UnknownPeer));
         };
         if !allowlist.contains(peer) {
@@ -175,6 +179,22 @@ fn check_policy<Sch: Scheme>(
         }
     }
     config.scheme.start(parts)
+}
+
+/// Says once per layer, at WARN, that its allowlist cannot place requests: a server that
+/// never records the address (axum's `ConnectInfo` without the `axum` feature, or without
+/// `into_make_service_with_connect_info`) refuses every request, and one event among many
+/// rejections is easy to miss.
+fn warn_once_unknown_peer<Sch>(config: &Config<Sch>) {
+    let warned = &config.unknown_peer_warned;
+    if !warned.load(Ordering::Relaxed) && !warned.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tower_webhook",
+            scheme = &*config.verdicts.scheme,
+            hint = UNKNOWN_PEER_HINT,
+            "the allowlist found no peer address for a request; every such request is refused with 403 unknown_peer"
+        );
+    }
 }
 
 /// The declared length against the limit, before a body byte is read.

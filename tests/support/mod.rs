@@ -487,3 +487,54 @@ pub fn is_duplicate(response: &(StatusCode, HeaderMap, Bytes)) -> bool {
             .is_some_and(|v| v == "true")
         && response.2 == "duplicate delivery\n"
 }
+
+/// Every `tracing` event emitted on this thread while the guard lives, as the `fmt`
+/// subscriber writes them (one line each, no colours). With a current-thread runtime this
+/// includes the events of the servers the test spawned.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        // With a single live dispatcher, tracing asks the thread that first reaches a
+        // callsite whether it is interested, and another test's thread (no subscriber)
+        // says never, for every thread. A second dispatcher, kept for the whole binary,
+        // makes tracing ask every dispatcher instead; callsites cached before are asked again.
+        static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+        SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+        let guard = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        (logs, guard)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// The lines that contain `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|line| line.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

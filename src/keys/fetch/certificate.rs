@@ -11,11 +11,11 @@ use webpki::EndEntityCert;
 
 use super::{AllowedHosts, FetchError, Fetcher};
 use crate::{
+    foundation::InvalidKey,
     keys::{
         FoundKeys, KeyError, KeyName, KeyResolver, KeySet, KeySource, LookupFuture, Resolution,
         Resolver,
     },
-    scheme::InvalidKey,
 };
 
 /// How long a fetched certificate is used before it is fetched again: 1 hour.

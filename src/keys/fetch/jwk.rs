@@ -13,8 +13,8 @@ use subtle::ConstantTimeEq;
 
 use super::Fetcher;
 use crate::{
+    foundation::InvalidKey,
     keys::{FoundKeys, KeyError, KeySet, KeySource, LookupFuture},
-    scheme::InvalidKey,
 };
 
 /// The shortest refresh interval that can be set: below it, made-up key ids would cost

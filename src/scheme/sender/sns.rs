@@ -8,11 +8,11 @@ use bytes::Bytes;
 use http::request::Parts;
 use serde::Deserialize;
 
-use super::{
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
-    signature::find_one,
-    signed_fields::{self, Text},
-    timestamp::{TimestampFormat, Tolerance},
+use crate::scheme::{
+    envelope::signature::find_one,
+    envelope::timestamp::TimestampFormat,
+    options::{shared_options, Options},
+    sender::signed_fields::{self, Text},
     DeliveryId, Finish, Scheme, Verified, Verifier,
 };
 use crate::{
@@ -21,7 +21,7 @@ use crate::{
             Certificate, CertificateFiles, CertificateUrl, CertificateUrls, FetchedCertificates,
             RsaHash,
         },
-        AllowedHosts, Fetcher, Resolution,
+        AllowedHosts, Resolution,
     },
     rejection::Rejection,
 };
@@ -78,8 +78,7 @@ pub const SNS_DEFAULT_TOLERANCE: Duration = Duration::from_secs(60 * 60);
 pub struct SnsScheme {
     topics: Arc<[String]>,
     certificates: FetchedCertificates,
-    tolerance: Tolerance,
-    clock: Arc<dyn Clock>,
+    options: Options,
 }
 
 impl SnsScheme {
@@ -100,85 +99,68 @@ impl SnsScheme {
         Self {
             topics: allowed_topic_arns.into_iter().map(Into::into).collect(),
             certificates: FetchedCertificates::new("sns", urls, &["sns.amazonaws.com"]),
-            tolerance: Tolerance::new(SNS_DEFAULT_TOLERANCE),
-            clock: Arc::new(SystemClock),
+            options: Options::new("sns").with_tolerance(SNS_DEFAULT_TOLERANCE),
         }
     }
+}
 
-    /// Fetches certificates with `fetcher` (its roots, timeout and size limit).
-    ///
-    /// ```
-    /// use tower_webhook::{keys::Fetcher, scheme::SnsScheme};
-    ///
-    /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]).fetcher(Fetcher::new());
-    /// ```
-    #[must_use]
-    pub fn fetcher(mut self, fetcher: Fetcher) -> Self {
-        self.certificates = self.certificates.fetcher(fetcher);
-        self
-    }
+shared_options! {
+    SnsScheme {
+        /// Fetches certificates with `fetcher` (its roots, timeout and size limit).
+        ///
+        /// ```
+        /// use tower_webhook::{keys::Fetcher, scheme::SnsScheme};
+        ///
+        /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]).fetcher(Fetcher::new());
+        /// ```
+        fetcher;
 
-    /// The hosts certificate URLs may be on, instead of [`SNS_CERT_HOSTS`] (a test server).
-    ///
-    /// ```
-    /// use tower_webhook::{keys::AllowedHosts, scheme::SnsScheme};
-    ///
-    /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
-    ///     .certificate_hosts(AllowedHosts::new(["127.0.0.1:8443"])?);
-    /// # Ok::<(), tower_webhook::keys::InvalidHostPattern>(())
-    /// ```
-    #[must_use]
-    pub fn certificate_hosts(mut self, hosts: AllowedHosts) -> Self {
-        self.certificates = self.certificates.hosts(hosts);
-        self
-    }
+        /// The hosts certificate URLs may be on, instead of [`SNS_CERT_HOSTS`] (a test server).
+        ///
+        /// ```
+        /// use tower_webhook::{keys::AllowedHosts, scheme::SnsScheme};
+        ///
+        /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
+        ///     .certificate_hosts(AllowedHosts::new(["127.0.0.1:8443"])?);
+        /// # Ok::<(), tower_webhook::keys::InvalidHostPattern>(())
+        /// ```
+        certificate_hosts;
 
-    /// How long a fetched certificate is used. Default: 1 hour. Held between 1 second and
-    /// 7 days, as [`KeyResolver::ttl`](crate::keys::KeyResolver::ttl) is.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::scheme::SnsScheme;
-    ///
-    /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]).certificate_ttl(Duration::from_secs(600));
-    /// ```
-    #[must_use]
-    pub fn certificate_ttl(mut self, ttl: Duration) -> Self {
-        self.certificates = self.certificates.ttl(ttl);
-        self
-    }
+        /// How long a fetched certificate is used. Default: 1 hour. Held between 1 second and
+        /// 7 days, as [`KeyResolver::ttl`](crate::keys::KeyResolver::ttl) is.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use tower_webhook::scheme::SnsScheme;
+        ///
+        /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]).certificate_ttl(Duration::from_secs(600));
+        /// ```
+        certificate_ttl;
 
-    /// How far `Timestamp` may be from now, either way. Default: 1 hour.
-    ///
-    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
-    /// no setting turns the check off.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::scheme::SnsScheme;
-    ///
-    /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]).tolerance(Duration::from_secs(900));
-    /// ```
-    #[must_use]
-    pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = Tolerance::new(tolerance);
-        self
-    }
+        /// How far `Timestamp` may be from now, either way. Default: 1 hour.
+        ///
+        /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+        /// no setting turns the check off.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use tower_webhook::scheme::SnsScheme;
+        ///
+        /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"]).tolerance(Duration::from_secs(900));
+        /// ```
+        tolerance;
 
-    /// Where the current time comes from (tests fix it). Certificates are checked against
-    /// the system time.
-    ///
-    /// ```
-    /// use std::time::{Duration, UNIX_EPOCH};
-    /// use tower_webhook::scheme::SnsScheme;
-    ///
-    /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
-    ///     .clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    /// ```
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
+        /// Where the current time comes from (tests fix it). Certificates are checked against
+        /// the system time.
+        ///
+        /// ```
+        /// use std::time::{Duration, UNIX_EPOCH};
+        /// use tower_webhook::scheme::SnsScheme;
+        ///
+        /// let scheme = SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
+        ///     .clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        /// ```
+        clock;
     }
 }
 
@@ -236,7 +218,7 @@ impl fmt::Debug for SnsScheme {
         f.debug_struct("SnsScheme")
             .field("topics", &self.topics)
             .field("certificates", &self.certificates)
-            .field("tolerance", &self.tolerance)
+            .field("tolerance", &self.options.tolerance())
             .finish_non_exhaustive()
     }
 }
@@ -299,11 +281,7 @@ impl SnsVerifier {
         let sent = TimestampFormat::Rfc3339
             .seconds(required("Timestamp")?.as_bytes())
             .ok_or(Rejection::InvalidTimestamp)?;
-        if !self
-            .scheme
-            .tolerance
-            .admits(unix_seconds(&*self.scheme.clock), sent)
-        {
+        if !self.scheme.options.admits(sent) {
             return Err(Rejection::TimestampOutOfTolerance);
         }
         let cert_url = self
@@ -439,13 +417,6 @@ impl Verifier for SnsVerifier {
 impl fmt::Debug for SnsVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SnsVerifier").finish_non_exhaustive()
-    }
-}
-
-impl SharedClock for SnsScheme {
-    fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
     }
 }
 

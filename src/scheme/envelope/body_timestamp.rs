@@ -4,7 +4,7 @@
 
 use std::{borrow::Cow, sync::Arc, time::Duration};
 
-use super::clock::Clock;
+use crate::foundation::Clock;
 use crate::rejection::Rejection;
 
 /// Where the signed timestamp is: a top-level field of the JSON body, in milliseconds since

@@ -8,19 +8,19 @@ use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
 use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
 
-use super::{
+use crate::scheme::{
     algorithm::{sealed, Algorithm},
-    body_timestamp::{BodyTimestamp, BodyTimestampCheck},
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
-    encoding::{Encoding, Tag},
+    envelope::body_timestamp::{BodyTimestamp, BodyTimestampCheck},
+    envelope::encoding::{Encoding, Tag},
+    envelope::format::{SignatureFormat, MAX_SIGNATURES, MAX_SIGNATURES_ACROSS_HEADERS},
+    envelope::payload::{Piece, SignedPayload},
+    envelope::timestamp::{TimestampFormat, Tolerance},
     event_id::{header_id, BodyFields, EventIdSource},
-    format::{SignatureFormat, MAX_SIGNATURES, MAX_SIGNATURES_ACROSS_HEADERS},
-    payload::{Piece, SignedPayload},
-    timestamp::{TimestampFormat, Tolerance},
     verified::Event,
-    Scheme, Verified, Verifier,
+    DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::{header_name, unix_seconds, Clock, SharedClock, SystemClock},
     keys::{KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
 };
@@ -56,8 +56,8 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 ///
 /// Secrets key the MAC when the scheme is built and are not kept; `Debug` shows neither them
 /// nor the keyed state. Every constructor also takes keys resolved per request (a secret per
-/// tenant, rotated live): see [`keys`](crate::keys) and the README's "A secret per tenant, and
-/// rotating secrets live".
+/// tenant, rotated live): see [`keys`](crate::keys) and the guide's
+/// [`per_tenant`](crate::guide::per_tenant).
 ///
 /// # Example
 ///
@@ -371,6 +371,12 @@ impl<A: Algorithm> SignatureScheme<A> {
     /// The name used for this scheme in `tracing` events. Default: `hmac-sha256`; presets use
     /// the sender's name.
     ///
+    /// It is also the namespace of the scheme's delivery ids. Keys resolved per request
+    /// scope ids to the tenant, fixed keys do not: two layers with fixed keys that share one
+    /// replay store and take deliveries from senders who may choose their event ids (a
+    /// custom sender whose secret a customer holds) need different names, or one sender's
+    /// event id can make the other's delivery a duplicate.
+    ///
     /// ```
     /// use tower_webhook::{scheme::Scheme, HmacScheme};
     ///
@@ -588,18 +594,6 @@ impl<A: Algorithm> SignatureScheme<A> {
             }
         }
         Ok(claimed)
-    }
-}
-
-/// Whole seconds as plain decimal digits (at most 19, so any value fits in a `u64`).
-#[expect(
-    clippy::panic,
-    reason = "a configuration error, documented under `# Panics`, caught on the first run"
-)]
-pub(crate) fn header_name(name: &str) -> HeaderName {
-    match HeaderName::from_bytes(name.as_bytes()) {
-        Ok(header) => header,
-        Err(_) => panic!("tower-webhook: `{name}` is not a valid HTTP header name"),
     }
 }
 
@@ -894,6 +888,10 @@ pub struct SignatureVerifier<A: Algorithm> {
 }
 
 impl<A: Algorithm> Verifier for SignatureVerifier<A> {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.key_id.clone()
+    }
+
     fn update(&mut self, chunk: &[u8]) {
         A::update(&mut self.state, chunk);
     }
@@ -902,14 +900,31 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         if !self.suffix.is_empty() {
             A::update(&mut self.state, &self.suffix);
         }
-        let (index, signature) = A::finish(self.state)?;
+        let (index, signature, under_other_keys) = A::finish_named(self.state)?;
         // Only a body the sender signed is parsed: a forged one costs no more than before.
         if let Some(check) = &self.body_timestamp {
             check.check(body)?;
         }
         Ok(match self.message_id {
+            // The signed message id, scoped to the tenant (a tenant may sign any id); and,
+            // with keys resolved per request, the signature, which only this tenant's key
+            // makes, unscoped: a source that finds the tenant's keys under another spelling
+            // of its name must not make a captured copy new.
+            Some(id) if self.key_id.is_some() => {
+                let signature_name =
+                    DeliveryId::derive(&format!("{}#signature", self.name), signature.as_slice());
+                Verified::with_message_id(index, self.key_id, self.name, id)
+                    .also_named(signature_name)
+            }
             Some(id) => Verified::with_message_id(index, self.key_id, self.name, id),
-            None => Verified::signed(index, self.key_id, self.name, signature, self.event),
+            None => Verified::signed(
+                index,
+                self.key_id,
+                self.name,
+                signature,
+                under_other_keys,
+                self.event,
+            ),
         })
     }
 }
@@ -944,7 +959,7 @@ mod tests {
         let mut verifier = scheme.verifier(&parts).unwrap();
         verifier.update(b"{}");
         let verified = verifier.finish(b"{}").unwrap();
-        let id = super::super::DeliveryId::derive("acme", b"msg_1");
+        let id = DeliveryId::derive("acme", b"msg_1");
         assert_eq!(verified.delivery_id(), Some(id));
         assert_eq!(verified.delivery_ids(), vec![id]);
     }

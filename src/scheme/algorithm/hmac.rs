@@ -6,13 +6,12 @@ use std::fmt;
 use hmac::{Hmac as HmacOf, Mac as _};
 use sha2::Sha256;
 
-use super::{
-    algorithm::{sealed, InvalidKey},
-    encoding::Tag,
-    format::MAX_SIGNATURES_ACROSS_HEADERS,
-    signature::SignatureScheme,
+use crate::scheme::{
+    algorithm::sealed, envelope::encoding::Tag, envelope::format::MAX_SIGNATURES_ACROSS_HEADERS,
+    envelope::signature::SignatureScheme,
 };
 use crate::{
+    foundation::InvalidKey,
     keys::{IntoKeys, KeySlot, KeysFrom, Parse},
     rejection::Rejection,
 };
@@ -101,13 +100,18 @@ impl KeyedMac {
     /// Returns the MAC when it matches.
     pub(crate) fn matches_any(self, claimed: &[Tag]) -> Option<Tag> {
         let computed = self.finalize();
-        let matched = claimed
-            .iter()
-            .fold(subtle::Choice::from(0), |any, claimed| {
-                any | computed.ct_eq(claimed)
-            });
-        bool::from(matched).then_some(computed)
+        equals_any(&computed, claimed).then_some(computed)
     }
+}
+
+/// Whether `computed` equals any of `claimed`, each compared in constant time.
+fn equals_any(computed: &Tag, claimed: &[Tag]) -> bool {
+    let matched = claimed
+        .iter()
+        .fold(subtle::Choice::from(0), |any, claimed| {
+            any | computed.ct_eq(claimed)
+        });
+    bool::from(matched)
 }
 
 /// The HMAC [`Algorithm`](crate::scheme::Algorithm): shared secrets, each keyed once when the scheme
@@ -197,6 +201,19 @@ impl sealed::Algorithm for Hmac {
             .find_map(|(index, mac)| Some((index, mac.matches_any(claimed)?)))
             .ok_or(Rejection::InvalidSignature)
     }
+
+    /// Every key's MAC is computed anyway: the first key's names the delivery, the others'
+    /// name it too, whichever key matched a claimed signature.
+    fn finish_named(state: HmacState) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
+        let claimed = state.claimed.as_slice();
+        let first = state.primary.finalize();
+        let others: Vec<Tag> = state.rotated.into_iter().map(KeyedMac::finalize).collect();
+        let index = std::iter::once(&first)
+            .chain(&others)
+            .position(|mac| equals_any(mac, claimed))
+            .ok_or(Rejection::InvalidSignature)?;
+        Ok((index, first, others))
+    }
 }
 
 impl fmt::Debug for Hmac {
@@ -207,13 +224,60 @@ impl fmt::Debug for Hmac {
 
 /// An HMAC-signed webhook scheme: [`SignatureScheme`] under shared secrets.
 ///
-/// Every builder method of [`SignatureScheme`] applies; these are HMAC's own.
+/// Every preset that signs with a shared secret returns one (`presets::stripe(secret)`, …),
+/// and any other sender is described with one. This is a name for `SignatureScheme<Hmac>`, so
+/// its methods are documented on [`SignatureScheme`]; all of them apply:
+///
+/// | method | default | what |
+/// |---|---|---|
+/// | [`sha256(secret)`](HmacScheme::sha256), `sha1(secret)` (feature `sha1`) | | the hash, and the secret: bytes, or a source that finds it per request (feature `keys`) |
+/// | [`header`](SignatureScheme::header) | `X-Signature` | the header carrying the signature(s) |
+/// | [`encoding`](SignatureScheme::encoding) | hex | how each signature is written: [`Encoding`](super::Encoding) |
+/// | [`prefix`](SignatureScheme::prefix) | none | text before a single signature (`sha256=`) |
+/// | [`signature_format`](SignatureScheme::signature_format) | one signature | several signatures, a timestamp inside the header: [`SignatureFormat`](super::SignatureFormat) |
+/// | [`signed_payload`](SignatureScheme::signed_payload) | `{body}` | what is signed: `{timestamp}.{body}`, `{id}.{timestamp}.{body}`, `{body}{timestamp}` |
+/// | [`timestamp_header`](SignatureScheme::timestamp_header), [`id_header`](SignatureScheme::id_header) | none | where `{timestamp}` and `{id}` come from |
+/// | [`timestamp_format`](SignatureScheme::timestamp_format) | Unix seconds | how the timestamp is written: [`TimestampFormat`](super::TimestampFormat) |
+/// | [`tolerance`](SignatureScheme::tolerance) | 5 minutes | how far a signed timestamp may be from now, either way |
+/// | [`clock`](SignatureScheme::clock) | the system clock | what "now" is, for tests |
+/// | [`also_accept(old_secret)`](HmacScheme#method.also_accept) | none | more secrets that verify, for rotation |
+/// | [`named`](SignatureScheme::named) | `hmac-sha256` | the name in `tracing` events and metrics |
+/// | [`event_id_header`](SignatureScheme::event_id_header), [`event_id_field`](SignatureScheme::event_id_field), [`event_id_fields`](SignatureScheme::event_id_fields), [`event_id_field_of_each`](SignatureScheme::event_id_field_of_each) | the signature | what names a delivery, for the [replay guard](crate::replay) |
+///
+/// [`sign`](HmacScheme::sign) and [`sign_message`](HmacScheme::sign_message) give what the
+/// sender would send; [`header_name`](SignatureScheme::header_name) and
+/// [`encoding_used`](SignatureScheme::encoding_used) what the scheme reads. Every sender's
+/// preset is in [the guide's table](crate::guide::schemes).
+///
+/// # Example
+///
+/// A sender that signs `{timestamp}.{body}` with HMAC-SHA256, base64, in `X-Acme-Signature`,
+/// with the Unix timestamp in `X-Acme-Timestamp`, while its secret is being rotated:
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_webhook::{Encoding, HmacScheme, WebhookSignatureLayer};
+///
+/// let scheme = HmacScheme::sha256("new secret")
+///     .also_accept("old secret")
+///     .header("X-Acme-Signature")
+///     .encoding(Encoding::Base64)
+///     .prefix("v1=")
+///     .timestamp_header("X-Acme-Timestamp")
+///     .signed_payload("{timestamp}.{body}")
+///     .tolerance(Duration::from_secs(3 * 60))
+///     .event_id_field("id")
+///     .named("acme");
+/// assert_eq!(scheme.header_name(), "x-acme-signature");
+/// let layer = WebhookSignatureLayer::new(scheme);
+/// ```
 pub type HmacScheme = SignatureScheme<Hmac>;
 
 /// The [`Verifier`](crate::scheme::Verifier) of an [`HmacScheme`].
-pub type HmacVerifier = super::signature::SignatureVerifier<Hmac>;
+pub type HmacVerifier = crate::scheme::envelope::signature::SignatureVerifier<Hmac>;
 
-impl SignatureScheme<Hmac> {
+// Written through the alias so that `HmacScheme`'s own page lists these methods too.
+impl HmacScheme {
     /// HMAC-SHA256 of the raw body under `secret`, hex-encoded in `X-Signature`, no prefix.
     ///
     /// `secret` is any byte string: `&str`, `String`, `&[u8]`, `Vec<u8>`; or, with the `keys`
@@ -237,7 +301,11 @@ impl SignatureScheme<Hmac> {
     }
 
     /// HMAC-SHA1 of the raw body under `secret`, for senders that still use SHA-1 (Intercom,
-    /// Twilio). Otherwise as [`sha256`](Self::sha256), including its panic on an empty secret.
+    /// Twilio). Otherwise as [`sha256`](Self::sha256).
+    ///
+    /// # Panics
+    ///
+    /// If `secret` is empty, as [`sha256`](Self::sha256).
     ///
     /// ```
     /// use tower_webhook::HmacScheme;
@@ -304,6 +372,12 @@ impl Hmac {
     #[cfg(feature = "sha1")]
     pub(crate) fn sha1(secret: &[u8]) -> Result<Self, InvalidKey> {
         Self::keyed(secret, KeyedMac::sha1)
+    }
+
+    /// A fresh copy of the keyed MAC that signs: the first secret's.
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
+    pub(crate) fn signing_mac(&self) -> KeyedMac {
+        self.primary.clone()
     }
 
     fn keyed(secret: &[u8], mac: fn(&[u8]) -> KeyedMac) -> Result<Self, InvalidKey> {
@@ -391,6 +465,24 @@ mod tests {
             reason(verify(&other, &[HEX.as_bytes()], BODY)),
             "invalid_signature"
         );
+    }
+
+    #[test]
+    fn a_delivery_is_named_alike_whichever_secret_s_signature_came() {
+        // A sender signing under both secrets while one is rotated sends one delivery; a
+        // copy carrying either signature alone has the same names.
+        let scheme = HmacScheme::sha256(SECRET).also_accept("old secret");
+        let old = HmacScheme::sha256("old secret").sign(BODY);
+        let names = |signatures: &[&[u8]]| {
+            let verified = verify(&scheme, signatures, BODY).unwrap();
+            (verified.key_index(), verified.delivery_ids())
+        };
+        let (index, ids) = names(&[HEX.as_bytes()]);
+        assert_eq!((index, ids.len()), (0, 2));
+        assert_eq!(names(&[old.as_bytes()]), (1, ids.clone()));
+        let alone = HmacScheme::sha256(SECRET);
+        let verified = verify(&alone, &[HEX.as_bytes()], BODY).unwrap();
+        assert_eq!(verified.delivery_ids(), vec![ids[0]], "one key, one name");
     }
 
     #[test]

@@ -1,18 +1,18 @@
 //! [`PayPalScheme`]: PayPal's webhooks, signed with RSA under a certificate PayPal names in
 //! each request and the receiver fetches.
 
-use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
+use std::{borrow::Cow, fmt, sync::Arc};
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use http::{request::Parts, HeaderMap};
 use sha2::{Digest, Sha256};
 
-use super::{
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
-    encoding::Tag,
+use crate::scheme::{
+    envelope::encoding::Tag,
+    envelope::signature::find_one,
+    envelope::timestamp::TimestampFormat,
     event_id::BodyFields,
-    signature::{find_one, DEFAULT_TOLERANCE},
-    timestamp::{TimestampFormat, Tolerance},
+    options::{shared_options, Options},
     verified::Event,
     DeliveryId, Scheme, Verified, Verifier,
 };
@@ -22,7 +22,7 @@ use crate::{
             Certificate, CertificateFiles, CertificateUrl, CertificateUrls, FetchedCertificates,
             RsaHash,
         },
-        AllowedHosts, Fetcher, Resolution, ResolvedKeys, Start,
+        AllowedHosts, Resolution, ResolvedKeys, Start,
     },
     rejection::Rejection,
 };
@@ -70,7 +70,7 @@ pub const PAYPAL_CERT_HOSTS: [&str; 4] = [
 /// if its chain leads to a trusted root and it is issued to
 /// `messageverificationcerts.paypal.com` (or `messageverificationcerts.sandbox.paypal.com`).
 /// Certificates are cached for an hour, with a single flight; made-up certificate names are
-/// held to the [`Fetcher`]'s limits. `PAYPAL-TRANSMISSION-TIME`
+/// held to the [`Fetcher`](crate::keys::Fetcher)'s limits. `PAYPAL-TRANSMISSION-TIME`
 /// more than 5 minutes from now is refused.
 ///
 /// ```
@@ -82,8 +82,7 @@ pub const PAYPAL_CERT_HOSTS: [&str; 4] = [
 pub struct PayPalScheme {
     webhook_id: Arc<str>,
     certificates: FetchedCertificates,
-    tolerance: Tolerance,
-    clock: Arc<dyn Clock>,
+    options: Options,
 }
 
 impl PayPalScheme {
@@ -108,85 +107,8 @@ impl PayPalScheme {
         Self {
             webhook_id: webhook_id.into(),
             certificates: FetchedCertificates::new("paypal", urls, &names),
-            tolerance: Tolerance::new(DEFAULT_TOLERANCE),
-            clock: Arc::new(SystemClock),
+            options: Options::new("paypal"),
         }
-    }
-
-    /// Fetches certificates with `fetcher` (its roots, timeout, size limit, and its limits on
-    /// fetches in flight and per minute).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::{keys::Fetcher, scheme::PayPalScheme};
-    ///
-    /// let scheme = PayPalScheme::new("WH-1").fetcher(Fetcher::new().timeout(Duration::from_secs(2)));
-    /// ```
-    #[must_use]
-    pub fn fetcher(mut self, fetcher: Fetcher) -> Self {
-        self.certificates = self.certificates.fetcher(fetcher);
-        self
-    }
-
-    /// The hosts certificate URLs may be on, instead of [`PAYPAL_CERT_HOSTS`] (a test server).
-    ///
-    /// ```
-    /// use tower_webhook::{keys::AllowedHosts, scheme::PayPalScheme};
-    ///
-    /// let scheme = PayPalScheme::new("WH-1").certificate_hosts(AllowedHosts::new(["127.0.0.1:8443"])?);
-    /// # Ok::<(), tower_webhook::keys::InvalidHostPattern>(())
-    /// ```
-    #[must_use]
-    pub fn certificate_hosts(mut self, hosts: AllowedHosts) -> Self {
-        self.certificates = self.certificates.hosts(hosts);
-        self
-    }
-
-    /// How long a fetched certificate is used. Default: 1 hour. Held between 1 second and
-    /// 7 days, as [`KeyResolver::ttl`](crate::keys::KeyResolver::ttl) is.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::scheme::PayPalScheme;
-    ///
-    /// let scheme = PayPalScheme::new("WH-1").certificate_ttl(Duration::from_secs(600));
-    /// ```
-    #[must_use]
-    pub fn certificate_ttl(mut self, ttl: Duration) -> Self {
-        self.certificates = self.certificates.ttl(ttl);
-        self
-    }
-
-    /// How far `PAYPAL-TRANSMISSION-TIME` may be from now, either way. Default: 5 minutes.
-    ///
-    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
-    /// no setting turns the check off.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::scheme::PayPalScheme;
-    ///
-    /// let scheme = PayPalScheme::new("WH-1").tolerance(Duration::from_secs(600));
-    /// ```
-    #[must_use]
-    pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = Tolerance::new(tolerance);
-        self
-    }
-
-    /// Where the current time comes from (tests fix it). Certificates are checked against
-    /// the system time.
-    ///
-    /// ```
-    /// use std::time::{Duration, UNIX_EPOCH};
-    /// use tower_webhook::scheme::PayPalScheme;
-    ///
-    /// let scheme = PayPalScheme::new("WH-1").clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    /// ```
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
     }
 
     fn head<'a>(&self, request: &'a Parts) -> Result<Head<'a>, Rejection> {
@@ -208,7 +130,7 @@ impl PayPalScheme {
         let sent = TimestampFormat::Rfc3339
             .seconds(time.as_bytes())
             .ok_or(Rejection::InvalidTimestamp)?;
-        if !self.tolerance.admits(unix_seconds(&*self.clock), sent) {
+        if !self.options.admits(sent) {
             return Err(Rejection::TimestampOutOfTolerance);
         }
         // A URL PayPal would not use is refused here, before the cache and before any fetch:
@@ -233,6 +155,66 @@ impl PayPalScheme {
             transmission: transmission_id(head.id),
             crc: crc32fast::Hasher::new(),
         }
+    }
+}
+
+shared_options! {
+    PayPalScheme {
+        /// Fetches certificates with `fetcher` (its roots, timeout, size limit, and its limits on
+        /// fetches in flight and per minute).
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use tower_webhook::{keys::Fetcher, scheme::PayPalScheme};
+        ///
+        /// let scheme = PayPalScheme::new("WH-1").fetcher(Fetcher::new().timeout(Duration::from_secs(2)));
+        /// ```
+        fetcher;
+
+        /// The hosts certificate URLs may be on, instead of [`PAYPAL_CERT_HOSTS`] (a test server).
+        ///
+        /// ```
+        /// use tower_webhook::{keys::AllowedHosts, scheme::PayPalScheme};
+        ///
+        /// let scheme = PayPalScheme::new("WH-1").certificate_hosts(AllowedHosts::new(["127.0.0.1:8443"])?);
+        /// # Ok::<(), tower_webhook::keys::InvalidHostPattern>(())
+        /// ```
+        certificate_hosts;
+
+        /// How long a fetched certificate is used. Default: 1 hour. Held between 1 second and
+        /// 7 days, as [`KeyResolver::ttl`](crate::keys::KeyResolver::ttl) is.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use tower_webhook::scheme::PayPalScheme;
+        ///
+        /// let scheme = PayPalScheme::new("WH-1").certificate_ttl(Duration::from_secs(600));
+        /// ```
+        certificate_ttl;
+
+        /// How far `PAYPAL-TRANSMISSION-TIME` may be from now, either way. Default: 5 minutes.
+        ///
+        /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+        /// no setting turns the check off.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use tower_webhook::scheme::PayPalScheme;
+        ///
+        /// let scheme = PayPalScheme::new("WH-1").tolerance(Duration::from_secs(600));
+        /// ```
+        tolerance;
+
+        /// Where the current time comes from (tests fix it). Certificates are checked against
+        /// the system time.
+        ///
+        /// ```
+        /// use std::time::{Duration, UNIX_EPOCH};
+        /// use tower_webhook::scheme::PayPalScheme;
+        ///
+        /// let scheme = PayPalScheme::new("WH-1").clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        /// ```
+        clock;
     }
 }
 
@@ -315,7 +297,7 @@ impl fmt::Debug for PayPalScheme {
         f.debug_struct("PayPalScheme")
             .field("webhook_id", &self.webhook_id)
             .field("certificates", &self.certificates)
-            .field("tolerance", &self.tolerance)
+            .field("tolerance", &self.options.tolerance())
             .finish_non_exhaustive()
     }
 }
@@ -360,13 +342,6 @@ impl Verifier for PayPalVerifier {
 impl fmt::Debug for PayPalVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PayPalVerifier").finish_non_exhaustive()
-    }
-}
-
-impl SharedClock for PayPalScheme {
-    fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
     }
 }
 

@@ -12,14 +12,14 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
-    encoding::Tag,
-    signature::{find_one, header_name, DEFAULT_TOLERANCE},
-    timestamp::Tolerance,
+use crate::scheme::{
+    envelope::encoding::Tag,
+    envelope::signature::find_one,
+    options::{shared_options, Options},
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::{header_name, Clock},
     keys::{
         fetch::{JwkSource, JwksDocument, JwtKeys},
         Fetcher, KeyName, KeyResolver, KeySlot, KeysFrom, ResolvedKeys, Start,
@@ -92,16 +92,14 @@ pub enum BodyHash {
 /// ```
 #[derive(Clone)]
 pub struct JwtScheme {
-    name: Cow<'static, str>,
     header: HeaderName,
     keys: KeySlot<JwtKeys>,
     algorithms: &'static [&'static str],
     claim: Cow<'static, str>,
     body_hash: BodyHash,
     require_iat: bool,
-    tolerance: Tolerance,
     leeway: Duration,
-    clock: Arc<dyn Clock>,
+    options: Options,
     /// Where the JWKS is, for a scheme built by [`jwks`](Self::jwks): what
     /// [`jwks_refresh_interval`](Self::jwks_refresh_interval) rebuilds the keys from.
     jwks: Option<(Fetcher, Uri)>,
@@ -247,16 +245,14 @@ impl JwtScheme {
         algorithms: &'static [&'static str],
     ) -> Self {
         Self {
-            name: Cow::Borrowed("jwt"),
             header: header_name(header.as_ref()),
             keys,
             algorithms,
             claim: Cow::Borrowed("request_body_sha256"),
             body_hash: BodyHash::Base64,
             require_iat: false,
-            tolerance: Tolerance::new(DEFAULT_TOLERANCE),
             leeway: DEFAULT_JWT_LEEWAY,
-            clock: Arc::new(SystemClock),
+            options: Options::new("jwt"),
             jwks: None,
         }
     }
@@ -288,23 +284,6 @@ impl JwtScheme {
         self
     }
 
-    /// How far `iat` may be from now, either way. Default: 5 minutes.
-    ///
-    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
-    /// no setting turns the check off.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::scheme::JwtScheme;
-    ///
-    /// let scheme = JwtScheme::hmac("x-signature-jwt", "key").tolerance(Duration::from_secs(60));
-    /// ```
-    #[must_use]
-    pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = Tolerance::new(tolerance);
-        self
-    }
-
     /// How far past its `exp`, and how long before its `nbf`, a JWT is still accepted, for
     /// clocks that differ. Default: [`DEFAULT_JWT_LEEWAY`] (60 seconds); held between 0 and
     /// 5 minutes, so no setting turns the checks off.
@@ -318,34 +297,6 @@ impl JwtScheme {
     #[must_use]
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway.min(LONGEST_LEEWAY);
-        self
-    }
-
-    /// Where the current time comes from (tests fix it).
-    ///
-    /// ```
-    /// use std::time::{Duration, UNIX_EPOCH};
-    /// use tower_webhook::scheme::JwtScheme;
-    ///
-    /// let scheme = JwtScheme::hmac("x-signature-jwt", "key")
-    ///     .clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    /// ```
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// Names the scheme in logs, metrics and delivery ids.
-    ///
-    /// ```
-    /// use tower_webhook::scheme::JwtScheme;
-    ///
-    /// let scheme = JwtScheme::hmac("x-signature-jwt", "key").named("my_sender");
-    /// ```
-    #[must_use]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = name.into();
         self
     }
 
@@ -393,9 +344,9 @@ impl JwtScheme {
             .verify(&token.alg, &token.signing_input, &token.signature)
             .ok_or(Rejection::InvalidSignature)?;
         // Signed claims from here on.
-        let now = unix_seconds(&*self.clock);
+        let now = self.options.now();
         match token.claims.get("iat").map(Value::as_u64) {
-            Some(Some(iat)) if !self.tolerance.admits(now, iat) => {
+            Some(Some(iat)) if !self.options.admits(iat) => {
                 return Err(Rejection::TimestampOutOfTolerance);
             }
             Some(Some(_)) => {}
@@ -419,12 +370,49 @@ impl JwtScheme {
             key_id,
             claimed,
             hash: Sha256::new(),
-            name: self.name.clone(),
+            name: self.options.name().clone(),
             signature: Tag::from_slice(&Sha256::digest(canonical_signature(
                 &token.alg,
                 &token.signature,
             ))),
         })
+    }
+}
+
+shared_options! {
+    JwtScheme {
+        /// How far `iat` may be from now, either way. Default: 5 minutes.
+        ///
+        /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+        /// no setting turns the check off.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use tower_webhook::scheme::JwtScheme;
+        ///
+        /// let scheme = JwtScheme::hmac("x-signature-jwt", "key").tolerance(Duration::from_secs(60));
+        /// ```
+        tolerance;
+
+        /// Where the current time comes from (tests fix it).
+        ///
+        /// ```
+        /// use std::time::{Duration, UNIX_EPOCH};
+        /// use tower_webhook::scheme::JwtScheme;
+        ///
+        /// let scheme = JwtScheme::hmac("x-signature-jwt", "key")
+        ///     .clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        /// ```
+        clock;
+
+        /// Names the scheme in logs, metrics and delivery ids.
+        ///
+        /// ```
+        /// use tower_webhook::scheme::JwtScheme;
+        ///
+        /// let scheme = JwtScheme::hmac("x-signature-jwt", "key").named("my_sender");
+        /// ```
+        named;
     }
 }
 
@@ -576,11 +564,39 @@ fn https_url(url: &str) -> Result<Uri, InvalidKeyUrl> {
     Ok(uri)
 }
 
+impl JwtScheme {
+    /// What signs a JWT for [`Signer`](crate::sign::Signer): `Ok` with the HMAC secret, or
+    /// `Err(true)` when the keys are fetched (only the sender holds the private key), and
+    /// `Err(false)` when they are resolved per request.
+    pub(crate) fn signing(&self) -> Result<JwtSigning<'_>, bool> {
+        let hmac = self.algorithms.contains(&"HS256");
+        match self.keys.fixed().and_then(|keys| keys.0.first()) {
+            Some(crate::keys::fetch::jwk::JwtKey::Hmac(secret)) if hmac => Ok(JwtSigning {
+                secret,
+                header: &self.header,
+                claim: &self.claim,
+                body_hash: self.body_hash,
+                clock: &**self.options.clock(),
+            }),
+            _ => Err(!hmac),
+        }
+    }
+}
+
+/// What an HMAC [`JwtScheme`] signs with; see [`JwtScheme::signing`].
+pub(crate) struct JwtSigning<'a> {
+    pub(crate) secret: &'a [u8],
+    pub(crate) header: &'a HeaderName,
+    pub(crate) claim: &'a str,
+    pub(crate) body_hash: BodyHash,
+    pub(crate) clock: &'a dyn Clock,
+}
+
 impl Scheme for JwtScheme {
     type Verifier = JwtVerifier;
 
     fn name(&self) -> &str {
-        &self.name
+        self.options.name()
     }
 
     fn verifier(&self, request: &Parts) -> Result<JwtVerifier, Rejection> {
@@ -614,12 +630,12 @@ impl Scheme for JwtScheme {
 impl fmt::Debug for JwtScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtScheme")
-            .field("name", &self.name)
+            .field("name", self.options.name())
             .field("header", &self.header)
             .field("keys", &self.keys)
             .field("algorithms", &self.algorithms)
             .field("body_hash", &self.body_hash)
-            .field("tolerance", &self.tolerance)
+            .field("tolerance", &self.options.tolerance())
             .field("leeway", &self.leeway)
             .finish_non_exhaustive()
     }
@@ -641,6 +657,10 @@ struct Checked {
 }
 
 impl Verifier for JwtVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.0.as_ref().ok()?.key_id.clone()
+    }
+
     fn update(&mut self, chunk: &[u8]) {
         if let Ok(checked) = &mut self.0 {
             checked.hash.update(chunk);
@@ -686,13 +706,6 @@ impl std::error::Error for InvalidKeyUrl {}
 impl From<InvalidKeyUrl> for InvalidKey {
     fn from(_: InvalidKeyUrl) -> Self {
         InvalidKey::expected("an https key URL")
-    }
-}
-
-impl SharedClock for JwtScheme {
-    fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
     }
 }
 

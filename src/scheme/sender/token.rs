@@ -14,14 +14,15 @@ use http::{request::Parts, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use super::{
-    encoding::Tag,
-    event_id::{header_id, BodyFields, EventIdSource},
-    signature::{find_one, header_name},
+use crate::scheme::{
+    envelope::encoding::Tag,
+    envelope::signature::find_one,
+    options::{shared_options, Options},
     verified::Event,
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::header_name,
     keys::{IntoKeys, KeySet, KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
 };
@@ -30,12 +31,14 @@ use crate::{
 /// the header's value (or the HTTP Basic credentials) must equal one of the secrets.
 ///
 /// The comparison is constant time over SHA-256 digests of both sides, so neither a secret's
-/// bytes nor its length leak through timing; secrets are kept only as digests. The check
+/// bytes nor its length leak through timing; secrets are compared only as digests (the
+/// first is also kept as given, to [sign](crate::sign::Signer) with, as HMAC schemes keep
+/// their keyed state). The check
 /// needs no body, so a wrong secret is refused before any body byte is read; with secrets
 /// resolved per request ([`keys`](crate::keys)), once the body is read, as an unknown tenant
 /// is, so the answer does not tell a prober which tenants exist.
 ///
-/// Read the module docs: this is weaker than a signature, and the README marks these senders.
+/// Read the module docs: this is weaker than a signature, and the guide's [table](crate::guide::schemes) marks these senders.
 ///
 /// ```
 /// use tower_webhook::{scheme::TokenScheme, WebhookSignatureLayer};
@@ -45,11 +48,13 @@ use crate::{
 /// ```
 #[derive(Clone)]
 pub struct TokenScheme {
-    name: Cow<'static, str>,
     header: HeaderName,
     basic: bool,
     tokens: KeySlot<Tokens>,
-    event_id: Option<EventIdSource>,
+    /// The first secret as given, which a sender sends ([`Signer`](crate::sign::Signer));
+    /// none when the secrets are resolved per request.
+    signing: Option<Arc<[u8]>>,
+    options: Options,
 }
 
 impl TokenScheme {
@@ -92,15 +97,21 @@ impl TokenScheme {
         reason = "a configuration error, documented under `# Panics`, caught on the first run"
     )]
     fn new(header: HeaderName, basic: bool, token: impl IntoKeys) -> Self {
-        let Ok(tokens) = KeySlot::new(token.into_keys(), Tokens::parse) else {
+        let token = token.into_keys();
+        let signing = match &token {
+            crate::keys::KeysFrom::Given(secret) => Some(Arc::from(secret.as_slice())),
+            #[cfg(feature = "keys")]
+            _ => None,
+        };
+        let Ok(tokens) = KeySlot::new(token, Tokens::parse) else {
             panic!("tower-webhook: the shared token is empty; is its environment variable set?")
         };
         Self {
-            name: Cow::Borrowed(if basic { "basic" } else { "token" }),
             header,
             basic,
             tokens,
-            event_id: None,
+            signing,
+            options: Options::new(if basic { "basic" } else { "token" }),
         }
     }
 
@@ -130,47 +141,10 @@ impl TokenScheme {
         self
     }
 
-    /// Names the scheme in logs, metrics and delivery ids.
-    ///
-    /// ```
-    /// use tower_webhook::scheme::TokenScheme;
-    ///
-    /// let scheme = TokenScheme::basic("user:password").named("chargebee");
-    /// ```
-    #[must_use]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Names each delivery by this (unsigned) header, the same across the sender's retries,
-    /// for the replay guard. Without an event id a delivery is named by its body's SHA-256.
-    ///
-    /// ```
-    /// use tower_webhook::scheme::TokenScheme;
-    ///
-    /// let gitlab_like = TokenScheme::header("x-gitlab-token", "t").event_id_header("idempotency-key");
-    /// ```
-    #[must_use]
-    pub fn event_id_header(mut self, name: impl AsRef<str>) -> Self {
-        self.event_id = Some(EventIdSource::Header(header_name(name.as_ref())));
-        self
-    }
-
-    /// Names each delivery by this top-level field of the JSON body (feature `json`).
-    ///
-    /// ```
-    /// use tower_webhook::scheme::TokenScheme;
-    ///
-    /// let chargebee_like = TokenScheme::basic("user:password").event_id_field("id");
-    /// ```
-    #[must_use]
-    pub fn event_id_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
-        self.event_id = Some(EventIdSource::Body(Arc::new(BodyFields {
-            fields: vec![field.into()],
-            each_element: false,
-        })));
-        self
+    /// What a sender sends: the header, whether it is HTTP Basic, and the first secret; none
+    /// when the secrets are resolved per request.
+    pub(crate) fn signing(&self) -> Option<(&HeaderName, bool, &[u8])> {
+        Some((&self.header, self.basic, self.signing.as_deref()?))
     }
 
     /// The SHA-256 of the secret the request presents, checked before any key is needed.
@@ -213,23 +187,45 @@ impl TokenScheme {
                 None => Err(Rejection::InvalidSignature),
             };
         };
-        let event = match &self.event_id {
-            Some(EventIdSource::Header(name)) => {
-                header_id(&request.headers, name).map(|id| Event::Unsigned(id.into()))
-            }
-            Some(EventIdSource::Body(fields)) => Some(Event::Body {
-                fields: Arc::clone(fields),
-                body: None,
-            }),
-            None => None,
-        };
         Ok(TokenVerifier(Ok(Matched {
             index,
             key_id,
-            event,
-            name: self.name.clone(),
+            event: self.options.event(&request.headers),
+            name: self.options.name().clone(),
             body: Sha256::new(),
         })))
+    }
+}
+
+shared_options! {
+    TokenScheme {
+        /// Names the scheme in logs, metrics and delivery ids.
+        ///
+        /// ```
+        /// use tower_webhook::scheme::TokenScheme;
+        ///
+        /// let scheme = TokenScheme::basic("user:password").named("chargebee");
+        /// ```
+        named;
+
+        /// Names each delivery by this (unsigned) header, the same across the sender's retries,
+        /// for the replay guard. Without an event id a delivery is named by its body's SHA-256.
+        ///
+        /// ```
+        /// use tower_webhook::scheme::TokenScheme;
+        ///
+        /// let gitlab_like = TokenScheme::header("x-gitlab-token", "t").event_id_header("idempotency-key");
+        /// ```
+        event_id_header;
+
+        /// Names each delivery by this top-level field of the JSON body (feature `json`).
+        ///
+        /// ```
+        /// use tower_webhook::scheme::TokenScheme;
+        ///
+        /// let chargebee_like = TokenScheme::basic("user:password").event_id_field("id");
+        /// ```
+        event_id_field;
     }
 }
 
@@ -237,7 +233,7 @@ impl Scheme for TokenScheme {
     type Verifier = TokenVerifier;
 
     fn name(&self) -> &str {
-        &self.name
+        self.options.name()
     }
 
     fn verifier(&self, request: &Parts) -> Result<TokenVerifier, Rejection> {
@@ -278,11 +274,11 @@ impl Scheme for TokenScheme {
 impl fmt::Debug for TokenScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenScheme")
-            .field("name", &self.name)
+            .field("name", self.options.name())
             .field("header", &self.header)
             .field("basic", &self.basic)
             .field("tokens", &self.tokens)
-            .field("event_id", &self.event_id)
+            .field("event_id", &self.options.event_id())
             .finish()
     }
 }
@@ -302,6 +298,10 @@ struct Matched {
 }
 
 impl Verifier for TokenVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.0.as_ref().ok()?.key_id.clone()
+    }
+
     fn update(&mut self, chunk: &[u8]) {
         if let Ok(matched) = &mut self.0 {
             matched.body.update(chunk);
@@ -313,7 +313,7 @@ impl Verifier for TokenVerifier {
         let verified = Verified::keyed(matched.index, matched.key_id);
         let digest = Tag::from_slice(&matched.body.finalize());
         Ok(verified
-            .with_signature(matched.name, digest)
+            .with_digest(matched.name, digest)
             .with_event(matched.event))
     }
 }

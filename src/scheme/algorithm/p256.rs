@@ -9,13 +9,16 @@ use p256::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{
-    algorithm::{sealed, InvalidKey, MAX_PUBLIC_KEY_SIGNATURES},
-    encoding::Tag,
-    signature::SignatureScheme,
-};
-use crate::keys::{IntoKeys, KeySlot, Parse};
 use crate::rejection::Rejection;
+use crate::scheme::{
+    algorithm::{sealed, sorted_names, MAX_PUBLIC_KEY_SIGNATURES},
+    envelope::encoding::Tag,
+    envelope::signature::SignatureScheme,
+};
+use crate::{
+    foundation::InvalidKey,
+    keys::{IntoKeys, KeySlot, Parse},
+};
 
 /// The ECDSA P-256 / SHA-256 [`Algorithm`](crate::scheme::Algorithm): signatures DER-encoded
 /// (`SEQUENCE { r, s }`), public keys as X.509 `SubjectPublicKeyInfo` DER.
@@ -61,7 +64,7 @@ impl SignatureScheme<EcdsaP256> {
     ) -> Result<Self, InvalidKey> {
         let mut scheme =
             Self::with_keys(KeySlot::new(public_key.into_keys(), parse)?, "ecdsa-p256");
-        scheme.encoding = super::Encoding::Base64;
+        scheme.encoding = crate::scheme::envelope::encoding::Encoding::Base64;
         Ok(scheme)
     }
 
@@ -147,6 +150,31 @@ impl sealed::Algorithm for EcdsaP256 {
             }
         }
         Err(Rejection::InvalidSignature)
+    }
+
+    /// Every claimed signature that verifies names the delivery (low-s, sorted): a sender
+    /// signing under two keys while one is rotated sends one delivery, and a copy resent
+    /// with its signatures reordered or one dropped keeps a name. Checking every pair costs
+    /// no more than a request whose signatures all fail, which the claim caps bound.
+    fn finish_named(state: P256State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
+        let digest = state.hash.finalize();
+        let mut index = None;
+        let mut verified: Vec<Tag> = Vec::new();
+        for (key_index, key) in state.keys.iter().enumerate() {
+            for signature in &state.claimed {
+                if key.verify_prehash(&digest, signature).is_ok() {
+                    index.get_or_insert(key_index);
+                    let canonical = signature.normalize_s().unwrap_or(*signature).to_bytes();
+                    let tag = Tag::from_slice(&canonical);
+                    if !verified.contains(&tag) {
+                        verified.push(tag);
+                    }
+                }
+            }
+        }
+        let index = index.ok_or(Rejection::InvalidSignature)?;
+        let (first, others) = sorted_names(verified)?;
+        Ok((index, first, others))
     }
 }
 

@@ -1,9 +1,15 @@
 //! [`Algorithm`]: how a [`SignatureScheme`](super::SignatureScheme) checks the signed bytes,
-//! sealed; and [`InvalidKey`], the error of a key no algorithm can use.
+//! sealed; one file per algorithm below it (HMAC, Ed25519, ECDSA P-256).
 
-use std::fmt;
+#[cfg(feature = "ed25519")]
+pub(super) mod ed25519;
+pub(super) mod hmac;
+#[cfg(feature = "p256")]
+pub(super) mod p256;
 
 use crate::keys::KeySet;
+#[cfg(any(feature = "ed25519", feature = "p256"))]
+use crate::scheme::envelope::encoding::Tag;
 
 /// How a [`SignatureScheme`](super::SignatureScheme) checks the signed bytes: [`Hmac`](crate::scheme::Hmac) (shared secrets),
 /// `Ed25519` and `EcdsaP256` (public keys, behind the `ed25519` and `p256` features).
@@ -28,8 +34,22 @@ impl<A: sealed::Algorithm> KeySet for A {
 #[cfg(any(feature = "ed25519", feature = "p256"))]
 pub(crate) const MAX_PUBLIC_KEY_SIGNATURES: usize = 4;
 
+/// `tags` sorted, the first apart: the same names in the same order whatever order the
+/// signatures came in.
+#[cfg(any(feature = "ed25519", feature = "p256"))]
+pub(crate) fn sorted_names(
+    mut tags: Vec<Tag>,
+) -> Result<(Tag, Vec<Tag>), crate::rejection::Rejection> {
+    tags.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+    let mut tags = tags.into_iter();
+    let first = tags
+        .next()
+        .ok_or(crate::rejection::Rejection::InvalidSignature)?;
+    Ok((first, tags.collect()))
+}
+
 pub(crate) mod sealed {
-    use crate::{rejection::Rejection, scheme::encoding::Tag};
+    use crate::{rejection::Rejection, scheme::envelope::encoding::Tag};
 
     /// The algorithm's half of verifying, hidden from the public API.
     pub trait Algorithm: Clone + std::fmt::Debug + Send + Sync + 'static {
@@ -59,35 +79,17 @@ pub(crate) mod sealed {
         /// Which key verified a claimed signature over everything fed, and that signature in
         /// a canonical form (one encoding per valid signature), to identify the delivery.
         fn finish(state: Self::State) -> Result<(usize, Tag), Rejection>;
+
+        /// As [`finish`](Self::finish), but naming the delivery by what the signed bytes
+        /// are under *every* key, not by the signature that happened to verify: which key
+        /// index verified, the name under the first key, and the names under the others in
+        /// key order. A sender that signs with each secret while one is rotated sends one
+        /// delivery; a captured copy resent with some signatures dropped or reordered must
+        /// keep its name. Algorithms that cannot compute a signature under a key they only
+        /// verify with (public keys) name it by the verified signature alone.
+        fn finish_named(state: Self::State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
+            let (index, tag) = Self::finish(state)?;
+            Ok((index, tag, Vec::new()))
+        }
     }
 }
-
-/// A key that cannot verify anything: not the expected encoding, length or curve point.
-///
-/// Returned when a scheme is built, so a bad key stops the service at start-up rather than
-/// rejecting every webhook later.
-///
-/// ```
-/// # #[cfg(feature = "ed25519")] {
-/// let err = tower_webhook::presets::discord("not hex").unwrap_err();
-/// assert_eq!(err.to_string(), "invalid key: expected 64 hex digits (32 bytes)");
-/// # }
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvalidKey {
-    expected: &'static str,
-}
-
-impl InvalidKey {
-    pub(crate) fn expected(expected: &'static str) -> Self {
-        Self { expected }
-    }
-}
-
-impl fmt::Display for InvalidKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid key: expected {}", self.expected)
-    }
-}
-
-impl std::error::Error for InvalidKey {}

@@ -8,13 +8,12 @@ use serde::{
     de::{Error as _, SeqAccess, Visitor},
     Deserialize, Deserializer,
 };
-use sha2::{Digest, Sha256};
 
-use super::{
+use crate::scheme::{
+    algorithm::hmac::Hmac,
     algorithm::sealed::Algorithm as _,
-    encoding::{Encoding, Tag},
-    hmac::Hmac,
-    signed_fields::{self, Object, Text},
+    envelope::encoding::{Encoding, Tag},
+    sender::signed_fields::{self, Object, Text},
     InvalidKey, Scheme, Verified, Verifier,
 };
 use crate::{
@@ -37,6 +36,10 @@ const MAX_ITEMS: usize = 64;
 /// and signatures of at most 64 items are read, the rest is skipped without being built. A
 /// signed field or signature sent twice in an item gets `401` as malformed: a parser that
 /// keeps the first copy would see a value that was not verified.
+///
+/// Each item names the delivery for the replay guard (by its signature), so items of
+/// captured notifications resent reordered, alone or combined with others are duplicates;
+/// an item sent twice in one notification gets `401` as malformed.
 ///
 /// ```
 /// use tower_webhook::{presets, WebhookSignatureLayer};
@@ -90,6 +93,11 @@ impl AdyenScheme {
         let more = parse_key(hmac_key_hex.as_ref().as_bytes())?;
         crate::keys::KeySet::merge(self.keys.fixed_mut(), more);
         Ok(self)
+    }
+
+    /// The keys a sender signs with (the first); none when they are resolved per request.
+    pub(crate) fn signing(&self) -> Option<&Hmac> {
+        self.keys.fixed()
     }
 
     fn verifier_from(keys: &Hmac, key_id: Option<Arc<str>>) -> AdyenVerifier {
@@ -149,8 +157,9 @@ pub struct AdyenVerifier {
 }
 
 impl AdyenVerifier {
-    /// The key index that verifies `item`.
-    fn check(&self, item: &Item<'_>) -> Result<(usize, Tag), Rejection> {
+    /// The key index that verifies `item`, and the item's MAC under each key (the first
+    /// key's first).
+    fn check(&self, item: &Item<'_>) -> Result<(usize, Vec<Tag>), Rejection> {
         let claimed = item
             .additional_data
             .as_ref()
@@ -181,11 +190,16 @@ impl AdyenVerifier {
         }
         let mut state = self.keys.start(vec![claimed])?;
         Hmac::update(&mut state, &signed);
-        Hmac::finish(state)
+        let (index, first, others) = Hmac::finish_named(state)?;
+        Ok((index, [first].into_iter().chain(others).collect()))
     }
 }
 
 impl Verifier for AdyenVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.key_id.clone()
+    }
+
     fn update(&mut self, _chunk: &[u8]) {}
 
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
@@ -195,18 +209,33 @@ impl Verifier for AdyenVerifier {
             .filter(|Items(items)| !items.is_empty())
             .ok_or(Rejection::MissingSignature)?;
         let mut first = None;
-        let mut signatures = Sha256::new();
+        // Each item is signed on its own, so each names the delivery: items of captured
+        // notifications reordered or combined are items already seen. Sorted, so every
+        // copy claims its names in the same order.
+        let mut items_signed = Vec::with_capacity(items.len());
+        let mut under_other_keys = Vec::new();
         for Object(wrapper) in &items {
             let Object(item) = wrapper.item.as_ref().ok_or(Rejection::MalformedSignature)?;
-            let (index, signature) = self.check(item)?;
+            let (index, macs) = self.check(item)?;
             first.get_or_insert(index);
-            signatures.update(signature.as_slice());
+            let mut macs = macs.into_iter();
+            items_signed.extend(macs.next());
+            under_other_keys.extend(macs);
         }
+        items_signed.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+        let mut pairs = items_signed.iter().zip(items_signed.iter().skip(1));
+        if pairs.any(|(one, next)| one == next) {
+            // Adyen never sends an item twice in one notification; a handler would take
+            // the copy for a second event.
+            return Err(Rejection::MalformedSignature);
+        }
+        under_other_keys.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+        let mut names = items_signed.into_iter();
+        let primary = names.next().ok_or(Rejection::MissingSignature)?;
         let verified = Verified::keyed(first.unwrap_or_default(), self.key_id);
-        Ok(verified.with_signature(
-            Cow::Borrowed("adyen"),
-            Tag::from_slice(&signatures.finalize()),
-        ))
+        Ok(verified
+            .with_signature(Cow::Borrowed("adyen"), primary)
+            .more_names(names.chain(under_other_keys).collect()))
     }
 }
 
@@ -360,7 +389,7 @@ mod tests {
     use base64::{engine::general_purpose::STANDARD, Engine as _};
 
     use super::*;
-    use crate::scheme::hmac::KeyedMac;
+    use crate::scheme::algorithm::hmac::KeyedMac;
 
     const KEY: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D25BDB8A5652E3384781658D";
 
@@ -390,6 +419,38 @@ mod tests {
             r#"{{"live":"false","notificationItems":[{}]}}"#,
             items.join(",")
         )
+    }
+
+    fn names(body: &str) -> Result<Vec<crate::scheme::DeliveryId>, &'static str> {
+        let scheme = AdyenScheme::new(KEY).unwrap();
+        let request = http::Request::post("/").body(()).unwrap().into_parts().0;
+        let verifier = scheme.verifier(&request).map_err(|r| r.reason())?;
+        verifier
+            .finish(body.as_bytes())
+            .map(|verified| verified.delivery_ids())
+            .map_err(|r| r.reason())
+    }
+
+    #[test]
+    fn every_item_names_the_delivery_in_any_order_and_none_twice() {
+        let (a, b) = (
+            item(r#""pspReference":"1""#, "1:::::::"),
+            item(r#""pspReference":"2""#, "2:::::::"),
+        );
+        let both = names(&notification(&[a.clone(), b.clone()])).unwrap();
+        assert_eq!(both.len(), 2);
+        assert_eq!(
+            names(&notification(&[b.clone(), a.clone()])),
+            Ok(both.clone())
+        );
+        for alone in [&a, &b] {
+            let one = names(&notification(std::slice::from_ref(alone))).unwrap();
+            assert!(one.len() == 1 && one.iter().all(|id| both.contains(id)));
+        }
+        assert_eq!(
+            names(&notification(&[a.clone(), b, a])),
+            Err("malformed_signature")
+        );
     }
 
     #[test]
@@ -432,9 +493,15 @@ mod tests {
     #[test]
     fn item_counts_and_shapes_are_checked() {
         let one = item(r#""pspReference":"79""#, "79:::::::");
-        assert_eq!(verify(&notification(&vec![one.clone(); MAX_ITEMS])), Ok(0));
+        // Distinct items: the same one twice is refused on its own account.
+        let many = |count: usize| -> Vec<String> {
+            (0..count)
+                .map(|n| item(&format!(r#""pspReference":"{n}""#), &format!("{n}:::::::")))
+                .collect()
+        };
+        assert_eq!(verify(&notification(&many(MAX_ITEMS))), Ok(0));
         assert_eq!(
-            verify(&notification(&vec![one.clone(); MAX_ITEMS + 1])),
+            verify(&notification(&many(MAX_ITEMS + 1))),
             Err("malformed_signature")
         );
         assert_eq!(verify(&notification(&[])), Err("missing_signature"));

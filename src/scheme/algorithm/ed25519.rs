@@ -5,13 +5,16 @@ use std::fmt;
 
 use ed25519_dalek::{Signature, StreamVerifier, VerifyingKey};
 
-use super::{
-    algorithm::{sealed, InvalidKey, MAX_PUBLIC_KEY_SIGNATURES},
-    encoding::Tag,
-    signature::SignatureScheme,
-};
-use crate::keys::{IntoKeys, KeySlot, Parse};
 use crate::rejection::Rejection;
+use crate::scheme::{
+    algorithm::{sealed, sorted_names, MAX_PUBLIC_KEY_SIGNATURES},
+    envelope::encoding::Tag,
+    envelope::signature::SignatureScheme,
+};
+use crate::{
+    foundation::InvalidKey,
+    keys::{IntoKeys, KeySlot, Parse},
+};
 
 /// The Ed25519 [`Algorithm`](crate::scheme::Algorithm) (RFC 8032): the sender signs with its private
 /// key; the receiver holds only public keys, which cannot sign.
@@ -151,6 +154,26 @@ impl sealed::Algorithm for Ed25519 {
             })
             .ok_or(Rejection::InvalidSignature)
     }
+
+    /// Every claimed signature that verifies names the delivery, sorted: a sender signing
+    /// under two keys while one is rotated sends one delivery, and a copy resent with its
+    /// signatures reordered or one dropped keeps a name. Checking every stream costs no more
+    /// than a request whose signatures all fail, which the claim caps bound already.
+    fn finish_named(state: Ed25519State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
+        let mut index = None;
+        let mut verified = Vec::new();
+        for (key, tag, stream) in state.streams {
+            if stream.finalize_and_verify().is_ok() {
+                index = Some(index.map_or(key, |first: usize| first.min(key)));
+                if !verified.contains(&tag) {
+                    verified.push(tag);
+                }
+            }
+        }
+        let index = index.ok_or(Rejection::InvalidSignature)?;
+        let (first, others) = sorted_names(verified)?;
+        Ok((index, first, others))
+    }
 }
 
 impl fmt::Debug for Ed25519 {
@@ -158,5 +181,45 @@ impl fmt::Debug for Ed25519 {
         f.debug_list()
             .entries(self.keys.iter().map(|key| hex::encode(key.as_bytes())))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::{Signer as _, SigningKey};
+
+    use super::*;
+    use sealed::Algorithm as _;
+
+    #[test]
+    fn every_verified_signature_names_the_delivery_in_one_order() {
+        let (one, two) = (
+            SigningKey::from_bytes(&[1; 32]),
+            SigningKey::from_bytes(&[2; 32]),
+        );
+        let keys = Ed25519 {
+            keys: vec![one.verifying_key(), two.verifying_key()],
+        };
+        let tag = |key: &SigningKey| Tag::from_slice(&key.sign(b"message").to_bytes());
+        let (a, b) = (tag(&one), tag(&two));
+        let named = |claimed: Vec<Tag>| {
+            let mut state = keys.start(claimed).unwrap();
+            Ed25519::update(&mut state, b"message");
+            Ed25519::finish_named(state).unwrap()
+        };
+        let (index, first, others) = named(vec![a, b]);
+        assert_eq!(index, 0);
+        assert!(named(vec![b, a]) == (0, first, others.clone()));
+        let names = [vec![first], others].concat();
+        for alone in [a, b] {
+            let (_, name, more) = named(vec![alone]);
+            assert!(more.is_empty() && names.contains(&name));
+        }
+        let mut state = keys.start(vec![b]).unwrap();
+        Ed25519::update(&mut state, b"other message");
+        assert!(matches!(
+            Ed25519::finish_named(state),
+            Err(Rejection::InvalidSignature)
+        ));
     }
 }

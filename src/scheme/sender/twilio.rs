@@ -7,11 +7,11 @@ use http::{header::CONTENT_TYPE, request::Parts, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{
-    encoding::{Encoding, Tag},
-    event_id::header_id,
-    hmac::KeyedMac,
-    signature::{find_one, header_name},
+use crate::scheme::{
+    algorithm::hmac::KeyedMac,
+    envelope::encoding::{Encoding, Tag},
+    envelope::signature::find_one,
+    options::{shared_options, Options},
     verified::Event,
     Scheme, Verified, Verifier,
 };
@@ -76,13 +76,12 @@ const MAX_FORM_PARAMETERS: usize = 4096;
 /// ```
 #[derive(Clone)]
 pub struct TwilioScheme {
-    name: Cow<'static, str>,
+    /// Its name, and the header naming each delivery, the same across retries, if read.
+    options: Options,
     /// The token that is tried first, then older ones in order; or where they are found.
     tokens: KeySlot<Tokens>,
     /// The configured base URL, then the same with the default port added or removed.
     bases: [String; 2],
-    /// The header naming each delivery, the same across retries, if read.
-    event_header: Option<HeaderName>,
     /// The most form parameters a signed body may have.
     max_parameters: usize,
     /// Whether a form body naming a parameter twice is refused.
@@ -125,10 +124,9 @@ impl TwilioScheme {
             )
         };
         Ok(Self {
-            name: Cow::Borrowed("twilio"),
+            options: Options::new("twilio"),
             tokens,
             bases,
-            event_header: None,
             max_parameters: DEFAULT_MAX_FORM_PARAMETERS,
             refuse_repeats: false,
         })
@@ -154,27 +152,6 @@ impl TwilioScheme {
             .fixed_mut()
             .0
             .push(KeyedMac::sha1(auth_token.as_ref()));
-        self
-    }
-
-    /// The header in which Twilio names each delivery, the same across its retries
-    /// (`I-Twilio-Idempotency-Token`, which the [`twilio`](crate::presets::twilio) preset
-    /// reads), for a [replay guard](crate::replay). The signature does not cover it: a request
-    /// is a duplicate if its signature or this id was seen.
-    ///
-    /// # Panics
-    ///
-    /// If `name` is not a valid HTTP header name.
-    ///
-    /// ```
-    /// use tower_webhook::scheme::TwilioScheme;
-    ///
-    /// let scheme = TwilioScheme::new("token", "https://example.com")?.event_id_header("I-Twilio-Idempotency-Token");
-    /// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
-    /// ```
-    #[must_use]
-    pub fn event_id_header(mut self, name: impl AsRef<str>) -> Self {
-        self.event_header = Some(header_name(name.as_ref()));
         self
     }
 
@@ -214,21 +191,6 @@ impl TwilioScheme {
         self
     }
 
-    /// The name used for this scheme in `tracing` events. Default: `twilio`.
-    ///
-    /// ```
-    /// use tower_webhook::{presets, scheme::Scheme};
-    ///
-    /// let scheme = presets::twilio("token", "https://example.com")?.named("twilio-sms");
-    /// assert_eq!(scheme.name(), "twilio-sms");
-    /// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
-    /// ```
-    #[must_use]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = name.into();
-        self
-    }
-
     /// Every token, keyed and fed each base URL and then `path_and_query`.
     fn url_macs<'a>(
         &'a self,
@@ -243,6 +205,38 @@ impl TwilioScheme {
                 (index, mac)
             })
         })
+    }
+}
+
+shared_options! {
+    TwilioScheme {
+        /// The header in which Twilio names each delivery, the same across its retries
+        /// (`I-Twilio-Idempotency-Token`, which the [`twilio`](crate::presets::twilio) preset
+        /// reads), for a [replay guard](crate::replay). The signature does not cover it: a request
+        /// is a duplicate if its signature or this id was seen.
+        ///
+        /// # Panics
+        ///
+        /// If `name` is not a valid HTTP header name.
+        ///
+        /// ```
+        /// use tower_webhook::scheme::TwilioScheme;
+        ///
+        /// let scheme = TwilioScheme::new("token", "https://example.com")?.event_id_header("I-Twilio-Idempotency-Token");
+        /// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
+        /// ```
+        event_id_header;
+
+        /// The name used for this scheme in `tracing` events. Default: `twilio`.
+        ///
+        /// ```
+        /// use tower_webhook::{presets, scheme::Scheme};
+        ///
+        /// let scheme = presets::twilio("token", "https://example.com")?.named("twilio-sms");
+        /// assert_eq!(scheme.name(), "twilio-sms");
+        /// # Ok::<(), tower_webhook::scheme::InvalidUrl>(())
+        /// ```
+        named;
     }
 }
 
@@ -296,7 +290,7 @@ impl Scheme for TwilioScheme {
     type Verifier = TwilioVerifier;
 
     fn name(&self) -> &str {
-        &self.name
+        self.options.name()
     }
 
     fn verifier(&self, request: &Parts) -> Result<TwilioVerifier, Rejection> {
@@ -339,6 +333,12 @@ struct Head<'a> {
 }
 
 impl TwilioScheme {
+    /// What a sender signs with: the first token, keyed, and the configured base URL; none
+    /// when the tokens are resolved per request.
+    pub(crate) fn signing(&self) -> Option<(&KeyedMac, &str)> {
+        Some((self.tokens.fixed()?.0.first()?, &self.bases[0]))
+    }
+
     fn head<'a>(&self, request: &'a Parts) -> Result<Head<'a>, Rejection> {
         let value = find_one(&request.headers, [&SIGNATURE_HEADER])?
             .ok_or(Rejection::MissingSignature)?
@@ -351,10 +351,7 @@ impl TwilioScheme {
             .decode(value)
             .filter(|tag| tag.as_slice().len() == 20)
             .ok_or(Rejection::MalformedSignature)?;
-        let event = self
-            .event_header
-            .as_ref()
-            .and_then(|name| header_id(&request.headers, name));
+        let event = self.options.header_event_id(&request.headers);
         Ok(Head {
             claimed,
             event,
@@ -371,7 +368,7 @@ impl TwilioScheme {
         key_id: Option<Arc<str>>,
     ) -> Result<TwilioVerifier, Rejection> {
         let claimed = head.claimed;
-        let name = self.name.clone();
+        let name = self.options.name().clone();
         if head.body_sha256.is_none() && head.form {
             let macs = self.url_macs(tokens, head.path_and_query).collect();
             return Ok(TwilioVerifier {
@@ -466,7 +463,7 @@ fn is_form(request: &Parts) -> bool {
 impl fmt::Debug for TwilioScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TwilioScheme")
-            .field("name", &self.name)
+            .field("name", self.options.name())
             .field("public_base_url", &self.bases[0])
             .field("auth_tokens", &self.tokens)
             .field("max_form_parameters", &self.max_parameters)
@@ -507,6 +504,10 @@ enum Check {
 }
 
 impl Verifier for TwilioVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.key_id.clone()
+    }
+
     fn update(&mut self, chunk: &[u8]) {
         if let Check::BodyHash { hash, .. } = &mut self.check {
             hash.update(chunk);

@@ -1,21 +1,21 @@
 //! [`MailgunScheme`]: Mailgun's webhooks, whose signature travels inside the JSON body.
 
-use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
+use std::{borrow::Cow, fmt, sync::Arc};
 
 use http::request::Parts;
 use serde::Deserialize;
 
-use super::{
+use crate::scheme::{
+    algorithm::hmac::{hmac_keys, Hmac},
     algorithm::sealed::Algorithm as _,
-    clock::{unix_seconds, Clock, SharedClock, SystemClock},
-    encoding::Encoding,
-    hmac::{hmac_keys, Hmac},
-    signature::DEFAULT_TOLERANCE,
-    signed_fields::{self, Object, Text},
-    timestamp::{TimestampFormat, Tolerance},
+    envelope::encoding::Encoding,
+    envelope::timestamp::{TimestampFormat, Tolerance},
+    options::{shared_options, Options},
+    sender::signed_fields::{self, Object, Text},
     Scheme, Verified, Verifier,
 };
 use crate::{
+    foundation::{unix_seconds, Clock},
     keys::{IntoKeys, KeySlot, ResolvedKeys, Start},
     rejection::Rejection,
 };
@@ -47,8 +47,7 @@ use crate::{
 #[derive(Clone)]
 pub struct MailgunScheme {
     keys: KeySlot<Hmac>,
-    tolerance: Tolerance,
-    clock: Arc<dyn Clock>,
+    options: Options,
 }
 
 impl MailgunScheme {
@@ -68,49 +67,50 @@ impl MailgunScheme {
     pub fn new(signing_key: impl IntoKeys) -> Self {
         Self {
             keys: hmac_keys(signing_key.into_keys(), Hmac::sha256),
-            tolerance: Tolerance::new(DEFAULT_TOLERANCE),
-            clock: Arc::new(SystemClock),
+            options: Options::new("mailgun"),
         }
     }
 
-    /// How far the signed timestamp may be from now, either way. Default: 5 minutes.
-    ///
-    /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
-    /// no setting turns the check off.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_webhook::scheme::MailgunScheme;
-    ///
-    /// let scheme = MailgunScheme::new("signing key").tolerance(Duration::from_secs(60));
-    /// ```
-    #[must_use]
-    pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = Tolerance::new(tolerance);
-        self
-    }
-
-    /// Where the current time comes from (tests fix it).
-    ///
-    /// ```
-    /// use std::time::{Duration, UNIX_EPOCH};
-    /// use tower_webhook::scheme::MailgunScheme;
-    ///
-    /// let scheme = MailgunScheme::new("key").clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    /// ```
-    #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
+    /// What a sender signs with: the first key and the clock; none when the keys are
+    /// resolved per request.
+    pub(crate) fn signing(&self) -> Option<(&Hmac, &dyn Clock)> {
+        Some((self.keys.fixed()?, &**self.options.clock()))
     }
 
     fn verifier_from(&self, keys: &Hmac, key_id: Option<Arc<str>>) -> MailgunVerifier {
         MailgunVerifier {
             keys: keys.clone(),
             key_id,
-            tolerance: self.tolerance,
-            clock: Arc::clone(&self.clock),
+            tolerance: self.options.tolerance(),
+            clock: Arc::clone(self.options.clock()),
         }
+    }
+}
+
+shared_options! {
+    MailgunScheme {
+        /// How far the signed timestamp may be from now, either way. Default: 5 minutes.
+        ///
+        /// Held between 1 second and 7 days (a shorter one is raised, a longer one lowered), so
+        /// no setting turns the check off.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use tower_webhook::scheme::MailgunScheme;
+        ///
+        /// let scheme = MailgunScheme::new("signing key").tolerance(Duration::from_secs(60));
+        /// ```
+        tolerance;
+
+        /// Where the current time comes from (tests fix it).
+        ///
+        /// ```
+        /// use std::time::{Duration, UNIX_EPOCH};
+        /// use tower_webhook::scheme::MailgunScheme;
+        ///
+        /// let scheme = MailgunScheme::new("key").clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        /// ```
+        clock;
     }
 }
 
@@ -145,7 +145,7 @@ impl fmt::Debug for MailgunScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MailgunScheme")
             .field("keys", &self.keys)
-            .field("tolerance", &self.tolerance)
+            .field("tolerance", &self.options.tolerance())
             .finish_non_exhaustive()
     }
 }
@@ -159,6 +159,10 @@ pub struct MailgunVerifier {
 }
 
 impl Verifier for MailgunVerifier {
+    fn key_id(&self) -> Option<Arc<str>> {
+        self.key_id.clone()
+    }
+
     fn update(&mut self, _chunk: &[u8]) {}
 
     fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
@@ -214,19 +218,12 @@ impl fmt::Debug for MailgunVerifier {
     }
 }
 
-impl SharedClock for MailgunScheme {
-    fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::UNIX_EPOCH;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::scheme::hmac::KeyedMac;
+    use crate::scheme::algorithm::hmac::KeyedMac;
 
     const NOW: u64 = 1_700_000_000;
 
