@@ -163,7 +163,10 @@ impl Tag {
         if self.len != other.len {
             return subtle::Choice::from(0);
         }
-        let (ours, theirs) = (self.as_slice().chunks_exact(8), other.as_slice().chunks_exact(8));
+        let (ours, theirs) = (
+            self.as_slice().chunks_exact(8),
+            other.as_slice().chunks_exact(8),
+        );
         let tail = ours
             .remainder()
             .iter()
