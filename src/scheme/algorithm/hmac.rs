@@ -232,12 +232,12 @@ impl fmt::Debug for Hmac {
 /// |---|---|---|
 /// | [`sha256(secret)`](HmacScheme::sha256), `sha1(secret)` (feature `sha1`) | | the hash, and the secret: bytes, or a source that finds it per request (feature `keys`) |
 /// | [`header`](SignatureScheme::header) | `X-Signature` | the header carrying the signature(s) |
-/// | [`encoding`](SignatureScheme::encoding) | hex | how each signature is written: [`Encoding`](super::Encoding) |
+/// | [`encoding`](SignatureScheme::encoding) | hex | how each signature is written: [`Encoding`](crate::Encoding) |
 /// | [`prefix`](SignatureScheme::prefix) | none | text before a single signature (`sha256=`) |
-/// | [`signature_format`](SignatureScheme::signature_format) | one signature | several signatures, a timestamp inside the header: [`SignatureFormat`](super::SignatureFormat) |
+/// | [`signature_format`](SignatureScheme::signature_format) | one signature | several signatures, a timestamp inside the header: [`SignatureFormat`](crate::scheme::SignatureFormat) |
 /// | [`signed_payload`](SignatureScheme::signed_payload) | `{body}` | what is signed: `{timestamp}.{body}`, `{id}.{timestamp}.{body}`, `{body}{timestamp}` |
 /// | [`timestamp_header`](SignatureScheme::timestamp_header), [`id_header`](SignatureScheme::id_header) | none | where `{timestamp}` and `{id}` come from |
-/// | [`timestamp_format`](SignatureScheme::timestamp_format) | Unix seconds | how the timestamp is written: [`TimestampFormat`](super::TimestampFormat) |
+/// | [`timestamp_format`](SignatureScheme::timestamp_format) | Unix seconds | how the timestamp is written: [`TimestampFormat`](crate::scheme::TimestampFormat) |
 /// | [`tolerance`](SignatureScheme::tolerance) | 5 minutes | how far a signed timestamp may be from now, either way |
 /// | [`clock`](SignatureScheme::clock) | the system clock | what "now" is, for tests |
 /// | [`also_accept(old_secret)`](HmacScheme#method.also_accept) | none | more secrets that verify, for rotation |
