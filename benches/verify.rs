@@ -11,6 +11,15 @@
 //!
 //! Futures are polled by hand with a no-op waker (every body here is always ready), so no
 //! executor's cost is counted on either side. `scripts/bench-report.py` prints the ratios.
+//!
+//! `cargo bench --bench verify --features keys -- ratios` runs none of the above: it sends
+//! batches of requests through the layer and through the by-hand service in interleaved
+//! rounds (so both see the same machine load), at 256 B to 1 MiB, and prints the best round
+//! of each and their ratio as a table (README, "Performance").
+//!
+//! `TOWER_WEBHOOK_PROFILE=<layer|by_hand|...>:<bytes>:<count>` runs one contender `count`
+//! times and exits, for a profiler: `valgrind --tool=callgrind --toggle-collect='*send_all*'`
+//! counts only the requests being sent, not their construction.
 
 use std::{
     convert::Infallible,
@@ -22,7 +31,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use hmac::{Hmac, Mac};
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
@@ -326,4 +335,309 @@ fn budget(c: &mut Criterion) {
 }
 
 criterion_group!(benches, verify, keys, budget);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::args().any(|arg| arg == "ratios") {
+        ratios::run_all();
+        return;
+    }
+    if let Ok(spec) = std::env::var("TOWER_WEBHOOK_PROFILE") {
+        ratios::profile(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+/// The layer beside the by-hand service, in interleaved rounds, as a table of ratios.
+mod ratios {
+    use std::time::Instant;
+
+    use super::*;
+
+    const RATIO_SIZES: [(usize, &str); 5] = [
+        (256, "256 B"),
+        (1024, "1 KiB"),
+        (4 * 1024, "4 KiB"),
+        (64 * 1024, "64 KiB"),
+        (1024 * 1024, "1 MiB"),
+    ];
+    const ROUNDS: usize = 31;
+
+    /// One way of verifying a request, able to send a batch of them.
+    trait Contender {
+        /// Requests for one batch, built before the clock starts.
+        fn batch(&mut self, count: usize) -> Vec<Request<Frames>>;
+        /// Sends each request through `ready().call()` and checks it was verified.
+        fn send(&mut self, batch: Vec<Request<Frames>>);
+    }
+
+    /// Requests signed over `body` by Loopwise's scheme.
+    struct Signed {
+        headers: http::HeaderMap,
+        body: Bytes,
+        uri: &'static str,
+    }
+
+    impl Signed {
+        fn new(body: &Bytes, uri: &'static str) -> Self {
+            Self {
+                headers: presets::loopwise(KEY).sign_message(&Message::new(body)),
+                body: body.clone(),
+                uri,
+            }
+        }
+
+        fn batch(&self, count: usize) -> Vec<Request<Frames>> {
+            (0..count)
+                .map(|_| {
+                    let mut request = request(&self.headers, &self.body, self.body.len());
+                    *request.uri_mut() = self.uri.parse().unwrap();
+                    request
+                })
+                .collect()
+        }
+    }
+
+    #[inline(never)]
+    fn send_all<S, R>(service: &mut S, batch: Vec<Request<Frames>>, ok: impl Fn(R) -> bool)
+    where
+        S: Service<Request<Frames>, Response = R, Error = Infallible>,
+    {
+        for request in batch {
+            run(service.ready()).unwrap();
+            let response = run(service.call(request)).unwrap();
+            assert!(ok(black_box(response)));
+        }
+    }
+
+    /// HMAC-SHA256 over the body, keyed each time: no request at all.
+    struct Floor(Bytes);
+
+    impl Contender for Floor {
+        fn batch(&mut self, count: usize) -> Vec<Request<Frames>> {
+            (0..count)
+                .map(|_| {
+                    Request::new(Frames {
+                        data: Bytes::new(),
+                        frame: 1,
+                    })
+                })
+                .collect()
+        }
+        fn send(&mut self, batch: Vec<Request<Frames>>) {
+            for _ in batch {
+                let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
+                mac.update(black_box(&self.0));
+                black_box(mac.finalize().into_bytes());
+            }
+        }
+    }
+
+    struct ByHand(Signed);
+
+    impl Contender for ByHand {
+        fn batch(&mut self, count: usize) -> Vec<Request<Frames>> {
+            self.0.batch(count)
+        }
+        fn send(&mut self, batch: Vec<Request<Frames>>) {
+            let mut service =
+                service_fn(|request| async move { Ok::<_, Infallible>(by_hand(request).await) });
+            send_all(&mut service, batch, |status| status == StatusCode::OK);
+        }
+    }
+
+    type Layered = Box<dyn FnMut(Vec<Request<Frames>>) + 'static>;
+
+    /// A request through a layered service; `fresh` makes the service for each batch (a
+    /// replay store starts empty each round).
+    struct Through {
+        requests: Box<dyn FnMut(usize) -> Vec<Request<Frames>>>,
+        send: Layered,
+    }
+
+    impl Contender for Through {
+        fn batch(&mut self, count: usize) -> Vec<Request<Frames>> {
+            (self.requests)(count)
+        }
+        fn send(&mut self, batch: Vec<Request<Frames>>) {
+            (self.send)(batch)
+        }
+    }
+
+    fn ok<B>(response: Response<B>) -> bool {
+        response.status() == StatusCode::OK
+    }
+
+    fn layer(body: &Bytes) -> Through {
+        let signed = Signed::new(body, "/webhook");
+        let mut service = layered(presets::loopwise(KEY));
+        Through {
+            requests: Box::new(move |count| signed.batch(count)),
+            send: Box::new(move |batch| send_all(&mut service, batch, ok)),
+        }
+    }
+
+    /// Every request a new delivery (its own body and signature), to a guard whose
+    /// in-memory store starts empty each batch.
+    fn replay_guarded(body: &Bytes) -> Through {
+        use tower_webhook::replay::{MemoryStore, ReplayGuardLayer};
+
+        let body = body.to_vec();
+        let scheme = presets::loopwise(KEY);
+        let mut next = 0u64;
+        Through {
+            requests: Box::new(move |count| {
+                (0..count)
+                    .map(|_| {
+                        next += 1;
+                        let mut body = body.clone();
+                        let n = body.len().min(8);
+                        body[..n].copy_from_slice(&next.to_be_bytes()[..n]);
+                        let body = Bytes::from(body);
+                        request(
+                            &scheme.sign_message(&Message::new(&body)),
+                            &body,
+                            body.len(),
+                        )
+                    })
+                    .collect()
+            }),
+            send: Box::new(move |batch| {
+                let inner = service_fn(|request: Request<BufferedBody>| async move {
+                    black_box(request);
+                    Ok::<_, Infallible>(Response::new(String::new()))
+                });
+                let guarded = ReplayGuardLayer::new(MemoryStore::new(1 << 20)).layer(inner);
+                let mut service = WebhookSignatureLayer::new(presets::loopwise(KEY))
+                    .max_body_size(32 * 1024 * 1024)
+                    .layer(guarded);
+                send_all(&mut service, batch, ok);
+            }),
+        }
+    }
+
+    /// Keys resolved per tenant, the tenant already in the cache.
+    #[cfg(feature = "keys")]
+    fn cached_tenant(body: &Bytes) -> Through {
+        use tower_webhook::keys::{FoundKeys, KeyName, KeyResolver};
+
+        let signed = Signed::new(body, "/webhooks/acct_bench");
+        let resolver = KeyResolver::from_fn(KeyName::path("/webhooks/{tenant}"), |_| async {
+            Ok(Some(FoundKeys::new(KEY)))
+        });
+        let mut service = layered(presets::loopwise(resolver));
+        // Fill the cache: the first request looks the tenant up, in a runtime with a timer.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let warm = signed.batch(1).pop().unwrap();
+        let response = runtime.block_on(service.clone().oneshot(warm)).unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        Through {
+            requests: Box::new(move |count| signed.batch(count)),
+            send: Box::new(move |batch| send_all(&mut service, batch, ok)),
+        }
+    }
+
+    /// Standard Webhooks (a signed message id and timestamp), for profiling.
+    fn standard_webhooks(body: &Bytes) -> Through {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let scheme = presets::standard_webhooks(SW_SECRET).unwrap();
+        let headers = scheme.sign_message(&Message::new(body).timestamp(now).id("msg_benchmark"));
+        let body = body.clone();
+        let mut service = layered(scheme);
+        Through {
+            requests: Box::new(move |count| {
+                (0..count)
+                    .map(|_| request(&headers, &body, body.len()))
+                    .collect()
+            }),
+            send: Box::new(move |batch| send_all(&mut service, batch, ok)),
+        }
+    }
+
+    fn contender(name: &str, body: &Bytes) -> Box<dyn Contender> {
+        match name {
+            "floor" => Box::new(Floor(body.clone())),
+            "by_hand" => Box::new(ByHand(Signed::new(body, "/webhook"))),
+            "layer" => Box::new(layer(body)),
+            "replay" => Box::new(replay_guarded(body)),
+            "standard_webhooks" => Box::new(standard_webhooks(body)),
+            #[cfg(feature = "keys")]
+            "cached_tenant" => Box::new(cached_tenant(body)),
+            other => panic!("no contender {other}"),
+        }
+    }
+
+    fn names() -> Vec<&'static str> {
+        let mut names = vec!["floor", "by_hand", "layer", "replay"];
+        if cfg!(feature = "keys") {
+            names.push("cached_tenant");
+        }
+        names
+    }
+
+    fn format_ns(ns: f64) -> String {
+        if ns < 1e4 {
+            format!("{ns:.0} ns")
+        } else if ns < 1e7 {
+            format!("{:.1} µs", ns / 1e3)
+        } else {
+            format!("{:.2} ms", ns / 1e6)
+        }
+    }
+
+    pub(super) fn run_all() {
+        let names = names();
+        println!("| body | {} | layer / by hand |", names.join(" | "));
+        println!("|---|{}---|", "---|".repeat(names.len()));
+        for (size, label) in RATIO_SIZES {
+            let body = body_of(size);
+            let mut contenders: Vec<_> = names.iter().map(|name| contender(name, &body)).collect();
+            // About 1 ms of work a batch at the floor's speed: short batches, many rounds,
+            // so the best round of each is one the machine's other work left alone.
+            let count = ((1 << 20) / size.max(1)).clamp(2, 4096);
+            let mut best = vec![f64::INFINITY; contenders.len()];
+            for round in 0..=ROUNDS {
+                // A different contender goes first each round.
+                for k in 0..contenders.len() {
+                    let i = (k + round) % contenders.len();
+                    let batch = contenders[i].batch(count);
+                    let started = Instant::now();
+                    contenders[i].send(batch);
+                    let ns = started.elapsed().as_nanos() as f64 / count as f64;
+                    // Round 0 warms up.
+                    if round > 0 {
+                        best[i] = best[i].min(ns);
+                    }
+                }
+            }
+            let cells: Vec<_> = best.iter().map(|&ns| format_ns(ns)).collect();
+            println!(
+                "| {label} | {} | **{:.2}** |",
+                cells.join(" | "),
+                best[2] / best[1]
+            );
+        }
+    }
+
+    pub(super) fn profile(spec: &str) {
+        let mut parts = spec.split(':');
+        let (Some(name), Some(size), Some(count)) = (parts.next(), parts.next(), parts.next())
+        else {
+            panic!("TOWER_WEBHOOK_PROFILE=<contender>:<bytes>:<count>");
+        };
+        let (size, count): (usize, usize) = (size.parse().unwrap(), count.parse().unwrap());
+        let mut contender = contender(name, &body_of(size));
+        // One request first, so one-time set-up is not counted.
+        let warm = contender.batch(1);
+        contender.send(warm);
+        let batch = contender.batch(count);
+        contender.send(batch);
+    }
+}

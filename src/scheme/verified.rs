@@ -4,6 +4,7 @@
 use std::{borrow::Cow, sync::Arc};
 
 use bytes::Bytes;
+use http::HeaderValue;
 
 use super::{
     envelope::encoding::Tag,
@@ -42,8 +43,14 @@ pub struct Verified {
 /// if something asks for it (a replay guard), not on every request.
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Delivery {
-    /// Already a digest: given by a custom scheme, or a signed message id.
+    /// Already a digest: given by a custom scheme, or a scheme's own name for it.
     Id(DeliveryId),
+    /// A signed message id (Standard Webhooks' `webhook-id`) within the scheme named here,
+    /// as the header carried it (cloning a received header value copies no bytes).
+    Message {
+        namespace: Cow<'static, str>,
+        id: HeaderValue,
+    },
     /// A verified signature in canonical form, within the scheme named here, and the
     /// sender's event id if it names one.
     Signature {
@@ -135,6 +142,53 @@ impl Verified {
     pub(crate) fn also_named(mut self, id: DeliveryId) -> Self {
         self.also = Some(Box::new(id));
         self
+    }
+
+    /// Verified under key `index`, of the keys resolved for `key_id` if they were, and named
+    /// by its keyed signature within `namespace`, the signed bytes' MACs under the other keys
+    /// (`more_names`, see [`more_names`](Self::more_names)) and the sender's `event` id, if
+    /// any: built in one step, since a marker this size is copied on each move.
+    pub(crate) fn signed(
+        index: usize,
+        key_id: Option<Arc<str>>,
+        namespace: Cow<'static, str>,
+        signature: Tag,
+        more_names: Vec<Tag>,
+        event: Option<Event>,
+    ) -> Self {
+        Self {
+            key_index: index,
+            key_id,
+            delivery: Some(Delivery::Signature {
+                namespace,
+                signature,
+                more_names: (!more_names.is_empty()).then(|| more_names.into_boxed_slice()),
+                keyed: true,
+                event,
+            }),
+            also: None,
+            #[cfg(feature = "metrics")]
+            scheme: None,
+        }
+    }
+
+    /// Verified under key `index`, of the keys resolved for `key_id` if they were, and named
+    /// by the signed message `id` within `namespace`: [`DeliveryId::derive`]`(namespace, id)`,
+    /// when asked for.
+    pub(crate) fn with_message_id(
+        index: usize,
+        key_id: Option<Arc<str>>,
+        namespace: Cow<'static, str>,
+        id: HeaderValue,
+    ) -> Self {
+        Self {
+            key_index: index,
+            key_id,
+            delivery: Some(Delivery::Message { namespace, id }),
+            also: None,
+            #[cfg(feature = "metrics")]
+            scheme: None,
+        }
     }
 
     pub(crate) fn with_signature(mut self, namespace: Cow<'static, str>, signature: Tag) -> Self {
@@ -242,6 +296,9 @@ impl Verified {
     fn primary(&self) -> Option<(DeliveryId, bool)> {
         let (id, by_signature) = match self.delivery.as_ref()? {
             Delivery::Id(id) => (*id, false),
+            Delivery::Message { namespace, id } => {
+                (DeliveryId::derive(namespace, id.as_bytes()), false)
+            }
             Delivery::Signature {
                 namespace,
                 signature,

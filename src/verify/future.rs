@@ -116,8 +116,8 @@ where
                         polled_after_completion()
                     };
                     match progress {
-                        Ok(()) => state.finish().into_state(),
-                        Err(rejection) => Next::Reject(state.reject(&rejection)).into_state(),
+                        Ok(()) => state.finish(),
+                        Err(rejection) => State::rejected(state.reject(&rejection)),
                     }
                 }
                 StateProj::Concluding { verdict, decision } => {
@@ -125,7 +125,7 @@ where
                     let Some(decision) = decision.take() else {
                         polled_after_completion()
                     };
-                    decision.decide(verdict).into_state()
+                    decision.decide(verdict)
                 }
             };
             this.state.set(next);
@@ -148,33 +148,24 @@ pub(crate) fn polled_after_completion() -> ! {
     panic!("tower-webhook future polled after completion")
 }
 
-/// What follows once the body is read.
-enum Next<S> {
-    /// Call the inner service with the request, keeping its body's bytes reserved.
-    Call(Request<BufferedBody>, S, Reservation),
-    /// Answer with this response.
-    Reject(Response<Bytes>),
-    /// Wait for the verdict (a key being fetched), then decide.
-    Wait(VerdictFuture, Decision<S>),
-}
-
-impl<S> Next<S> {
-    fn into_state<F, B, V>(self) -> State<F, S, B, V>
+impl<F, S, B, V> State<F, S, B, V> {
+    /// Calls the inner service with the request, keeping its body's bytes reserved. Each
+    /// step out of `Reading` builds the next state directly, with no intermediate value:
+    /// the request and the verifier are hundreds of bytes, copied on every move.
+    fn call(mut inner: S, request: Request<BufferedBody>, reservation: Reservation) -> Self
     where
         S: Service<Request<BufferedBody>, Future = F>,
     {
-        match self {
-            Self::Call(request, mut inner, reservation) => State::Calling {
-                future: inner.call(request),
-                reservation: Some(reservation),
-            },
-            Self::Reject(response) => State::Rejected {
-                response: Some(response),
-            },
-            Self::Wait(verdict, decision) => State::Concluding {
-                verdict,
-                decision: Some(decision),
-            },
+        State::Calling {
+            future: inner.call(request),
+            reservation: Some(reservation),
+        }
+    }
+
+    /// Answers with this response.
+    fn rejected(response: Response<Bytes>) -> Self {
+        State::Rejected {
+            response: Some(response),
         }
     }
 }
@@ -414,7 +405,10 @@ impl<S, V: Verifier> Reading<S, V> {
     /// The verdict: call the inner service with the request, or answer with a rejection, or
     /// wait for a key first. In report-only mode a failed request goes on too, marked
     /// [`Unverified`].
-    fn finish(self) -> Next<S> {
+    fn finish<F, B>(self) -> State<F, S, B, V>
+    where
+        S: Service<Request<BufferedBody>, Future = F>,
+    {
         let key_id = self.key_id();
         let body = self.buffer.into_body();
         let verdict = match self.verifier {
@@ -440,7 +434,10 @@ impl<S, V: Verifier> Reading<S, V> {
         };
         match verdict {
             Finish::Ready(verdict) => decision.decide(verdict),
-            Finish::Waiting(verdict) => Next::Wait(verdict, decision),
+            Finish::Waiting(verdict) => State::Concluding {
+                verdict,
+                decision: Some(decision),
+            },
         }
     }
 }
@@ -459,7 +456,10 @@ pub(crate) struct Decision<S> {
 }
 
 impl<S> Decision<S> {
-    fn decide(self, verdict: Result<Verified, Rejection>) -> Next<S> {
+    fn decide<F, B, V>(self, verdict: Result<Verified, Rejection>) -> State<F, S, B, V>
+    where
+        S: Service<Request<BufferedBody>, Future = F>,
+    {
         let body = self.body;
         let mut parts = self.parts;
         match verdict {
@@ -489,16 +489,16 @@ impl<S> Decision<S> {
                 parts.extensions.insert(Unverified::from(&rejection));
             }
             Err(rejection) => {
-                return Next::Reject(self.verdicts.reject(
+                return State::rejected(self.verdicts.reject(
                     &rejection,
                     self.peer,
                     self.key_id.as_deref(),
-                ))
+                ));
             }
         }
-        Next::Call(
-            Request::from_parts(parts, body),
+        State::call(
             self.inner,
+            Request::from_parts(parts, body),
             self.reservation,
         )
     }

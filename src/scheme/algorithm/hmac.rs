@@ -5,7 +5,6 @@ use std::fmt;
 
 use hmac::{Hmac as HmacOf, Mac as _};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 use crate::scheme::{
     algorithm::sealed, envelope::encoding::Tag, envelope::format::MAX_SIGNATURES_ACROSS_HEADERS,
@@ -110,7 +109,7 @@ fn equals_any(computed: &Tag, claimed: &[Tag]) -> bool {
     let matched = claimed
         .iter()
         .fold(subtle::Choice::from(0), |any, claimed| {
-            any | computed.as_slice().ct_eq(claimed.as_slice())
+            any | computed.ct_eq(claimed)
         });
     bool::from(matched)
 }
@@ -126,9 +125,45 @@ pub struct Hmac {
 }
 
 /// The per-request state of [`Hmac`]: one running MAC per secret, and the claimed MACs.
+/// The first secret's MAC and a single claimed MAC are held inline: with one secret and one
+/// signature, the usual request, starting allocates nothing.
 pub struct HmacState {
-    macs: Vec<KeyedMac>,
-    claimed: Vec<Tag>,
+    primary: KeyedMac,
+    rotated: Vec<KeyedMac>,
+    claimed: Claimed,
+}
+
+/// The MACs a request claims: one, or a list.
+enum Claimed {
+    One(Tag),
+    Many(Vec<Tag>),
+}
+
+impl Claimed {
+    fn as_slice(&self) -> &[Tag] {
+        match self {
+            Self::One(tag) => std::slice::from_ref(tag),
+            Self::Many(tags) => tags,
+        }
+    }
+}
+
+impl Hmac {
+    fn state(&self, claimed: Claimed) -> Result<HmacState, Rejection> {
+        let len = self.primary.output_len();
+        if claimed
+            .as_slice()
+            .iter()
+            .any(|tag| tag.as_slice().len() != len)
+        {
+            return Err(Rejection::MalformedSignature);
+        }
+        Ok(HmacState {
+            primary: self.primary.clone(),
+            rotated: self.rotated.clone(),
+            claimed,
+        })
+    }
 }
 
 impl sealed::Algorithm for Hmac {
@@ -144,43 +179,38 @@ impl sealed::Algorithm for Hmac {
     }
 
     fn start(&self, claimed: Vec<Tag>) -> Result<HmacState, Rejection> {
-        let len = self.primary.output_len();
-        if claimed.iter().any(|tag| tag.as_slice().len() != len) {
-            return Err(Rejection::MalformedSignature);
-        }
-        Ok(HmacState {
-            macs: std::iter::once(&self.primary)
-                .chain(&self.rotated)
-                .cloned()
-                .collect(),
-            claimed,
-        })
+        self.state(Claimed::Many(claimed))
+    }
+
+    fn start_one(&self, claimed: Tag) -> Result<HmacState, Rejection> {
+        self.state(Claimed::One(claimed))
     }
 
     fn update(state: &mut HmacState, data: &[u8]) {
-        for mac in &mut state.macs {
+        state.primary.update(data);
+        for mac in &mut state.rotated {
             mac.update(data);
         }
     }
 
     fn finish(state: HmacState) -> Result<(usize, Tag), Rejection> {
-        state
-            .macs
-            .into_iter()
+        let claimed = state.claimed.as_slice();
+        std::iter::once(state.primary)
+            .chain(state.rotated)
             .enumerate()
-            .find_map(|(index, mac)| Some((index, mac.matches_any(&state.claimed)?)))
+            .find_map(|(index, mac)| Some((index, mac.matches_any(claimed)?)))
             .ok_or(Rejection::InvalidSignature)
     }
 
     /// Every key's MAC is computed anyway: the first key's names the delivery, the others'
     /// name it too, whichever key matched a claimed signature.
     fn finish_named(state: HmacState) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
-        let mut macs = state.macs.into_iter().map(KeyedMac::finalize);
-        let first = macs.next().ok_or(Rejection::InvalidSignature)?;
-        let others: Vec<Tag> = macs.collect();
+        let claimed = state.claimed.as_slice();
+        let first = state.primary.finalize();
+        let others: Vec<Tag> = state.rotated.into_iter().map(KeyedMac::finalize).collect();
         let index = std::iter::once(&first)
             .chain(&others)
-            .position(|mac| equals_any(mac, &state.claimed))
+            .position(|mac| equals_any(mac, claimed))
             .ok_or(Rejection::InvalidSignature)?;
         Ok((index, first, others))
     }
@@ -202,12 +232,12 @@ impl fmt::Debug for Hmac {
 /// |---|---|---|
 /// | [`sha256(secret)`](HmacScheme::sha256), `sha1(secret)` (feature `sha1`) | | the hash, and the secret: bytes, or a source that finds it per request (feature `keys`) |
 /// | [`header`](SignatureScheme::header) | `X-Signature` | the header carrying the signature(s) |
-/// | [`encoding`](SignatureScheme::encoding) | hex | how each signature is written: [`Encoding`](super::Encoding) |
+/// | [`encoding`](SignatureScheme::encoding) | hex | how each signature is written: [`Encoding`](crate::Encoding) |
 /// | [`prefix`](SignatureScheme::prefix) | none | text before a single signature (`sha256=`) |
-/// | [`signature_format`](SignatureScheme::signature_format) | one signature | several signatures, a timestamp inside the header: [`SignatureFormat`](super::SignatureFormat) |
+/// | [`signature_format`](SignatureScheme::signature_format) | one signature | several signatures, a timestamp inside the header: [`SignatureFormat`](crate::scheme::SignatureFormat) |
 /// | [`signed_payload`](SignatureScheme::signed_payload) | `{body}` | what is signed: `{timestamp}.{body}`, `{id}.{timestamp}.{body}`, `{body}{timestamp}` |
 /// | [`timestamp_header`](SignatureScheme::timestamp_header), [`id_header`](SignatureScheme::id_header) | none | where `{timestamp}` and `{id}` come from |
-/// | [`timestamp_format`](SignatureScheme::timestamp_format) | Unix seconds | how the timestamp is written: [`TimestampFormat`](super::TimestampFormat) |
+/// | [`timestamp_format`](SignatureScheme::timestamp_format) | Unix seconds | how the timestamp is written: [`TimestampFormat`](crate::scheme::TimestampFormat) |
 /// | [`tolerance`](SignatureScheme::tolerance) | 5 minutes | how far a signed timestamp may be from now, either way |
 /// | [`clock`](SignatureScheme::clock) | the system clock | what "now" is, for tests |
 /// | [`also_accept(old_secret)`](HmacScheme#method.also_accept) | none | more secrets that verify, for rotation |

@@ -67,6 +67,12 @@ pub(crate) mod sealed {
         /// [`Rejection::MalformedSignature`].
         fn start(&self, claimed: Vec<Tag>) -> Result<Self::State, Rejection>;
 
+        /// [`start`](Self::start) with the one signature a request almost always claims; an
+        /// algorithm may hold it without allocating a list.
+        fn start_one(&self, claimed: Tag) -> Result<Self::State, Rejection> {
+            self.start(vec![claimed])
+        }
+
         /// Feeds the next signed bytes.
         fn update(state: &mut Self::State, data: &[u8]);
 

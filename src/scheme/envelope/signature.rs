@@ -630,24 +630,51 @@ fn signed_id(id: &[u8]) -> Option<&[u8]> {
     usable.then_some(id)
 }
 
-/// `claimed` without repeats, in first-seen order: a signature sent twice is checked once,
-/// so copies cannot multiply the work of a public-key verification.
-fn distinct(claimed: Vec<Tag>) -> Vec<Tag> {
-    let mut distinct = Vec::with_capacity(claimed.len());
-    for tag in claimed {
-        if !distinct.contains(&tag) {
-            distinct.push(tag);
+/// The signatures a request claims, without repeats, in first-seen order, and how many it
+/// sent. A signature sent twice is checked once, so copies cannot multiply the work of a
+/// public-key verification. The first is held inline: a request almost always claims one, and
+/// then no list is allocated.
+#[derive(Default)]
+struct Claimed {
+    sent: usize,
+    first: Option<Tag>,
+    more: Vec<Tag>,
+}
+
+impl Claimed {
+    fn push(&mut self, tag: Tag) {
+        self.sent += 1;
+        match &self.first {
+            None => self.first = Some(tag),
+            Some(first) if *first == tag || self.more.contains(&tag) => {}
+            Some(_) => self.more.push(tag),
         }
     }
-    distinct
+
+    fn distinct(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
+    /// Starts `keys` checking these signatures (at least one).
+    fn start<A: Algorithm>(self, keys: &A) -> Result<A::State, Rejection> {
+        match self.first {
+            Some(first) if self.more.is_empty() => keys.start_one(first),
+            first => {
+                let mut all = Vec::with_capacity(self.distinct());
+                all.extend(first);
+                all.extend(self.more);
+                keys.start(all)
+            }
+        }
+    }
 }
 
 /// What the request head says, checked before any key is needed: the claimed signatures,
 /// and the signed timestamp (within the tolerance) and id.
 struct Head<'a> {
-    claimed: Vec<Tag>,
+    claimed: Claimed,
     timestamp: Option<&'a [u8]>,
-    id: Option<&'a [u8]>,
+    id: Option<&'a HeaderValue>,
     /// The event id from an unsigned header, if the scheme reads one and it is there.
     event_header: Option<&'a [u8]>,
 }
@@ -655,7 +682,7 @@ struct Head<'a> {
 impl<A: Algorithm> SignatureScheme<A> {
     fn head<'a>(&self, request: &'a Parts) -> Result<Head<'a>, Rejection> {
         let names = std::iter::once(&self.signature_header).chain(&self.signature_fallback);
-        let mut claimed = Vec::new();
+        let mut claimed = Claimed::default();
         let mut in_header = None;
         if let Some(value) = find_one(&request.headers, names)? {
             in_header = self.claim(value, &mut claimed)?;
@@ -666,7 +693,7 @@ impl<A: Algorithm> SignatureScheme<A> {
             };
             self.claim(value, &mut claimed)?;
         }
-        if claimed.is_empty() {
+        if claimed.sent == 0 {
             return Err(Rejection::MissingSignature);
         }
         for (name, expected) in &self.fixed_headers {
@@ -674,15 +701,15 @@ impl<A: Algorithm> SignatureScheme<A> {
                 return Err(Rejection::MalformedSignature);
             }
         }
-        let claimed = distinct(claimed);
-        if claimed.len() > A::MAX_CLAIMED {
+        if claimed.distinct() > A::MAX_CLAIMED {
             return Err(Rejection::MalformedSignature);
         }
         let timestamp = self.fresh_timestamp(request, in_header)?;
         let id = if self.payload.needs(&Piece::Id) {
             let id = find_one(&request.headers, &self.id_headers)?
                 .ok_or(Rejection::MalformedSignature)?;
-            Some(signed_id(id.as_bytes()).ok_or(Rejection::MalformedSignature)?)
+            signed_id(id.as_bytes()).ok_or(Rejection::MalformedSignature)?;
+            Some(id)
         } else {
             None
         };
@@ -706,7 +733,7 @@ impl<A: Algorithm> SignatureScheme<A> {
     fn claim<'a>(
         &self,
         value: &'a HeaderValue,
-        claimed: &mut Vec<Tag>,
+        claimed: &mut Claimed,
     ) -> Result<Option<&'a [u8]>, Rejection> {
         let mut value = value.as_bytes().trim_ascii();
         if value.is_empty() {
@@ -715,19 +742,34 @@ impl<A: Algorithm> SignatureScheme<A> {
         if let Some(prefix) = self.optional_prefix {
             value = value.strip_prefix(prefix.as_bytes()).unwrap_or(value);
         }
+        // One signature after a prefix, the usual layout, as `SignatureFormat::parse` reads
+        // it, without the list it collects.
+        if let SignatureFormat::Single { prefix } = &self.format {
+            let encoded = value
+                .strip_prefix(prefix.as_bytes())
+                .ok_or(Rejection::MalformedSignature)?;
+            self.claim_one(encoded, claimed)?;
+            return Ok(None);
+        }
         let parsed = self.format.parse(value)?;
         for encoded in &parsed.signatures {
-            // Counted across headers too, before decoding any more.
-            if claimed.len() >= self.max_signatures {
-                return Err(Rejection::MalformedSignature);
-            }
-            claimed.push(
-                self.encoding
-                    .decode(encoded)
-                    .ok_or(Rejection::MalformedSignature)?,
-            );
+            self.claim_one(encoded, claimed)?;
         }
         Ok(parsed.timestamp)
+    }
+
+    /// Decodes one signature into `claimed`.
+    fn claim_one(&self, encoded: &[u8], claimed: &mut Claimed) -> Result<(), Rejection> {
+        // Counted across headers too, before decoding any more.
+        if claimed.sent >= self.max_signatures {
+            return Err(Rejection::MalformedSignature);
+        }
+        claimed.push(
+            self.encoding
+                .decode(encoded)
+                .ok_or(Rejection::MalformedSignature)?,
+        );
+        Ok(())
     }
 
     /// The verifier of a checked head under `keys`, fed the signed prefix.
@@ -737,10 +779,10 @@ impl<A: Algorithm> SignatureScheme<A> {
         keys: &A,
         key_id: Option<Arc<str>>,
     ) -> Result<SignatureVerifier<A>, Rejection> {
-        let mut state = keys.start(head.claimed)?;
+        let mut state = head.claimed.start(keys)?;
         let (timestamp, id) = (
             head.timestamp.unwrap_or_default(),
-            head.id.unwrap_or_default(),
+            head.id.map(HeaderValue::as_bytes).unwrap_or_default(),
         );
         for piece in self.payload.pieces() {
             A::update(&mut state, piece.bytes(timestamp, id));
@@ -767,7 +809,7 @@ impl<A: Algorithm> SignatureScheme<A> {
         Ok(SignatureVerifier {
             state,
             suffix,
-            delivery: head.id.map(|id| DeliveryId::derive(&self.name, id)),
+            message_id: head.id.cloned(),
             event,
             name: self.name.clone(),
             key_id,
@@ -837,8 +879,8 @@ pub struct SignatureVerifier<A: Algorithm> {
     key_id: Option<Arc<str>>,
     /// The sender's event id, or where to find it, for a delivery named by its signature.
     event: Option<Event>,
-    /// The signed message id's digest, where the scheme signs one.
-    delivery: Option<DeliveryId>,
+    /// The signed message id, where the scheme signs one; digested only if asked for.
+    message_id: Option<HeaderValue>,
     /// The scheme's name, the namespace of a delivery named by its signature.
     name: Cow<'static, str>,
     /// The timestamp signed inside the body, checked once the signature verifies.
@@ -863,22 +905,26 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         if let Some(check) = &self.body_timestamp {
             check.check(body)?;
         }
-        let resolved = self.key_id.is_some();
-        let verified = Verified::keyed(index, self.key_id);
-        Ok(match self.delivery {
+        Ok(match self.message_id {
             // The signed message id, scoped to the tenant (a tenant may sign any id); and,
             // with keys resolved per request, the signature, which only this tenant's key
             // makes, unscoped: a source that finds the tenant's keys under another spelling
             // of its name must not make a captured copy new.
-            Some(id) if resolved => verified.with_delivery_id(id).also_named(DeliveryId::derive(
-                &format!("{}#signature", self.name),
-                signature.as_slice(),
-            )),
-            Some(id) => verified.with_delivery_id(id),
-            None => verified
-                .with_signature(self.name, signature)
-                .more_names(under_other_keys)
-                .with_event(self.event),
+            Some(id) if self.key_id.is_some() => {
+                let signature_name =
+                    DeliveryId::derive(&format!("{}#signature", self.name), signature.as_slice());
+                Verified::with_message_id(index, self.key_id, self.name, id)
+                    .also_named(signature_name)
+            }
+            Some(id) => Verified::with_message_id(index, self.key_id, self.name, id),
+            None => Verified::signed(
+                index,
+                self.key_id,
+                self.name,
+                signature,
+                under_other_keys,
+                self.event,
+            ),
         })
     }
 }
@@ -899,6 +945,24 @@ impl<A: Algorithm> SharedClock for SignatureScheme<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signed_message_id_names_the_delivery_when_asked() {
+        let scheme = crate::HmacScheme::sha256("k")
+            .id_header("x-id")
+            .signed_payload("{id}.{body}")
+            .named("acme");
+        let headers = scheme.sign_message(&crate::sign::Message::new(b"{}").id("msg_1"));
+        let mut request = http::Request::new(());
+        *request.headers_mut() = headers;
+        let (parts, ()) = request.into_parts();
+        let mut verifier = scheme.verifier(&parts).unwrap();
+        verifier.update(b"{}");
+        let verified = verifier.finish(b"{}").unwrap();
+        let id = DeliveryId::derive("acme", b"msg_1");
+        assert_eq!(verified.delivery_id(), Some(id));
+        assert_eq!(verified.delivery_ids(), vec![id]);
+    }
 
     #[test]
     fn signed_ids_are_what_senders_send_and_nothing_that_can_be_re_split() {
