@@ -1,5 +1,5 @@
-//! [`Webhook`]: an axum extractor for the verified body, deserialized, with its [`Verified`]
-//! (features `axum` and `json`).
+//! [`Webhook`]: an axum extractor for the verified body, deserialized from JSON or a form,
+//! with its [`Verified`] (features `axum` and `json`).
 
 use std::fmt;
 
@@ -12,8 +12,14 @@ use serde::de::DeserializeOwned;
 
 use crate::{rejection::Unverified, scheme::Verified};
 
-/// The verified body of a webhook, deserialized from JSON, with what the layer verified
-/// (the tenant's [`key_id`](Verified::key_id), the [`delivery_id`](Verified::delivery_id)).
+/// The verified body of a webhook, deserialized, with what the layer verified (the tenant's
+/// [`key_id`](Verified::key_id), the [`delivery_id`](Verified::delivery_id)).
+///
+/// The body is read by its `Content-Type`, as axum's `Json` and `Form` read theirs:
+/// `application/x-www-form-urlencoded` as a form (Twilio; with serde_urlencoded, as `Form`
+/// does), `application/json` and `application/*+json` as JSON, and also `text/plain`, in
+/// which Amazon SNS sends its JSON messages. A request without a `Content-Type` is read as
+/// JSON (most senders send JSON, and some tests send no type); any other type gets `415`.
 ///
 /// Use it in a handler behind [`WebhookSignatureLayer`](crate::WebhookSignatureLayer), in
 /// place of parsing the body by hand:
@@ -45,8 +51,39 @@ use crate::{rejection::Unverified, scheme::Verified};
 /// |---|---|
 /// | the request carries no [`Verified`]: the handler is not behind the layer | `500`, `webhook handler is not behind WebhookSignatureLayer` |
 /// | a report-only layer let through a delivery it would have refused ([`Unverified`]) | the status the layer would have answered (`401`, `403`, …) |
+/// | a `Content-Type` neither JSON, a form, nor `text/plain` | `415`, as axum's `Json` and `Form` |
 /// | the body is not JSON | `400` |
 /// | the body is JSON, but not a `T` | `422`, as axum's `Json` |
+/// | the form is not a `T` | `422`, as axum's `Form` |
+///
+/// A form, as Twilio posts it:
+///
+/// ```
+/// use axum::{routing::post, Router};
+/// use serde::Deserialize;
+/// use tower_webhook::{extract::Webhook, presets, WebhookSignatureLayer};
+///
+/// #[derive(Deserialize)]
+/// #[serde(rename_all = "PascalCase")]
+/// struct Sms {
+///     from: String,
+///     body: String,
+/// }
+///
+/// async fn sms(Webhook { event, .. }: Webhook<Sms>) -> String {
+///     format!("{} says {}", event.from, event.body)
+/// }
+///
+/// # #[cfg(feature = "twilio")]
+/// # {
+/// let app: Router = Router::new()
+///     .route("/webhooks/twilio", post(sms))
+///     .route_layer(WebhookSignatureLayer::new(
+///         presets::twilio("auth token", "https://example.com")?,
+///     ));
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Webhook<T> {
     /// The body, deserialized.
@@ -72,20 +109,52 @@ where
                 })
             }
         };
+        // Checked before the body is read, as axum's extractors do.
+        let format =
+            BodyFormat::of(request.headers()).ok_or(WebhookRejection::UnsupportedContentType)?;
         // Not `Bytes::from_request`: it applies axum's `DefaultBodyLimit` (2 MiB), which would
         // refuse a delivery the layer verified under a larger `max_body_size`. The layer has
         // already read this body whole within its own limit; it is only handed on here.
         let body = axum::body::to_bytes(request.into_body(), usize::MAX)
             .await
             .map_err(|_| WebhookRejection::UnreadableBody)?;
-        let event = serde_json::from_slice(&body).map_err(|error| {
-            if error.is_data() {
-                WebhookRejection::UnexpectedJson(error.to_string())
-            } else {
-                WebhookRejection::InvalidJson(error.to_string())
-            }
-        })?;
+        let event = match format {
+            BodyFormat::Json => serde_json::from_slice(&body).map_err(|error| {
+                if error.is_data() {
+                    WebhookRejection::UnexpectedJson(error.to_string())
+                } else {
+                    WebhookRejection::InvalidJson(error.to_string())
+                }
+            })?,
+            BodyFormat::Form => serde_urlencoded::from_bytes(&body)
+                .map_err(|error| WebhookRejection::UnexpectedForm(error.to_string()))?,
+        };
         Ok(Self { event, verified })
+    }
+}
+
+/// How a body is read, by its `Content-Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyFormat {
+    Json,
+    Form,
+}
+
+impl BodyFormat {
+    /// The format of a request with these headers; `None` for a type that is neither.
+    fn of(headers: &axum::http::HeaderMap) -> Option<Self> {
+        let Some(value) = headers.get(axum::http::header::CONTENT_TYPE) else {
+            return Some(Self::Json);
+        };
+        let essence = value.to_str().ok()?.split(';').next()?.trim();
+        let essence = essence.to_ascii_lowercase();
+        let (kind, subtype) = essence.split_once('/')?;
+        match (kind, subtype) {
+            ("application", "x-www-form-urlencoded") => Some(Self::Form),
+            ("application", "json") | ("text", "plain") => Some(Self::Json),
+            ("application", subtype) if subtype.ends_with("+json") => Some(Self::Json),
+            _ => None,
+        }
     }
 }
 
@@ -117,6 +186,10 @@ pub enum WebhookRejection {
     InvalidJson(String),
     /// The body is JSON but not the type asked for: `422`, with serde's message.
     UnexpectedJson(String),
+    /// The `Content-Type` is neither JSON, a form, nor `text/plain`: `415`.
+    UnsupportedContentType,
+    /// The form is not the type asked for: `422`, with serde's message.
+    UnexpectedForm(String),
 }
 
 impl WebhookRejection {
@@ -133,7 +206,8 @@ impl WebhookRejection {
             Self::NotVerified => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unverified(unverified) => unverified.status(),
             Self::UnreadableBody | Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
-            Self::UnexpectedJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnexpectedJson(_) | Self::UnexpectedForm(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 }
@@ -157,6 +231,12 @@ impl fmt::Display for WebhookRejection {
             Self::InvalidJson(error) => write!(f, "webhook body is not JSON: {error}"),
             Self::UnexpectedJson(error) => {
                 write!(f, "webhook body is not the expected JSON: {error}")
+            }
+            Self::UnsupportedContentType => f.write_str(
+                "webhook body's content type is not `application/json` or `application/x-www-form-urlencoded`",
+            ),
+            Self::UnexpectedForm(error) => {
+                write!(f, "webhook body is not the expected form: {error}")
             }
         }
     }
@@ -189,6 +269,44 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(webhook.event["pad"].as_str().map(str::len), Some(3 << 20));
+    }
+
+    #[test]
+    fn the_content_type_chooses_the_format_as_axums_extractors_do() {
+        let format = |value: Option<&str>| {
+            let mut headers = axum::http::HeaderMap::new();
+            if let Some(value) = value {
+                headers.insert("content-type", value.parse().unwrap());
+            }
+            BodyFormat::of(&headers)
+        };
+        assert_eq!(format(None), Some(BodyFormat::Json));
+        assert_eq!(format(Some("application/json")), Some(BodyFormat::Json));
+        assert_eq!(
+            format(Some("Application/JSON; charset=utf-8")),
+            Some(BodyFormat::Json)
+        );
+        assert_eq!(
+            format(Some("application/cloudevents+json")),
+            Some(BodyFormat::Json)
+        );
+        assert_eq!(
+            format(Some("text/plain; charset=UTF-8")),
+            Some(BodyFormat::Json)
+        );
+        assert_eq!(
+            format(Some("application/x-www-form-urlencoded; charset=utf-8")),
+            Some(BodyFormat::Form)
+        );
+        for other in [
+            "multipart/form-data; boundary=x",
+            "application/xml",
+            "text/html",
+            "json",
+            "",
+        ] {
+            assert_eq!(format(Some(other)), None, "{other}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `Webhook<T>`, the axum extractor, behind the layer on a real server: a verified body
 //! arrives deserialized with its `Verified`; a body that is not JSON gets 400, JSON of
 //! another shape 422, a route outside the layer 500, and a report-only layer's unverified
-//! delivery the status the layer would have answered. The handler runs only on success.
+//! delivery the status the layer would have answered; a Twilio form is read as a form, and
+//! a type neither JSON nor a form gets 415. The handler runs only on success.
 #![cfg(all(feature = "axum", feature = "json"))]
 
 mod support;
@@ -116,4 +117,80 @@ async fn a_handler_reads_the_verified_event_and_each_failure_gets_its_status() {
         1,
         "a refused request reached the handler"
     );
+}
+
+/// Twilio posts forms: a Twilio-signed form (signed by the test kit) reaches a
+/// `Webhook<TwilioForm>` handler deserialized; a form missing a field gets `422`; a verified
+/// body in a type that is neither JSON nor a form gets `415`, as axum's `Json` and `Form`
+/// answer. The handler runs for the first only.
+#[cfg(all(feature = "twilio", feature = "test-util"))]
+#[tokio::test]
+async fn a_twilio_form_reaches_the_handler_and_other_content_types_get_415() {
+    use tower_webhook::testing::TestSender;
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct TwilioForm {
+        from: String,
+        body: String,
+        num_media: u32,
+    }
+
+    let twilio = TestSender::new("twilio")
+        .unwrap()
+        .key("twilio auth token")
+        .url("https://example.com");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (form_calls, json_calls) = (Arc::clone(&calls), Arc::clone(&calls));
+    let app = Router::new()
+        .route(
+            "/twilio",
+            post(move |Webhook { event, .. }: Webhook<TwilioForm>| {
+                form_calls.fetch_add(1, Ordering::SeqCst);
+                async move { format!("{}: {} ({})", event.from, event.body, event.num_media) }
+            })
+            .layer(WebhookSignatureLayer::new(twilio.receiver().unwrap())),
+        )
+        .route(
+            "/stripe",
+            post(move |_: Webhook<serde_json::Value>| {
+                json_calls.fetch_add(1, Ordering::SeqCst);
+                async { "ok" }
+            })
+            .layer(WebhookSignatureLayer::new(presets::stripe(SECRET))),
+        );
+    let addr = support::serve_axum(app).await;
+    let form = |body: &'static str| {
+        let request = Request::post("/twilio")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Bytes::from_static(body.as_bytes()))
+            .unwrap();
+        twilio.sign(request).unwrap().map(Full::new)
+    };
+
+    let (status, _, answer) = support::send(
+        addr,
+        form("From=%2B15551234567&Body=hello+there&NumMedia=0&To=%2B15557654321"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer:?}");
+    assert_eq!(answer, "+15551234567: hello there (0)");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let (status, _, answer) = support::send(addr, form("From=%2B15551234567&NumMedia=0")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer:?}");
+    assert!(
+        answer.starts_with(b"webhook body is not the expected form: "),
+        "{answer:?}"
+    );
+
+    let mut xml = signed("/stripe", r#"{"id":"evt_1"}"#);
+    xml.headers_mut()
+        .insert("content-type", "application/xml".parse().unwrap());
+    let (status, _, answer) = support::send(addr, xml).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{answer:?}");
+    // The same delivery as JSON is read: the 415 is the type's, not the signature's.
+    let (status, _, _) = support::send(addr, signed("/stripe", r#"{"id":"evt_1"}"#)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

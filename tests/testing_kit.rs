@@ -1,6 +1,6 @@
-//! The test kit (`testing`): a signed request for every preset but the fetched-key ones,
-//! from one call, passes the preset's own layer on a real server, including the public-key
-//! senders under a key pair the kit generates.
+//! The test kit (`testing`): a signed request for every preset, from one call, passes the
+//! preset's own layer on a real server, including the public-key senders under a key pair
+//! the kit generates and the fetched-key senders under the keys of a local `KeyHost`.
 #![cfg(feature = "test-util")]
 
 mod support;
@@ -31,27 +31,24 @@ fn body_for(name: &str) -> &'static str {
 }
 
 /// Every available preset, by name: the kit's request passes the kit's receiver behind a
-/// real axum server and the inner service gets the signed body; the fetched-key senders
-/// are refused by name with `FetchedKey`.
+/// real axum server and the inner service gets the signed body; the fetched-key senders,
+/// without a key host, are refused by name with `FetchedKey` (with one: below).
 #[tokio::test]
 async fn every_preset_but_fetched_keys_signs_in_one_call_and_passes_a_real_server() {
     let mut app = Router::new();
     let mut requests = Vec::new();
     for preset in presets::all().iter().filter(|p| p.is_available()) {
         let name = preset.name();
-        let sender = match TestSender::new(name) {
-            Ok(sender) => sender,
-            Err(error) => {
-                assert_eq!(
-                    error,
-                    TestSenderError::Sign(SignError::FetchedKey {
-                        scheme: name.into()
-                    })
-                );
-                assert!(["paypal", "sns", "plaid", "fusionauth_jwks"].contains(&name));
-                continue;
-            }
-        };
+        let sender = TestSender::new(name).unwrap();
+        if ["paypal", "sns", "plaid", "fusionauth_jwks"].contains(&name) {
+            assert_eq!(
+                sender.signed_request(body_for(name)).unwrap_err(),
+                TestSenderError::Sign(SignError::FetchedKey {
+                    scheme: name.into()
+                })
+            );
+            continue;
+        }
         let sender = sender.timestamp(NOW);
         let path = format!("/hook/{name}");
         // Twilio's URL is the public base the path is added to; the others' the whole URL.
@@ -162,4 +159,108 @@ async fn one_call_signs_for_an_application_preset_on_the_system_clock() {
             presets::PresetError::UnknownSender { .. }
         ))
     ));
+}
+
+/// The fetched-key senders against a `KeyHost`, each through a real axum server: the signed
+/// request gets `200` and the handler the exact bytes sent (for SNS, the signed envelope
+/// around the message); the same headers with one byte of the body changed get `401` and the
+/// handler never runs.
+#[cfg(all(feature = "paypal", feature = "sns", feature = "jwt"))]
+#[tokio::test]
+async fn fetched_key_senders_sign_under_a_key_host_and_pass_a_real_server() {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+    use tower_webhook::testing::KeyHost;
+
+    let host = KeyHost::start().await.unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut app = Router::new();
+    let mut senders = Vec::new();
+    for name in ["paypal", "sns", "plaid", "fusionauth_jwks"] {
+        let sender = TestSender::new(name)
+            .unwrap()
+            .timestamp(NOW)
+            .key_host(&host);
+        let calls = Arc::clone(&calls);
+        let handler = post(|body: Bytes| async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            body
+        });
+        let layer = WebhookSignatureLayer::new(sender.receiver().unwrap());
+        app = app.route(&format!("/hook/{name}"), handler.layer(layer));
+        senders.push((name, sender));
+    }
+    let addr = support::serve_axum(app).await;
+    let message = r#"{"id":"evt_1","type":"test.event"}"#;
+    for (name, sender) in senders {
+        let mut request = sender.signed_request(message).unwrap();
+        *request.uri_mut() = format!("/hook/{name}").parse().unwrap();
+        let sent = request.body().clone();
+        if name == "sns" {
+            let envelope: serde_json::Value = serde_json::from_slice(&sent).unwrap();
+            assert_eq!(envelope["Message"], message);
+        } else {
+            assert_eq!(sent, message.as_bytes(), "{name}");
+        }
+        let tampered = Bytes::from(
+            String::from_utf8(sent.to_vec())
+                .unwrap()
+                .replace("evt_1", "evt_2"),
+        );
+        assert_ne!(tampered, sent);
+        let mut forged = request.clone();
+        *forged.body_mut() = tampered;
+
+        let before = calls.load(Ordering::SeqCst);
+        let (status, _, body) = support::send(addr, request.map(Full::new)).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body:?}");
+        assert_eq!(body, sent, "{name}");
+        assert_eq!(calls.load(Ordering::SeqCst), before + 1, "{name}");
+
+        let (status, _, body) = support::send(addr, forged.map(Full::new)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {body:?}");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            before + 1,
+            "{name}: the handler ran"
+        );
+    }
+}
+
+/// Without trusting the host's CA, the PayPal receiver cannot fetch the certificate the
+/// kit signs under: `503`, and the handler never runs. The kit's receiver is what trusts it.
+#[cfg(feature = "paypal")]
+#[tokio::test]
+async fn a_receiver_that_does_not_trust_the_key_hosts_ca_refuses_with_503() {
+    use tower_webhook::{keys::Fetcher, scheme::PayPalScheme, testing::KeyHost};
+
+    let host = KeyHost::start().await.unwrap();
+    let sender = TestSender::new("paypal")
+        .unwrap()
+        .key("WH-1")
+        .timestamp(support::unix_now())
+        .key_host(&host);
+    let untrusting = PayPalScheme::new("WH-1")
+        .fetcher(Fetcher::new())
+        .certificate_hosts(host.allowed_hosts());
+    let request = sender.signed_request(r#"{"id":"evt_1"}"#).unwrap();
+    let outcome = support::run_through(
+        WebhookSignatureLayer::new(untrusting),
+        request.clone().map(Full::new),
+    )
+    .await;
+    assert_eq!(outcome.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(outcome.recorder.calls(), 0);
+    let trusting = PayPalScheme::new("WH-1")
+        .fetcher(host.fetcher())
+        .certificate_hosts(host.allowed_hosts());
+    let outcome =
+        support::run_through(WebhookSignatureLayer::new(trusting), request.map(Full::new)).await;
+    assert_eq!(outcome.status, StatusCode::OK);
+    assert_eq!(
+        outcome.recorder.only().body,
+        br#"{"id":"evt_1"}"#.as_slice()
+    );
 }

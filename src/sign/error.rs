@@ -66,12 +66,7 @@ impl SignError {
     }
 
     #[cfg_attr(
-        not(any(
-            feature = "paypal",
-            feature = "sns",
-            feature = "jwt",
-            feature = "test-util"
-        )),
+        not(any(feature = "paypal", feature = "sns", feature = "jwt")),
         allow(dead_code)
     )]
     pub(crate) fn fetched_key(scheme: &str) -> Self {

@@ -14,8 +14,26 @@
 //! [`TestSender`] does more: a fixed timestamp, a URL for presets that sign theirs, and
 //! senders that sign with a private key (Discord, SendGrid, Standard Webhooks `v1a`), for
 //! which it generates a key pair and gives the public half in the form the preset takes.
+//!
 //! Senders whose keys the receiver fetches (PayPal, Amazon SNS, Plaid, a FusionAuth JWKS)
-//! are not covered: [`TestSender::new`] returns [`SignError::FetchedKey`] for them.
+//! sign with the keys a local [`KeyHost`] serves under a test CA (with `test-util` and the
+//! sender's feature): the receiver fetches them from it, over HTTPS, as from the sender.
+//!
+//! ```
+//! # #[cfg(feature = "paypal")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_webhook::{testing::{KeyHost, TestSender}, WebhookSignatureLayer};
+//!
+//! let host = KeyHost::start().await?;
+//! let sender = TestSender::new("paypal")?.key_host(&host);
+//! let request = sender.signed_request(r#"{"id":"WH-1"}"#)?;
+//! let layer = WebhookSignatureLayer::new(sender.receiver()?); // fetches from `host`
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "paypal"))]
+//! # fn main() {}
+//! ```
 
 use std::{
     fmt,
@@ -25,6 +43,14 @@ use std::{
 use bytes::Bytes;
 use http::Request;
 
+#[cfg(feature = "fetch")]
+mod fetched;
+#[cfg(feature = "fetch")]
+mod key_host;
+
+#[cfg(feature = "fetch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
+pub use self::key_host::KeyHost;
 use crate::{
     presets::{self, Preset, PresetError, PresetOptions},
     scheme::AnyScheme,
@@ -45,7 +71,8 @@ const DEFAULT_ADYEN_KEY: &str = "44782DEF547AAA06C910C43932B1EB0C";
 ///
 /// [`TestSenderError`]: no such preset, its feature is off, the key is not in the form the
 /// sender gives it, or the preset cannot sign with a key you hold (public-key and
-/// fetched-key senders: use [`TestSender`], which generates a key pair for the former).
+/// fetched-key senders: use [`TestSender`], which generates a key pair for the former and
+/// signs with a [`KeyHost`]'s keys for the latter).
 ///
 /// ```
 /// use tower_webhook::testing;
@@ -70,7 +97,8 @@ pub fn signed_request(
 ///
 /// [`receiving_key`](Self::receiving_key) is the key to give your application's preset
 /// (the public half, for public-key senders); [`receiver`](Self::receiver) is that preset,
-/// with the same fixed clock.
+/// with the same fixed clock. Senders whose keys are fetched sign with a
+/// [`key_host`](Self::key_host)'s keys.
 ///
 /// ```
 /// use tower_webhook::{testing::TestSender, WebhookSignatureLayer};
@@ -90,6 +118,8 @@ pub struct TestSender {
     key: Option<String>,
     url: String,
     now: u64,
+    #[cfg(feature = "fetch")]
+    key_host: Option<KeyHost>,
 }
 
 impl TestSender {
@@ -98,9 +128,7 @@ impl TestSender {
     ///
     /// # Errors
     ///
-    /// [`TestSenderError::Preset`] if no preset has this name or its feature is off;
-    /// [`TestSenderError::Sign`] with [`SignError::FetchedKey`] for senders whose keys the
-    /// receiver fetches.
+    /// [`TestSenderError::Preset`] if no preset has this name or its feature is off.
     ///
     /// ```
     /// use tower_webhook::testing::TestSender;
@@ -118,9 +146,6 @@ impl TestSender {
             }
             .into());
         }
-        if FETCHED.contains(&preset.name()) {
-            return Err(SignError::fetched_key(preset.name()).into());
-        }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -129,6 +154,8 @@ impl TestSender {
             key: None,
             url: "https://example.com/".into(),
             now,
+            #[cfg(feature = "fetch")]
+            key_host: None,
         })
     }
 
@@ -179,6 +206,41 @@ impl TestSender {
         self
     }
 
+    /// Signs with the keys `host` serves, for the senders whose keys the receiver fetches
+    /// (PayPal, Amazon SNS, Plaid, `fusionauth_jwks`); the [`receiver`](Self::receiver)
+    /// fetches them from `host`, trusting its test CA only. Their [`key`](Self::key) is what
+    /// the receiver is configured with: PayPal's webhook id, SNS's topic ARN, Plaid's
+    /// `client_id:secret` (made up by default); FusionAuth's is not used. Other senders
+    /// ignore the host.
+    ///
+    /// - PayPal: the `PAYPAL-*` headers, under the host's certificate URL.
+    /// - SNS: the body is the `Message`; the request carries the signed `Notification`
+    ///   around it (`text/plain`, as SNS sends it), and the handler gets that.
+    /// - Plaid and FusionAuth: an `ES256` JWT naming the host's key id, with the body's
+    ///   SHA-256 and `iat` at the sender's timestamp.
+    ///
+    /// ```
+    /// use tower_webhook::testing::{KeyHost, TestSender};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let host = KeyHost::start().await?;
+    /// let sns = TestSender::new("sns")?
+    ///     .key("arn:aws:sns:us-east-1:123456789012:orders")
+    ///     .key_host(&host);
+    /// let request = sns.signed_request("order 42 placed")?;
+    /// assert_eq!(request.headers()["x-amz-sns-message-type"], "Notification");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "fetch")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
+    #[must_use]
+    pub fn key_host(mut self, host: &KeyHost) -> Self {
+        self.key_host = Some(host.clone());
+        self
+    }
+
     /// The key to give the receiving preset: the secret, or for public-key senders the public
     /// half in the form the preset takes (hex for Discord, `whpk_…` for Standard Webhooks
     /// `v1a`, base64 DER for SendGrid).
@@ -213,17 +275,24 @@ impl TestSender {
     /// # Ok::<(), tower_webhook::testing::TestSenderError>(())
     /// ```
     pub fn receiver(&self) -> Result<AnyScheme, PresetError> {
+        #[cfg(feature = "fetch")]
+        if let Some(host) = self.fetched_from() {
+            return fetched::receiver(self.preset.name(), self.secret(), self.now, host);
+        }
         self.preset.scheme(self.receiving_key(), &self.options())
     }
 
     /// `request`, signed as the sender signs it at its timestamp; for senders that sign
-    /// inside the body (Mailgun, Adyen), with the body rewritten. Linear also signs a
+    /// inside the body (Mailgun, Adyen, and SNS, whose envelope carries the signature), with
+    /// the body rewritten. Linear also signs a
     /// `webhookTimestamp` (milliseconds) that its body must carry: write it into the body.
     ///
     /// # Errors
     ///
-    /// [`TestSenderError`] if the key is not in the form the preset takes, or the request is
-    /// not one the sender signs (a Mailgun body that is not a JSON object).
+    /// [`TestSenderError`] if the key is not in the form the preset takes, the request is
+    /// not one the sender signs (a Mailgun body that is not a JSON object, an SNS message
+    /// that is not UTF-8), or the sender's keys are fetched and no
+    /// [`key_host`](Self::key_host) was given ([`SignError::FetchedKey`]).
     ///
     /// ```
     /// use bytes::Bytes;
@@ -237,6 +306,11 @@ impl TestSender {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn sign(&self, request: Request<Bytes>) -> Result<Request<Bytes>, TestSenderError> {
+        #[cfg(feature = "fetch")]
+        if let Some(host) = self.fetched_from() {
+            let name = self.preset.name();
+            return Ok(fetched::sign(name, self.secret(), self.now, host, request)?);
+        }
         if let Some(pair) = self.key_pair() {
             return Ok(pair.sign(self.now, request)?);
         }
@@ -246,7 +320,7 @@ impl TestSender {
 
     /// A `POST` with `body` to the URL's path and query (`/` by default), with the
     /// `Content-Type` the sender sends (`application/x-www-form-urlencoded` for Twilio,
-    /// `application/json` otherwise), signed.
+    /// `text/plain` for SNS, `application/json` otherwise), signed.
     ///
     /// # Errors
     ///
@@ -290,8 +364,19 @@ impl TestSender {
         match &self.key {
             Some(key) => key,
             None if self.preset.name() == "adyen" => DEFAULT_ADYEN_KEY,
+            #[cfg(feature = "fetch")]
+            None => fetched::default_key(self.preset.name()).unwrap_or(DEFAULT_KEY),
+            #[cfg(not(feature = "fetch"))]
             None => DEFAULT_KEY,
         }
+    }
+
+    /// The key host this sender signs with, if its keys are fetched and it has one.
+    #[cfg(feature = "fetch")]
+    fn fetched_from(&self) -> Option<&KeyHost> {
+        self.key_host
+            .as_ref()
+            .filter(|_| fetched::default_key(self.preset.name()).is_some())
     }
 
     fn options(&self) -> PresetOptions {
@@ -316,9 +401,6 @@ impl fmt::Debug for TestSender {
             .finish_non_exhaustive()
     }
 }
-
-/// The presets whose keys the receiver fetches: no key of the test's signs for them.
-const FETCHED: [&str; 4] = ["paypal", "sns", "plaid", "fusionauth_jwks"];
 
 /// A private key of a public-key sender, made for a test.
 enum KeyPair {
