@@ -749,7 +749,18 @@ async fn every_way_a_request_ends_gives_its_share_back() {
     client.data(overlong, &[b'x'; 20], true);
     assert!(client.flush().await);
     assert_eq!(settle(&budget, 0).await, 0, "HTTP/2 streams reset");
-    assert!(client.seen.lock().unwrap().reset.contains(&overlong));
+    // The server's RST_STREAM reaches the client's reader on its own time.
+    let reset_seen = async {
+        while !client.seen.lock().unwrap().reset.contains(&overlong) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), reset_seen)
+            .await
+            .is_ok(),
+        "the stream that sent past its length is reset"
+    );
 
     // Report-only lets a forged request through to a handler that panics.
     let mut stream = TcpStream::connect(addr).await.unwrap();
