@@ -488,7 +488,10 @@ impl DeliveryId {
 impl std::fmt::Display for DeliveryId {
     /// Lowercase hex, 64 characters.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&hex::encode(self.0))
+        // On the stack: a replay guard formats every delivery id it claims.
+        let mut text = [0u8; 64];
+        hex::encode_to_slice(self.0, &mut text).map_err(|_| std::fmt::Error)?;
+        f.write_str(std::str::from_utf8(&text).map_err(|_| std::fmt::Error)?)
     }
 }
 
@@ -501,6 +504,22 @@ impl std::fmt::Debug for DeliveryId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delivery_id_is_written_as_64_lowercase_hex_digits() {
+        for id in [
+            DeliveryId([0; 32]),
+            DeliveryId([0xff; 32]),
+            DeliveryId::derive("a", b"b"),
+        ] {
+            let text = id.to_string();
+            assert_eq!(text, hex::encode(id.0));
+            assert_eq!(text.len(), 64);
+            assert!(text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        }
+    }
 
     /// A MAC as `key_id`'s own secret would make it: each tenant's differs.
     fn mac_of(key_id: Option<&str>) -> Tag {
