@@ -592,13 +592,11 @@ mod twilio {
 /// Plaid delivery (an `ES256` JWT) resent with the other `s` is the same delivery.
 #[cfg(all(feature = "jwt", feature = "axum"))]
 mod plaid {
-    use std::{convert::Infallible, time::Duration};
+    use std::time::Duration;
 
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
     use http::Response;
     use http_body_util::BodyExt as _;
-    use hyper_util::rt::TokioIo;
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     use serde_json::{json, Value};
     use tower_webhook::{keys::Fetcher, scheme::JwtScheme};
 
@@ -617,53 +615,19 @@ mod plaid {
 
     /// A local HTTPS host answering Plaid's key endpoint from the vectors; the CA's PEM.
     async fn plaid_key_host() -> (String, String) {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let tls_key = KeyPair::generate().unwrap();
-        let tls_cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-            .unwrap()
-            .signed_by(&tls_key, &ca)
-            .unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![tls_cert.der().clone()],
-                rustls::pki_types::PrivateKeyDer::try_from(tls_key.serialize_der()).unwrap(),
-            )
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let ca = support::test_ca("attacks_naming test CA");
         let keys = Arc::new(vectors()["plaid"]["keys"].clone());
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (acceptor, keys) = (acceptor.clone(), Arc::clone(&keys));
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(stream).await else {
-                        return;
-                    };
-                    let service = hyper::service::service_fn(
-                        move |request: Request<hyper::body::Incoming>| {
-                            let keys = Arc::clone(&keys);
-                            async move {
-                                let body = request.into_body().collect().await.unwrap().to_bytes();
-                                let asked: Value = serde_json::from_slice(&body).unwrap();
-                                let key = keys[asked["key_id"].as_str().unwrap()].clone();
-                                let answer = json!({"key": key, "request_id": "req"}).to_string();
-                                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(answer))))
-                            }
-                        },
-                    );
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
-                });
+        let addr = support::serve_https(&ca, move |request: Request<hyper::body::Incoming>| {
+            let keys = Arc::clone(&keys);
+            async move {
+                let body = request.into_body().collect().await.unwrap().to_bytes();
+                let asked: Value = serde_json::from_slice(&body).unwrap();
+                let key = keys[asked["key_id"].as_str().unwrap()].clone();
+                let answer = json!({"key": key, "request_id": "req"}).to_string();
+                Response::new(Full::new(Bytes::from(answer)))
             }
-        });
+        })
+        .await;
         (
             format!("https://{addr}/webhook_verification_key/get"),
             ca.pem(),

@@ -18,11 +18,7 @@ use axum::{routing::post, Extension, Router};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
+use rcgen::KeyPair;
 use serde_json::{json, Value};
 use tower_webhook::{
     keys::{AllowedHosts, Fetcher},
@@ -96,25 +92,9 @@ impl KeyServer {
 
     async fn start() -> Self {
         let vectors = vectors();
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "tower-webhook test CA");
-        ca_params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-        let issue = |names: &[&str], key: &KeyPair| {
-            let mut params =
-                CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
-                    .unwrap();
-            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-            params.signed_by(key, &ca).unwrap()
-        };
+        let ca = support::test_ca("tower-webhook test CA");
+        let issue =
+            |names: &[&str], key: &KeyPair| support::issue_server_certificate(&ca, names, key);
         let signer = KeyPair::from_pem(vectors["rsa_signer_pem"].as_str().unwrap()).unwrap();
         let other = KeyPair::from_pem(vectors["rsa_other_pem"].as_str().unwrap()).unwrap();
         let paypal_name = ["messageverificationcerts.paypal.com"];
@@ -135,44 +115,13 @@ impl KeyServer {
         );
         let plaid_keys = vectors["plaid"]["keys"].clone();
 
-        let tls_key = KeyPair::generate().unwrap();
-        let tls_cert = issue(&["127.0.0.1", "localhost"], &tls_key);
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![tls_cert.der().clone()],
-                rustls::pki_types::PrivateKeyDer::try_from(tls_key.serialize_der()).unwrap(),
-            )
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let fetches: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let state = Arc::new((files, plaid_keys, Arc::clone(&fetches)));
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let acceptor = acceptor.clone();
-                let state = Arc::clone(&state);
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(stream).await else {
-                        return;
-                    };
-                    let service = hyper::service::service_fn(move |request| {
-                        let state = Arc::clone(&state);
-                        async move { Ok::<_, Infallible>(answer(&state, request).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
-                });
-            }
-        });
+        let addr = support::serve_https(&ca, move |request| {
+            let state = Arc::clone(&state);
+            async move { answer(&state, request).await }
+        })
+        .await;
         Self {
             addr,
             ca_pem: ca.pem(),

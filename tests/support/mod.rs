@@ -538,3 +538,80 @@ impl std::io::Write for Logs {
         Ok(())
     }
 }
+
+#[cfg(feature = "fetch")]
+/// A fresh certificate authority for a test's HTTPS servers, named `name`.
+pub fn test_ca(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyUsagePurpose};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
+}
+
+#[cfg(feature = "fetch")]
+/// A server certificate for `names` under `key`, signed by `ca`.
+pub fn issue_server_certificate(
+    ca: &rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+    names: &[&str],
+    key: &rcgen::KeyPair,
+) -> rcgen::Certificate {
+    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    let mut params = rcgen::CertificateParams::new(names).unwrap();
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    params.signed_by(key, ca).unwrap()
+}
+
+#[cfg(feature = "fetch")]
+/// A local HTTPS/1.1 server on 127.0.0.1 (an ephemeral port) whose certificate, for
+/// `127.0.0.1` and `localhost`, `ca` signs; `answer` answers every request.
+pub async fn serve_https<F, Fut>(
+    ca: &rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+    answer: F,
+) -> SocketAddr
+where
+    F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let key = rcgen::KeyPair::generate().unwrap();
+    let certificate = issue_server_certificate(ca, &["127.0.0.1", "localhost"], &key);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![certificate.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let (acceptor, answer) = (acceptor.clone(), answer.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(move |request| {
+                    let response = answer(request);
+                    async move { Ok::<_, Infallible>(response.await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
