@@ -26,7 +26,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
-use support::{is_duplicate, is_processed, Frames};
+use support::{is_duplicate, is_processed};
 use tower_webhook::{
     keys::{AllowedHosts, Fetcher, FoundKeys, KeyName, KeyResolver},
     presets,
@@ -253,8 +253,7 @@ fn hs256_jwt(secret: &[u8], body: &[u8]) -> String {
     format!("{input}.{signature}")
 }
 
-/// For `tenant`, a forged request with a well-formed head and a body sent in 8-byte frames:
-/// the status, the answer, and how many frames the layer read before answering.
+/// For `tenant`, a forged request with a well-formed head: see `support::probe_tenant`.
 async fn probe<S: Scheme>(
     layer: WebhookSignatureLayer<S>,
     tenant: &str,
@@ -262,19 +261,7 @@ async fn probe<S: Scheme>(
     value: &str,
 ) -> (StatusCode, Bytes, usize) {
     const BODY: &[u8] = br#"{"event":"payout.created","amount":100}"#;
-    let frames = Frames::split(BODY, 8);
-    let polled = frames.polled();
-    let request = Request::post(format!("/t/{tenant}"))
-        .header(header, value)
-        .body(frames)
-        .unwrap();
-    let outcome = support::run_through(layer, request).await;
-    assert_eq!(
-        outcome.recorder.calls(),
-        0,
-        "{tenant}: a forgery was processed"
-    );
-    (outcome.status, outcome.body, polled.load(Ordering::SeqCst))
+    support::probe_tenant(layer, tenant, (header, value), BODY).await
 }
 
 /// FusionAuth's HMAC JWTs with a secret per tenant: a prober with no secret sends a JWT

@@ -27,7 +27,7 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use serde_json::Value;
-use support::Frames;
+
 use tower_webhook::{
     extract::Webhook,
     keys::{FoundKeys, KeyName, KeyResolver},
@@ -176,30 +176,21 @@ async fn a_custom_rejection_answers_an_unknown_tenant_like_a_wrong_signature() {
     assert_eq!(calls.load(Ordering::SeqCst), 0, "a forgery was handled");
 }
 
-/// For `tenant`, a forged Stripe request whose head is well formed but whose `v1` is `tag`,
-/// with a body sent in 8-byte frames: the status, the answer, and how many frames the layer
-/// read before answering (an answer before the body is also an answer before `100 Continue`).
+/// For `tenant`, a forged Stripe request whose head is well formed but whose `v1` is `tag`:
+/// see `support::probe_tenant`.
 async fn probe(
     layer: WebhookSignatureLayer<tower_webhook::HmacScheme>,
     tenant: &str,
     tag: &str,
 ) -> (StatusCode, Bytes, usize) {
-    let frames = Frames::split(BODY.as_bytes(), 8);
-    let polled = frames.polled();
-    let request = Request::post(format!("/t/{tenant}"))
-        .header(
-            "stripe-signature",
-            format!("t={},v1={tag}", support::unix_now()),
-        )
-        .body(frames)
-        .unwrap();
-    let outcome = support::run_through(layer, request).await;
-    assert_eq!(
-        outcome.recorder.calls(),
-        0,
-        "{tenant}: a forgery was processed"
-    );
-    (outcome.status, outcome.body, polled.load(Ordering::SeqCst))
+    let signature = format!("t={},v1={tag}", support::unix_now());
+    support::probe_tenant(
+        layer,
+        tenant,
+        ("stripe-signature", &signature),
+        BODY.as_bytes(),
+    )
+    .await
 }
 
 /// A signature of the wrong length (valid hex, 16 bytes where HMAC-SHA256 gives 32) fails a

@@ -384,6 +384,31 @@ where
     }
 }
 
+/// A forged request to `tenant`'s route `/t/{tenant}` with the signature header `header:
+/// value` and `body` sent in 8-byte frames, through `layer`: the status, the answer, and how
+/// many frames the layer read before answering (an answer before the body is also one before
+/// `100 Continue`). Asserts the inner service was never called.
+pub async fn probe_tenant<Sch: tower_webhook::scheme::Scheme>(
+    layer: tower_webhook::WebhookSignatureLayer<Sch>,
+    tenant: &str,
+    (header, value): (&str, &str),
+    body: &[u8],
+) -> (StatusCode, Bytes, usize) {
+    let frames = Frames::split(body, 8);
+    let polled = frames.polled();
+    let request = Request::post(format!("/t/{tenant}"))
+        .header(header, value)
+        .body(frames)
+        .unwrap();
+    let outcome = run_through(layer, request).await;
+    assert_eq!(
+        outcome.recorder.calls(),
+        0,
+        "{tenant}: a forgery was processed"
+    );
+    (outcome.status, outcome.body, polled.load(Ordering::SeqCst))
+}
+
 /// A Stripe delivery of `body` to `/hook`, signed now under `secret`, for the replay tests.
 pub fn stripe_delivery(secret: &str, body: &'static str) -> Request<Full<Bytes>> {
     let headers = tower_webhook::presets::stripe(secret)
