@@ -1,5 +1,5 @@
-//! [`Webhook`]: an axum extractor for the verified body, deserialized from JSON or a form,
-//! with its [`Verified`] (features `axum` and `json`).
+//! [`Webhook`] and [`WebhookForm`]: axum extractors for the verified body, deserialized from
+//! JSON or from a form, with its [`Verified`] (features `axum` and `json`).
 
 use std::fmt;
 
@@ -15,11 +15,13 @@ use crate::{rejection::Unverified, scheme::Verified};
 /// The verified body of a webhook, deserialized, with what the layer verified (the tenant's
 /// [`key_id`](Verified::key_id), the [`delivery_id`](Verified::delivery_id)).
 ///
-/// The body is read by its `Content-Type`, as axum's `Json` and `Form` read theirs:
-/// `application/x-www-form-urlencoded` as a form (Twilio; with serde_urlencoded, as `Form`
-/// does), `application/json` and `application/*+json` as JSON, and also `text/plain`, in
-/// which Amazon SNS sends its JSON messages. A request without a `Content-Type` is read as
-/// JSON (most senders send JSON, and some tests send no type); any other type gets `415`.
+/// The body is always read as JSON: the handler's type says how, never the request's
+/// `Content-Type`, which the signature does not cover. (Read by the header, a signed JSON
+/// body re-sent as a form would be split at each `&` inside its strings, and the handler
+/// would get values the sender never signed.) The header is still checked, as axum's `Json`
+/// checks it: `application/json`, `application/*+json`, `text/plain` (in which Amazon SNS
+/// sends its JSON) or none; any other type gets `415`. For form bodies (Twilio), take a
+/// [`WebhookForm`].
 ///
 /// Use it in a handler behind [`WebhookSignatureLayer`](crate::WebhookSignatureLayer), in
 /// place of parsing the body by hand:
@@ -51,17 +53,26 @@ use crate::{rejection::Unverified, scheme::Verified};
 /// |---|---|
 /// | the request carries no [`Verified`]: the handler is not behind the layer | `500`, `webhook handler is not behind WebhookSignatureLayer` |
 /// | a report-only layer let through a delivery it would have refused ([`Unverified`]) | the status the layer would have answered (`401`, `403`, …) |
-/// | a `Content-Type` neither JSON, a form, nor `text/plain` | `415`, as axum's `Json` and `Form` |
+/// | a `Content-Type` other than JSON or `text/plain` | `415`, as axum's `Json` |
 /// | the body is not JSON | `400` |
 /// | the body is JSON, but not a `T` | `422`, as axum's `Json` |
-/// | the form is not a `T` | `422`, as axum's `Form` |
-///
-/// A form, as Twilio posts it:
+#[derive(Clone, Debug)]
+pub struct Webhook<T> {
+    /// The body, deserialized.
+    pub event: T,
+    /// What the layer verified.
+    pub verified: Verified,
+}
+
+/// The verified body of a webhook posted as a form (`application/x-www-form-urlencoded`, as
+/// Twilio posts it), deserialized with serde_urlencoded as axum's `Form` does, with what the
+/// layer verified. The body is always read as a form; any other `Content-Type` gets `415`.
+/// Rejections are [`Webhook`]'s, with `422` for a form that is not a `T`.
 ///
 /// ```
 /// use axum::{routing::post, Router};
 /// use serde::Deserialize;
-/// use tower_webhook::{extract::Webhook, presets, WebhookSignatureLayer};
+/// use tower_webhook::{extract::WebhookForm, presets, WebhookSignatureLayer};
 ///
 /// #[derive(Deserialize)]
 /// #[serde(rename_all = "PascalCase")]
@@ -70,7 +81,7 @@ use crate::{rejection::Unverified, scheme::Verified};
 ///     body: String,
 /// }
 ///
-/// async fn sms(Webhook { event, .. }: Webhook<Sms>) -> String {
+/// async fn sms(WebhookForm { event, .. }: WebhookForm<Sms>) -> String {
 ///     format!("{} says {}", event.from, event.body)
 /// }
 ///
@@ -85,8 +96,8 @@ use crate::{rejection::Unverified, scheme::Verified};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct Webhook<T> {
-    /// The body, deserialized.
+pub struct WebhookForm<T> {
+    /// The form, deserialized.
     pub event: T,
     /// What the layer verified.
     pub verified: Verified,
@@ -100,37 +111,59 @@ where
     type Rejection = WebhookRejection;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let verified = match request.extensions().get::<Verified>() {
-            Some(verified) => verified.clone(),
-            None => {
-                return Err(match request.extensions().get::<Unverified>() {
-                    Some(unverified) => WebhookRejection::Unverified(*unverified),
-                    None => WebhookRejection::NotVerified,
-                })
+        let (verified, body) = verified_body(request, BodyFormat::Json).await?;
+        let event = serde_json::from_slice(&body).map_err(|error| {
+            if error.is_data() {
+                WebhookRejection::UnexpectedJson(error.to_string())
+            } else {
+                WebhookRejection::InvalidJson(error.to_string())
             }
-        };
-        // Checked before the body is read, as axum's extractors do.
-        let format =
-            BodyFormat::of(request.headers()).ok_or(WebhookRejection::UnsupportedContentType)?;
-        // Not `Bytes::from_request`: it applies axum's `DefaultBodyLimit` (2 MiB), which would
-        // refuse a delivery the layer verified under a larger `max_body_size`. The layer has
-        // already read this body whole within its own limit; it is only handed on here.
-        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
-            .await
-            .map_err(|_| WebhookRejection::UnreadableBody)?;
-        let event = match format {
-            BodyFormat::Json => serde_json::from_slice(&body).map_err(|error| {
-                if error.is_data() {
-                    WebhookRejection::UnexpectedJson(error.to_string())
-                } else {
-                    WebhookRejection::InvalidJson(error.to_string())
-                }
-            })?,
-            BodyFormat::Form => serde_urlencoded::from_bytes(&body)
-                .map_err(|error| WebhookRejection::UnexpectedForm(error.to_string()))?,
-        };
+        })?;
         Ok(Self { event, verified })
     }
+}
+
+impl<S, T> FromRequest<S> for WebhookForm<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = WebhookRejection;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (verified, body) = verified_body(request, BodyFormat::Form).await?;
+        let event = serde_urlencoded::from_bytes(&body)
+            .map_err(|error| WebhookRejection::UnexpectedForm(error.to_string()))?;
+        Ok(Self { event, verified })
+    }
+}
+
+/// The request's [`Verified`] and its body, if its `Content-Type` is one of `expected`'s.
+async fn verified_body(
+    request: Request,
+    expected: BodyFormat,
+) -> Result<(Verified, axum::body::Bytes), WebhookRejection> {
+    let verified = match request.extensions().get::<Verified>() {
+        Some(verified) => verified.clone(),
+        None => {
+            return Err(match request.extensions().get::<Unverified>() {
+                Some(unverified) => WebhookRejection::Unverified(*unverified),
+                None => WebhookRejection::NotVerified,
+            });
+        }
+    };
+    // Checked before the body is read, as axum's extractors do; the extractor's type chose
+    // the format, the header can only refuse it.
+    if BodyFormat::of(request.headers()) != Some(expected) {
+        return Err(WebhookRejection::UnsupportedContentType);
+    }
+    // Not `Bytes::from_request`: it applies axum's `DefaultBodyLimit` (2 MiB), which would
+    // refuse a delivery the layer verified under a larger `max_body_size`. The layer has
+    // already read this body whole within its own limit; it is only handed on here.
+    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+        .await
+        .map_err(|_| WebhookRejection::UnreadableBody)?;
+    Ok((verified, body))
 }
 
 /// How a body is read, by its `Content-Type`.
@@ -186,7 +219,8 @@ pub enum WebhookRejection {
     InvalidJson(String),
     /// The body is JSON but not the type asked for: `422`, with serde's message.
     UnexpectedJson(String),
-    /// The `Content-Type` is neither JSON, a form, nor `text/plain`: `415`.
+    /// The `Content-Type` is not what the extractor reads (JSON, `text/plain` or none for
+    /// [`Webhook`]; a form for [`WebhookForm`]): `415`.
     UnsupportedContentType,
     /// The form is not the type asked for: `422`, with serde's message.
     UnexpectedForm(String),

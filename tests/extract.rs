@@ -17,7 +17,12 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use serde::Deserialize;
-use tower_webhook::{extract::Webhook, presets, sign::Signer, WebhookSignatureLayer};
+use tower_webhook::{
+    extract::{Webhook, WebhookForm},
+    presets,
+    sign::Signer,
+    WebhookSignatureLayer,
+};
 
 const SECRET: &str = "whsec_extractor test";
 
@@ -145,7 +150,7 @@ async fn a_twilio_form_reaches_the_handler_and_other_content_types_get_415() {
     let app = Router::new()
         .route(
             "/twilio",
-            post(move |Webhook { event, .. }: Webhook<TwilioForm>| {
+            post(move |WebhookForm { event, .. }: WebhookForm<TwilioForm>| {
                 form_calls.fetch_add(1, Ordering::SeqCst);
                 async move { format!("{}: {} ({})", event.from, event.body, event.num_media) }
             })
