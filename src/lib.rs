@@ -200,6 +200,9 @@ pub mod fuzzing;
     )
 ))]
 pub mod guide;
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub mod handshake;
 pub mod keys;
 mod metrics;
 pub mod peer;

@@ -108,6 +108,20 @@ impl ReloadableKeys {
         });
     }
 
+    /// Inserts `keys` under `name` unless it already has keys, in one step: of two
+    /// concurrent captures for one name, one wins. Whether they were inserted.
+    #[cfg(feature = "json")]
+    pub(crate) fn insert_new(&self, name: &str, keys: FoundKeys) -> bool {
+        let mut inserted = false;
+        self.change(|map| {
+            if !map.contains_key(name) {
+                map.insert(name.to_owned(), keys);
+                inserted = true;
+            }
+        });
+        inserted
+    }
+
     fn change(&self, edit: impl FnOnce(&mut HashMap<String, FoundKeys>)) {
         let mut map = self
             .shared

@@ -175,9 +175,12 @@ pub fn linear(secret: impl IntoKeys) -> HmacScheme {
 /// ```
 #[must_use]
 pub fn dropbox(secret: impl IntoKeys) -> HmacScheme {
-    HmacScheme::sha256(secret)
+    let scheme = HmacScheme::sha256(secret)
         .header("x-dropbox-signature")
-        .named("dropbox")
+        .named("dropbox");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::dropbox());
+    scheme
 }
 
 /// Intercom: `X-Hub-Signature: sha1=<hex>`, HMAC-SHA1 of the raw body under the app's
@@ -221,10 +224,13 @@ pub fn intercom(secret: impl IntoKeys) -> HmacScheme {
 /// ```
 #[must_use]
 pub fn meta(secret: impl IntoKeys) -> HmacScheme {
-    HmacScheme::sha256(secret)
+    let scheme = HmacScheme::sha256(secret)
         .header("x-hub-signature-256")
         .prefix("sha256=")
-        .named("meta")
+        .named("meta");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::meta_unset());
+    scheme
 }
 
 /// Vercel: `x-vercel-signature`, hex HMAC-SHA1 of the raw body under the webhook's secret
@@ -512,10 +518,13 @@ pub fn forgejo(secret: impl IntoKeys) -> HmacScheme {
 /// ```
 #[must_use]
 pub fn notion(verification_token: impl IntoKeys) -> HmacScheme {
-    HmacScheme::sha256(verification_token)
+    let scheme = HmacScheme::sha256(verification_token)
         .header("x-notion-signature")
         .prefix("sha256=")
-        .named("notion")
+        .named("notion");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::notion_unset());
+    scheme
 }
 
 /// Cal.com: `X-Cal-Signature-256`, hex HMAC-SHA256 of the raw body under the webhook's
@@ -557,10 +566,13 @@ pub fn cal_com(secret: impl IntoKeys) -> HmacScheme {
 /// ```
 #[must_use]
 pub fn xero(webhook_key: impl IntoKeys) -> HmacScheme {
-    HmacScheme::sha256(webhook_key)
+    let scheme = HmacScheme::sha256(webhook_key)
         .header("x-xero-signature")
         .encoding(Encoding::Base64)
-        .named("xero")
+        .named("xero");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::xero());
+    scheme
 }
 
 /// Intuit (QuickBooks Online): `intuit-signature`, base64 HMAC-SHA256 of the raw body under

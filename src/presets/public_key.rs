@@ -46,12 +46,15 @@ pub fn discord(public_key_hex: impl IntoKeys) -> Result<Ed25519Scheme, InvalidKe
             .map_err(|_| InvalidKey::expected("64 hex digits (32 bytes)"))?;
         Ed25519::from_raw(&key)
     };
-    Ok(Ed25519Scheme::ed25519_parsed(public_key_hex, parse)?
+    let scheme = Ed25519Scheme::ed25519_parsed(public_key_hex, parse)?
         .header("x-signature-ed25519")
         .timestamp_header("x-signature-timestamp")
         .signed_payload("{timestamp}{body}")
         .event_id_field("id")
-        .named("discord"))
+        .named("discord");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::discord());
+    Ok(scheme)
 }
 
 /// The 32 key bytes of a PEM `SubjectPublicKeyInfo` holding an Ed25519 key (RFC 8410): a

@@ -51,13 +51,16 @@ pub fn stripe(secret: impl IntoKeys) -> HmacScheme {
 /// ```
 #[must_use]
 pub fn slack(secret: impl IntoKeys) -> HmacScheme {
-    HmacScheme::sha256(secret)
+    let scheme = HmacScheme::sha256(secret)
         .header("x-slack-signature")
         .prefix("v0=")
         .timestamp_header("x-slack-request-timestamp")
         .signed_payload("v0:{timestamp}:{body}")
         .event_id_field("event_id")
-        .named("slack")
+        .named("slack");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::slack());
+    scheme
 }
 
 /// Paddle (Billing): `Paddle-Signature: ts=<timestamp>;h1=<hex>[;h1=…]`, HMAC-SHA256 of
@@ -105,13 +108,16 @@ pub fn paddle(secret: impl IntoKeys) -> HmacScheme {
 /// ```
 #[must_use]
 pub fn zoom(secret: impl IntoKeys) -> HmacScheme {
-    HmacScheme::sha256(secret)
+    let scheme = HmacScheme::sha256(secret)
         .header("x-zm-signature")
         .prefix("v0=")
         .timestamp_header("x-zm-request-timestamp")
         .signed_payload("v0:{timestamp}:{body}")
         .event_id_fields(["event", "event_ts"])
-        .named("zoom")
+        .named("zoom");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::zoom());
+    scheme
 }
 
 /// Stripe-style `t=<timestamp>,<key>=<hex>` over `{t}.{body}`, shared by several senders.
@@ -147,7 +153,7 @@ fn t_pairs(secret: impl IntoKeys, header: &str, signature_key: &'static str) -> 
 /// ```
 #[must_use]
 pub fn twitch(secret: impl IntoKeys) -> HmacScheme {
-    HmacScheme::sha256(secret)
+    let scheme = HmacScheme::sha256(secret)
         .header("twitch-eventsub-message-signature")
         .prefix("sha256=")
         .id_header("twitch-eventsub-message-id")
@@ -155,7 +161,10 @@ pub fn twitch(secret: impl IntoKeys) -> HmacScheme {
         .timestamp_format(TimestampFormat::Rfc3339)
         .signed_payload("{id}{timestamp}{body}")
         .tolerance(Duration::from_secs(10 * 60))
-        .named("twitch")
+        .named("twitch");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::twitch());
+    scheme
 }
 
 /// Webflow: `x-webflow-signature`, hex HMAC-SHA256 of `{x-webflow-timestamp}:{body}` under

@@ -121,7 +121,10 @@ pub fn deepgram(credentials: impl IntoKeys) -> TokenScheme {
 /// ```
 #[must_use]
 pub fn okta(secret: impl IntoKeys) -> TokenScheme {
-    TokenScheme::header("authorization", secret)
+    let scheme = TokenScheme::header("authorization", secret)
         .event_id_field("eventId")
-        .named("okta")
+        .named("okta");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::okta());
+    scheme
 }

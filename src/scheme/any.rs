@@ -84,6 +84,8 @@ impl fmt::Debug for AnyScheme {
 /// The object-safe face of a [`Scheme`].
 trait Erased: Send + Sync + 'static {
     fn name(&self) -> &str;
+    #[cfg(feature = "json")]
+    fn handshake(&self) -> Option<crate::handshake::Handshake>;
     fn verifier(&self, request: &Parts) -> Result<AnyVerifier, Rejection>;
     fn start(&self, request: &Parts) -> Start<AnyVerifier>;
     fn verifier_with(&self, request: &Parts, keys: &ResolvedKeys)
@@ -93,6 +95,11 @@ trait Erased: Send + Sync + 'static {
 impl<S: Scheme> Erased for S {
     fn name(&self) -> &str {
         Scheme::name(self)
+    }
+
+    #[cfg(feature = "json")]
+    fn handshake(&self) -> Option<crate::handshake::Handshake> {
+        Scheme::handshake(self)
     }
 
     fn verifier(&self, request: &Parts) -> Result<AnyVerifier, Rejection> {
@@ -120,6 +127,11 @@ impl Scheme for AnyScheme {
 
     fn name(&self) -> &str {
         self.0.name()
+    }
+
+    #[cfg(feature = "json")]
+    fn handshake(&self) -> Option<crate::handshake::Handshake> {
+        self.0.handshake()
     }
 
     fn verifier(&self, request: &Parts) -> Result<AnyVerifier, Rejection> {

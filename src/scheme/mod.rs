@@ -119,6 +119,21 @@ pub trait Scheme: Send + Sync + 'static {
     /// A short name for the scheme (`"loopwise"`, `"hmac-sha256"`), used in `tracing` events.
     fn name(&self) -> &str;
 
+    /// The sender's setup handshake, which the layer answers
+    /// ([`handshake`](crate::handshake)); none by default. Presets return their sender's.
+    ///
+    /// ```
+    /// use tower_webhook::{presets, scheme::Scheme};
+    ///
+    /// assert_eq!(presets::twitch("secret").handshake().unwrap().name(), "twitch_challenge");
+    /// assert!(presets::github("secret").handshake().is_none());
+    /// ```
+    #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+    fn handshake(&self) -> Option<crate::handshake::Handshake> {
+        None
+    }
+
     /// Checks the request head and starts verifying its body.
     ///
     /// Called before any body byte is read. Return a rejection for anything the head alone

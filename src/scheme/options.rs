@@ -28,6 +28,9 @@ pub(crate) struct Options {
     )]
     clock: Arc<dyn Clock>,
     event_id: Option<EventIdSource>,
+    /// The sender's setup handshake, which the layer answers.
+    #[cfg(feature = "json")]
+    handshake: Option<crate::handshake::Handshake>,
 }
 
 impl Options {
@@ -39,7 +42,19 @@ impl Options {
             tolerance: Tolerance::new(DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
             event_id: None,
+            #[cfg(feature = "json")]
+            handshake: None,
         }
+    }
+
+    #[cfg(feature = "json")]
+    pub(crate) fn handshake(&self) -> Option<crate::handshake::Handshake> {
+        self.handshake.clone()
+    }
+
+    #[cfg(feature = "json")]
+    pub(crate) fn set_handshake(&mut self, handshake: crate::handshake::Handshake) {
+        self.handshake = Some(handshake);
     }
 
     #[cfg(feature = "sns")]

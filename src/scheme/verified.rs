@@ -34,6 +34,9 @@ pub struct Verified {
     /// make a captured delivery look new.
     /// (Boxed: `Verified` travels in every verdict, and is rarely named twice.)
     also: Option<Box<DeliveryId>>,
+    /// A handshake's message MACed under the key that verified the request (Zoom's answer),
+    /// computed by the verifier, which holds that key. (Boxed, as `also` is.)
+    answer_mac: Option<Box<Tag>>,
     /// The name of the layer's scheme, for the replay guard's metrics.
     #[cfg(feature = "metrics")]
     scheme: Option<Arc<str>>,
@@ -92,6 +95,7 @@ impl Verified {
             key_id: None,
             delivery: None,
             also: None,
+            answer_mac: None,
             #[cfg(feature = "metrics")]
             scheme: None,
         }
@@ -120,6 +124,7 @@ impl Verified {
             key_id,
             delivery: None,
             also: None,
+            answer_mac: None,
             #[cfg(feature = "metrics")]
             scheme: None,
         }
@@ -167,6 +172,7 @@ impl Verified {
                 event,
             }),
             also: None,
+            answer_mac: None,
             #[cfg(feature = "metrics")]
             scheme: None,
         }
@@ -186,6 +192,7 @@ impl Verified {
             key_id,
             delivery: Some(Delivery::Message { namespace, id }),
             also: None,
+            answer_mac: None,
             #[cfg(feature = "metrics")]
             scheme: None,
         }
@@ -227,6 +234,20 @@ impl Verified {
             *slot = event;
         }
         self
+    }
+
+    /// The same marker, with a handshake's message MACed under the key that verified it.
+    #[cfg(feature = "json")]
+    pub(crate) fn with_answer_mac(mut self, mac: Tag) -> Self {
+        self.answer_mac = Some(Box::new(mac));
+        self
+    }
+
+    /// A handshake's message MACed under the key that verified the request, where the
+    /// scheme's handshake asks for one (Zoom's `encryptedToken`).
+    #[cfg(feature = "json")]
+    pub(crate) fn answer_mac(&self) -> Option<&[u8]> {
+        self.answer_mac.as_deref().map(Tag::as_slice)
     }
 
     /// Keeps the verified body where the event id is read from it (a cheap `Bytes` clone).

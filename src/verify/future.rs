@@ -16,6 +16,8 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::{budget::Reservation, deadline::BodyDeadline, verdicts::Verdicts};
+#[cfg(feature = "json")]
+use crate::handshake::{Answer, Handshake, HandshakeMode};
 use crate::{
     body::{Buffer, BufferedBody, ResponseBody},
     keys::{KeyFuture, ResolvedKeys},
@@ -54,8 +56,12 @@ pin_project! {
             // The body's bytes stay reserved until the inner service has answered.
             reservation: Option<Reservation>,
         },
-        Rejected {
+        Answered {
             response: Option<Response<Bytes>>,
+        },
+        // A handshake's answer that waits on something (a key lookup, a secret stored).
+        Answering {
+            future: Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>,
         },
     }
 }
@@ -72,9 +78,17 @@ impl<F, S, B, V> ResponseFuture<F, S, B, V> {
 
     pub(crate) fn rejected(response: Response<Bytes>) -> Self {
         Self {
-            state: State::Rejected {
+            state: State::Answered {
                 response: Some(response),
             },
+        }
+    }
+
+    /// A handshake answered by the layer.
+    #[cfg(feature = "json")]
+    pub(crate) fn answer(answer: Answer) -> Self {
+        Self {
+            state: State::answer(answer),
         }
     }
 }
@@ -101,10 +115,14 @@ where
                     reservation.take();
                     return Poll::Ready(response.map(|response| response.map(ResponseBody::inner)));
                 }
-                StateProj::Rejected { response } => {
+                StateProj::Answered { response } => {
                     let Some(response) = response.take() else {
                         polled_after_completion()
                     };
+                    return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
+                }
+                StateProj::Answering { future } => {
+                    let response = ready!(future.as_mut().poll(cx));
                     return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
                 }
                 StateProj::Reading { body, reading } => {
@@ -164,8 +182,16 @@ impl<F, S, B, V> State<F, S, B, V> {
 
     /// Answers with this response.
     fn rejected(response: Response<Bytes>) -> Self {
-        State::Rejected {
+        State::Answered {
             response: Some(response),
+        }
+    }
+
+    #[cfg(feature = "json")]
+    fn answer(answer: Answer) -> Self {
+        match answer {
+            Answer::Now(response) => State::rejected(response),
+            Answer::Later(future) => State::Answering { future },
         }
     }
 }
@@ -193,6 +219,9 @@ pub(crate) enum Verifying<V> {
     /// The verifier, or the policy failure that report-only mode lets through to be reported
     /// once the body is read.
     Ready(Result<V, Rejection>),
+    /// A sender's unsigned handshake, passed to the handler: read, not verified.
+    #[cfg(feature = "json")]
+    Handshake(Handshake),
     /// The keys are being looked up; then `scheme` makes the verifier.
     Resolving {
         lookup: KeyFuture,
@@ -419,6 +448,22 @@ impl<S, V: Verifier> Reading<S, V> {
             }
             Verifying::Ready(Ok(verifier)) => verifier.finish_later(body.bytes()),
             Verifying::Ready(Err(rejection)) => Finish::Ready(Err(rejection)),
+            #[cfg(feature = "json")]
+            Verifying::Handshake(handshake) => {
+                if self.verdicts.handshake_mode == HandshakeMode::Answer {
+                    self.verdicts.answered(&handshake, self.peer, None);
+                    return State::answer(handshake.answer_unsigned(&self.parts, body.bytes()));
+                }
+                let mut parts = self.parts;
+                parts.extensions.remove::<Verified>();
+                parts.extensions.remove::<Unverified>();
+                parts.extensions.insert(handshake.request(false));
+                return State::call(
+                    self.inner,
+                    Request::from_parts(parts, body),
+                    self.reservation,
+                );
+            }
             // Not reached: the body is read only once the keys are in.
             Verifying::Resolving { .. } => Finish::Ready(Err(Rejection::KeySourceUnavailable)),
         };
@@ -464,6 +509,21 @@ impl<S> Decision<S> {
         let mut parts = self.parts;
         match verdict {
             Ok(mut verified) => {
+                #[cfg(feature = "json")]
+                if let Some(handshake) = &self.verdicts.handshake {
+                    let answer = handshake.answer_signed(&parts, body.bytes(), &verified);
+                    match (self.verdicts.handshake_mode, answer) {
+                        (HandshakeMode::Answer, Some(answer)) => {
+                            self.verdicts
+                                .answered(handshake, self.peer, self.key_id.as_deref());
+                            return State::answer(answer);
+                        }
+                        (HandshakeMode::Handler, Some(_)) => {
+                            parts.extensions.insert(handshake.request(true));
+                        }
+                        _ => {}
+                    }
+                }
                 verified.attach_body(body.bytes());
                 #[cfg(feature = "metrics")]
                 verified.verified_by(&self.verdicts.scheme);

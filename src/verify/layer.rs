@@ -13,6 +13,8 @@ use tower_layer::Layer;
 use super::{
     budget::BodyBudget, deadline::DEFAULT_BODY_TIMEOUT, verdicts::Verdicts, WebhookSignature,
 };
+#[cfg(feature = "json")]
+use crate::handshake::{Handshake, HandshakeMode};
 use crate::{
     allowlist::IpAllowlist,
     peer::{ConnectionPeer, PeerSource},
@@ -91,9 +93,15 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     /// ```
     #[must_use]
     pub fn new(scheme: Sch) -> Self {
+        #[cfg_attr(not(feature = "json"), expect(unused_mut))]
+        let mut verdicts = Verdicts::new(scheme.name());
+        #[cfg(feature = "json")]
+        {
+            verdicts.handshake = scheme.handshake();
+        }
         Self {
             config: Config {
-                verdicts: Arc::new(Verdicts::new(scheme.name())),
+                verdicts: Arc::new(verdicts),
                 scheme: Arc::new(scheme),
                 allowlist: None,
                 max_body_size: DEFAULT_MAX_BODY_SIZE,
@@ -318,6 +326,43 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
             super::verdicts::ready_response(respond(rejection).into_response())
                 .unwrap_or_else(|| rejection.to_response())
         })
+    }
+
+    /// Answers `handshake` instead of the scheme's own
+    /// ([`Scheme::handshake`](crate::scheme::Scheme::handshake)): a handshake that needs your
+    /// configuration (Meta's verify token), or one for a scheme of your own. See
+    /// [`handshake`](crate::handshake) for what each answers.
+    ///
+    /// ```
+    /// use tower_webhook::{handshake::Handshake, presets, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::meta("app secret"))
+    ///     .handshake(Handshake::meta("verify token"));
+    /// ```
+    #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+    #[must_use]
+    pub fn handshake(mut self, handshake: Handshake) -> Self {
+        Arc::make_mut(&mut self.config.verdicts).handshake = Some(handshake);
+        self
+    }
+
+    /// What the layer does with its scheme's handshake: answers it (the default), passes it
+    /// to the handler marked with a [`HandshakeRequest`](crate::handshake::HandshakeRequest),
+    /// or does not recognise it at all.
+    ///
+    /// ```
+    /// use tower_webhook::{handshake::HandshakeMode, presets, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(presets::slack("signing secret"))
+    ///     .handshakes(HandshakeMode::Off);
+    /// ```
+    #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+    #[must_use]
+    pub fn handshakes(mut self, mode: HandshakeMode) -> Self {
+        Arc::make_mut(&mut self.config.verdicts).handshake_mode = mode;
+        self
     }
 }
 

@@ -18,6 +18,8 @@ use super::{
     verdicts::UNKNOWN_PEER_HINT,
     WebhookSignatureLayer,
 };
+#[cfg(feature = "json")]
+use crate::handshake::{Handshake, HandshakeMode};
 use crate::{
     body::{BufferedBody, ResponseBody},
     keys::Start,
@@ -116,16 +118,35 @@ where
         let verdicts = &config.verdicts;
         let peer = config.peer_source.peer_addr(&parts);
         let verifying = match check_policy(config, &parts, peer) {
+            #[cfg(feature = "json")]
+            Start::Ready(Ok(Policy::Handshake(handshake))) => {
+                if verdicts.handshake_mode == HandshakeMode::Answer && !handshake.reads_body() {
+                    verdicts.answered(&handshake, peer, None);
+                    return ResponseFuture::answer(handshake.answer_unsigned(&parts, &[]));
+                }
+                Verifying::Handshake(handshake)
+            }
             Start::Ready(Err(rejection)) if verdicts.answers_before_body(&rejection) => {
                 return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None));
             }
-            Start::Ready(verifier) => Verifying::Ready(verifier),
+            Start::Ready(Ok(Policy::Verify(verifier))) => Verifying::Ready(Ok(verifier)),
+            Start::Ready(Err(rejection)) => Verifying::Ready(Err(rejection)),
             Start::Resolving(lookup) => Verifying::Resolving {
                 lookup,
                 scheme: Arc::clone(&config.scheme) as Arc<dyn Resume<Sch::Verifier>>,
             },
         };
-        let length = match check_length(config.max_body_size, &parts, &body) {
+        // Anyone can send an unsigned handshake: its body is held to a few KiB.
+        #[cfg(feature = "json")]
+        let limit = match &verifying {
+            Verifying::Handshake(_) => {
+                crate::handshake::MAX_HANDSHAKE_BODY.min(config.max_body_size)
+            }
+            _ => config.max_body_size,
+        };
+        #[cfg(not(feature = "json"))]
+        let limit = config.max_body_size;
+        let length = match check_length(limit, &parts, &body) {
             Ok(length) => length,
             Err(rejection) => {
                 return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None))
@@ -163,11 +184,19 @@ where
 
 /// The address and the signature header(s), decided before a body byte is read, in that
 /// order: a request from the wrong address never costs a key lookup.
+/// What a request that passed the allowlist is: one to verify, or a sender's unsigned
+/// handshake.
+enum Policy<V> {
+    Verify(V),
+    #[cfg(feature = "json")]
+    Handshake(Handshake),
+}
+
 fn check_policy<Sch: Scheme>(
     config: &Config<Sch>,
     parts: &Parts,
     peer: Option<IpAddr>,
-) -> Start<Sch::Verifier> {
+) -> Start<Policy<Sch::Verifier>> {
     if let Some(allowlist) = &config.allowlist {
         // Fail closed: an allowlist that cannot place a request does not pass it.
         let Some(peer) = peer else {
@@ -178,7 +207,15 @@ fn check_policy<Sch: Scheme>(
             return Start::Ready(Err(Rejection::AddressNotAllowed(peer)));
         }
     }
-    config.scheme.start(parts)
+    // After the allowlist: a sender's handshake comes from the sender's addresses too.
+    #[cfg(feature = "json")]
+    if let Some(handshake) = config.verdicts.unsigned_handshake(parts) {
+        return Start::Ready(Ok(Policy::Handshake(handshake.clone())));
+    }
+    match config.scheme.start(parts) {
+        Start::Ready(verifier) => Start::Ready(verifier.map(Policy::Verify)),
+        Start::Resolving(lookup) => Start::Resolving(lookup),
+    }
 }
 
 /// Says once per layer, at WARN, that its allowlist cannot place requests: a server that

@@ -4,8 +4,12 @@
 use std::{net::IpAddr, sync::Arc};
 
 use bytes::Bytes;
+#[cfg(feature = "json")]
+use http::request::Parts;
 use http::Response;
 
+#[cfg(feature = "json")]
+use crate::handshake::{Handshake, HandshakeMode};
 use crate::{metrics, rejection::Rejection};
 
 /// Turns a rejection into the response sent; see
@@ -35,6 +39,11 @@ pub(crate) struct Verdicts {
     pub(crate) scheme: Arc<str>,
     pub(crate) report_only: bool,
     pub(crate) respond: Respond,
+    /// The scheme's handshake, and what to do with it.
+    #[cfg(feature = "json")]
+    pub(crate) handshake: Option<Handshake>,
+    #[cfg(feature = "json")]
+    pub(crate) handshake_mode: HandshakeMode,
 }
 
 impl Verdicts {
@@ -43,7 +52,39 @@ impl Verdicts {
             scheme: Arc::from(scheme),
             report_only: false,
             respond: Arc::new(Rejection::to_response),
+            #[cfg(feature = "json")]
+            handshake: None,
+            #[cfg(feature = "json")]
+            handshake_mode: HandshakeMode::Answer,
         }
+    }
+
+    /// The handshake whose unsigned request `parts` is, unless handshakes are off.
+    #[cfg(feature = "json")]
+    pub(crate) fn unsigned_handshake(&self, parts: &Parts) -> Option<&Handshake> {
+        self.handshake.as_ref().filter(|handshake| {
+            self.handshake_mode != HandshakeMode::Off && handshake.unsigned(parts)
+        })
+    }
+
+    /// Logs and counts a handshake the layer answers.
+    #[cfg(feature = "json")]
+    pub(crate) fn answered(
+        &self,
+        handshake: &Handshake,
+        peer: Option<IpAddr>,
+        key_id: Option<&str>,
+    ) {
+        let name = handshake.name();
+        tracing::info!(
+            target: "tower_webhook",
+            scheme = &*self.scheme,
+            handshake = name,
+            peer = peer.map(tracing::field::display),
+            key_id,
+            "webhook handshake answered"
+        );
+        metrics::request(&self.scheme, "handshake", name);
     }
 
     /// Whether a policy failure (signature, timestamp, address) may pass in this mode.

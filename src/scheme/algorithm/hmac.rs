@@ -182,6 +182,15 @@ impl sealed::Algorithm for Hmac {
         self.state(Claimed::Many(claimed))
     }
 
+    fn mac_under(&self, index: usize, message: &[u8]) -> Option<Tag> {
+        let mut mac = std::iter::once(&self.primary)
+            .chain(&self.rotated)
+            .nth(index)?
+            .clone();
+        mac.update(message);
+        Some(mac.finalize())
+    }
+
     fn start_one(&self, claimed: Tag) -> Result<HmacState, Rejection> {
         self.state(Claimed::One(claimed))
     }

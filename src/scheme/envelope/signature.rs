@@ -110,6 +110,9 @@ pub struct SignatureScheme<A> {
     /// The key(s), first the one that signs (for HMAC) and is tried first; or where they are
     /// found per request.
     pub(crate) keys: KeySlot<A>,
+    /// The sender's setup handshake, which the layer answers.
+    #[cfg(feature = "json")]
+    handshake: Option<crate::handshake::Handshake>,
 }
 
 impl<A: Algorithm> SignatureScheme<A> {
@@ -136,7 +139,16 @@ impl<A: Algorithm> SignatureScheme<A> {
             tolerance: Tolerance::new(DEFAULT_TOLERANCE),
             clock: Arc::new(SystemClock),
             keys,
+            #[cfg(feature = "json")]
+            handshake: None,
         }
+    }
+
+    /// The scheme with its sender's handshake, which the layer answers (presets set theirs).
+    #[cfg(feature = "json")]
+    pub(crate) fn with_handshake(mut self, handshake: crate::handshake::Handshake) -> Self {
+        self.handshake = Some(handshake);
+        self
     }
 
     /// The header that carries the signature (matched case-insensitively, as HTTP does).
@@ -814,6 +826,15 @@ impl<A: Algorithm> SignatureScheme<A> {
             name: self.name.clone(),
             key_id,
             body_timestamp,
+            #[cfg(feature = "json")]
+            answer: self
+                .handshake
+                .as_ref()
+                .filter(|handshake| handshake.is_keyed())
+                .map(|handshake| KeyedAnswer {
+                    keys: keys.clone(),
+                    handshake: handshake.clone(),
+                }),
         })
     }
 }
@@ -823,6 +844,11 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    #[cfg(feature = "json")]
+    fn handshake(&self) -> Option<crate::handshake::Handshake> {
+        self.handshake.clone()
     }
 
     /// The verifier under the fixed keys. A scheme whose keys are resolved per request has
@@ -885,6 +911,16 @@ pub struct SignatureVerifier<A: Algorithm> {
     name: Cow<'static, str>,
     /// The timestamp signed inside the body, checked once the signature verifies.
     body_timestamp: Option<BodyTimestampCheck>,
+    /// The keys, kept for a handshake answered with a MAC under the one that verifies.
+    #[cfg(feature = "json")]
+    answer: Option<KeyedAnswer<A>>,
+}
+
+/// What a verifier keeps to answer a keyed handshake (Zoom's): the keys and the handshake.
+#[cfg(feature = "json")]
+struct KeyedAnswer<A> {
+    keys: A,
+    handshake: crate::handshake::Handshake,
 }
 
 impl<A: Algorithm> Verifier for SignatureVerifier<A> {
@@ -905,7 +941,12 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         if let Some(check) = &self.body_timestamp {
             check.check(body)?;
         }
-        Ok(match self.message_id {
+        #[cfg(feature = "json")]
+        let answer_mac = self.answer.and_then(|answer| {
+            let message = answer.handshake.keyed_message(body)?;
+            A::mac_under(&answer.keys, index, message.as_bytes())
+        });
+        let verified = match self.message_id {
             // The signed message id, scoped to the tenant (a tenant may sign any id); and,
             // with keys resolved per request, the signature, which only this tenant's key
             // makes, unscoped: a source that finds the tenant's keys under another spelling
@@ -925,7 +966,13 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
                 under_other_keys,
                 self.event,
             ),
-        })
+        };
+        #[cfg(feature = "json")]
+        let verified = match answer_mac {
+            Some(mac) => verified.with_answer_mac(mac),
+            None => verified,
+        };
+        Ok(verified)
     }
 }
 

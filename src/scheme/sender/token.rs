@@ -229,11 +229,25 @@ shared_options! {
     }
 }
 
+impl TokenScheme {
+    /// The scheme with its sender's handshake, which the layer answers (presets set theirs).
+    #[cfg(feature = "json")]
+    pub(crate) fn with_handshake(mut self, handshake: crate::handshake::Handshake) -> Self {
+        self.options.set_handshake(handshake);
+        self
+    }
+}
+
 impl Scheme for TokenScheme {
     type Verifier = TokenVerifier;
 
     fn name(&self) -> &str {
         self.options.name()
+    }
+
+    #[cfg(feature = "json")]
+    fn handshake(&self) -> Option<crate::handshake::Handshake> {
+        self.options.handshake()
     }
 
     fn verifier(&self, request: &Parts) -> Result<TokenVerifier, Rejection> {
