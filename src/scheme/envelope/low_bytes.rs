@@ -20,55 +20,57 @@ pub(crate) struct LowBytes {
 
 impl LowBytes {
     /// Decodes `chunk`, giving `out` the low bytes of every character it completes.
-    pub(crate) fn feed(&mut self, mut chunk: &[u8], mut out: impl FnMut(&[u8])) {
+    pub(crate) fn feed(&mut self, chunk: &[u8], mut out: impl FnMut(&[u8])) {
         if self.invalid {
             return;
         }
-        let mut buffer = [0u8; 256];
-        let mut filled = 0;
-        while !chunk.is_empty() || self.pending_len > 0 {
-            // Complete a character split across chunks first, byte by byte.
-            if self.pending_len > 0 {
-                let needed = sequence_len(self.pending[0]);
-                let Some((&byte, rest)) = chunk.split_first() else {
-                    break;
-                };
-                self.pending[usize::from(self.pending_len)] = byte;
-                self.pending_len += 1;
-                chunk = rest;
-                if usize::from(self.pending_len) < needed {
-                    continue;
+        let mut buffer = Buffer::default();
+        let mut rest = chunk;
+        // First the character the last chunk left unfinished, a byte at a time.
+        while self.pending_len > 0 {
+            let Some((&byte, tail)) = rest.split_first() else {
+                return;
+            };
+            rest = tail;
+            let Some(slot) = self.pending.get_mut(usize::from(self.pending_len)) else {
+                self.invalid = true;
+                return;
+            };
+            *slot = byte;
+            self.pending_len += 1;
+            let started = self
+                .pending
+                .get(..usize::from(self.pending_len))
+                .unwrap_or_default();
+            match std::str::from_utf8(started) {
+                Ok(text) => {
+                    buffer.push_str(text, &mut out);
+                    self.pending_len = 0;
                 }
-                let pending = self.pending;
-                let Ok(text) = std::str::from_utf8(&pending[..needed]) else {
+                Err(error) if error.error_len().is_none() => {}
+                Err(_) => {
                     self.invalid = true;
                     return;
-                };
-                self.pending_len = 0;
-                filled = push(text, &mut buffer, filled, &mut out);
-                continue;
-            }
-            let (text, rest) = match std::str::from_utf8(chunk) {
-                Ok(text) => (text, &chunk[chunk.len()..]),
-                Err(error) => {
-                    let (valid, rest) = chunk.split_at(error.valid_up_to());
-                    // Only an incomplete character at the very end may continue.
-                    if error.error_len().is_some() || rest.len() >= sequence_len(rest[0]) {
-                        self.invalid = true;
-                        return;
-                    }
-                    self.pending[..rest.len()].copy_from_slice(rest);
-                    self.pending_len = u8::try_from(rest.len()).unwrap_or(4);
-                    let text = std::str::from_utf8(valid).unwrap_or_default();
-                    (text, &chunk[chunk.len()..])
                 }
-            };
-            filled = push(text, &mut buffer, filled, &mut out);
-            chunk = rest;
+            }
         }
-        if filled > 0 {
-            out(&buffer[..filled]);
+        match std::str::from_utf8(rest) {
+            Ok(text) => buffer.push_str(text, &mut out),
+            Err(error) => {
+                let (valid, tail) = rest.split_at(error.valid_up_to());
+                buffer.push_str(std::str::from_utf8(valid).unwrap_or_default(), &mut out);
+                // Only a character cut off by the chunk's end may continue in the next.
+                if error.error_len().is_some() || tail.len() >= self.pending.len() {
+                    self.invalid = true;
+                    return;
+                }
+                for (slot, &byte) in self.pending.iter_mut().zip(tail) {
+                    *slot = byte;
+                }
+                self.pending_len = u8::try_from(tail.len()).unwrap_or(u8::MAX);
+            }
         }
+        buffer.flush(&mut out);
     }
 
     /// Whether the whole body was UTF-8.
@@ -77,33 +79,41 @@ impl LowBytes {
     }
 }
 
-/// `text`'s low bytes appended to `buffer[..filled]`, flushed to `out` when it is full;
-/// the new fill.
-fn push(
-    text: &str,
-    buffer: &mut [u8; 256],
-    mut filled: usize,
-    out: &mut impl FnMut(&[u8]),
-) -> usize {
-    for unit in text.encode_utf16() {
-        if filled == buffer.len() {
-            out(&buffer[..]);
-            filled = 0;
-        }
-        buffer[filled] = unit.to_le_bytes()[0];
-        filled += 1;
-    }
-    filled
+/// Low bytes gathered before they are handed on, so a chunk costs a few MAC updates, not
+/// one per character.
+struct Buffer {
+    bytes: [u8; 256],
+    len: usize,
 }
 
-/// How many bytes the UTF-8 sequence starting with `first` has (1 for a byte that cannot
-/// start one, which then fails to decode).
-fn sequence_len(first: u8) -> usize {
-    match first {
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        0xF0..=0xF7 => 4,
-        _ => 1,
+impl Default for Buffer {
+    fn default() -> Self {
+        Self {
+            bytes: [0; 256],
+            len: 0,
+        }
+    }
+}
+
+impl Buffer {
+    fn push_str(&mut self, text: &str, out: &mut impl FnMut(&[u8])) {
+        for unit in text.encode_utf16() {
+            if self.len == self.bytes.len() {
+                self.flush(out);
+            }
+            let [low, _] = unit.to_le_bytes();
+            if let Some(slot) = self.bytes.get_mut(self.len) {
+                *slot = low;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn flush(&mut self, out: &mut impl FnMut(&[u8])) {
+        if self.len > 0 {
+            out(self.bytes.get(..self.len).unwrap_or_default());
+            self.len = 0;
+        }
     }
 }
 
@@ -112,7 +122,10 @@ pub(crate) fn low_bytes(text: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(text).ok()?;
     Some(
         text.encode_utf16()
-            .map(|unit| unit.to_le_bytes()[0])
+            .map(|unit| {
+                let [low, _] = unit.to_le_bytes();
+                low
+            })
             .collect(),
     )
 }
