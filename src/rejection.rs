@@ -43,9 +43,11 @@ pub enum Rejection {
     /// The signature is not in the scheme's format: wrong prefix, bad hex or base64, wrong
     /// length, characters that are not visible ASCII, the header sent more than once, more
     /// signatures claimed than the scheme checks; or, for schemes that sign fields of the
-    /// body (Mailgun, Adyen, SNS, Twilio), a body not of the shape they sign: not a JSON
-    /// object, a signed field sent twice, too many form parameters, a form parameter named
-    /// twice where `TwilioScheme::refuse_repeated_parameters` is set.
+    /// body (Mailgun, Adyen, SNS, Twilio, Microsoft Graph's `clientState`), a body not of the
+    /// shape they sign: not a JSON object, a signed field sent twice, too many form
+    /// parameters, a form parameter named twice where
+    /// `TwilioScheme::refuse_repeated_parameters` is set; or a verified body X or Trello
+    /// never sends (not a JSON object, not UTF-8).
     MalformedSignature,
     /// The signature is well-formed but does not match the body under any configured secret.
     InvalidSignature,

@@ -174,7 +174,8 @@ async fn a_tampered_body_is_refused_where_the_body_is_signed() {
         assert_ne!(tampered, delivery.body, "{}", delivery.preset);
         let outcome = outcome(&delivery, &delivery.key, 0, &tampered).await;
         match strength {
-            Strength::Signature => {
+            // Trello's low bytes bind every ASCII character, such as these digits.
+            Strength::Signature | Strength::Checksum => {
                 assert_refused(&outcome, "invalid webhook signature", &delivery.preset);
             }
             // Documented: nothing covers this content, so the tampered body passes.
@@ -243,7 +244,7 @@ fn wrong_key(delivery: &Delivery) -> String {
         format!("whsec_{}", STANDARD.encode("another key entirely"))
     } else if delivery.preset == "adyen" {
         "00112233445566778899AABBCCDDEEFF".to_owned()
-    } else if delivery.preset == "airtable" {
+    } else if ["airtable", "microsoft_teams"].contains(&delivery.preset.as_str()) {
         STANDARD.encode("another key entirely")
     } else {
         format!("{}x", delivery.key)
@@ -325,10 +326,21 @@ async fn presets_chosen_by_name_verify_through_a_real_server() {
         ("gitlab", "X-Gitlab-Token"),
         ("clerk", "svix-signature"),
         ("mailgun", ""),
+        ("asana", "X-Hook-Signature"),
+        ("microsoft_teams", "Authorization"),
+        ("x", "x-twitter-webhooks-signature"),
+        ("hookdeck", "x-hookdeck-signature"),
+        ("trello", "X-Trello-Webhook"),
+        ("microsoft_graph", ""),
     ];
+    // Trello needs the `sha1` feature.
+    let presets: Vec<_> = presets
+        .into_iter()
+        .filter(|(name, _)| presets::find(name).is_some_and(|p| p.is_available()))
+        .collect();
     let deliveries = deliveries();
     let mut app = Router::new();
-    for (name, _) in presets {
+    for &(name, _) in &presets {
         let delivery = deliveries.iter().find(|d| d.preset == name).unwrap();
         let chosen = presets::find(name).unwrap().name();
         let layer = WebhookSignatureLayer::new(scheme(delivery, &delivery.key, 0));
@@ -648,4 +660,73 @@ async fn gitlab_by_name_with_a_signing_token_requires_the_signature() {
         .unwrap();
     let outcome = support::run_through(WebhookSignatureLayer::new(token_scheme), request).await;
     assert_eq!(outcome.status, StatusCode::OK);
+}
+
+/// X answers its CRC challenge with HMAC-SHA256(consumer secret, crc_token), the key and
+/// construction of a delivery's signature: whatever an endpoint echoes is signed. The
+/// preset refuses a verified body that is not a JSON object, so an echoed token is never a
+/// delivery; JSON objects, after whitespace, pass.
+#[tokio::test]
+async fn x_refuses_a_verified_body_that_is_not_a_json_object() {
+    let scheme = || presets::x("x consumer secret");
+    for (body, passes) in [
+        (
+            &br#"{"for_user_id":"2244994945","tweet_create_events":[]}"#[..],
+            true,
+        ),
+        (b" \r\n\t{\"a\":1}", true),
+        (b"crc_token_from_a_challenge", false),
+        (br#"["not","an","object"]"#, false),
+        (b"", false),
+        (b"\x0c{}", false),
+    ] {
+        let signature = scheme().sign(body);
+        let request = Request::post("/hook")
+            .header("x-twitter-webhooks-signature", signature.as_str())
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .unwrap();
+        let outcome = support::run_through(WebhookSignatureLayer::new(scheme()), request).await;
+        let what = String::from_utf8_lossy(body);
+        if passes {
+            assert_eq!(outcome.status, StatusCode::OK, "{what}");
+            assert_eq!(outcome.recorder.only().body, body, "{what}");
+        } else {
+            assert_refused(&outcome, "malformed webhook signature", &what);
+        }
+    }
+}
+
+/// Trello signs each character's low byte (its docs: "binary strings, not utf-8"). A body
+/// that is not UTF-8 is none Trello sent and is refused; and, as the preset documents, a
+/// character above U+00FF can be swapped for another of the same low byte (`•`, U+2022,
+/// for `"`) without changing the signature, which the replay guard then treats as the
+/// same delivery.
+#[cfg(feature = "sha1")]
+#[tokio::test]
+async fn trello_signs_low_bytes_and_refuses_a_body_that_is_not_utf8() {
+    let url = "https://example.com/webhooks/trello";
+    let scheme = || presets::trello("trello application secret", url);
+    let send = |body: Vec<u8>, signature: String| {
+        let request = Request::post("/hook")
+            .header("x-trello-webhook", signature)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        support::run_through(WebhookSignatureLayer::new(scheme()), request)
+    };
+    let original = r#"{"action":{"data":{"card":{"desc":"a • b"}}}}"#;
+    let signature = scheme().sign(original.as_bytes());
+    let outcome = send(original.as_bytes().to_vec(), signature.clone()).await;
+    assert_eq!(outcome.status, StatusCode::OK);
+    assert_eq!(outcome.recorder.only().body, original.as_bytes());
+
+    let swapped = original.replace('•', "\"");
+    let outcome = send(swapped.clone().into_bytes(), signature.clone()).await;
+    assert_eq!(outcome.status, StatusCode::OK, "the documented weakness");
+    assert_eq!(outcome.recorder.only().body, swapped.as_bytes());
+
+    // A lead byte with no continuation: no JavaScript string is sent as this.
+    let mut not_utf8 = original.as_bytes().to_vec();
+    not_utf8[2] = 0xE1;
+    let outcome = send(not_utf8, signature).await;
+    assert_refused(&outcome, "malformed webhook signature", "not UTF-8");
 }

@@ -46,10 +46,14 @@ fn cannot_sign(name: &str) -> Option<SignError> {
     }
 }
 
-/// A body each preset's sender could send: a form for Twilio, an Adyen notification, and a
-/// JSON event (with Linear's signed timestamp) for the rest.
+/// A body each preset's sender could send: a form for Twilio, an Adyen notification, a
+/// Microsoft Graph notification, and a JSON event (with Linear's signed timestamp) for the
+/// rest.
 fn body_for(name: &str) -> Bytes {
     match name {
+        "microsoft_graph" => Bytes::from_static(
+            br#"{"value":[{"subscriptionId":"7f105c7d","changeType":"created","resource":"Users/1/Messages/2"}]}"#,
+        ),
         "twilio" => Bytes::from_static(b"From=%2B15551234567&Body=hello+there&To=%2B15557654321"),
         "adyen" => Bytes::from_static(
             br#"{"live":"false","notificationItems":[{"NotificationRequestItem":{"pspReference":"7914073381342284","merchantAccountCode":"TestMerchant","merchantReference":"ref-1","amount":{"value":4200,"currency":"EUR"},"eventCode":"AUTHORISATION","success":"true"}}]}"#,

@@ -26,6 +26,8 @@ fn body_for(name: &str) -> &'static str {
         }
         // Linear's sender writes its signed timestamp into the body: `NOW` in milliseconds.
         "linear" => r#"{"id":"evt_1","type":"test.event","webhookTimestamp":1700000000000}"#,
+        // Microsoft Graph's sender writes its `clientState` into each notification.
+        "microsoft_graph" => r#"{"value":[{"subscriptionId":"7f1","changeType":"created"}]}"#,
         _ => r#"{"id":"evt_1","type":"test.event"}"#,
     }
 }

@@ -625,6 +625,123 @@ pub fn docusign(secret: impl IntoKeys) -> HmacScheme {
 /// The most Connect HMAC keys DocuSign lets an account keep, each signing in its own header.
 const DOCUSIGN_MAX_KEYS: usize = 100;
 
+/// Asana: `X-Hook-Signature`, lowercase hex HMAC-SHA256 of the raw body under the webhook's
+/// secret: the `X-Hook-Secret` Asana sends once, in the handshake that creates the webhook.
+///
+/// The handshake request carries no signature: answer it (and keep its secret) before this
+/// layer, or on a route without it.
+///
+/// # Panics
+///
+/// If `hook_secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::asana("b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81"));
+/// ```
+#[must_use]
+pub fn asana(hook_secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(hook_secret)
+        .header("x-hook-signature")
+        .named("asana")
+}
+
+/// Microsoft Teams outgoing webhooks: `Authorization: HMAC <base64>`, HMAC-SHA256 of the
+/// raw body under the security token Teams shows when the webhook is created, which is
+/// base64 and decoded here.
+///
+/// # Errors
+///
+/// [`InvalidSecret`] if the security token is not base64, or is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::microsoft_teams("vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA=")?);
+/// # Ok::<(), tower_webhook::presets::InvalidSecret>(())
+/// ```
+pub fn microsoft_teams(security_token: impl IntoKeys) -> Result<HmacScheme, InvalidSecret> {
+    let keys = KeySlot::new(security_token.into_keys(), |text| {
+        let key = STANDARD
+            .decode(text.trim_ascii())
+            .map_err(|_| InvalidKey::expected("the base64 security token"))?;
+        Hmac::sha256(&key)
+    })
+    .map_err(|_| {
+        InvalidSecret::new(
+            "Microsoft Teams",
+            "the outgoing webhook's base64 security token",
+        )
+    })?;
+    Ok(HmacScheme::with_keys(keys, "hmac-sha256")
+        .header("authorization")
+        .authorization_prefix("HMAC ")
+        .encoding(Encoding::Base64)
+        .named("microsoft_teams"))
+}
+
+/// X (Twitter) Account Activity and other X webhooks: `x-twitter-webhooks-signature:
+/// sha256=<base64>`, HMAC-SHA256 of the raw body under the app's consumer secret.
+///
+/// **A verified body that is not a JSON object is refused** (`401`, malformed signature):
+/// X answers its challenge-response check (CRC, a `GET` with `crc_token`) with
+/// `sha256=<base64 HMAC-SHA256(consumer secret, crc_token)>`, the same key and construction
+/// as a delivery's signature. An endpoint that answers a challenge for any token signs
+/// whatever it is asked to, and that answer would verify here as a delivery of that token.
+/// X only ever delivers JSON objects; a CRC handler must still refuse tokens that are one
+/// (that start with `{`), or better, anything but the short tokens X sends.
+///
+/// # Panics
+///
+/// If `consumer_secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::x("consumer secret"));
+/// ```
+#[must_use]
+pub fn x(consumer_secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(consumer_secret)
+        .header("x-twitter-webhooks-signature")
+        .prefix("sha256=")
+        .encoding(Encoding::Base64)
+        .json_object_body()
+        .named("x")
+}
+
+/// Hookdeck, for requests it forwards: `x-hookdeck-signature`, base64 HMAC-SHA256 of the
+/// raw body under the project's signing secret. While that secret is rolled, Hookdeck also
+/// signs with the previous one in `x-hookdeck-signature-2`: either may match (give the new
+/// secret with `also_accept` until the old one expires). A delivery is named by
+/// `x-hookdeck-eventid`, the same on every attempt.
+///
+/// Hookdeck verifies the original sender's signature itself (and says so in the unsigned
+/// `x-hookdeck-verified` header); this checks only Hookdeck's.
+///
+/// # Panics
+///
+/// If `signing_secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::hookdeck("project signing secret"));
+/// ```
+#[must_use]
+pub fn hookdeck(signing_secret: impl IntoKeys) -> HmacScheme {
+    HmacScheme::sha256(signing_secret)
+        .header("x-hookdeck-signature")
+        .more_signature_headers(["x-hookdeck-signature-2"])
+        .encoding(Encoding::Base64)
+        .event_id_header("x-hookdeck-eventid")
+        .named("hookdeck")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,6 +749,13 @@ mod tests {
     #[test]
     fn loopwise_ips_matches_the_published_constant() {
         assert_eq!(loopwise_ips(), LOOPWISE_IPS.parse().unwrap());
+    }
+
+    #[test]
+    fn microsoft_teams_token_must_be_base64() {
+        assert!(microsoft_teams("vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA=").is_ok());
+        assert!(microsoft_teams("not base64!").is_err());
+        assert!(microsoft_teams("").is_err());
     }
 
     #[test]

@@ -75,11 +75,13 @@ pub enum Strength {
     /// someone who knows the secret, but its body is not covered, and a captured request can
     /// be replayed with any body. See [`TokenScheme`](crate::scheme::TokenScheme).
     SharedSecret,
-    /// A signature of some headers and only a checksum of the body (PayPal's CRC32): anyone
-    /// who captured one delivery can write another body with the same checksum and send it
-    /// with the captured headers within the tolerance. Put the replay guard behind these:
-    /// such deliveries are also named by what the signature binds, so the forged body is a
-    /// duplicate. See [`PayPalScheme`](crate::scheme::PayPalScheme).
+    /// A signature of some headers and only a checksum of the body (PayPal's CRC32), or of
+    /// a lossy form of it (Trello's low byte of each character): anyone who captured one
+    /// delivery can write another body with the same checksum (or form) and send it with the
+    /// captured headers within the tolerance. Put the replay guard behind these: such
+    /// deliveries are also named by what the signature binds, so the forged body is a
+    /// duplicate. See [`PayPalScheme`](crate::scheme::PayPalScheme) and
+    /// [`presets::trello`](crate::presets::trello).
     Checksum,
 }
 
@@ -1031,6 +1033,61 @@ static PRESETS: &[Preset] = &[
         build: |keys, options| Ok(timed(replicate(keys).map_err(invalid("replicate"))?, options)),
     },
     Preset {
+        name: "asana",
+        sender: "Asana",
+        docs: Some("https://developers.asana.com/docs/webhooks-guide#security"),
+        algorithm: "HMAC-SHA256",
+        feature: None,
+        strength: Strength::Signature,
+        needs_url: false,
+        aliases: &[],
+        build: |keys, options| Ok(timed(asana(keys), options)),
+    },
+    Preset {
+        name: "microsoft_teams",
+        sender: "Microsoft Teams (outgoing webhooks)",
+        docs: Some("https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-outgoing-webhook"),
+        algorithm: "HMAC-SHA256",
+        feature: None,
+        strength: Strength::Signature,
+        needs_url: false,
+        aliases: &["teams"],
+        build: |keys, options| Ok(timed(microsoft_teams(keys).map_err(invalid("microsoft_teams"))?, options)),
+    },
+    Preset {
+        name: "x",
+        sender: "X (Twitter)",
+        docs: Some("https://docs.x.com/x-api/webhooks/quickstart"),
+        algorithm: "HMAC-SHA256",
+        feature: None,
+        strength: Strength::Signature,
+        needs_url: false,
+        aliases: &["twitter", "x_account_activity"],
+        build: |keys, options| Ok(timed(x(keys), options)),
+    },
+    Preset {
+        name: "hookdeck",
+        sender: "Hookdeck",
+        docs: Some("https://hookdeck.com/docs/authentication"),
+        algorithm: "HMAC-SHA256",
+        feature: None,
+        strength: Strength::Signature,
+        needs_url: false,
+        aliases: &[],
+        build: |keys, options| Ok(timed(hookdeck(keys), options)),
+    },
+    Preset {
+        name: "trello",
+        sender: "Trello",
+        docs: Some("https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/#webhook-signatures"),
+        algorithm: "HMAC-SHA1",
+        feature: Some("sha1"),
+        strength: Strength::Checksum,
+        needs_url: true,
+        aliases: &[],
+        build: gated!("sha1", |keys, options| Ok(timed(trello(keys, options.required_url("trello")?), options))),
+    },
+    Preset {
         name: "mailgun",
         sender: "Mailgun",
         docs: Some("https://documentation.mailgun.com/docs/mailgun/user-manual/tracking-messages/#securing-webhooks"),
@@ -1117,6 +1174,17 @@ static PRESETS: &[Preset] = &[
         needs_url: false,
         aliases: &[],
         build: |keys, _| Ok(AnyScheme::signing(okta(keys))),
+    },
+    Preset {
+        name: "microsoft_graph",
+        sender: "Microsoft Graph (change notifications)",
+        docs: Some("https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks"),
+        algorithm: "shared token",
+        feature: Some("json"),
+        strength: Strength::SharedSecret,
+        needs_url: false,
+        aliases: &["graph"],
+        build: gated!("json", |keys, _| Ok(AnyScheme::signing(microsoft_graph(keys)))),
     },
     Preset {
         name: "paypal",
@@ -1227,6 +1295,7 @@ mod tests {
                 "sns" => "arn:aws:sns:us-east-1:1:a, arn:aws:sns:us-east-1:1:b",
                 "plaid" => "client_id:secret",
                 "adyen" => "44782DEF547AAA06C910C43932B1EB0C",
+                "microsoft_teams" => "vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA=",
                 "sendgrid" => "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==",
                 _ => "c2VjcmV0IGtleQ==",
             };
@@ -1259,6 +1328,13 @@ mod tests {
 
     #[test]
     fn url_presets_say_they_need_one() {
+        #[cfg(feature = "sha1")]
+        assert_eq!(
+            by_name("trello", "secret").unwrap_err(),
+            PresetError::UrlRequired {
+                name: "trello".into()
+            }
+        );
         for name in ["square", "hubspot"] {
             assert_eq!(
                 by_name(name, "secret").unwrap_err(),

@@ -1,8 +1,8 @@
-//! Senders whose signature travels inside the body.
+//! Senders whose signature (or secret) travels inside the body.
 
 use crate::{
     keys::IntoKeys,
-    scheme::{AdyenScheme, InvalidKey, MailgunScheme},
+    scheme::{AdyenScheme, ClientStateScheme, InvalidKey, MailgunScheme},
 };
 
 /// Mailgun: the JSON body's `signature` object holds `timestamp`, `token` and `signature`,
@@ -39,4 +39,26 @@ pub fn mailgun(signing_key: impl IntoKeys) -> MailgunScheme {
 /// ```
 pub fn adyen(hmac_key_hex: impl IntoKeys) -> Result<AdyenScheme, InvalidKey> {
     AdyenScheme::new(hmac_key_hex)
+}
+
+/// Microsoft Graph change notifications (and lifecycle notifications): each notification in
+/// the JSON body's `value` array carries `clientState`, the secret given when the
+/// subscription was created, which must equal `client_state` (compared in constant time).
+/// Nothing is signed; see [`ClientStateScheme`].
+///
+/// **Weaker than a signature**: a captured notification's `clientState` can be sent with
+/// any body.
+///
+/// # Panics
+///
+/// If `client_state` is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::microsoft_graph("long random client state"));
+/// ```
+#[must_use]
+pub fn microsoft_graph(client_state: impl IntoKeys) -> ClientStateScheme {
+    ClientStateScheme::new(client_state)
 }

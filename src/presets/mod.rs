@@ -66,7 +66,7 @@ pub use self::fetched::sns;
 pub use self::fetched::{fusionauth, fusionauth_jwks, plaid, PLAID_KEY_ENDPOINT};
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
-pub use self::in_body::{adyen, mailgun};
+pub use self::in_body::{adyen, mailgun, microsoft_graph};
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub use self::public_key::discord;
@@ -76,14 +76,18 @@ pub use self::public_key::sendgrid;
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub use self::standard_webhooks::standard_webhooks_v1a;
+#[cfg(feature = "sha1")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sha1")))]
+pub use self::url::trello;
 #[cfg(feature = "twilio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "twilio")))]
 pub use self::url::twilio;
 pub use self::{
     body::{
-        airtable, bitbucket, cal_com, coinbase_commerce, docusign, dropbox, forgejo, gitea, github,
-        intuit, lemon_squeezy, linear, loop_returns, loopwise, loopwise_ips, meta, notion,
-        pagerduty, razorpay, sentry, shopify, typeform, woocommerce, xero, LOOPWISE_IPS,
+        airtable, asana, bitbucket, cal_com, coinbase_commerce, docusign, dropbox, forgejo, gitea,
+        github, hookdeck, intuit, lemon_squeezy, linear, loop_returns, loopwise, loopwise_ips,
+        meta, microsoft_teams, notion, pagerduty, razorpay, sentry, shopify, typeform, woocommerce,
+        x, xero, LOOPWISE_IPS,
     },
     catalog::{all, by_name, find, Preset, PresetError, PresetOptions, Strength},
     standard_webhooks::{

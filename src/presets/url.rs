@@ -2,6 +2,8 @@
 //! read from the request: behind a proxy the request's `Host` and path are not what the
 //! sender signed, and a `Host` header is the client's to choose.
 
+#[cfg(feature = "sha1")]
+use crate::scheme::envelope::low_bytes::low_bytes;
 #[cfg(feature = "twilio")]
 use crate::scheme::{InvalidUrl, TwilioScheme};
 use crate::{
@@ -73,6 +75,48 @@ pub fn twilio(
 ) -> Result<TwilioScheme, InvalidUrl> {
     Ok(TwilioScheme::new(auth_token, public_base_url)?
         .event_id_header("i-twilio-idempotency-token"))
+}
+
+/// Trello: `X-Trello-Webhook`, base64 HMAC-SHA1 of the raw body followed by the callback
+/// URL, under the application's secret (the OAuth 1.0 secret of the Power-Up's API key).
+///
+/// `callback_url` is the `callbackURL` exactly as given when the webhook was created. Trello
+/// signs each character's low byte, not the body's UTF-8 ("binary strings, not utf-8", in
+/// its docs: an en dash is signed as the byte `0x13`), and so does this check; a body that is
+/// not UTF-8 is refused. **Characters above U+00FF are not signed in full**: a captured
+/// delivery holding one (`•`, U+2022, is signed as `"`) can be sent again with another
+/// character of the same low byte in its place, which may change the JSON's structure. Put
+/// the replay guard behind it: a delivery is named by its signature, so such a copy is a
+/// duplicate of the delivery it was made from.
+///
+/// Trello first checks the callback URL with an unsigned `HEAD` request: put the layer on
+/// the `POST` route only.
+///
+/// # Panics
+///
+/// If `application_secret` is empty (most likely an unset environment variable);
+/// [`by_name`](super::by_name) returns an error instead.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::trello(
+///     "application secret",
+///     "https://example.com/webhooks/trello",
+/// ));
+/// ```
+#[cfg(feature = "sha1")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sha1")))]
+#[must_use]
+pub fn trello(application_secret: impl IntoKeys, callback_url: impl AsRef<str>) -> HmacScheme {
+    let url = callback_url.as_ref();
+    let signed_url = low_bytes(url.as_bytes()).unwrap_or_else(|| url.as_bytes().to_vec());
+    HmacScheme::sha1(application_secret)
+        .header("x-trello-webhook")
+        .encoding(Encoding::Base64)
+        .signed_around_body(bytes::Bytes::new(), vec![Piece::Literal(signed_url.into())])
+        .low_bytes()
+        .named("trello")
 }
 
 /// HubSpot (signature v3): `X-HubSpot-Signature-v3`, base64 HMAC-SHA256 of `POST`, the

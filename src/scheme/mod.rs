@@ -29,6 +29,9 @@ pub(crate) use self::envelope::body_timestamp::BodyTimestamp;
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use self::sender::adyen::{AdyenScheme, AdyenVerifier};
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use self::sender::client_state::{ClientStateScheme, ClientStateVerifier};
 #[cfg(feature = "jwt")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub use self::sender::jwt::{

@@ -1,5 +1,6 @@
 //! [`Signer`] for senders whose signature travels inside the JSON body: Mailgun's
-//! `signature` object and Adyen's `additionalData.hmacSignature` on each item. Signing
+//! `signature` object, Adyen's `additionalData.hmacSignature` on each item, and Microsoft
+//! Graph's `clientState` on each notification. Signing
 //! rewrites the body; its fields keep their values, not necessarily their order or spacing.
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
@@ -9,7 +10,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::{message::fresh_id, SignError, Signer};
-use crate::scheme::{unix_seconds, AdyenScheme, MailgunScheme, Scheme as _};
+use crate::scheme::{unix_seconds, AdyenScheme, ClientStateScheme, MailgunScheme, Scheme as _};
 
 impl Signer for MailgunScheme {
     fn sign_request(&self, request: Request<Bytes>) -> Result<Request<Bytes>, SignError> {
@@ -103,6 +104,38 @@ impl Signer for AdyenScheme {
             data.insert("hmacSignature".into(), signature.into());
         }
         Ok(Request::from_parts(parts, written(notification)))
+    }
+}
+
+impl Signer for ClientStateScheme {
+    fn sign_request(&self, request: Request<Bytes>) -> Result<Request<Bytes>, SignError> {
+        let name = self.name();
+        let secret = self
+            .signing()
+            .ok_or_else(|| SignError::resolved_keys(name))?;
+        let secret = std::str::from_utf8(secret).map_err(|_| {
+            SignError::invalid_request(name, "the clientState is not text, which JSON carries")
+        })?;
+        let invalid = || {
+            SignError::invalid_request(
+                name,
+                "Microsoft Graph sends a JSON object whose `value` holds notification objects",
+            )
+        };
+        let (parts, body) = request.into_parts();
+        let mut collection = object(&body).ok_or_else(invalid)?;
+        let notifications = collection
+            .get_mut("value")
+            .and_then(Value::as_array_mut)
+            .filter(|notifications| !notifications.is_empty())
+            .ok_or_else(invalid)?;
+        for notification in notifications {
+            notification
+                .as_object_mut()
+                .ok_or_else(invalid)?
+                .insert("clientState".into(), secret.into());
+        }
+        Ok(Request::from_parts(parts, written(collection)))
     }
 }
 

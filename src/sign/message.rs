@@ -8,7 +8,10 @@ use std::{
 
 use http::{HeaderMap, HeaderValue};
 
-use crate::scheme::{envelope::payload::Piece, unix_seconds, HmacScheme, SignatureScheme};
+use crate::scheme::{
+    envelope::{low_bytes::low_bytes, payload::Piece},
+    unix_seconds, HmacScheme, SignatureScheme,
+};
 
 impl HmacScheme {
     /// The value of the signature header a sender would send for `body`, under the first
@@ -78,7 +81,10 @@ impl HmacScheme {
         for piece in self.payload.pieces() {
             mac.update(piece.bytes(timestamp_text.as_bytes(), id));
         }
-        mac.update(message.body);
+        match self.low_bytes.then(|| low_bytes(message.body)).flatten() {
+            Some(signed) => mac.update(&signed),
+            None => mac.update(message.body),
+        }
         for piece in self.payload.suffix() {
             mac.update(piece.bytes(timestamp_text.as_bytes(), id));
         }

@@ -179,6 +179,56 @@ adyen_body = json.dumps({"live": "false", "notificationItems": [{"NotificationRe
 vector("adyen", adyen_key, {"Content-Type": "application/json"}, body=adyen_body, strength="signed_fields",
        note="the amount is signed; the reason is not")
 
+# --- Issue #23's senders ---------------------------------------------------------------------
+# Asana: https://developers.asana.com/docs/webhooks-guide#security -- X-Hook-Signature, hex
+# HMAC-SHA256 of the body under the handshake's X-Hook-Secret (Asana/devrel-examples signs so).
+asana_secret = "b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81"
+vector("asana", asana_secret, {"X-Hook-Signature": hexmac(asana_secret, BODY)})
+# Microsoft Teams outgoing webhooks:
+# https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-outgoing-webhook
+# Authorization: HMAC <base64>, keyed with the base64-DECODED security token.
+teams_key = bytes(range(200, 232))
+vector("microsoft_teams", base64.b64encode(teams_key).decode(), {"Authorization": "HMAC " + b64mac(teams_key, BODY)})
+# X: https://docs.x.com/x-api/webhooks/quickstart -- sha256=<base64>, the consumer secret.
+vector("x", "x consumer secret", {"x-twitter-webhooks-signature": "sha256=" + b64mac("x consumer secret", BODY)})
+# Hookdeck: https://hookdeck.com/docs/authentication -- base64 HMAC-SHA256 of the body; while
+# a secret is rolled, the previous one signs x-hookdeck-signature-2 (as @hookdeck/sdk reads).
+vector("hookdeck", "hookdeck secret", {"x-hookdeck-signature": b64mac("hookdeck secret", BODY),
+                                       "x-hookdeck-eventid": "evt_hd_1"})
+vector("hookdeck", "hookdeck old secret", {"x-hookdeck-signature": b64mac("hookdeck new secret", BODY),
+                                           "x-hookdeck-signature-2": b64mac("hookdeck old secret", BODY),
+                                           "x-hookdeck-eventid": "evt_hd_2"},
+       note="rolled: our (old) secret signed the second header")
+# Trello: https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/#webhook-signatures
+# base64 HMAC-SHA1 of body + callbackURL under the app secret, "treated as binary strings, not
+# utf-8": each UTF-16 code unit's low byte (an en dash, U+2013, is signed as 0x13).
+def js_binary(text):
+    return text.encode("utf-16-le")[::2]
+
+
+trello_url = "https://example.com/webhooks/trello?board=1"
+trello_body = json.dumps({"action": {"type": "updateCard", "data": {"card": {
+    "name": "Caf\u00e9 \u2013 budget 4200 \u2713 \U0001F600"}}}, "model": {"id": "4d5ea62fd76aa1136000000c"}},
+    separators=(",", ":"), ensure_ascii=False)
+vector("trello", "trello application secret",
+       {"X-Trello-Webhook": base64.b64encode(hmac.new(b"trello application secret",
+                                                      js_binary(trello_body + trello_url), hashlib.sha1).digest()).decode()},
+       body=trello_body, url=trello_url, strength="checksum", note="non-ASCII: signed as low bytes")
+# Microsoft Graph: https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks
+# each notification's clientState is the subscription's secret; nothing is signed.
+graph_state = "graph client state 4f0c"
+graph_body = json.dumps({"value": [{
+    "subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "subscriptionExpirationDateTime": "2023-11-20T18:23:45.9356913Z",
+    "changeType": "created", "resource": "Users/4200/Messages/AAMkAGUwNjQ4ZjIxAAA=", "clientState": graph_state,
+    "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95"}]}, separators=(",", ":"))
+vector("microsoft_graph", graph_state, {"Content-Type": "application/json"}, body=graph_body, strength="shared_secret")
+graph_lifecycle = json.dumps({"value": [{
+    "subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "lifecycleEvent": "reauthorizationRequired",
+    "resource": "Users/4200/Messages", "clientState": graph_state,
+    "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95"}]}, separators=(",", ":"))
+vector("microsoft_graph", graph_state, {"Content-Type": "application/json"}, body=graph_lifecycle,
+       strength="shared_secret", note="a lifecycle notification")
+
 # --- A shared secret, nothing signed ---------------------------------------------------------
 def basic(credentials):
     return "Basic " + base64.b64encode(credentials.encode()).decode()

@@ -5,6 +5,7 @@
 pub(super) mod body_timestamp;
 pub(super) mod encoding;
 pub(super) mod format;
+pub(crate) mod low_bytes;
 pub(crate) mod payload;
 pub(super) mod signature;
 pub(super) mod timestamp;

@@ -13,6 +13,7 @@ use crate::scheme::{
     envelope::body_timestamp::{BodyTimestamp, BodyTimestampCheck},
     envelope::encoding::{Encoding, Tag},
     envelope::format::{SignatureFormat, MAX_SIGNATURES, MAX_SIGNATURES_ACROSS_HEADERS},
+    envelope::low_bytes::LowBytes,
     envelope::payload::{Piece, SignedPayload},
     envelope::timestamp::{TimestampFormat, Tolerance},
     event_id::{header_id, BodyFields, EventIdSource},
@@ -95,6 +96,12 @@ pub struct SignatureScheme<A> {
     /// A timestamp signed inside the JSON body (Linear's `webhookTimestamp`), checked once
     /// the signature verifies.
     body_timestamp: Option<Arc<BodyTimestamp>>,
+    /// Whether a verified body must be a JSON object (X's): checked once the signature
+    /// verifies.
+    json_object_body: bool,
+    /// Whether the sender signs each UTF-16 code unit's low byte rather than the body's
+    /// UTF-8 (Trello's): see `envelope::low_bytes`.
+    pub(crate) low_bytes: bool,
     pub(crate) timestamp_headers: Vec<HeaderName>,
     pub(crate) timestamp_format: TimestampFormat,
     pub(crate) id_headers: Vec<HeaderName>,
@@ -128,6 +135,8 @@ impl<A: Algorithm> SignatureScheme<A> {
             written_separator: None,
             fixed_headers: Vec::new(),
             body_timestamp: None,
+            json_object_body: false,
+            low_bytes: false,
             timestamp_headers: Vec::new(),
             timestamp_format: TimestampFormat::UnixSeconds,
             id_headers: Vec::new(),
@@ -553,6 +562,37 @@ impl<A: Algorithm> SignatureScheme<A> {
         self
     }
 
+    /// A single signature after `prefix`, which may end in a space: `Authorization`'s
+    /// `<scheme> <credentials>` layout (Teams' `HMAC <base64>`). [`prefix`](Self::prefix)
+    /// takes only visible ASCII, as a user's text must be; a sender's fixed scheme name
+    /// and one space are a header value all the same.
+    pub(crate) fn authorization_prefix(mut self, prefix: &'static str) -> Self {
+        debug_assert!(prefix.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
+        self.format = SignatureFormat::Single {
+            prefix: prefix.into(),
+        };
+        self
+    }
+
+    /// Refuses a verified body that is not a JSON object (its first byte after JSON
+    /// whitespace is not `{`), as `MalformedSignature`.
+    pub(crate) fn json_object_body(mut self) -> Self {
+        self.json_object_body = true;
+        self
+    }
+
+    /// Signs the low byte of each UTF-16 code unit of the body and of what is signed
+    /// around it, as a JavaScript sender hashing a string as `binary` does (Trello). A body
+    /// that is not UTF-8 is refused as `MalformedSignature`.
+    #[cfg_attr(
+        not(feature = "sha1"),
+        expect(dead_code, reason = "Trello's preset needs `sha1`")
+    )]
+    pub(crate) fn low_bytes(mut self) -> Self {
+        self.low_bytes = true;
+        self
+    }
+
     /// The header this scheme reads the signature from.
     ///
     /// ```
@@ -625,6 +665,13 @@ pub(crate) fn find_one<'a, 'n>(
         }
     }
     Ok(None)
+}
+
+/// Whether `body` starts, after JSON whitespace, with `{`.
+fn is_json_object(body: &[u8]) -> bool {
+    body.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&b| b == b'{')
 }
 
 /// The longest message id signed as `{id}`, in bytes.
@@ -826,6 +873,8 @@ impl<A: Algorithm> SignatureScheme<A> {
             name: self.name.clone(),
             key_id,
             body_timestamp,
+            json_object_body: self.json_object_body,
+            low_bytes: self.low_bytes.then(LowBytes::default),
             #[cfg(feature = "json")]
             answer: self
                 .handshake
@@ -911,6 +960,10 @@ pub struct SignatureVerifier<A: Algorithm> {
     name: Cow<'static, str>,
     /// The timestamp signed inside the body, checked once the signature verifies.
     body_timestamp: Option<BodyTimestampCheck>,
+    /// Whether the verified body must be a JSON object.
+    json_object_body: bool,
+    /// The body's UTF-8 decoded into the low bytes the sender signed, where it signs those.
+    low_bytes: Option<LowBytes>,
     /// The keys, kept for a handshake answered with a MAC under the one that verifies.
     #[cfg(feature = "json")]
     answer: Option<KeyedAnswer<A>>,
@@ -929,10 +982,19 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
     }
 
     fn update(&mut self, chunk: &[u8]) {
-        A::update(&mut self.state, chunk);
+        let Self {
+            state, low_bytes, ..
+        } = self;
+        match low_bytes {
+            Some(decoder) => decoder.feed(chunk, |bytes| A::update(state, bytes)),
+            None => A::update(state, chunk),
+        }
     }
 
     fn finish(mut self, body: &[u8]) -> Result<Verified, Rejection> {
+        if self.low_bytes.is_some_and(|decoder| !decoder.finished()) {
+            return Err(Rejection::MalformedSignature);
+        }
         if !self.suffix.is_empty() {
             A::update(&mut self.state, &self.suffix);
         }
@@ -940,6 +1002,12 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         // Only a body the sender signed is parsed: a forged one costs no more than before.
         if let Some(check) = &self.body_timestamp {
             check.check(body)?;
+        }
+        // X answers its CRC challenge with the same key and construction, so whatever an
+        // endpoint echoes to a challenge is signed: X only ever sends JSON objects, and a
+        // challenge answer that is not one must not pass as a delivery.
+        if self.json_object_body && !is_json_object(body) {
+            return Err(Rejection::MalformedSignature);
         }
         #[cfg(feature = "json")]
         let answer_mac = self.answer.and_then(|answer| {

@@ -1,8 +1,10 @@
 //! Schemes that only one sender family uses, each in its own file: Twilio, PayPal, Amazon
-//! SNS, JWTs, Mailgun, Adyen, and shared tokens.
+//! SNS, JWTs, Mailgun, Adyen, Microsoft Graph's `clientState`, and shared tokens.
 
 #[cfg(feature = "json")]
 pub(super) mod adyen;
+#[cfg(feature = "json")]
+pub(super) mod client_state;
 #[cfg(feature = "jwt")]
 pub(super) mod jwt;
 #[cfg(feature = "json")]

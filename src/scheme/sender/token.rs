@@ -348,7 +348,7 @@ impl fmt::Debug for TokenVerifier {
 pub(crate) struct Tokens(Vec<[u8; 32]>);
 
 impl Tokens {
-    fn parse(token: &[u8]) -> Result<Self, InvalidKey> {
+    pub(crate) fn parse(token: &[u8]) -> Result<Self, InvalidKey> {
         if token.is_empty() {
             return Err(InvalidKey::expected("a non-empty shared secret"));
         }
@@ -357,7 +357,7 @@ impl Tokens {
 
     /// The index of the secret `presented` is the digest of, comparing with every one in
     /// constant time.
-    fn find(&self, presented: &[u8; 32]) -> Option<usize> {
+    pub(crate) fn find(&self, presented: &[u8; 32]) -> Option<usize> {
         let mut found = subtle::Choice::from(0);
         let mut index = 0u64;
         for (i, digest) in (0u64..).zip(&self.0) {
