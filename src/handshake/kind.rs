@@ -13,7 +13,11 @@ use super::{
     capture::{CapturedSecret, Sink, SinkError},
     Answer,
 };
-use crate::{rejection::Rejection, scheme::Verified};
+use crate::{
+    rejection::Rejection,
+    scheme::{algorithm::sealed::Algorithm as _, Hmac, Verified},
+};
+use base64::{engine::general_purpose::STANDARD, Engine as _};
 
 const TWITCH_MESSAGE_TYPE: HeaderName = HeaderName::from_static("twitch-eventsub-message-type");
 const OKTA_CHALLENGE: HeaderName = HeaderName::from_static("x-okta-verification-challenge");
@@ -36,6 +40,11 @@ pub(crate) enum Kind {
     Dropbox,
     Asana(Option<Sink>),
     Notion(Option<Sink>),
+    Trello,
+    MicrosoftGraph,
+    /// X's CRC, answered with a MAC under the consumer secret: the scheme's fixed keys
+    /// (X has one per app); none when they are resolved per request.
+    X(Option<Arc<Hmac>>),
 }
 
 /// A verify token a sender echoes back (Meta's), compared in constant time; `None` when the
@@ -73,6 +82,9 @@ impl Kind {
             Self::Dropbox => "dropbox_challenge",
             Self::Asana(_) => "asana_hook_secret",
             Self::Notion(_) => "notion_verification_token",
+            Self::Trello => "trello_head",
+            Self::MicrosoftGraph => "microsoft_graph_validation",
+            Self::X(_) => "x_crc",
         }
     }
 
@@ -106,6 +118,9 @@ impl Kind {
             Self::Notion(_) => {
                 parts.method == Method::POST && !parts.headers.contains_key(NOTION_SIGNATURE)
             }
+            Self::Trello => parts.method == Method::HEAD,
+            Self::MicrosoftGraph => parts.method == Method::POST && has("validationToken"),
+            Self::X(_) => parts.method == Method::GET && has("crc_token"),
             _ => false,
         }
     }
@@ -147,6 +162,7 @@ impl Kind {
                     empty(StatusCode::OK)
                 });
             }
+            Self::Trello => return empty(StatusCode::OK).into(),
             _ => {}
         }
         let Some(query) = query_pairs(parts.uri.query()) else {
@@ -166,6 +182,25 @@ impl Kind {
                 param(&query, "hub.challenge")
             }
             Self::Dropbox => param(&query, "challenge"),
+            Self::MicrosoftGraph => param(&query, "validationToken"),
+            Self::X(keys) => {
+                let Some(keys) = keys else {
+                    warn_unset(self.name(), "presets::x with the app's consumer secret, not a resolver");
+                    return refused(StatusCode::FORBIDDEN, "no consumer secret for the CRC\n").into();
+                };
+                // Only what X's tokens are made of: never a JSON object, which the preset
+                // would take for a delivery signed with this answer.
+                return match param(&query, "crc_token") {
+                    Some(token) if echoable(token) => match keys.mac_under(0, token.as_bytes()) {
+                        Some(mac) => {
+                            let token = format!("sha256={}", STANDARD.encode(mac.as_slice()));
+                            json(&json!({ "response_token": token })).into()
+                        }
+                        None => bad_challenge().into(),
+                    },
+                    _ => bad_challenge().into(),
+                };
+            }
             _ => None,
         };
         match challenge {
@@ -261,7 +296,13 @@ impl Kind {
                     _ => bad_challenge(),
                 }
             }
-            Self::Meta(_) | Self::Dropbox | Self::Asana(_) | Self::Notion(_) => return None,
+            Self::Meta(_)
+            | Self::Dropbox
+            | Self::Asana(_)
+            | Self::Notion(_)
+            | Self::Trello
+            | Self::MicrosoftGraph
+            | Self::X(_) => return None,
         };
         Some(answer.into())
     }

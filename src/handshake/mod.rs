@@ -210,6 +210,45 @@ impl Handshake {
         Self::new(Kind::Notion(None))
     }
 
+    /// Asana's handshake with no sink: refuses the secret, and says once how to set one.
+    /// [`presets::asana`](crate::presets::asana)'s.
+    pub(crate) fn asana_unset() -> Self {
+        Self::new(Kind::Asana(None))
+    }
+
+    /// X's CRC under the consumer secret `keys` (none when resolved per request).
+    /// [`presets::x`](crate::presets::x)'s.
+    pub(crate) fn x(keys: Option<crate::scheme::Hmac>) -> Self {
+        Self::new(Kind::X(keys.map(std::sync::Arc::new)))
+    }
+
+    /// Trello's `HEAD` when a webhook is created (unsigned), answered 200.
+    /// [`presets::trello`](crate::presets)'s.
+    ///
+    /// ```
+    /// use tower_webhook::handshake::Handshake;
+    ///
+    /// let handshake = Handshake::trello();
+    /// ```
+    #[must_use]
+    pub fn trello() -> Self {
+        Self::new(Kind::Trello)
+    }
+
+    /// Microsoft Graph's validation request: a `POST` with `?validationToken=…`, unsigned,
+    /// answered with the decoded token as `text/plain`, within Graph's 10 s.
+    /// [`presets::microsoft_graph`](crate::presets::microsoft_graph)'s.
+    ///
+    /// ```
+    /// use tower_webhook::handshake::Handshake;
+    ///
+    /// let handshake = Handshake::microsoft_graph();
+    /// ```
+    #[must_use]
+    pub fn microsoft_graph() -> Self {
+        Self::new(Kind::MicrosoftGraph)
+    }
+
     /// Discord interactions' PING, `{"type":1}` (signed), answered `{"type":1}`.
     /// [`presets::discord`](crate::presets)'s.
     ///

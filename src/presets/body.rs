@@ -151,8 +151,8 @@ pub fn linear(secret: impl IntoKeys) -> HmacScheme {
 
 /// Dropbox: `X-Dropbox-Signature`, hex HMAC-SHA256 of the raw body under the app secret.
 ///
-/// Dropbox first checks the endpoint with an unsigned `GET ?challenge=…`, which the handler
-/// echoes: put the layer on the `POST` route only, or the challenge is refused with 401.
+/// Dropbox first checks the endpoint with an unsigned `GET ?challenge=…`: the layer answers
+/// it ([`Handshake::dropbox`](crate::handshake::Handshake::dropbox)).
 ///
 /// # Panics
 ///
@@ -209,8 +209,9 @@ pub fn intercom(secret: impl IntoKeys) -> HmacScheme {
 /// Meta (Facebook, Instagram, WhatsApp, Messenger): `X-Hub-Signature-256: sha256=<hex>`,
 /// HMAC-SHA256 of the raw body under the app secret.
 ///
-/// Meta's one-time `GET` verification request (`hub.challenge`) is unsigned: put the layer
-/// on the `POST` route only, and answer the challenge in the handler.
+/// Meta's `GET` verification request (`hub.challenge`) is unsigned: the layer answers it once
+/// it has your verify token, `.handshake(Handshake::meta(verify_token))` on the layer
+/// ([`Handshake::meta`](crate::handshake::Handshake::meta)); until then it refuses it (403).
 ///
 /// # Panics
 ///
@@ -628,8 +629,9 @@ const DOCUSIGN_MAX_KEYS: usize = 100;
 /// Asana: `X-Hook-Signature`, lowercase hex HMAC-SHA256 of the raw body under the webhook's
 /// secret: the `X-Hook-Secret` Asana sends once, in the handshake that creates the webhook.
 ///
-/// The handshake request carries no signature: answer it (and keep its secret) before this
-/// layer, or on a route without it.
+/// The handshake request carries no signature: the layer answers it once a sink keeps its
+/// secret, `.handshake(Handshake::asana(sink))` on the layer
+/// ([`Handshake::asana`](crate::handshake::Handshake::asana)); until then it refuses it (403).
 ///
 /// # Panics
 ///
@@ -643,9 +645,12 @@ const DOCUSIGN_MAX_KEYS: usize = 100;
 /// ```
 #[must_use]
 pub fn asana(hook_secret: impl IntoKeys) -> HmacScheme {
-    HmacScheme::sha256(hook_secret)
+    let scheme = HmacScheme::sha256(hook_secret)
         .header("x-hook-signature")
-        .named("asana")
+        .named("asana");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::asana_unset());
+    scheme
 }
 
 /// Microsoft Teams outgoing webhooks: `Authorization: HMAC <base64>`, HMAC-SHA256 of the
@@ -705,12 +710,18 @@ pub fn microsoft_teams(security_token: impl IntoKeys) -> Result<HmacScheme, Inva
 /// ```
 #[must_use]
 pub fn x(consumer_secret: impl IntoKeys) -> HmacScheme {
-    HmacScheme::sha256(consumer_secret)
+    let scheme = HmacScheme::sha256(consumer_secret)
         .header("x-twitter-webhooks-signature")
         .prefix("sha256=")
         .encoding(Encoding::Base64)
         .json_object_body()
-        .named("x")
+        .named("x");
+    #[cfg(feature = "json")]
+    let scheme = {
+        let crc = crate::handshake::Handshake::x(scheme.keys.fixed().cloned());
+        scheme.with_handshake(crc)
+    };
+    scheme
 }
 
 /// Hookdeck, for requests it forwards: `x-hookdeck-signature`, base64 HMAC-SHA256 of the

@@ -61,4 +61,5 @@ pub fn adyen(hmac_key_hex: impl IntoKeys) -> Result<AdyenScheme, InvalidKey> {
 #[must_use]
 pub fn microsoft_graph(client_state: impl IntoKeys) -> ClientStateScheme {
     ClientStateScheme::new(client_state)
+        .with_handshake(crate::handshake::Handshake::microsoft_graph())
 }

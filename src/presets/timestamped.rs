@@ -93,8 +93,8 @@ pub fn paddle(secret: impl IntoKeys) -> HmacScheme {
 /// Zoom: `x-zm-signature: v0=<hex>` over `v0:{x-zm-request-timestamp}:{body}` under the
 /// app's secret token.
 ///
-/// Zoom's one-time `endpoint.url_validation` challenge is a normal signed request; answer it
-/// in the handler.
+/// Zoom's `endpoint.url_validation` challenge (every 72 hours) is signed: the layer answers it
+/// with the token's HMAC under the secret token that verified it, per tenant too.
 ///
 /// # Panics
 ///
@@ -138,8 +138,8 @@ fn t_pairs(secret: impl IntoKeys, header: &str, signature_key: &'static str) -> 
 /// newer than 10 minutes are refused, as Twitch asks; a delivery is named by its message id,
 /// which Twitch keeps across retries.
 ///
-/// Twitch's `webhook_callback_verification` challenge is signed like any message: answer it
-/// in the handler.
+/// Twitch's `webhook_callback_verification` challenge is signed like any message: the layer
+/// answers it ([`Handshake::twitch`](crate::handshake::Handshake::twitch)).
 ///
 /// # Panics
 ///

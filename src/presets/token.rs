@@ -106,7 +106,7 @@ pub fn deepgram(credentials: impl IntoKeys) -> TokenScheme {
 /// authentication field name in Okta, use [`TokenScheme::header`] with it.
 ///
 /// Okta's one-time verification `GET` (`x-okta-verification-challenge`) carries the secret
-/// too; answer it in the handler.
+/// too: the layer checks it and answers ([`Handshake::okta`](crate::handshake::Handshake::okta)).
 ///
 /// **Weaker than a signature**: see [`TokenScheme`].
 ///

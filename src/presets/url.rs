@@ -89,8 +89,8 @@ pub fn twilio(
 /// the replay guard behind it: a delivery is named by its signature, so such a copy is a
 /// duplicate of the delivery it was made from.
 ///
-/// Trello first checks the callback URL with an unsigned `HEAD` request: put the layer on
-/// the `POST` route only.
+/// Trello first checks the callback URL with an unsigned `HEAD` request: the layer answers it
+/// 200.
 ///
 /// # Panics
 ///
@@ -111,12 +111,15 @@ pub fn twilio(
 pub fn trello(application_secret: impl IntoKeys, callback_url: impl AsRef<str>) -> HmacScheme {
     let url = callback_url.as_ref();
     let signed_url = low_bytes(url.as_bytes()).unwrap_or_else(|| url.as_bytes().to_vec());
-    HmacScheme::sha1(application_secret)
+    let scheme = HmacScheme::sha1(application_secret)
         .header("x-trello-webhook")
         .encoding(Encoding::Base64)
         .signed_around_body(bytes::Bytes::new(), vec![Piece::Literal(signed_url.into())])
         .low_bytes()
-        .named("trello")
+        .named("trello");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::trello());
+    scheme
 }
 
 /// HubSpot (signature v3): `X-HubSpot-Signature-v3`, base64 HMAC-SHA256 of `POST`, the

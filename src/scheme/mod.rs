@@ -8,7 +8,7 @@
 //! Whatever a scheme signs before the body (a timestamp, an id) it feeds to its verifier when it
 //! creates it.
 
-mod algorithm;
+pub(crate) mod algorithm;
 mod any;
 pub(crate) mod envelope;
 mod event_id;

@@ -144,11 +144,23 @@ shared_options! {
     }
 }
 
+impl ClientStateScheme {
+    /// The scheme with its sender's handshake, which the layer answers (presets set theirs).
+    pub(crate) fn with_handshake(mut self, handshake: crate::handshake::Handshake) -> Self {
+        self.options.set_handshake(handshake);
+        self
+    }
+}
+
 impl Scheme for ClientStateScheme {
     type Verifier = ClientStateVerifier;
 
     fn name(&self) -> &str {
         self.options.name()
+    }
+
+    fn handshake(&self) -> Option<crate::handshake::Handshake> {
+        self.options.handshake()
     }
 
     fn verifier(&self, _request: &Parts) -> Result<ClientStateVerifier, Rejection> {
