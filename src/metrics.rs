@@ -3,7 +3,7 @@
 //!
 //! | name | kind | labels |
 //! |---|---|---|
-//! | `webhook_requests_total` | counter | `scheme`, `outcome` (`verified`, `rejected`, `report_only`), `reason` (`ok` or the rejection's reason) |
+//! | `webhook_requests_total` | counter | `scheme`, `outcome` (`verified`, `rejected`, `report_only`, `handshake`), `reason` (`ok`, the handshake's name, or the rejection's reason) |
 //! | `webhook_body_size_bytes` | histogram | `scheme`: the bytes buffered for each verified request |
 //! | `webhook_verification_duration_seconds` | histogram | `scheme`: verified requests only, from the request head to the verdict, receiving the body included |
 //! | `webhook_body_budget_rejections_total` | counter | `scheme` |
@@ -33,7 +33,7 @@ fn describe() {
     DESCRIBED.call_once(|| {
         metrics::describe_counter!(
             "webhook_requests_total",
-            "Webhook requests by scheme, outcome (verified, rejected, report_only) and reason"
+            "Webhook requests by scheme, outcome (verified, rejected, report_only, handshake) and reason"
         );
         metrics::describe_histogram!(
             "webhook_body_size_bytes",

@@ -820,3 +820,99 @@ async fn notion_s_verification_token_is_captured_and_the_next_event_verifies_und
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(calls.get(), 0);
 }
+
+// X: https://developer.x.com/en/docs/x-api/enterprise/account-activity-api/guides/securing-webhooks
+// (CRC: `GET ?crc_token=`, answered `{"response_token": "sha256=<base64 HMAC-SHA256(consumer
+// secret, crc_token)>"}`).
+#[tokio::test]
+async fn x_s_crc_is_answered_under_the_consumer_secret_and_never_for_a_json_token() {
+    let calls = Calls::default();
+    let addr = serve(
+        WebhookSignatureLayer::new(presets::x("consumer secret")),
+        &calls,
+    )
+    .await;
+    let token = "cfe6dfab-1e45-4b8e-8b4c-8d3f1d5e3a2b";
+    let (status, headers, body) =
+        support::send(addr, meta_get(&format!("crc_token={token}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type(&headers), "application/json");
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"consumer secret").unwrap();
+    mac.update(token.as_bytes());
+    use base64::Engine as _;
+    let expected = format!(
+        "sha256={}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer, serde_json::json!({ "response_token": expected }));
+
+    // A token that is a delivery body would make the answer a signature for it: refused.
+    for query in [
+        "crc_token=%7B%22a%22%3A1%7D",
+        "crc_token=%20%7B%7D",
+        "crc_token=",
+    ] {
+        let (status, _, _) = support::send(addr, meta_get(query)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+    }
+    assert_eq!(calls.get(), 0);
+
+    // With a resolver there is no one consumer secret to answer under: refused.
+    let calls = Calls::default();
+    let addr = serve(WebhookSignatureLayer::new(presets::x(tenants())), &calls).await;
+    let (status, _, _) = support::send(addr, meta_get("crc_token=abc")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(calls.get(), 0);
+}
+
+// Microsoft Graph: https://learn.microsoft.com/graph/change-notifications-delivery-webhooks#notificationurl-validation
+// ("POST … ?validationToken={opaqueTokenCreatedByMicrosoftGraph} … respond within 10
+// seconds … 200 OK … content type text/plain … the validation token … decoded").
+#[tokio::test]
+async fn microsoft_graph_s_validation_token_is_answered_decoded_as_text() {
+    let calls = Calls::default();
+    let addr = serve(
+        WebhookSignatureLayer::new(presets::microsoft_graph("client state secret")),
+        &calls,
+    )
+    .await;
+    let request = Request::post(
+        "/?validationToken=Validation%3a+Testing+client+application+reachability+for+subscription+Request-Id%3a+25b4c10a-5dc4-4f84-a5fb-a45a1b7dc5b8",
+    )
+    .header("content-type", "text/plain; charset=utf-8")
+    .body(Full::new(Bytes::new()))
+    .unwrap();
+    let (status, headers, body) = support::send(addr, request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type(&headers), "text/plain; charset=utf-8");
+    assert!(nosniff(&headers));
+    assert_eq!(
+        body.as_ref(),
+        b"Validation: Testing client application reachability for subscription Request-Id: 25b4c10a-5dc4-4f84-a5fb-a45a1b7dc5b8"
+    );
+    // A GET with the token is not Graph's validation: verified, refused.
+    let (status, _, _) = support::send(addr, meta_get("validationToken=abc")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(calls.get(), 0);
+}
+
+// Trello: https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks ("a HEAD
+// request … needs to return a 200 status code").
+#[tokio::test]
+async fn trello_s_head_is_answered_200_and_asana_s_preset_refuses_without_a_sink() {
+    let calls = Calls::default();
+    let trello = presets::trello("app secret", "https://example.com/");
+    let addr = serve(WebhookSignatureLayer::new(trello), &calls).await;
+    let head = Request::head("/").body(Full::new(Bytes::new())).unwrap();
+    let (status, _, body) = support::send(addr, head).await;
+    assert_eq!((status, body.len()), (StatusCode::OK, 0));
+    assert_eq!(calls.get(), 0);
+
+    let calls = Calls::default();
+    let addr = serve(WebhookSignatureLayer::new(presets::asana("unused")), &calls).await;
+    let (status, headers, _) = support::send(addr, asana_handshake("/", "s3cr3t")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(headers.get("x-hook-secret").is_none());
+    assert_eq!(calls.get(), 0);
+}

@@ -69,6 +69,11 @@ async fn requests_bodies_timings_budget_and_replays_are_counted_and_scraped() {
         .route("/hook", post(|| async { "ok" }).layer(guarded))
         .route("/tight", post(|| async { "ok" }).layer(tight))
         .route(
+            "/dropbox",
+            get(|| async { "not reached" })
+                .layer(WebhookSignatureLayer::new(presets::dropbox(KEY))),
+        )
+        .route(
             "/metrics",
             get(move || std::future::ready(prometheus.render())),
         );
@@ -90,6 +95,19 @@ async fn requests_bodies_timings_budget_and_replays_are_counted_and_scraped() {
     assert_eq!(
         send(addr, delivery("/tight", body, true)).await.0,
         StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    assert_eq!(
+        send(
+            addr,
+            Request::get("/dropbox?challenge=abc")
+                .body(Full::new(Bytes::new()))
+                .unwrap()
+        )
+        .await
+        .2
+        .as_ref(),
+        b"abc"
     );
 
     let (status, _, scrape) = send(
@@ -118,6 +136,10 @@ async fn requests_bodies_timings_budget_and_replays_are_counted_and_scraped() {
     );
     expect(
         r#"webhook_requests_total{scheme="loopwise-tight",outcome="rejected",reason="body_budget_exhausted"}"#,
+        1.0,
+    );
+    expect(
+        r#"webhook_requests_total{scheme="dropbox",outcome="handshake",reason="dropbox_challenge"}"#,
         1.0,
     );
     expect(

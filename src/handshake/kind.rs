@@ -185,8 +185,12 @@ impl Kind {
             Self::MicrosoftGraph => param(&query, "validationToken"),
             Self::X(keys) => {
                 let Some(keys) = keys else {
-                    warn_unset(self.name(), "presets::x with the app's consumer secret, not a resolver");
-                    return refused(StatusCode::FORBIDDEN, "no consumer secret for the CRC\n").into();
+                    warn_unset(
+                        self.name(),
+                        "presets::x with the app's consumer secret, not a resolver",
+                    );
+                    return refused(StatusCode::FORBIDDEN, "no consumer secret for the CRC\n")
+                        .into();
                 };
                 // Only what X's tokens are made of: never a JSON object, which the preset
                 // would take for a delivery signed with this answer.
