@@ -233,7 +233,7 @@ impl CaptureInto {
     }
 
     /// Accepts one handshake's secret for `name` within `within` (clamped to 1 s – 1 h).
-    /// Whether it was noted: `false` if [1024](MAX_PENDING) names are already waiting.
+    /// Whether it was noted: `false` if 1,024 names are already waiting.
     ///
     /// ```
     /// use std::time::Duration;
