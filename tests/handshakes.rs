@@ -560,17 +560,13 @@ async fn no_handshake_is_answered_on_a_route_whose_preset_has_none() {
     .await;
     assert_eq!((status, body.as_ref()), (StatusCode::OK, &b"handler"[..]));
     assert_eq!(calls.get(), 1);
-    // Nor Slack's handshake on Twitch's route, signed by Twitch's secret.
+    // Nor Slack's SSL check on Twitch's route, signed by Twitch's secret.
     let calls = Calls::default();
     let addr = serve(WebhookSignatureLayer::new(presets::twitch("tw")), &calls).await;
     let twitch = TestSender::new("twitch").unwrap().key("tw");
     let (_, _, body) = support::send(
         addr,
-        full(
-            twitch
-                .signed_request(r#"{"type":"url_verification","challenge":"abc"}"#)
-                .unwrap(),
-        ),
+        full(twitch.signed_request("ssl_check=1&token=x").unwrap()),
     )
     .await;
     assert_eq!(body.as_ref(), b"handler");

@@ -125,6 +125,13 @@ impl Kind {
         }
     }
 
+    pub(crate) fn body_matches(&self, body: &[u8]) -> bool {
+        match self {
+            Self::Notion(_) => notion_token(body).is_some(),
+            _ => true,
+        }
+    }
+
     /// Whether the unsigned request's body is needed to answer it (Notion's token is in it).
     pub(crate) fn reads_body(&self) -> bool {
         matches!(self, Self::Notion(_))
@@ -148,19 +155,18 @@ impl Kind {
                 );
             }
             Self::Notion(sink) => {
-                #[derive(Deserialize)]
-                #[serde(deny_unknown_fields)]
-                struct Verification<'a> {
-                    verification_token: &'a str,
-                }
-                let Ok(Verification { verification_token }) = serde_json::from_slice(body) else {
-                    // Not the handshake's exact shape: as any request without a signature.
+                let Some(token) = notion_token(body) else {
+                    // Not reached: the layer answers only a body that `body_matches`.
                     return Rejection::MissingSignature.to_response().into();
                 };
-                let secret = Some(verification_token.as_bytes());
-                return capture(self.name(), "notion", sink.as_ref(), secret, parts, |_| {
-                    empty(StatusCode::OK)
-                });
+                return capture(
+                    self.name(),
+                    "notion",
+                    sink.as_ref(),
+                    Some(token.as_bytes()),
+                    parts,
+                    |_| empty(StatusCode::OK),
+                );
             }
             Self::Trello => return empty(StatusCode::OK).into(),
             _ => {}
@@ -221,18 +227,25 @@ impl Kind {
     ) -> Option<Answer> {
         let answer = match self {
             Self::Twitch => {
-                let kind = parts.headers.get(TWITCH_MESSAGE_TYPE)?;
-                if kind.as_bytes() != b"webhook_callback_verification" {
-                    return None;
-                }
+                // By the signed body, not the unsigned `Twitch-Eventsub-Message-Type`: a
+                // captured challenge relabelled `notification` is still the challenge, not a
+                // delivery the handler has never seen.
                 #[derive(Deserialize)]
                 struct Challenge<'a> {
                     #[serde(borrow)]
-                    challenge: std::borrow::Cow<'a, str>,
+                    challenge: Option<std::borrow::Cow<'a, str>>,
                 }
+                let verification = parts
+                    .headers
+                    .get(TWITCH_MESSAGE_TYPE)
+                    .is_some_and(|kind| kind.as_bytes() == b"webhook_callback_verification");
                 match serde_json::from_slice::<Challenge<'_>>(body) {
-                    Ok(Challenge { challenge }) if echoable(&challenge) => text(&challenge),
-                    _ => bad_challenge(),
+                    Ok(Challenge {
+                        challenge: Some(challenge),
+                    }) if echoable(&challenge) => text(&challenge),
+                    Ok(Challenge { challenge: Some(_) }) => bad_challenge(),
+                    _ if verification => bad_challenge(),
+                    _ => return None,
                 }
             }
             Self::Slack => {
@@ -348,6 +361,18 @@ fn capture(
             }
         }
     }))
+}
+
+/// Notion's verification token, if `body` is exactly `{"verification_token": "…"}`.
+fn notion_token(body: &[u8]) -> Option<&str> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Verification<'a> {
+        verification_token: &'a str,
+    }
+    serde_json::from_slice::<Verification<'_>>(body)
+        .ok()
+        .map(|verification| verification.verification_token)
 }
 
 /// Zoom's `endpoint.url_validation` plain token.

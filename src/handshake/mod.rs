@@ -19,6 +19,20 @@
 //! | Okta (`okta`) | `GET` with `x-okta-verification-challenge` | the `Authorization` secret | `{"verification": …}` | nothing |
 //! | Meta (`meta`) | `GET ?hub.mode=subscribe&hub.verify_token&hub.challenge` | no: the verify token | the challenge, `text/plain`; 403 to a wrong token | [`Handshake::meta`] with your verify token |
 //! | Dropbox (`dropbox`) | `GET ?challenge=` | no | the challenge, `text/plain`, `nosniff` | nothing |
+//! | Microsoft Graph (`microsoft_graph`) | `POST ?validationToken=` | no | the decoded token, `text/plain` | nothing |
+//! | Trello (`trello`) | `HEAD` | no | 200 | nothing |
+//! | X (`x`) | CRC, `GET ?crc_token=` | no | `{"response_token":"sha256=…"}` under the consumer secret | a fixed consumer secret, not a resolver |
+//! | Asana (`asana`) | `POST` with `X-Hook-Secret` | no | 200 echoing it, once a [`SecretSink`] stored it | [`Handshake::asana`] with a sink |
+//! | Notion (`notion`) | `POST {"verification_token": …}` | no | 200, once a [`SecretSink`] stored it | [`Handshake::notion`] with a sink |
+//!
+//! Secrets delivered in a handshake (Asana's, Notion's) are unsigned by design: anyone can
+//! send one. [`CaptureInto`] stores one only for a name the application said to
+//! [`expect`](CaptureInto::expect) (just before it creates the webhook), once; a sink of your
+//! own decides the same way, answering [`SinkError::Refused`] otherwise. X's CRC answer is an
+//! HMAC of the token under the key X's deliveries are signed with: tokens are only the
+//! characters X sends, never a JSON object, and the `x` preset refuses any delivery that is
+//! not one, so no answer can pass as a delivery. It tells whoever asks that the route is
+//! configured, as X's protocol requires.
 //!
 //! Echoed values are bounded (at most [`MAX_CHALLENGE_LEN`] bytes) and made only of the
 //! characters senders use (letters, digits, ` -._~:/+=`); anything else is refused with 400,
@@ -388,6 +402,12 @@ impl Handshake {
     /// Whether `parts` is this handshake's unsigned request, by its exact method and shape.
     pub(crate) fn unsigned(&self, parts: &Parts) -> bool {
         self.kind.unsigned(parts)
+    }
+
+    /// Whether `body` is this unsigned handshake's (Notion's exact shape); the others'
+    /// bodies are not looked at.
+    pub(crate) fn body_matches(&self, body: &[u8]) -> bool {
+        self.kind.body_matches(body)
     }
 
     /// Whether the unsigned request's body is needed to answer it.

@@ -448,6 +448,12 @@ impl<S, V: Verifier> Reading<S, V> {
             }
             Verifying::Ready(Ok(verifier)) => verifier.finish_later(body.bytes()),
             Verifying::Ready(Err(rejection)) => Finish::Ready(Err(rejection)),
+            // A body that is not the handshake's (Notion's is one exact shape): refused, or
+            // reported, as any unsigned request, in every mode.
+            #[cfg(feature = "json")]
+            Verifying::Handshake(handshake) if !handshake.body_matches(body.bytes()) => {
+                Finish::Ready(Err(Rejection::MissingSignature))
+            }
             #[cfg(feature = "json")]
             Verifying::Handshake(handshake) => {
                 if self.verdicts.handshake_mode == HandshakeMode::Answer {
