@@ -468,7 +468,8 @@ async fn discord_end_to_end_through_a_real_server() {
         .unwrap()
         .as_secs()
         .to_string();
-    let body = r#"{"type":1}"#;
+    // An application command (a PING, `type` 1, the layer answers itself: tests/handshakes.rs).
+    let body = r#"{"type":2,"data":{"name":"ping"}}"#;
     let signature = hex::encode(signer.sign(format!("{now}{body}").as_bytes()).to_bytes());
     let request = |body: &'static str, signature: &str| {
         Request::post("/interactions")
