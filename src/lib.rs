@@ -203,6 +203,9 @@ pub mod guide;
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub mod handshake;
+#[cfg(feature = "inbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "inbox")))]
+pub mod inbox;
 pub mod keys;
 mod metrics;
 pub mod peer;
