@@ -147,6 +147,9 @@
 //! - `redis`: `RedisStore`, a [`ReplayStore`](replay::ReplayStore) shared by every instance.
 //! - `metrics`: counters and histograms through the `metrics` facade
 //!   (`webhook_requests_total{scheme,outcome,reason}` and more; see [`guide::metrics`]).
+//! - `inbox`: store a verified delivery durably, answer the sender at once, and process it in
+//!   workers, with retries and dead letters.
+//! - `sqlite`: the inbox's embedded store, a SQLite file in WAL mode.
 //! - `keys`: keys resolved per request (`KeyResolver`, `ReloadableKeys`), cached with
 //!   `quick_cache`; lookups need a tokio runtime.
 //! - `fetch`: keys senders publish, fetched over HTTPS (`Fetcher`, `AllowedHosts`), with
