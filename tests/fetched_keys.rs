@@ -160,6 +160,8 @@ async fn answer(
             .body(Full::new(Bytes::new()))
             .unwrap(),
         HUGE_CERT => respond(StatusCode::OK, "A".repeat(200 * 1024)),
+        // SNS's SubscribeURL (`/?Action=ConfirmSubscription&…`), as its host answers it.
+        "/" => respond(StatusCode::OK, "<ConfirmSubscriptionResponse/>".into()),
         "/webhook_verification_key/get" => {
             let body = request.into_body().collect().await.unwrap().to_bytes();
             let asked: Value = serde_json::from_slice(&body).unwrap();
@@ -1189,4 +1191,109 @@ async fn certificate_url_spellings_are_refused_or_normalised_through_a_real_serv
     }
     assert_eq!(server.fetches(GOOD_CERT), 1);
     assert_eq!(server.total_fetches(), 1);
+}
+
+/// An SNS `SubscriptionConfirmation` whose `SubscribeURL` is `subscribe_url`, signed
+/// (version 2, SHA256withRSA) with the vectors' signer key, as SNS signs one: Message,
+/// MessageId, SubscribeURL, Timestamp, Token, TopicArn and Type, each name and value on a
+/// line.
+fn signed_confirmation(server: &KeyServer, subscribe_url: &str) -> String {
+    use base64::Engine as _;
+    let vectors = vectors();
+    let pem = vectors["rsa_signer_pem"].as_str().unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(
+            pem.lines()
+                .filter(|line| !line.starts_with("-----"))
+                .collect::<String>(),
+        )
+        .unwrap();
+    let key = ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
+    let topic = vectors["sns"]["topic"].as_str().unwrap();
+    let fields = [
+        (
+            "Message",
+            format!("You have chosen to subscribe to the topic {topic}."),
+        ),
+        (
+            "MessageId",
+            "0f4a6c5e-8f0b-4c58-9a53-1d2f0c3b7a11".to_owned(),
+        ),
+        ("SubscribeURL", subscribe_url.to_owned()),
+        ("Timestamp", "2023-11-14T22:13:20.123Z".to_owned()),
+        ("Token", "2336412f37fb687f5d51e6e241d09c80".to_owned()),
+        ("TopicArn", topic.to_owned()),
+        ("Type", "SubscriptionConfirmation".to_owned()),
+    ];
+    let canonical: String = fields
+        .iter()
+        .map(|(name, value)| format!("{name}\n{value}\n"))
+        .collect();
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        canonical.as_bytes(),
+        &mut signature,
+    )
+    .unwrap();
+    let mut message: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), Value::from(value.as_str())))
+        .collect();
+    message.insert("SignatureVersion".into(), "2".into());
+    message.insert(
+        "Signature".into(),
+        base64::engine::general_purpose::STANDARD
+            .encode(&signature)
+            .into(),
+    );
+    message.insert(
+        "SigningCertURL".into(),
+        format!("https://{}{SNS_CERT}", server.addr).into(),
+    );
+    Value::Object(message).to_string()
+}
+
+// https://docs.aws.amazon.com/sns/latest/dg/http-subscription-confirmation-json.html ("visit
+// the SubscribeURL … to confirm the subscription"); the message is signed like any other.
+#[tokio::test]
+async fn sns_subscriptions_are_confirmed_by_the_layer_only_on_sns_hosts() {
+    let server = KeyServer::start().await;
+    let confirm = "/?Action=ConfirmSubscription&Token=2336412f37fb687f5d51e6e241d09c80";
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let handler = post(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { "handler" }
+    });
+    let app = axum::Router::new().route(
+        "/webhooks/sns",
+        handler.layer(WebhookSignatureLayer::new(
+            sns_scheme(&server).confirm_subscriptions(),
+        )),
+    );
+    let addr = support::serve_axum(app).await;
+
+    let body = signed_confirmation(&server, &server.url(confirm));
+    let (status, _, answer) = support::send(addr, sns_request(&body)).await;
+    assert_eq!((status, answer.len()), (StatusCode::OK, 0));
+    assert_eq!(server.fetches("/"), 1, "the SubscribeURL was visited once");
+
+    // A SubscribeURL off SNS's hosts is never visited, even signed.
+    let elsewhere =
+        signed_confirmation(&server, "https://evil.example/?Action=ConfirmSubscription");
+    let (status, _, _) = support::send(addr, sns_request(&elsewhere)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Tampered: refused as any forged message, and not visited.
+    let tampered = body.replace("ConfirmSubscription&", "ConfirmSubscription&x=1&");
+    let (status, _, _) = support::send(addr, sns_request(&tampered)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.fetches("/"), 1);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // Notifications still reach the handler.
+    let notification = sns_body(&server, "notification_v2");
+    let (status, _, answer) = support::send(addr, sns_request(&notification)).await;
+    assert_eq!((status, answer.as_ref()), (StatusCode::OK, &b"handler"[..]));
 }

@@ -45,6 +45,9 @@ pub(crate) enum Kind {
     /// X's CRC, answered with a MAC under the consumer secret: the scheme's fixed keys
     /// (X has one per app); none when they are resolved per request.
     X(Option<Arc<Hmac>>),
+    /// SNS's subscription confirmation, visited with this fetcher on these hosts.
+    #[cfg(feature = "sns")]
+    Sns(Arc<(crate::keys::Fetcher, crate::keys::AllowedHosts)>),
 }
 
 /// A verify token a sender echoes back (Meta's), compared in constant time; `None` when the
@@ -85,6 +88,8 @@ impl Kind {
             Self::Trello => "trello_head",
             Self::MicrosoftGraph => "microsoft_graph_validation",
             Self::X(_) => "x_crc",
+            #[cfg(feature = "sns")]
+            Self::Sns(_) => "sns_subscription_confirmation",
         }
     }
 
@@ -320,6 +325,49 @@ impl Kind {
             | Self::Trello
             | Self::MicrosoftGraph
             | Self::X(_) => return None,
+            #[cfg(feature = "sns")]
+            Self::Sns(visit) => {
+                #[derive(Deserialize)]
+                struct Confirmation<'a> {
+                    #[serde(rename = "Type")]
+                    kind: &'a str,
+                    #[serde(rename = "SubscribeURL", default)]
+                    subscribe_url: Option<std::borrow::Cow<'a, str>>,
+                }
+                let confirmation = serde_json::from_slice::<Confirmation<'_>>(body).ok()?;
+                if confirmation.kind != "SubscriptionConfirmation" {
+                    return None;
+                }
+                // Signed, from a topic the scheme accepts; visited only on SNS's own hosts.
+                let Some(url) = confirmation
+                    .subscribe_url
+                    .and_then(|url| visit.1.check(&url))
+                else {
+                    return Some(
+                        refused(
+                            StatusCode::FORBIDDEN,
+                            "SubscribeURL is not on an allowed host\n",
+                        )
+                        .into(),
+                    );
+                };
+                let visit = Arc::clone(visit);
+                return Some(Answer::Later(Box::pin(async move {
+                    match visit.0.get(&url).await {
+                        Ok(_) => {
+                            tracing::info!(target: "tower_webhook", "SNS subscription confirmed");
+                            empty(StatusCode::OK)
+                        }
+                        Err(error) => {
+                            tracing::warn!(target: "tower_webhook", %error, "SNS subscription could not be confirmed");
+                            refused(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                "subscription not confirmed\n",
+                            )
+                        }
+                    }
+                })));
+            }
         };
         Some(answer.into())
     }

@@ -24,6 +24,7 @@
 //! | X (`x`) | CRC, `GET ?crc_token=` | no | `{"response_token":"sha256=…"}` under the consumer secret | a fixed consumer secret, not a resolver |
 //! | Asana (`asana`) | `POST` with `X-Hook-Secret` | no | 200 echoing it, once a [`SecretSink`] stored it | [`Handshake::asana`] with a sink |
 //! | Notion (`notion`) | `POST {"verification_token": …}` | no | 200, once a [`SecretSink`] stored it | [`Handshake::notion`] with a sink |
+//! | Amazon SNS (`sns`) | `SubscriptionConfirmation` | yes | visits `SubscribeURL` through the scheme's fetcher, on SNS's hosts only, then 200 | `SnsScheme::confirm_subscriptions()` |
 //!
 //! Secrets delivered in a handshake (Asana's, Notion's) are unsigned by design: anyone can
 //! send one. [`CaptureInto`] stores one only for a name the application said to
@@ -234,6 +235,13 @@ impl Handshake {
     /// [`presets::x`](crate::presets::x)'s.
     pub(crate) fn x(keys: Option<crate::scheme::Hmac>) -> Self {
         Self::new(Kind::X(keys.map(std::sync::Arc::new)))
+    }
+
+    /// Amazon SNS's `SubscriptionConfirmation`, confirmed by visiting its `SubscribeURL`
+    /// ([`SnsScheme::confirm_subscriptions`](crate::scheme::SnsScheme::confirm_subscriptions)).
+    #[cfg(feature = "sns")]
+    pub(crate) fn sns(fetcher: crate::keys::Fetcher, hosts: crate::keys::AllowedHosts) -> Self {
+        Self::new(Kind::Sns(std::sync::Arc::new((fetcher, hosts))))
     }
 
     /// Trello's `HEAD` when a webhook is created (unsigned), answered 200.

@@ -57,6 +57,18 @@ impl FetchedCertificates {
         }
     }
 
+    /// The fetcher certificates are fetched with.
+    #[cfg(feature = "sns")]
+    pub(crate) fn current_fetcher(&self) -> &Fetcher {
+        &self.fetcher
+    }
+
+    /// The hosts certificates may be fetched from.
+    #[cfg(feature = "sns")]
+    pub(crate) fn allowed_hosts(&self) -> &AllowedHosts {
+        &self.urls.hosts
+    }
+
     pub(crate) fn fetcher(mut self, fetcher: Fetcher) -> Self {
         self.fetcher = fetcher;
         self.rebuilt()

@@ -41,8 +41,9 @@ pub const SNS_DEFAULT_TOLERANCE: Duration = Duration::from_secs(60 * 60);
 /// canonical fields, under the certificate at `SigningCertURL`.
 ///
 /// `Notification`, `SubscriptionConfirmation` and `UnsubscribeConfirmation` messages are
-/// all verified. Confirming a subscription is the handler's job: it gets the verified
-/// `SubscriptionConfirmation` and visits its `SubscribeURL` (see the `sns` example).
+/// all verified. A verified `SubscriptionConfirmation` reaches the handler, which visits its
+/// `SubscribeURL` (see the `sns` example), unless
+/// [`confirm_subscriptions`](SnsScheme::confirm_subscriptions) has the layer do it.
 ///
 /// - Only topics you list are accepted: a message from any other `TopicArn` (in the
 ///   `x-amz-sns-topic-arn` header, checked before the body is read, and in the signed body)
@@ -79,6 +80,8 @@ pub struct SnsScheme {
     topics: Arc<[String]>,
     certificates: FetchedCertificates,
     options: Options,
+    /// Whether the layer confirms subscriptions by visiting their `SubscribeURL`.
+    confirm: bool,
 }
 
 impl SnsScheme {
@@ -100,7 +103,27 @@ impl SnsScheme {
             topics: allowed_topic_arns.into_iter().map(Into::into).collect(),
             certificates: FetchedCertificates::new("sns", urls, &["sns.amazonaws.com"]),
             options: Options::new("sns").with_tolerance(SNS_DEFAULT_TOLERANCE),
+            confirm: false,
         }
+    }
+
+    /// Has the layer confirm each verified `SubscriptionConfirmation` itself: it visits the
+    /// message's `SubscribeURL` through this scheme's fetcher, only on the hosts certificates
+    /// may come from (`sns.<region>.amazonaws.com`), and answers 200 once SNS took it (503 if
+    /// the visit failed, so SNS sends the confirmation again). Only topics this scheme accepts
+    /// get that far. Without it, the confirmation reaches your handler, verified.
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::SnsScheme, WebhookSignatureLayer};
+    ///
+    /// let layer = WebhookSignatureLayer::new(
+    ///     SnsScheme::new(["arn:aws:sns:us-east-1:123456789012:orders"]).confirm_subscriptions(),
+    /// );
+    /// ```
+    #[must_use]
+    pub fn confirm_subscriptions(mut self) -> Self {
+        self.confirm = true;
+        self
     }
 }
 
@@ -177,6 +200,15 @@ impl Scheme for SnsScheme {
 
     fn name(&self) -> &str {
         "sns"
+    }
+
+    fn handshake(&self) -> Option<crate::handshake::Handshake> {
+        self.confirm.then(|| {
+            crate::handshake::Handshake::sns(
+                self.certificates.current_fetcher().clone(),
+                self.certificates.allowed_hosts().clone(),
+            )
+        })
     }
 
     fn verifier(&self, request: &Parts) -> Result<SnsVerifier, Rejection> {
