@@ -45,7 +45,7 @@
 //!
 //! # Senders
 //!
-//! [`presets`] holds 66 senders, one function each (`presets::stripe(secret)`,
+//! [`presets`] holds 67 senders, one function each (`presets::stripe(secret)`,
 //! `presets::github(secret)`, …), and the same senders as data for a sender chosen by
 //! configuration ([`presets::all`], [`presets::by_name`]). Between them they verify:
 //!

@@ -912,3 +912,48 @@ async fn trello_s_head_is_answered_200_and_asana_s_preset_refuses_without_a_sink
     assert!(headers.get("x-hook-secret").is_none());
     assert_eq!(calls.get(), 0);
 }
+
+// Strava: https://developers.strava.com/docs/webhooks/ (subscription validation: a GET with
+// hub.mode=subscribe, hub.verify_token and hub.challenge, answered within 2 s with JSON
+// `{"hub.challenge": …}`; events are not signed).
+#[tokio::test]
+async fn strava_s_validation_is_answered_as_json_and_its_events_pass_marked_unsigned() {
+    let calls = Calls::default();
+    let addr = serve(
+        WebhookSignatureLayer::new(presets::strava("STRAVA")),
+        &calls,
+    )
+    .await;
+    let (status, headers, body) = support::send(
+        addr,
+        meta_get("hub.verify_token=STRAVA&hub.challenge=15f7d1a91c1f40f8a748fd134752feb3&hub.mode=subscribe"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type(&headers), "application/json");
+    assert_eq!(
+        body.as_ref(),
+        br#"{"hub.challenge":"15f7d1a91c1f40f8a748fd134752feb3"}"#
+    );
+    let (status, _, _) = support::send(
+        addr,
+        meta_get("hub.verify_token=guess&hub.challenge=1&hub.mode=subscribe"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(calls.get(), 0);
+
+    // An event: nothing to check, so it passes (the preset is marked for that).
+    let event = r#"{"aspect_type":"update","event_time":1516126040,"object_id":1360128428,"object_type":"activity","owner_id":134815,"subscription_id":120475,"updates":{"title":"Messy"}}"#;
+    let post = Request::post("/")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(event.as_bytes())))
+        .unwrap();
+    let (status, _, body) = support::send(addr, post).await;
+    assert_eq!((status, body.as_ref()), (StatusCode::OK, &b"handler"[..]));
+    assert_eq!(calls.get(), 1);
+    assert_eq!(
+        presets::find("strava").unwrap().strength(),
+        tower_webhook::presets::Strength::Unsigned
+    );
+}

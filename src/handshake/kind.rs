@@ -37,6 +37,7 @@ pub(crate) enum Kind {
     Xero,
     Okta,
     Meta(VerifyToken),
+    Strava(VerifyToken),
     Dropbox,
     Asana(Option<Sink>),
     Notion(Option<Sink>),
@@ -82,6 +83,7 @@ impl Kind {
             Self::Xero => "xero_intent_to_receive",
             Self::Okta => "okta_verification",
             Self::Meta(_) => "meta_verification",
+            Self::Strava(_) => "strava_validation",
             Self::Dropbox => "dropbox_challenge",
             Self::Asana(_) => "asana_hook_secret",
             Self::Notion(_) => "notion_verification_token",
@@ -113,7 +115,7 @@ impl Kind {
             })
         };
         match self {
-            Self::Meta(_) => parts.method == Method::GET && has("hub.challenge"),
+            Self::Meta(_) | Self::Strava(_) => parts.method == Method::GET && has("hub.challenge"),
             Self::Dropbox => parts.method == Method::GET && has("challenge"),
             Self::Asana(_) => {
                 parts.method == Method::POST
@@ -191,6 +193,21 @@ impl Kind {
                     return refused(StatusCode::FORBIDDEN, "verify token mismatch\n").into();
                 }
                 param(&query, "hub.challenge")
+            }
+            // Strava's answer is JSON: `{"hub.challenge": …}`.
+            Self::Strava(token) => {
+                if param(&query, "hub.mode") != Some("subscribe") {
+                    return bad_challenge().into();
+                }
+                if !param(&query, "hub.verify_token").is_some_and(|given| token.matches(given)) {
+                    return refused(StatusCode::FORBIDDEN, "verify token mismatch\n").into();
+                }
+                return match param(&query, "hub.challenge") {
+                    Some(challenge) if echoable(challenge) => {
+                        json(&json!({ "hub.challenge": challenge })).into()
+                    }
+                    _ => bad_challenge().into(),
+                };
             }
             Self::Dropbox => param(&query, "challenge"),
             Self::MicrosoftGraph => param(&query, "validationToken"),
@@ -319,6 +336,7 @@ impl Kind {
                 }
             }
             Self::Meta(_)
+            | Self::Strava(_)
             | Self::Dropbox
             | Self::Asana(_)
             | Self::Notion(_)

@@ -21,6 +21,7 @@
 //! | Dropbox (`dropbox`) | `GET ?challenge=` | no | the challenge, `text/plain`, `nosniff` | nothing |
 //! | Microsoft Graph (`microsoft_graph`) | `POST ?validationToken=` | no | the decoded token, `text/plain` | nothing |
 //! | Trello (`trello`) | `HEAD` | no | 200 | nothing |
+//! | Strava (`strava`) | `GET ?hub.mode=subscribe&hub.verify_token&hub.challenge` | no: the verify token | `{"hub.challenge": …}`; 403 to a wrong token | the verify token, as the preset's key |
 //! | X (`x`) | CRC, `GET ?crc_token=` | no | `{"response_token":"sha256=…"}` under the consumer secret | a fixed consumer secret, not a resolver |
 //! | Asana (`asana`) | `POST` with `X-Hook-Secret` | no | 200 echoing it, once a [`SecretSink`] stored it | [`Handshake::asana`] with a sink |
 //! | Notion (`notion`) | `POST {"verification_token": …}` | no | 200, once a [`SecretSink`] stored it | [`Handshake::notion`] with a sink |
@@ -242,6 +243,20 @@ impl Handshake {
     #[cfg(feature = "sns")]
     pub(crate) fn sns(fetcher: crate::keys::Fetcher, hosts: crate::keys::AllowedHosts) -> Self {
         Self::new(Kind::Sns(std::sync::Arc::new((fetcher, hosts))))
+    }
+
+    /// Strava's subscription validation: `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`,
+    /// unsigned, answered `{"hub.challenge": …}` when the verify token is `verify_token`
+    /// (compared in constant time), 403 when not. [`presets::strava`](crate::presets::strava)'s.
+    ///
+    /// ```
+    /// use tower_webhook::handshake::Handshake;
+    ///
+    /// let handshake = Handshake::strava("the verify token given when subscribing");
+    /// ```
+    #[must_use]
+    pub fn strava(verify_token: impl AsRef<[u8]>) -> Self {
+        Self::new(Kind::Strava(kind::VerifyToken::new(verify_token.as_ref())))
     }
 
     /// Trello's `HEAD` when a webhook is created (unsigned), answered 200.

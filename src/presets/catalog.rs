@@ -75,6 +75,10 @@ pub enum Strength {
     /// someone who knows the secret, but its body is not covered, and a captured request can
     /// be replayed with any body. See [`TokenScheme`](crate::scheme::TokenScheme).
     SharedSecret,
+    /// Nothing: the sender signs nothing and sends no secret (Strava's events); every
+    /// request passes, and only the setup handshake has a secret. See
+    /// [`UnsignedScheme`](crate::scheme::UnsignedScheme).
+    Unsigned,
     /// A signature of some headers and only a checksum of the body (PayPal's CRC32), or of
     /// a lossy form of it (Trello's low byte of each character): anyone who captured one
     /// delivery can write another body with the same checksum (or form) and send it with the
@@ -123,8 +127,8 @@ impl Preset {
         self.docs
     }
 
-    /// The algorithm: `HMAC-SHA256`, `HMAC-SHA1`, `Ed25519`, `ECDSA P-256`, `shared token`
-    /// or `HTTP Basic`.
+    /// The algorithm: `HMAC-SHA256`, `HMAC-SHA1`, `Ed25519`, `ECDSA P-256`, `shared token`,
+    /// `HTTP Basic`, or `none` (Strava).
     ///
     /// ```
     /// use tower_webhook::presets;
@@ -1174,6 +1178,24 @@ static PRESETS: &[Preset] = &[
         needs_url: false,
         aliases: &[],
         build: |keys, _| Ok(AnyScheme::signing(okta(keys))),
+    },
+    Preset {
+        name: "strava",
+        sender: "Strava",
+        docs: Some("https://developers.strava.com/docs/webhooks/"),
+        algorithm: "none",
+        feature: None,
+        strength: Strength::Unsigned,
+        needs_url: false,
+        aliases: &[],
+        build: |keys, _| match keys {
+            KeysFrom::Given(token) => Ok(AnyScheme::signing(strava(token))),
+            #[cfg(feature = "keys")]
+            KeysFrom::Resolved(_) => Err(PresetError::InvalidKey {
+                name: "strava".into(),
+                reason: "takes its verify token as text, not a resolver".into(),
+            }),
+        },
     },
     Preset {
         name: "microsoft_graph",

@@ -97,7 +97,7 @@ pub use self::{
         box_com, calendly, elevenlabs, mux, paddle, slack, stripe, twitch, webflow, workos,
         zendesk, zoom,
     },
-    token::{chargebee, deepgram, gitlab, okta, postmark},
+    token::{chargebee, deepgram, gitlab, okta, postmark, strava},
     url::{hubspot, square},
 };
 

@@ -1,9 +1,12 @@
 //! Senders that sign nothing and send a shared secret with each request: a token header or
-//! HTTP Basic credentials. **Weaker than a signature**: a captured request can be replayed
+//! HTTP Basic credentials; and Strava, which sends nothing at all. **Weaker than a signature**: a captured request can be replayed
 //! with any body for as long as the secret lives (see [`TokenScheme`]). The guide's
 //! [table](crate::guide::schemes) marks them.
 
-use crate::{keys::IntoKeys, scheme::TokenScheme};
+use crate::{
+    keys::IntoKeys,
+    scheme::{TokenScheme, UnsignedScheme},
+};
 
 /// GitLab: `X-Gitlab-Token`, the webhook's secret token sent as it is (no signature). A
 /// delivery is named by GitLab's `Idempotency-Key`, which it keeps across retries.
@@ -126,5 +129,35 @@ pub fn okta(secret: impl IntoKeys) -> TokenScheme {
         .named("okta");
     #[cfg(feature = "json")]
     let scheme = scheme.with_handshake(crate::handshake::Handshake::okta());
+    scheme
+}
+
+/// Strava: ⚠ **its events are not signed**, and carry no secret; see [`UnsignedScheme`]
+/// (every request passes, named by its body's digest for the replay guard). Only Strava's
+/// subscription validation has one: a `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`
+/// that the layer answers `{"hub.challenge": …}` when the verify token is `verify_token` (the
+/// one you gave when creating the subscription), 403 otherwise.
+///
+/// Treat each event as a hint: fetch the object it names from Strava's API.
+///
+/// # Panics
+///
+/// If `verify_token` is empty.
+///
+/// ```
+/// use tower_webhook::{presets, WebhookSignatureLayer};
+///
+/// let layer = WebhookSignatureLayer::new(presets::strava("STRAVA_VERIFY_TOKEN"));
+/// ```
+#[must_use]
+pub fn strava(verify_token: impl AsRef<[u8]>) -> UnsignedScheme {
+    let verify_token = verify_token.as_ref();
+    assert!(
+        !verify_token.is_empty(),
+        "tower-webhook: Strava's verify token is empty; is its environment variable set?"
+    );
+    let scheme = UnsignedScheme::new().named("strava");
+    #[cfg(feature = "json")]
+    let scheme = scheme.with_handshake(crate::handshake::Handshake::strava(verify_token));
     scheme
 }

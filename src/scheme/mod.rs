@@ -61,6 +61,7 @@ pub use self::{
         timestamp::TimestampFormat,
     },
     sender::token::{TokenScheme, TokenVerifier},
+    sender::unsigned::{UnsignedScheme, UnsignedVerifier},
     verified::{DeliveryId, Verified},
 };
 pub(crate) use crate::foundation::{unix_seconds, SharedClock};

@@ -1,5 +1,6 @@
 //! Schemes that only one sender family uses, each in its own file: Twilio, PayPal, Amazon
-//! SNS, JWTs, Mailgun, Adyen, Microsoft Graph's `clientState`, and shared tokens.
+//! SNS, JWTs, Mailgun, Adyen, Microsoft Graph's `clientState`, shared tokens, and
+//! senders that sign nothing.
 
 #[cfg(feature = "json")]
 pub(super) mod adyen;
@@ -18,3 +19,4 @@ pub(super) mod sns;
 pub(super) mod token;
 #[cfg(feature = "twilio")]
 pub(super) mod twilio;
+pub(super) mod unsigned;
