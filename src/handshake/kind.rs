@@ -347,8 +347,12 @@ impl Kind {
             Self::Sns(visit) => {
                 #[derive(Deserialize)]
                 struct Confirmation<'a> {
-                    #[serde(rename = "Type")]
-                    kind: &'a str,
+                    // A `Cow`, not a `&str`: SNS signs the decoded value, so a captured
+                    // confirmation re-encoded (`"SubscriptionConfirmatio\u006e"`) still
+                    // verifies, and a `&str` (which cannot hold an escaped string) would
+                    // pass it to the handler as a delivery.
+                    #[serde(rename = "Type", borrow)]
+                    kind: std::borrow::Cow<'a, str>,
                     #[serde(rename = "SubscribeURL", default)]
                     subscribe_url: Option<std::borrow::Cow<'a, str>>,
                 }
