@@ -356,10 +356,6 @@ async fn subscribe_urls_off_the_allowed_hosts_are_never_visited() {
 // held to a region there (CertificateFiles::on_host); the SubscribeURL is only held to the
 // host list, so the layer would GET a bucket on S3.
 #[tokio::test]
-#[ignore = "BREAKS (defence in depth, not reachable without SNS's key): Kind::Sns checks the \
-            SubscribeURL with AllowedHosts::check only, not the region rule certificate URLs get \
-            (certificate.rs on_host), so https://sns.s3.amazonaws.com/ is fetched (503 here), \
-            though confirm_subscriptions documents sns.<region>.amazonaws.com"]
 async fn a_subscribe_url_on_s3_is_not_visited() {
     let host = SnsHost::start().await;
     let hosts = AllowedHosts::new([
@@ -450,11 +446,6 @@ async fn only_the_signed_type_makes_a_confirmation() {
 // secret: the same junk sent under a listed and an unlisted topic must get the same answer.
 // Rejection::message gives UnknownKey the text of InvalidSignature for this very reason.
 #[tokio::test]
-#[ignore = "BREAKS: an unlisted x-amz-sns-topic-arn (or body TopicArn) is UnknownKey, \
-            'invalid webhook signature', refused before the body is read; a listed one goes on \
-            to read the body and a junk body gets 'malformed webhook signature' (or 'missing'), \
-            so the body text tells a prober which topics are listed. Fix idea: check the topic \
-            last (after the shape) or answer shape errors of SNS bodies as InvalidSignature"]
 async fn the_answer_does_not_tell_which_topics_are_listed() {
     let host = SnsHost::start().await;
     let (addr, _) = serve(host.scheme()).await;

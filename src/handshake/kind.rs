@@ -364,6 +364,12 @@ impl Kind {
                 let Some(url) = confirmation
                     .subscribe_url
                     .and_then(|url| visit.1.check(&url))
+                    // And SNS's own rule for its hosts, as for certificates: `sns.<region>`,
+                    // never another service's name under `amazonaws.com` (an S3 bucket).
+                    .filter(|url| {
+                        url.host()
+                            .is_some_and(crate::keys::fetch::CertificateFiles::sns_host)
+                    })
                 else {
                     return Some(
                         refused(

@@ -227,6 +227,13 @@ impl CertificateFiles {
         not(feature = "sns"),
         expect(unused_variables, reason = "only SNS's rule looks at the host")
     )]
+    /// Whether `host` may serve SNS: `sns.<region>.amazonaws.com(.cn)`, or a host off AWS
+    /// that the host list allowed.
+    #[cfg(feature = "sns")]
+    pub(crate) fn sns_host(host: &str) -> bool {
+        Self::Sns.on_host(&host.to_ascii_lowercase())
+    }
+
     fn on_host(self, host: &str) -> bool {
         match self {
             #[cfg(feature = "paypal")]
