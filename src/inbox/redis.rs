@@ -224,7 +224,10 @@ return {redis.call('ZCARD', KEYS[1]), tonumber(oldest[2] or '-1'), redis.call('Z
 /// A claim (`XAUTOCLAIM` for entries idle in another consumer's hands longer than the
 /// visibility timeout, then `XREADGROUP` for new ones) counts an attempt and issues a new
 /// lease; a worker whose claim was taken over after its visibility timeout can still
-/// complete (the work is done) but can no longer retry, release or dead-letter it.
+/// complete (the work is done) but can no longer retry, release or dead-letter it. Retries
+/// wait in the delayed set and rejoin the end of the stream when due. Every consumer name a
+/// worker used stays in the group (a few bytes each): give workers stable names, and remove
+/// one gone for good with `XGROUP DELCONSUMER`. Dead letters stay until re-queued.
 ///
 /// # Durability
 ///
