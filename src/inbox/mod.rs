@@ -4,10 +4,15 @@
 //! append fails, 503, so the sender retries. Workers run your own tower service on each
 //! delivery, at least once, with retries, a visibility timeout and dead letters.
 
+#[cfg(feature = "redis")]
+mod redis;
 mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::RedisInbox;
 pub use self::store::{
     Appended, Claimed, DeadLetter, Delivery, InboxError, InboxFuture, InboxStats, InboxStore,
 };

@@ -55,6 +55,26 @@ impl Delivery {
         }
     }
 
+    /// The same delivery named by `ids` (as `Verified::delivery_ids` gives them, hex): its id
+    /// becomes the first of them, and a copy under any of them is a duplicate. For a store's
+    /// own tests, and for appending deliveries by hand.
+    ///
+    /// ```
+    /// use tower_webhook::inbox::Delivery;
+    ///
+    /// let delivery = Delivery::new("stripe", bytes::Bytes::new()).with_ids(["a1", "b2"]);
+    /// assert_eq!(delivery.id(), "a1");
+    /// assert_eq!(delivery.delivery_ids(), ["a1", "b2"]);
+    /// ```
+    #[must_use]
+    pub fn with_ids<I: Into<String>>(mut self, ids: impl IntoIterator<Item = I>) -> Self {
+        self.delivery_ids = ids.into_iter().map(Into::into).collect();
+        if let Some(first) = self.delivery_ids.first() {
+            self.id.clone_from(first);
+        }
+        self
+    }
+
     /// The inbox's id for it (also the worker's idempotency key).
     #[must_use]
     pub fn id(&self) -> &str {

@@ -19,7 +19,7 @@
 mod layer;
 mod memory;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 mod service;
 mod store;
 

@@ -6,7 +6,7 @@ use redis::{
     aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
     cluster::ClusterClient,
     cluster_async::ClusterConnection,
-    Cmd, Pipeline, RedisFuture, Script, Value,
+    Cmd, Pipeline, RedisFuture, RedisResult, Script, Value,
 };
 
 use super::{Claim, ReplayStore, StoreError, StoreFuture};
@@ -61,16 +61,9 @@ impl RedisStore {
     ///
     /// If the URL is invalid or Redis cannot be reached now.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(StoreError::new)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(1))
-            .set_response_timeout(Duration::from_secs(1))
-            .set_number_of_retries(2)
-            .set_max_delay(200);
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(StoreError::new)?;
-        Ok(Self::new(connection))
+        Ok(Self::over(
+            Connection::single(url).await.map_err(StoreError::new)?,
+        ))
     }
 
     /// A store over a connection you configured.
@@ -111,18 +104,9 @@ impl RedisStore {
     pub async fn connect_cluster<N: AsRef<str>>(
         nodes: impl IntoIterator<Item = N>,
     ) -> Result<Self, StoreError> {
-        let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
-        let client = ClusterClient::builder(nodes)
-            .connection_timeout(Duration::from_secs(1))
-            .response_timeout(Duration::from_secs(1))
-            .retries(2)
-            .build()
-            .map_err(StoreError::new)?;
-        let connection = client
-            .get_async_connection()
-            .await
-            .map_err(StoreError::new)?;
-        Ok(Self::over(Connection::Cluster(connection)))
+        Ok(Self::over(
+            Connection::cluster(nodes).await.map_err(StoreError::new)?,
+        ))
     }
 
     fn over(connection: Connection) -> Self {
@@ -147,11 +131,40 @@ impl RedisStore {
     }
 }
 
-/// One Redis server, or a cluster: the same commands and scripts on either.
+/// One Redis server, or a cluster: the same commands and scripts on either (the inbox's
+/// Redis store shares it).
 #[derive(Clone)]
-enum Connection {
+pub(crate) enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+}
+
+impl Connection {
+    /// Connects to the Redis at `url`, with one-second connection and response timeouts so
+    /// an unreachable Redis fails requests quickly, and a manager that reconnects by itself.
+    pub(crate) async fn single(url: &str) -> RedisResult<Self> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_secs(1))
+            .set_response_timeout(Duration::from_secs(1))
+            .set_number_of_retries(2)
+            .set_max_delay(200);
+        let connection = ConnectionManager::new_with_config(client, config).await?;
+        Ok(Self::Single(connection))
+    }
+
+    /// Connects to a Redis Cluster through any of `nodes`, with the same timeouts.
+    pub(crate) async fn cluster<N: AsRef<str>>(
+        nodes: impl IntoIterator<Item = N>,
+    ) -> RedisResult<Self> {
+        let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
+        let client = ClusterClient::builder(nodes)
+            .connection_timeout(Duration::from_secs(1))
+            .response_timeout(Duration::from_secs(1))
+            .retries(2)
+            .build()?;
+        Ok(Self::Cluster(client.get_async_connection().await?))
+    }
 }
 
 impl ConnectionLike for Connection {
