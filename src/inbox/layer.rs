@@ -1,0 +1,551 @@
+//! [`InboxLayer`]: appends each verified delivery to an [`InboxStore`] and answers the sender
+//! at once; [`InboxService`], the service it makes.
+
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{random_id, store::Appended, Delivery, InboxStore};
+use crate::{body::BufferedBody, presets::Preset, scheme::Verified};
+
+/// How long an append may take before the sender is answered 503, unless set.
+const DEFAULT_APPEND_TIMEOUT: Duration = Duration::from_secs(2);
+/// The shortest and longest append timeouts: a store needs some time, and a sender waits
+/// 3 seconds at the least patient.
+const APPEND_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(10), Duration::from_secs(30));
+/// What a 503 tells the sender to wait, in seconds.
+const RETRY_AFTER_SECONDS: u64 = 5;
+/// The most headers kept per delivery: `keep_headers` is configuration, but each kept name
+/// costs every delivery a lookup and some bytes in the store.
+const MAX_KEPT_HEADERS: usize = 64;
+
+/// Appends each verified delivery to an [`InboxStore`] and answers the sender at once (202
+/// Accepted unless [`respond_with`](Self::respond_with) says otherwise); a
+/// [`Worker`](super::Worker) runs your service on it later.
+///
+/// Place it **inside** [`WebhookSignatureLayer`](crate::WebhookSignatureLayer), so only
+/// verified requests reach it. What it does with each request:
+///
+/// - verified ([`Verified`] in its extensions): appended with its body, method, URI, the
+///   [kept headers](Self::keep_headers), the scheme's name, the key id and every delivery id;
+///   answered with the configured status when the store says it is new **or a duplicate**
+///   (a sender's retry of a delivery already stored must stop retrying), 503 Service
+///   Unavailable with `Retry-After` when the store fails or takes longer than the
+///   [append timeout](Self::append_timeout), so the sender retries;
+/// - not verified (a report-only layer's failure carries
+///   [`Unverified`](crate::rejection::Unverified), or no layer ran): never appended;
+///   answered 401 Unauthorized, or handed to the inner service with
+///   [`pass_unverified`](Self::pass_unverified).
+///
+/// The inner service is otherwise never called: the inbox is the endpoint. Give it a
+/// handler that answers something harmless (axum's `route_layer` needs a route to wrap).
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{routing::post, Router};
+/// use tower_webhook::{inbox::{InboxLayer, SqliteInbox}, presets, WebhookSignatureLayer};
+///
+/// let dir = std::env::temp_dir().join(format!("inbox-doc-layer-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let store = Arc::new(SqliteInbox::open(dir.join("inbox.sqlite3"))?);
+/// let stripe = presets::find("stripe").unwrap();
+/// let app: Router = Router::new()
+///     .route("/webhooks/stripe", post(|| async { "not reached" }))
+///     .route_layer(InboxLayer::for_preset(store, stripe)?)
+///     .route_layer(WebhookSignatureLayer::new(presets::stripe("whsec_…")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct InboxLayer {
+    store: Arc<dyn InboxStore>,
+    config: Arc<Config>,
+}
+
+#[derive(Clone)]
+struct Config {
+    scheme: Arc<str>,
+    keep: Vec<HeaderName>,
+    status: StatusCode,
+    timeout: Duration,
+    pass_unverified: bool,
+}
+
+impl InboxLayer {
+    /// An inbox appending to `store`, naming deliveries whose scheme the signature layer did
+    /// not record `webhook` (see [`scheme_name`](Self::scheme_name)), keeping `content-type`
+    /// only, answering 202 within an append timeout of 2 seconds.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_webhook::inbox::{InboxLayer, SqliteInbox};
+    ///
+    /// # let path = std::env::temp_dir().join(format!("inbox-doc-new-{}.sqlite3", std::process::id()));
+    /// let store = Arc::new(SqliteInbox::open(path)?);
+    /// let inbox = InboxLayer::new(store).scheme_name("slack").keep_headers(["content-type", "x-slack-retry-num"]);
+    /// # Ok::<(), tower_webhook::inbox::InboxError>(())
+    /// ```
+    #[must_use]
+    pub fn new(store: Arc<dyn InboxStore>) -> Self {
+        Self {
+            store,
+            config: Arc::new(Config {
+                scheme: Arc::from("webhook"),
+                keep: vec![header::CONTENT_TYPE],
+                status: StatusCode::ACCEPTED,
+                timeout: DEFAULT_APPEND_TIMEOUT,
+                pass_unverified: false,
+            }),
+        }
+    }
+
+    /// An inbox for `preset`'s sender: its name, and the headers that carry its event type
+    /// and delivery id kept (GitHub's `x-github-event` and `x-github-delivery`, Shopify's
+    /// `x-shopify-topic`, …) besides `content-type`.
+    ///
+    /// # Errors
+    ///
+    /// [`RepliesInline`] for a sender whose protocol reply *is* the response
+    /// ([`Preset::replies_inline`]: Discord interactions, Slack slash commands and
+    /// interactivity, Microsoft Teams outgoing webhooks). The inbox answers before your
+    /// handler runs, so it cannot give such a sender its reply: verify those with
+    /// [`WebhookSignatureLayer`](crate::WebhookSignatureLayer) alone and answer inline. A
+    /// route that receives only Slack's Events API (no reply expected) can still use the inbox
+    /// through [`new`](Self::new) and [`scheme_name`](Self::scheme_name).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_webhook::{inbox::{InboxLayer, SqliteInbox}, presets};
+    ///
+    /// # let path = std::env::temp_dir().join(format!("inbox-doc-preset-{}.sqlite3", std::process::id()));
+    /// let store = Arc::new(SqliteInbox::open(path)?);
+    /// let github = InboxLayer::for_preset(store.clone(), presets::find("github").unwrap())?;
+    /// let refused = InboxLayer::for_preset(store, presets::find("discord").unwrap()).unwrap_err();
+    /// assert_eq!(refused.preset(), "discord");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_preset(store: Arc<dyn InboxStore>, preset: &Preset) -> Result<Self, RepliesInline> {
+        if preset.replies_inline() {
+            return Err(RepliesInline {
+                preset: preset.name(),
+            });
+        }
+        let layer = Self::new(store).scheme_name(preset.name());
+        let mut keep = vec![header::CONTENT_TYPE];
+        keep.extend(
+            sender_headers(preset.name())
+                .iter()
+                .map(|name| HeaderName::from_static(name)),
+        );
+        Ok(layer.keep_header_names(keep))
+    }
+
+    /// The scheme's name recorded for a delivery when the signature layer did not record
+    /// one (it always does with the `inbox` feature; a hand-inserted [`Verified`] does not).
+    #[must_use]
+    pub fn scheme_name(mut self, name: impl Into<Arc<str>>) -> Self {
+        Arc::make_mut(&mut self.config).scheme = name.into();
+        self
+    }
+
+    /// The request headers kept with each delivery and given to the worker's service, in
+    /// this order (up to 64; invalid names are skipped). Replaces the default
+    /// (`content-type`). Signature headers need not be kept: the worker does not verify
+    /// again.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_webhook::inbox::{InboxLayer, SqliteInbox};
+    ///
+    /// # let path = std::env::temp_dir().join(format!("inbox-doc-keep-{}.sqlite3", std::process::id()));
+    /// let inbox = InboxLayer::new(Arc::new(SqliteInbox::open(path)?))
+    ///     .keep_headers(["content-type", "x-github-event", "x-github-delivery"]);
+    /// # Ok::<(), tower_webhook::inbox::InboxError>(())
+    /// ```
+    #[must_use]
+    pub fn keep_headers<I, N>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        let names = names
+            .into_iter()
+            .filter_map(|name| HeaderName::try_from(name.as_ref()).ok())
+            .collect();
+        self.keep_header_names(names)
+    }
+
+    fn keep_header_names(mut self, mut names: Vec<HeaderName>) -> Self {
+        let mut seen = Vec::with_capacity(names.len());
+        names.retain(|name| {
+            let new = !seen.contains(name);
+            if new {
+                seen.push(name.clone());
+            }
+            new
+        });
+        names.truncate(MAX_KEPT_HEADERS);
+        Arc::make_mut(&mut self.config).keep = names;
+        self
+    }
+
+    /// The status answered for a delivery stored (or already stored): 202 Accepted unless
+    /// set. Some senders want 200 (check the sender's docs).
+    ///
+    /// # Panics
+    ///
+    /// If `status` is not 2xx: senders retry anything else, forever or until they disable
+    /// the endpoint.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use http::StatusCode;
+    /// use tower_webhook::inbox::{InboxLayer, SqliteInbox};
+    ///
+    /// # let path = std::env::temp_dir().join(format!("inbox-doc-status-{}.sqlite3", std::process::id()));
+    /// let inbox = InboxLayer::new(Arc::new(SqliteInbox::open(path)?)).respond_with(StatusCode::OK);
+    /// # Ok::<(), tower_webhook::inbox::InboxError>(())
+    /// ```
+    #[must_use]
+    #[allow(clippy::panic, reason = "configuration, documented under Panics")]
+    pub fn respond_with(mut self, status: StatusCode) -> Self {
+        if !status.is_success() {
+            panic!("InboxLayer::respond_with takes a 2xx status, not {status}");
+        }
+        Arc::make_mut(&mut self.config).status = status;
+        self
+    }
+
+    /// How long an append may take before the sender is answered 503 (and retries): 2
+    /// seconds unless set, clamped to 10 ms..=30 s. Keep it under the sender's
+    /// [deadline](Preset::deadline).
+    ///
+    /// An append that times out may still complete; the sender's retry is then a duplicate,
+    /// answered 2xx, and the delivery is processed once.
+    #[must_use]
+    pub fn append_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.config).timeout =
+            timeout.clamp(APPEND_TIMEOUT_RANGE.0, APPEND_TIMEOUT_RANGE.1);
+        self
+    }
+
+    /// Whether a request that was not verified (a report-only layer's failure) goes to the
+    /// inner service, to be handled inline as before the inbox; `false` (answered 401,
+    /// never appended) unless set. An unverified delivery is never stored: the inbox's
+    /// promise is that what it holds was verified.
+    #[must_use]
+    pub fn pass_unverified(mut self, pass: bool) -> Self {
+        Arc::make_mut(&mut self.config).pass_unverified = pass;
+        self
+    }
+}
+
+impl fmt::Debug for InboxLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboxLayer")
+            .field("scheme", &self.config.scheme)
+            .field("keep_headers", &self.config.keep)
+            .field("status", &self.config.status)
+            .field("append_timeout", &self.config.timeout)
+            .field("pass_unverified", &self.config.pass_unverified)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for InboxLayer {
+    type Service = InboxService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        InboxService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The headers a sender names its event type and delivery with (besides what it signs).
+fn sender_headers(preset: &str) -> &'static [&'static str] {
+    match preset {
+        "github" => &["x-github-event", "x-github-delivery", "x-github-hook-id"],
+        "shopify" => &[
+            "x-shopify-topic",
+            "x-shopify-webhook-id",
+            "x-shopify-event-id",
+            "x-shopify-shop-domain",
+            "x-shopify-triggered-at",
+        ],
+        "gitlab" => &[
+            "x-gitlab-event",
+            "x-gitlab-event-uuid",
+            "x-gitlab-webhook-uuid",
+        ],
+        "gitea" => &["x-gitea-event", "x-gitea-delivery"],
+        "forgejo" => &["x-forgejo-event", "x-forgejo-delivery"],
+        "bitbucket" => &["x-event-key", "x-request-uuid", "x-hook-uuid"],
+        "linear" => &["linear-event", "linear-delivery"],
+        "twitch" => &[
+            "twitch-eventsub-message-id",
+            "twitch-eventsub-message-type",
+            "twitch-eventsub-subscription-type",
+        ],
+        "standard_webhooks"
+        | "standard_webhooks_v1a"
+        | "clerk"
+        | "resend"
+        | "openai"
+        | "replicate" => &["webhook-id", "webhook-timestamp"],
+        "woocommerce" => &[
+            "x-wc-webhook-topic",
+            "x-wc-webhook-resource",
+            "x-wc-webhook-event",
+            "x-wc-webhook-delivery-id",
+        ],
+        "sentry" => &["sentry-hook-resource"],
+        "slack" => &["x-slack-retry-num", "x-slack-retry-reason"],
+        _ => &[],
+    }
+}
+
+/// [`InboxLayer::for_preset`]'s refusal: the sender reads its reply from the response,
+/// which the inbox answers before any handler runs.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tower_webhook::{inbox::{InboxLayer, SqliteInbox}, presets};
+///
+/// # let path = std::env::temp_dir().join(format!("inbox-doc-inline-{}.sqlite3", std::process::id()));
+/// let store = Arc::new(SqliteInbox::open(path)?);
+/// let error = InboxLayer::for_preset(store, presets::find("slack").unwrap()).unwrap_err();
+/// assert!(error.to_string().contains("answer it inline"));
+/// # Ok::<(), tower_webhook::inbox::InboxError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RepliesInline {
+    preset: &'static str,
+}
+
+impl RepliesInline {
+    /// The preset refused.
+    #[must_use]
+    pub fn preset(&self) -> &'static str {
+        self.preset
+    }
+}
+
+impl fmt::Display for RepliesInline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the `{}` sender reads its reply from the response (interactions, slash commands, \
+             outgoing webhooks), which an inbox cannot give: verify it with \
+             WebhookSignatureLayer and answer it inline",
+            self.preset
+        )
+    }
+}
+
+impl std::error::Error for RepliesInline {}
+
+/// The service [`InboxLayer`] makes: appends verified deliveries, answers at once, and calls
+/// `inner` only for unverified requests it was told to [pass on](InboxLayer::pass_unverified).
+///
+/// ```
+/// use std::sync::Arc;
+/// use tower_webhook::inbox::{InboxService, SqliteInbox};
+///
+/// # let path = std::env::temp_dir().join(format!("inbox-doc-service-{}.sqlite3", std::process::id()));
+/// let layer = InboxService::layer(Arc::new(SqliteInbox::open(path)?));
+/// # Ok::<(), tower_webhook::inbox::InboxError>(())
+/// ```
+#[derive(Clone)]
+pub struct InboxService<S> {
+    inner: S,
+    layer: InboxLayer,
+}
+
+impl<S> InboxService<S> {
+    /// An [`InboxLayer`] appending to `store`, with its defaults.
+    #[must_use]
+    pub fn layer(store: Arc<dyn InboxStore>) -> InboxLayer {
+        InboxLayer::new(store)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, this one dropped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for InboxService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboxService")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+/// What [`InboxService`] returns.
+pub type InboxResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, ResBody> Service<Request<BufferedBody>> for InboxService<S>
+where
+    S: Service<Request<BufferedBody>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = InboxResponseFuture<Response<ResBody>, S::Error>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<BufferedBody>) -> Self::Future {
+        let Some(verified) = request.extensions().get::<Verified>().cloned() else {
+            if self.layer.config.pass_unverified {
+                return Box::pin(self.inner.call(request));
+            }
+            return Box::pin(std::future::ready(Ok(answer(StatusCode::UNAUTHORIZED))));
+        };
+        let config = Arc::clone(&self.layer.config);
+        let delivery = delivery_of(&request, &verified, &config);
+        let store = Arc::clone(&self.layer.store);
+        drop(request);
+        Box::pin(async move {
+            let appended = tokio::time::timeout(config.timeout, store.append(&delivery)).await;
+            let scheme = delivery.scheme();
+            let response = match appended {
+                Ok(Ok(outcome)) => {
+                    crate::metrics::inbox_append(
+                        scheme,
+                        match outcome {
+                            Appended::New => "new",
+                            Appended::Duplicate => "duplicate",
+                        },
+                    );
+                    answer(config.status)
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(
+                        target: "tower_webhook",
+                        scheme,
+                        delivery = delivery.id(),
+                        %error,
+                        "inbox append failed; answered 503 so the sender retries"
+                    );
+                    crate::metrics::inbox_append(scheme, "store_error");
+                    unavailable()
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        target: "tower_webhook",
+                        scheme,
+                        delivery = delivery.id(),
+                        timeout_ms = u64::try_from(config.timeout.as_millis()).unwrap_or(u64::MAX),
+                        "inbox append timed out; answered 503 so the sender retries"
+                    );
+                    crate::metrics::inbox_append(scheme, "timeout");
+                    unavailable()
+                }
+            };
+            Ok(response)
+        })
+    }
+}
+
+/// The delivery `request` is, as the inbox keeps it.
+fn delivery_of(request: &Request<BufferedBody>, verified: &Verified, config: &Config) -> Delivery {
+    let delivery_ids: Vec<String> = verified
+        .delivery_ids()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let headers = config
+        .keep
+        .iter()
+        .flat_map(|name| {
+            request
+                .headers()
+                .get_all(name)
+                .iter()
+                .map(move |value| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+        })
+        .collect();
+    Delivery {
+        id: delivery_ids.first().cloned().unwrap_or_else(random_id),
+        scheme: verified
+            .scheme()
+            .map_or_else(|| config.scheme.to_string(), ToString::to_string),
+        key_id: verified.key_id().map(str::to_owned),
+        delivery_ids,
+        received_at_ms: super::now_ms(),
+        method: request.method().as_str().to_owned(),
+        uri: request.uri().path_and_query().map_or_else(
+            || request.uri().path().to_owned(),
+            |p| p.as_str().to_owned(),
+        ),
+        headers,
+        body: request.body().bytes().clone(),
+    }
+}
+
+fn answer<B: Default>(status: StatusCode) -> Response<B> {
+    let mut response = Response::new(B::default());
+    *response.status_mut() = status;
+    response
+}
+
+fn unavailable<B: Default>() -> Response<B> {
+    let mut response = answer(StatusCode::SERVICE_UNAVAILABLE);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_append_timeout_is_clamped() {
+        let store: Arc<dyn InboxStore> = Arc::new(super::super::tests::Failing);
+        let layer = InboxLayer::new(Arc::clone(&store)).append_timeout(Duration::ZERO);
+        assert_eq!(layer.config.timeout, Duration::from_millis(10));
+        let layer = InboxLayer::new(store).append_timeout(Duration::from_secs(3600));
+        assert_eq!(layer.config.timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn kept_headers_are_deduplicated_and_bounded() {
+        let store: Arc<dyn InboxStore> = Arc::new(super::super::tests::Failing);
+        let names: Vec<String> = (0..100).map(|i| format!("x-h{i}")).collect();
+        let layer = InboxLayer::new(Arc::clone(&store)).keep_headers(&names);
+        assert_eq!(layer.config.keep.len(), MAX_KEPT_HEADERS);
+        let layer = InboxLayer::new(store).keep_headers(["a", "A", "bad name", "b"]);
+        assert_eq!(layer.config.keep, ["a", "b"]);
+    }
+}
