@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -78,6 +79,7 @@ struct Config {
     status: StatusCode,
     timeout: Duration,
     pass_unverified: bool,
+    max_body_size: usize,
 }
 
 impl InboxLayer {
@@ -104,6 +106,7 @@ impl InboxLayer {
                 status: StatusCode::ACCEPTED,
                 timeout: DEFAULT_APPEND_TIMEOUT,
                 pass_unverified: false,
+                max_body_size: crate::verify::DEFAULT_MAX_BODY_SIZE,
             }),
         }
     }
@@ -238,6 +241,17 @@ impl InboxLayer {
         self
     }
 
+    /// The largest body the inbox reads back when a router wrapped the signature layer's
+    /// body in its own type (two axum `route_layer` calls; one `route_layer` of a
+    /// `ServiceBuilder` holding both layers avoids the copy): 2 MiB unless set, as the
+    /// signature layer's [`max_body_size`](crate::WebhookSignatureLayer::max_body_size).
+    /// Keep it at least that: a larger verified body is answered 413 and not stored.
+    #[must_use]
+    pub fn max_body_size(mut self, limit: usize) -> Self {
+        Arc::make_mut(&mut self.config).max_body_size = limit;
+        self
+    }
+
     /// Whether a request that was not verified (a report-only layer's failure) goes to the
     /// inner service, to be handled inline as before the inbox; `false` (answered 401,
     /// never appended) unless set. An unverified delivery is never stored: the inbox's
@@ -257,6 +271,7 @@ impl fmt::Debug for InboxLayer {
             .field("status", &self.config.status)
             .field("append_timeout", &self.config.timeout)
             .field("pass_unverified", &self.config.pass_unverified)
+            .field("max_body_size", &self.config.max_body_size)
             .finish_non_exhaustive()
     }
 }
@@ -407,11 +422,12 @@ impl<S: fmt::Debug> fmt::Debug for InboxService<S> {
 /// What [`InboxService`] returns.
 pub type InboxResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
-impl<S, ResBody> Service<Request<BufferedBody>> for InboxService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for InboxService<S>
 where
-    S: Service<Request<BufferedBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
+    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
     ResBody: Default + Send + 'static,
 {
     type Response = Response<ResBody>;
@@ -423,18 +439,41 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<BufferedBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let Some(verified) = request.extensions().get::<Verified>().cloned() else {
             if self.layer.config.pass_unverified {
                 return Box::pin(self.inner.call(request));
             }
             return Box::pin(std::future::ready(Ok(answer(StatusCode::UNAUTHORIZED))));
         };
+        let (parts, body) = request.into_parts();
         let config = Arc::clone(&self.layer.config);
-        let delivery = delivery_of(&request, &verified, &config);
         let store = Arc::clone(&self.layer.store);
-        drop(request);
+        // The signature layer hands on a `BufferedBody`; a router between the two layers
+        // (axum's `route_layer` twice) wraps it in its own body type, read back here from
+        // memory, within the limit.
+        let body: Box<dyn std::any::Any + Send> = Box::new(body);
+        let body = match body.downcast::<BufferedBody>() {
+            Ok(body) => Ok(body.bytes().clone()),
+            Err(other) => match other.downcast::<ReqBody>() {
+                Ok(other) => Err(*other),
+                Err(_) => {
+                    return Box::pin(std::future::ready(Ok(answer(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                    ))))
+                }
+            },
+        };
         Box::pin(async move {
+            let body = match body {
+                Ok(bytes) => bytes,
+                Err(body) => match read_body(body, config.max_body_size).await {
+                    Ok(bytes) => bytes,
+                    Err(status) => return Ok(answer(status)),
+                },
+            };
+            let delivery = delivery_of(&parts, &body, &verified, &config);
+            drop((parts, body));
             let appended = tokio::time::timeout(config.timeout, store.append(&delivery)).await;
             let scheme = delivery.scheme();
             let response = match appended {
@@ -476,8 +515,59 @@ where
     }
 }
 
-/// The delivery `request` is, as the inbox keeps it.
-fn delivery_of(request: &Request<BufferedBody>, verified: &Verified, config: &Config) -> Delivery {
+/// `body`'s bytes, up to `limit`: 413 past it, 400 if it fails.
+async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, StatusCode>
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    use http_body::Body as _;
+    let mut body = std::pin::pin!(body);
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large(body.size_hint().lower()));
+    }
+    let mut bytes = bytes::BytesMut::new();
+    let mut first: Option<Bytes> = None;
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let Ok(frame) = frame else {
+            return Err(StatusCode::BAD_REQUEST);
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let held = first.as_ref().map_or(0, Bytes::len) + bytes.len();
+        if held.saturating_add(data.len()) > limit {
+            return Err(too_large(held.saturating_add(data.len()) as u64));
+        }
+        // One frame (the usual case) is kept as it came, not copied.
+        match first.take() {
+            None if bytes.is_empty() => first = Some(data),
+            Some(earlier) => {
+                bytes.extend_from_slice(&earlier);
+                bytes.extend_from_slice(&data);
+            }
+            None => bytes.extend_from_slice(&data),
+        }
+    }
+    Ok(first.unwrap_or_else(|| bytes.freeze()))
+}
+
+fn too_large(bytes: u64) -> StatusCode {
+    tracing::error!(
+        target: "tower_webhook",
+        bytes,
+        "a verified body is larger than InboxLayer::max_body_size; keep it at least the \
+         signature layer's max_body_size"
+    );
+    StatusCode::PAYLOAD_TOO_LARGE
+}
+
+/// The delivery a request of `parts` and `body` is, as the inbox keeps it.
+fn delivery_of(
+    parts: &http::request::Parts,
+    body: &Bytes,
+    verified: &Verified,
+    config: &Config,
+) -> Delivery {
     let delivery_ids: Vec<String> = verified
         .delivery_ids()
         .iter()
@@ -487,8 +577,8 @@ fn delivery_of(request: &Request<BufferedBody>, verified: &Verified, config: &Co
         .keep
         .iter()
         .flat_map(|name| {
-            request
-                .headers()
+            parts
+                .headers
                 .get_all(name)
                 .iter()
                 .map(move |value| (name.as_str().to_owned(), value.as_bytes().to_vec()))
@@ -502,13 +592,13 @@ fn delivery_of(request: &Request<BufferedBody>, verified: &Verified, config: &Co
         key_id: verified.key_id().map(str::to_owned),
         delivery_ids,
         received_at_ms: super::now_ms(),
-        method: request.method().as_str().to_owned(),
-        uri: request.uri().path_and_query().map_or_else(
-            || request.uri().path().to_owned(),
-            |p| p.as_str().to_owned(),
-        ),
+        method: parts.method.as_str().to_owned(),
+        uri: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
         headers,
-        body: request.body().bytes().clone(),
+        body: body.clone(),
     }
 }
 
