@@ -375,10 +375,15 @@ impl std::error::Error for RepliesInline {}
 ///
 /// ```
 /// use std::sync::Arc;
-/// use tower_webhook::inbox::{InboxService, SqliteInbox};
+/// use http::{Request, Response};
+/// use tower::{service_fn, Layer};
+/// use tower_webhook::{body::BufferedBody, inbox::{InboxLayer, SqliteInbox}};
 ///
 /// # let path = std::env::temp_dir().join(format!("inbox-doc-service-{}.sqlite3", std::process::id()));
-/// let layer = InboxService::layer(Arc::new(SqliteInbox::open(path)?));
+/// let inline = service_fn(|_: Request<BufferedBody>| async {
+///     Ok::<_, std::convert::Infallible>(Response::new(String::from("handled inline")))
+/// });
+/// let service = InboxLayer::new(Arc::new(SqliteInbox::open(path)?)).layer(inline);
 /// # Ok::<(), tower_webhook::inbox::InboxError>(())
 /// ```
 #[derive(Clone)]

@@ -128,9 +128,10 @@ impl fmt::Display for IdempotencyKey {
 ///         // ... the slow work ...
 ///     }),
 /// );
+/// // Runs until the future given completes: your shutdown signal.
 /// Worker::new(store, handlers)
 ///     .concurrency(8)
-///     .run(async { tokio::signal::ctrl_c().await.ok(); })
+///     .run(std::future::pending())
 ///     .await;
 /// # Ok(()) }
 /// ```
