@@ -623,7 +623,151 @@ fn unavailable<B: Default>() -> Response<B> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use http_body_util::{BodyExt as _, Full};
+    use tower::{service_fn, ServiceExt as _};
+
     use super::*;
+    use crate::{inbox::tests::Recording, scheme::DeliveryId};
+
+    /// An inbox over `store` in front of a service that counts its calls.
+    fn inbox<B>(
+        layer: InboxLayer,
+    ) -> (
+        impl Service<Request<B>, Response = Response<String>, Error = std::convert::Infallible>,
+        Arc<AtomicUsize>,
+    )
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+    {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&calls);
+        let inner = service_fn(move |_: Request<B>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, std::convert::Infallible>(Response::new(String::from("inner"))) }
+        });
+        (layer.layer(inner), calls)
+    }
+
+    fn verified_request<B>(body: B) -> Request<B> {
+        let mut request = Request::post("/hook?x=1")
+            .header("content-type", "application/json")
+            .header("x-other", "dropped")
+            .body(body)
+            .unwrap();
+        request.extensions_mut().insert(
+            Verified::new(0)
+                .with_key_id("acme")
+                .with_delivery_id(DeliveryId::derive("t", b"1")),
+        );
+        request
+    }
+
+    #[tokio::test]
+    async fn a_verified_delivery_is_stored_and_answered_without_the_inner_service() {
+        let store = Arc::new(Recording::default());
+        let (service, calls) = inbox(InboxLayer::new(store.clone()).scheme_name("acme"));
+        let request = verified_request(BufferedBody::new(Bytes::from_static(b"{\"a\":1}")));
+        let expected_id = request
+            .extensions()
+            .get::<Verified>()
+            .unwrap()
+            .delivery_id();
+        let response = service.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(response.into_body(), "");
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        let stored = store.0.lock().unwrap();
+        assert_eq!(stored.len(), 1);
+        let delivery = &stored[0];
+        assert_eq!(delivery.body().as_ref(), b"{\"a\":1}");
+        assert_eq!(delivery.id(), expected_id.unwrap().to_string());
+        assert_eq!(delivery.delivery_ids(), [delivery.id().to_owned()]);
+        assert_eq!(delivery.key_id(), Some("acme"));
+        assert_eq!((delivery.method(), delivery.uri()), ("POST", "/hook?x=1"));
+        assert_eq!(delivery.scheme(), "acme", "no layer recorded a scheme");
+        assert_eq!(
+            delivery.headers(),
+            [("content-type".to_owned(), b"application/json".to_vec())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_a_router_rewrapped_is_read_back_within_the_limit() {
+        let frames = |parts: &[&'static [u8]]| {
+            Frames(parts.iter().map(|part| Bytes::from_static(part)).collect())
+        };
+        let store = Arc::new(Recording::default());
+        let (service, calls) = inbox(InboxLayer::new(store.clone()).max_body_size(6));
+        let response = service
+            .oneshot(verified_request(frames(&[b"ab", b"cd", b"ef"])))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(store.0.lock().unwrap()[0].body().as_ref(), b"abcdef");
+
+        let (service, _) = inbox(InboxLayer::new(store.clone()).max_body_size(5));
+        let response = service
+            .oneshot(verified_request(frames(&[b"ab", b"cd", b"ef"])))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let (service, _) = inbox(InboxLayer::new(store.clone()).max_body_size(5));
+        let response = service
+            .oneshot(verified_request(Full::new(Bytes::from_static(b"abcdef"))))
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "by its size hint"
+        );
+        assert_eq!(store.0.lock().unwrap().len(), 1, "nothing more stored");
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    /// A body of these frames, its size unknown.
+    struct Frames(std::collections::VecDeque<Bytes>);
+
+    impl http_body::Body for Frames {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(
+                self.0
+                    .pop_front()
+                    .map(|data| Ok(http_body::Frame::data(data))),
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unverified_request_is_401_or_passed_on_never_stored() {
+        let store = Arc::new(Recording::default());
+        let (service, calls) = inbox(InboxLayer::new(store.clone()));
+        let response = service
+            .oneshot(Request::new(BufferedBody::new(Bytes::from_static(b"x"))))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        let (service, calls) = inbox(InboxLayer::new(store.clone()).pass_unverified(true));
+        let response = service
+            .oneshot(Request::new(BufferedBody::new(Bytes::from_static(b"x"))))
+            .await
+            .unwrap();
+        assert_eq!(
+            response.into_body().collect().await.unwrap().to_bytes(),
+            "inner"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(store.0.lock().unwrap().is_empty());
+    }
 
     #[test]
     fn the_append_timeout_is_clamped() {
