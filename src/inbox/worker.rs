@@ -320,15 +320,11 @@ where
             };
             let Ok(permit) = first else { break };
             let free = permits.available_permits() + 1;
-            let claimed = match first_of(
-                &mut shutdown,
-                this.store.claim(&this.name, free, this.visibility),
-            )
-            .await
-            {
-                None => break,
-                Some(Ok(claimed)) => claimed,
-                Some(Err(error)) => {
+            // Not raced with shutdown: a claim dropped halfway could still take deliveries
+            // in the store, leaving them to wait out the visibility timeout.
+            let claimed = match this.store.claim(&this.name, free, this.visibility).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
                     tracing::warn!(target: "tower_webhook", worker = %this.name, %error, "inbox claim failed");
                     Vec::new()
                 }
