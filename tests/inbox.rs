@@ -304,6 +304,39 @@ async fn unverified_requests_are_never_stored() {
         .is_empty());
 }
 
+#[tokio::test]
+async fn a_handshake_left_to_the_handler_reaches_it_and_is_never_stored() {
+    use tower_webhook::handshake::HandshakeMode;
+
+    let db = temp_db("handshake");
+    let store: Arc<dyn InboxStore> = Arc::new(SqliteInbox::open(db.path()).unwrap());
+    let app = |layer: WebhookSignatureLayer<tower_webhook::HmacScheme>| {
+        Router::new()
+            .route("/hook", axum::routing::get(|| async { "inline" }))
+            .route_layer(
+                InboxLayer::for_preset(Arc::clone(&store), presets::find("dropbox").unwrap())
+                    .unwrap(),
+            )
+            .route_layer(layer)
+    };
+    let challenge = || {
+        Request::get("/hook?challenge=abc")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let answered =
+        support::serve_axum(app(WebhookSignatureLayer::new(presets::dropbox(SECRET)))).await;
+    let (status, _, body) = send(answered, challenge()).await;
+    assert_eq!((status, body.as_ref()), (StatusCode::OK, &b"abc"[..]));
+    let handled = support::serve_axum(app(
+        WebhookSignatureLayer::new(presets::dropbox(SECRET)).handshakes(HandshakeMode::Handler)
+    ))
+    .await;
+    let (status, _, body) = send(handled, challenge()).await;
+    assert_eq!((status, body.as_ref()), (StatusCode::OK, &b"inline"[..]));
+    assert_eq!(stats(&*store).await, InboxStats::default());
+}
+
 /// A store that fails, or never answers.
 struct Broken {
     hang: bool,

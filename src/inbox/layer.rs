@@ -48,6 +48,11 @@ const MAX_KEPT_HEADERS: usize = 64;
 ///   answered 401 Unauthorized, or handed to the inner service with
 ///   [`pass_unverified`](Self::pass_unverified).
 ///
+/// - a setup handshake the signature layer leaves to the handler
+///   ([`HandshakeMode::Handler`](crate::handshake::HandshakeMode::Handler)): handed to the
+///   inner service, which must answer it; never stored. (By default the signature layer
+///   answers handshakes itself and they never reach the inbox.)
+///
 /// The inner service is otherwise never called: the inbox is the endpoint. Give it a
 /// handler that answers something harmless (axum's `route_layer` needs a route to wrap).
 ///
@@ -445,6 +450,17 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // A setup handshake the signature layer left to the handler
+        // (`HandshakeMode::Handler`): its answer is the response, which only the handler can
+        // give. Never a delivery to store.
+        #[cfg(feature = "json")]
+        if request
+            .extensions()
+            .get::<crate::handshake::HandshakeRequest>()
+            .is_some()
+        {
+            return Box::pin(self.inner.call(request));
+        }
         let Some(verified) = request.extensions().get::<Verified>().cloned() else {
             if self.layer.config.pass_unverified {
                 return Box::pin(self.inner.call(request));
