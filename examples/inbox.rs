@@ -47,7 +47,10 @@ async fn process_stripe(
     Extension(Attempt(attempt)): Extension<Attempt>,
     Json(event): Json<serde_json::Value>,
 ) -> StatusCode {
-    println!("stripe: attempt {attempt} at {} ({key}): working for 8 s", event["id"]);
+    println!(
+        "stripe: attempt {attempt} at {} ({key}): working for 8 s",
+        event["id"]
+    );
     tokio::time::sleep(Duration::from_secs(8)).await;
     if event["type"] == "test.poison" {
         println!("stripe: {} failed", event["id"]);
@@ -80,7 +83,9 @@ async fn process_shopify(
 /// Dead letters, listed and re-queued, and a graceful shutdown (put your own authentication
 /// in front of these).
 fn admin(store: Arc<dyn InboxStore>, shutdown: Arc<watch::Sender<bool>>) -> Router {
-    async fn list(State(store): State<Arc<dyn InboxStore>>) -> Result<Json<serde_json::Value>, StatusCode> {
+    async fn list(
+        State(store): State<Arc<dyn InboxStore>>,
+    ) -> Result<Json<serde_json::Value>, StatusCode> {
         let dead = store
             .dead_letters(100)
             .await
@@ -137,8 +142,10 @@ fn curl_headers(headers: &HeaderMap) -> String {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_target(false).init();
 
-    let path = std::env::var_os("INBOX_DB")
-        .map_or_else(|| std::env::temp_dir().join("tower-webhook-inbox-example.sqlite3"), Into::into);
+    let path = std::env::var_os("INBOX_DB").map_or_else(
+        || std::env::temp_dir().join("tower-webhook-inbox-example.sqlite3"),
+        Into::into,
+    );
     let store = Arc::new(SqliteInbox::open(&path)?);
     println!("inbox: {}", path.display());
 
