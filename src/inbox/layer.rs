@@ -237,6 +237,9 @@ impl InboxLayer {
     /// seconds unless set, clamped to 10 ms..=30 s. Keep it under the sender's
     /// [deadline](Preset::deadline).
     ///
+    /// It also bounds reading back a body a router re-wrapped (see
+    /// [`max_body_size`](Self::max_body_size)); past it, 408.
+    ///
     /// An append that times out may still complete; the sender's retry is then a duplicate,
     /// answered 2xx, and the delivery is processed once.
     #[must_use]
@@ -470,28 +473,23 @@ where
         let (parts, body) = request.into_parts();
         let config = Arc::clone(&self.layer.config);
         let store = Arc::clone(&self.layer.store);
-        // The signature layer hands on a `BufferedBody`; a router between the two layers
-        // (axum's `route_layer` twice) wraps it in its own body type, read back here from
-        // memory, within the limit.
-        let body: Box<dyn std::any::Any + Send> = Box::new(body);
-        let body = match body.downcast::<BufferedBody>() {
-            Ok(body) => Ok(body.bytes().clone()),
-            Err(other) => match other.downcast::<ReqBody>() {
-                Ok(other) => Err(*other),
-                Err(_) => {
-                    return Box::pin(std::future::ready(Ok(answer(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                    ))))
-                }
-            },
-        };
         Box::pin(async move {
-            let body = match body {
+            let body = match buffered(body) {
                 Ok(bytes) => bytes,
-                Err(body) => match read_body(body, config.max_body_size).await {
-                    Ok(bytes) => bytes,
-                    Err(status) => return Ok(answer(status)),
-                },
+                // Bounded in time too: a body that is not the signature layer's may still be
+                // arriving.
+                Err(body) => {
+                    match tokio::time::timeout(
+                        config.timeout,
+                        read_body(body, config.max_body_size),
+                    )
+                    .await
+                    {
+                        Ok(Ok(bytes)) => bytes,
+                        Ok(Err(status)) => return Ok(answer(status)),
+                        Err(_) => return Ok(answer(StatusCode::REQUEST_TIMEOUT)),
+                    }
+                }
             };
             let delivery = delivery_of(&parts, &body, &verified, &config);
             drop((parts, body));
@@ -533,6 +531,17 @@ where
             };
             Ok(response)
         })
+    }
+}
+
+/// The bytes of the signature layer's `BufferedBody`, or the body back if it is another type:
+/// a router between the two layers (axum's `route_layer` twice) wraps it in its own, which is
+/// then read back from memory.
+fn buffered<B: 'static>(body: B) -> Result<Bytes, B> {
+    let any: &dyn std::any::Any = &body;
+    match any.downcast_ref::<BufferedBody>() {
+        Some(buffered) => Ok(buffered.bytes().clone()),
+        None => Err(body),
     }
 }
 
