@@ -61,14 +61,14 @@ const MAX_KEPT_HEADERS: usize = 64;
 /// use axum::{routing::post, Router};
 /// use tower_webhook::{inbox::{InboxLayer, SqliteInbox}, presets, WebhookSignatureLayer};
 ///
-/// let dir = std::env::temp_dir().join(format!("inbox-doc-layer-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir)?;
-/// let store = Arc::new(SqliteInbox::open(dir.join("inbox.sqlite3"))?);
+/// # let path = std::env::temp_dir().join(format!("inbox-doc-layer-{}.sqlite3", std::process::id()));
+/// let store = Arc::new(SqliteInbox::open(&path)?);
 /// let stripe = presets::find("stripe").unwrap();
 /// let app: Router = Router::new()
 ///     .route("/webhooks/stripe", post(|| async { "not reached" }))
 ///     .route_layer(InboxLayer::for_preset(store, stripe)?)
 ///     .route_layer(WebhookSignatureLayer::new(presets::stripe("whsec_…")));
+/// # for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -97,8 +97,9 @@ impl InboxLayer {
     /// use tower_webhook::inbox::{InboxLayer, SqliteInbox};
     ///
     /// # let path = std::env::temp_dir().join(format!("inbox-doc-new-{}.sqlite3", std::process::id()));
-    /// let store = Arc::new(SqliteInbox::open(path)?);
+    /// let store = Arc::new(SqliteInbox::open(&path)?);
     /// let inbox = InboxLayer::new(store).scheme_name("slack").keep_headers(["content-type", "x-slack-retry-num"]);
+    /// # for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
     /// # Ok::<(), tower_webhook::inbox::InboxError>(())
     /// ```
     #[must_use]
@@ -135,10 +136,11 @@ impl InboxLayer {
     /// use tower_webhook::{inbox::{InboxLayer, SqliteInbox}, presets};
     ///
     /// # let path = std::env::temp_dir().join(format!("inbox-doc-preset-{}.sqlite3", std::process::id()));
-    /// let store = Arc::new(SqliteInbox::open(path)?);
+    /// let store = Arc::new(SqliteInbox::open(&path)?);
     /// let github = InboxLayer::for_preset(store.clone(), presets::find("github").unwrap())?;
     /// let refused = InboxLayer::for_preset(store, presets::find("discord").unwrap()).unwrap_err();
     /// assert_eq!(refused.preset(), "discord");
+    /// # for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn for_preset(store: Arc<dyn InboxStore>, preset: &Preset) -> Result<Self, RepliesInline> {
@@ -175,8 +177,9 @@ impl InboxLayer {
     /// use tower_webhook::inbox::{InboxLayer, SqliteInbox};
     ///
     /// # let path = std::env::temp_dir().join(format!("inbox-doc-keep-{}.sqlite3", std::process::id()));
-    /// let inbox = InboxLayer::new(Arc::new(SqliteInbox::open(path)?))
+    /// let inbox = InboxLayer::new(Arc::new(SqliteInbox::open(&path)?))
     ///     .keep_headers(["content-type", "x-github-event", "x-github-delivery"]);
+    /// # for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
     /// # Ok::<(), tower_webhook::inbox::InboxError>(())
     /// ```
     #[must_use]
@@ -220,7 +223,8 @@ impl InboxLayer {
     /// use tower_webhook::inbox::{InboxLayer, SqliteInbox};
     ///
     /// # let path = std::env::temp_dir().join(format!("inbox-doc-status-{}.sqlite3", std::process::id()));
-    /// let inbox = InboxLayer::new(Arc::new(SqliteInbox::open(path)?)).respond_with(StatusCode::OK);
+    /// let inbox = InboxLayer::new(Arc::new(SqliteInbox::open(&path)?)).respond_with(StatusCode::OK);
+    /// # for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
     /// # Ok::<(), tower_webhook::inbox::InboxError>(())
     /// ```
     #[must_use]
@@ -346,9 +350,10 @@ fn sender_headers(preset: &str) -> &'static [&'static str] {
 /// use tower_webhook::{inbox::{InboxLayer, SqliteInbox}, presets};
 ///
 /// # let path = std::env::temp_dir().join(format!("inbox-doc-inline-{}.sqlite3", std::process::id()));
-/// let store = Arc::new(SqliteInbox::open(path)?);
+/// let store = Arc::new(SqliteInbox::open(&path)?);
 /// let error = InboxLayer::for_preset(store, presets::find("slack").unwrap()).unwrap_err();
 /// assert!(error.to_string().contains("answer it inline"));
+/// # for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
 /// # Ok::<(), tower_webhook::inbox::InboxError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -391,7 +396,8 @@ impl std::error::Error for RepliesInline {}
 /// let inline = service_fn(|_: Request<BufferedBody>| async {
 ///     Ok::<_, std::convert::Infallible>(Response::new(String::from("handled inline")))
 /// });
-/// let service = InboxLayer::new(Arc::new(SqliteInbox::open(path)?)).layer(inline);
+/// let service = InboxLayer::new(Arc::new(SqliteInbox::open(&path)?)).layer(inline);
+/// # for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
 /// # Ok::<(), tower_webhook::inbox::InboxError>(())
 /// ```
 #[derive(Clone)]

@@ -86,6 +86,7 @@ CREATE INDEX IF NOT EXISTS inbox_ids_seen ON inbox_ids (seen_at_ms);
 /// # let path = std::env::temp_dir().join(format!("inbox-doc-sqlite-{}.sqlite3", std::process::id()));
 /// let store = Arc::new(SqliteInbox::open(&path)?);
 /// let stats = store.stats().await?;
+/// # for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
 /// # Ok(()) }
 /// ```
 pub struct SqliteInbox {
@@ -131,7 +132,8 @@ impl SqliteInbox {
     /// use tower_webhook::inbox::SqliteInbox;
     ///
     /// # let path = std::env::temp_dir().join(format!("inbox-doc-retention-{}.sqlite3", std::process::id()));
-    /// let store = SqliteInbox::open(path)?.retention(Duration::from_secs(3 * 24 * 3600));
+    /// let store = SqliteInbox::open(&path)?.retention(Duration::from_secs(3 * 24 * 3600));
+    /// # for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
     /// # Ok::<(), tower_webhook::inbox::InboxError>(())
     /// ```
     #[must_use]
