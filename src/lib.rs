@@ -104,6 +104,7 @@
 //! - [`guide::security`]: what is checked and why; what each kind of preset binds.
 //! - [`guide::limits`]: every resource bound, its default and range.
 //! - [`guide::replays`]: each delivery processed once, across instances.
+//! - [`guide::inbox`]: answer at once, process durably in workers, with retries and dead letters.
 //! - [`guide::metrics`]: counters and histograms.
 //! - [`guide::composing`]: timeouts and other layers; axum, hyper, tonic.
 //! - [`guide::performance`]: what it costs, measured.
@@ -199,7 +200,8 @@ pub mod fuzzing;
         feature = "sns",
         feature = "jwt",
         feature = "ed25519",
-        feature = "test-util"
+        feature = "test-util",
+        feature = "sqlite"
     )
 ))]
 pub mod guide;

@@ -9,6 +9,14 @@
 //! | `webhook_body_budget_rejections_total` | counter | `scheme` |
 //! | `webhook_replay_total` | counter | `scheme`, `outcome` (`new`, `duplicate`, `in_progress`, `store_error`) |
 //! | `webhook_key_fetches_refused_total` | counter | `limit` (`concurrency`, `rate`): key fetches a `Fetcher`'s limits refused |
+//! | `webhook_inbox_appends_total` | counter | `scheme`, `outcome` (`new`, `duplicate`, `store_error`, `timeout`) |
+//! | `webhook_inbox_attempts_total` | counter | `scheme`, `outcome` (`completed`, `retried`, `dead`): each worker attempt |
+//! | `webhook_inbox_retries_total` | counter | `scheme` |
+//! | `webhook_inbox_dead_letters_total` | counter | `scheme` |
+//! | `webhook_inbox_processing_duration_seconds` | histogram | `scheme`: the worker's service call, per attempt |
+//! | `webhook_inbox_pending` | gauge | deliveries waiting or in flight, sampled by each worker from the store |
+//! | `webhook_inbox_oldest_pending_age_seconds` | gauge | age of the oldest of them |
+//! | `webhook_inbox_dead` | gauge | dead letters in the store |
 //!
 //! The verification time covers verified requests only. A rejected request's time is the
 //! sender's (or an attacker's) pacing more than the layer's work: a body that stalls until
@@ -57,6 +65,37 @@ fn describe() {
             "webhook_key_fetches_refused_total",
             "Key fetches refused by a Fetcher's concurrency or rate limit"
         );
+        metrics::describe_counter!(
+            "webhook_inbox_appends_total",
+            "Verified deliveries the inbox was given, by outcome (new, duplicate, store_error, timeout)"
+        );
+        metrics::describe_counter!(
+            "webhook_inbox_attempts_total",
+            "Inbox worker attempts by outcome (completed, retried, dead)"
+        );
+        metrics::describe_counter!(
+            "webhook_inbox_retries_total",
+            "Inbox deliveries scheduled for another attempt"
+        );
+        metrics::describe_counter!(
+            "webhook_inbox_dead_letters_total",
+            "Inbox deliveries moved to the dead letters after their last attempt"
+        );
+        metrics::describe_histogram!(
+            "webhook_inbox_processing_duration_seconds",
+            metrics::Unit::Seconds,
+            "Seconds the worker's service took on one attempt"
+        );
+        metrics::describe_gauge!(
+            "webhook_inbox_pending",
+            "Inbox deliveries waiting or being processed"
+        );
+        metrics::describe_gauge!(
+            "webhook_inbox_oldest_pending_age_seconds",
+            metrics::Unit::Seconds,
+            "Age of the oldest inbox delivery waiting or being processed"
+        );
+        metrics::describe_gauge!("webhook_inbox_dead", "Inbox dead letters");
     });
 }
 
@@ -132,6 +171,61 @@ pub(crate) fn fetch_refused(limit: &'static str) {
     {
         describe();
         metrics::counter!("webhook_key_fetches_refused_total", "limit" => limit).increment(1);
+    }
+}
+
+/// What the inbox made of a verified delivery.
+#[cfg(feature = "inbox")]
+#[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
+pub(crate) fn inbox_append(scheme: &str, outcome: &'static str) {
+    #[cfg(feature = "metrics")]
+    {
+        describe();
+        metrics::counter!("webhook_inbox_appends_total", "scheme" => scheme.to_owned(), "outcome" => outcome)
+            .increment(1);
+    }
+}
+
+/// One worker attempt: how it ended (`completed`, `retried`, `dead`) and how long the
+/// service took.
+#[cfg(feature = "inbox")]
+#[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
+pub(crate) fn inbox_attempt(scheme: &str, outcome: &'static str, took: std::time::Duration) {
+    #[cfg(feature = "metrics")]
+    {
+        describe();
+        metrics::counter!("webhook_inbox_attempts_total", "scheme" => scheme.to_owned(), "outcome" => outcome)
+            .increment(1);
+        match outcome {
+            "retried" => {
+                metrics::counter!("webhook_inbox_retries_total", "scheme" => scheme.to_owned())
+                    .increment(1);
+            }
+            "dead" => {
+                metrics::counter!("webhook_inbox_dead_letters_total", "scheme" => scheme.to_owned())
+                    .increment(1);
+            }
+            _ => {}
+        }
+        metrics::histogram!("webhook_inbox_processing_duration_seconds", "scheme" => scheme.to_owned())
+            .record(took.as_secs_f64());
+    }
+}
+
+/// The store's depth, sampled by a worker.
+#[cfg(feature = "inbox")]
+#[cfg_attr(not(feature = "metrics"), expect(unused_variables))]
+pub(crate) fn inbox_depth(stats: &crate::inbox::InboxStats) {
+    #[cfg(feature = "metrics")]
+    {
+        describe();
+        #[allow(clippy::cast_precision_loss, reason = "a gauge")]
+        {
+            metrics::gauge!("webhook_inbox_pending").set(stats.pending as f64);
+            metrics::gauge!("webhook_inbox_oldest_pending_age_seconds")
+                .set(stats.oldest_pending_age_ms as f64 / 1000.0);
+            metrics::gauge!("webhook_inbox_dead").set(stats.dead as f64);
+        }
     }
 }
 

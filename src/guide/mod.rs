@@ -14,6 +14,7 @@
 //! | [`security`] | what is checked and why; what each kind of preset binds and what names a delivery |
 //! | [`limits`] | every bound on what a client without a secret can make the layer spend, its default and range |
 //! | [`replays`] | the replay guard: each delivery processed once, across instances; its stores |
+//! | [`inbox`] | answer within the sender's deadline, process durably: the inbox, its workers, dead letters and stores |
 //! | [`metrics`] | the counters and histograms of the `metrics` feature |
 //! | [`composing`] | timeouts and other layers around it; axum, hyper, tonic |
 //! | [`performance`] | what verifying costs, measured, and under a flood |
@@ -39,7 +40,8 @@
         feature = "ed25519",
         feature = "p256",
         feature = "sha1",
-        feature = "twilio"
+        feature = "twilio",
+        feature = "sqlite"
     )),
     allow(rustdoc::broken_intra_doc_links)
 )]
@@ -67,6 +69,9 @@ pub mod limits {}
 
 #[doc = include_str!("replays.md")]
 pub mod replays {}
+
+#[doc = include_str!("inbox.md")]
+pub mod inbox {}
 
 #[doc = include_str!("metrics.md")]
 pub mod metrics {}

@@ -202,6 +202,50 @@ impl Preset {
         self.aliases
     }
 
+    /// How long the sender waits for the response before it counts the delivery as failed,
+    /// where its docs say; `None` where they do not. A handler that may take longer belongs
+    /// behind an [inbox](crate::inbox), which answers as soon as the delivery is stored.
+    ///
+    /// From each sender's docs: Slack, Zoom, Discord, Microsoft Graph and Okta 3 s; Shopify,
+    /// Paddle, Linear, Xero and Microsoft Teams 5 s; GitHub, Square and Asana 10 s; Svix
+    /// (Standard Webhooks and the senders that deliver through Svix: Clerk, Resend) and
+    /// Twilio 15 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::presets;
+    ///
+    /// assert_eq!(presets::find("github").unwrap().deadline(), Some(Duration::from_secs(10)));
+    /// assert_eq!(presets::find("stripe").unwrap().deadline(), None);
+    /// ```
+    #[must_use]
+    pub fn deadline(&self) -> Option<std::time::Duration> {
+        let seconds = match self.name {
+            "slack" | "zoom" | "discord" | "microsoft_graph" | "okta" => 3,
+            "shopify" | "paddle" | "linear" | "xero" | "microsoft_teams" => 5,
+            "github" | "square" | "asana" => 10,
+            "standard_webhooks" | "standard_webhooks_v1a" | "clerk" | "resend" | "twilio" => 15,
+            _ => return None,
+        };
+        Some(std::time::Duration::from_secs(seconds))
+    }
+
+    /// Whether the sender reads a reply from the response, so the response cannot come
+    /// before the handler runs: Discord interactions, Slack slash commands and interactivity
+    /// (which share the `slack` preset with the Events API), Microsoft Teams outgoing
+    /// webhooks. [`InboxLayer::for_preset`](crate::inbox::InboxLayer) refuses these.
+    ///
+    /// ```
+    /// use tower_webhook::presets;
+    ///
+    /// assert!(presets::find("discord").unwrap().replies_inline());
+    /// assert!(!presets::find("github").unwrap().replies_inline());
+    /// ```
+    #[must_use]
+    pub fn replies_inline(&self) -> bool {
+        matches!(self.name, "discord" | "slack" | "microsoft_teams")
+    }
+
     /// The preset's scheme under `key` (a secret, a public key, credentials, or with the
     /// `keys` feature a resolver), configured by `options`.
     ///

@@ -37,8 +37,8 @@ pub struct Verified {
     /// A handshake's message MACed under the key that verified the request (Zoom's answer),
     /// computed by the verifier, which holds that key. (Boxed, as `also` is.)
     answer_mac: Option<Box<Tag>>,
-    /// The name of the layer's scheme, for the replay guard's metrics.
-    #[cfg(feature = "metrics")]
+    /// The name of the layer's scheme, for the replay guard's metrics and the inbox.
+    #[cfg(any(feature = "metrics", feature = "inbox"))]
     scheme: Option<Arc<str>>,
 }
 
@@ -48,6 +48,9 @@ pub struct Verified {
 enum Delivery {
     /// Already a digest: given by a custom scheme, or a scheme's own name for it.
     Id(DeliveryId),
+    /// A digest already scoped to the key id: the inbox's, given back to its worker.
+    #[cfg(feature = "inbox")]
+    Scoped(DeliveryId),
     /// A signed message id (Standard Webhooks' `webhook-id`) within the scheme named here,
     /// as the header carried it (cloning a received header value copies no bytes).
     Message {
@@ -96,7 +99,7 @@ impl Verified {
             delivery: None,
             also: None,
             answer_mac: None,
-            #[cfg(feature = "metrics")]
+            #[cfg(any(feature = "metrics", feature = "inbox"))]
             scheme: None,
         }
     }
@@ -125,19 +128,33 @@ impl Verified {
             delivery: None,
             also: None,
             answer_mac: None,
-            #[cfg(feature = "metrics")]
+            #[cfg(any(feature = "metrics", feature = "inbox"))]
             scheme: None,
         }
     }
 
+    /// The marker of a delivery the inbox kept: verified under `key_id`'s keys by `scheme`,
+    /// named `id` (already scoped to `key_id`).
+    #[cfg(feature = "inbox")]
+    pub(crate) fn restored(key_id: Option<Arc<str>>, id: DeliveryId, scheme: Arc<str>) -> Self {
+        Self {
+            key_index: 0,
+            key_id,
+            delivery: Some(Delivery::Scoped(id)),
+            also: None,
+            answer_mac: None,
+            scheme: Some(scheme),
+        }
+    }
+
     /// Records which layer's scheme verified the request (a shared name, not a copy).
-    #[cfg(feature = "metrics")]
+    #[cfg(any(feature = "metrics", feature = "inbox"))]
     pub(crate) fn verified_by(&mut self, scheme: &Arc<str>) {
         self.scheme = Some(Arc::clone(scheme));
     }
 
     /// The name of the scheme that verified the request, when a layer did.
-    #[cfg(feature = "metrics")]
+    #[cfg(any(feature = "metrics", feature = "inbox"))]
     pub(crate) fn scheme(&self) -> Option<&Arc<str>> {
         self.scheme.as_ref()
     }
@@ -173,7 +190,7 @@ impl Verified {
             }),
             also: None,
             answer_mac: None,
-            #[cfg(feature = "metrics")]
+            #[cfg(any(feature = "metrics", feature = "inbox"))]
             scheme: None,
         }
     }
@@ -193,7 +210,7 @@ impl Verified {
             delivery: Some(Delivery::Message { namespace, id }),
             also: None,
             answer_mac: None,
-            #[cfg(feature = "metrics")]
+            #[cfg(any(feature = "metrics", feature = "inbox"))]
             scheme: None,
         }
     }
@@ -316,6 +333,8 @@ impl Verified {
     /// id in the body named the delivery).
     fn primary(&self) -> Option<(DeliveryId, bool)> {
         let (id, by_signature) = match self.delivery.as_ref()? {
+            #[cfg(feature = "inbox")]
+            Delivery::Scoped(id) => return Some((*id, false)),
             Delivery::Id(id) => (*id, false),
             Delivery::Message { namespace, id } => {
                 (DeliveryId::derive(namespace, id.as_bytes()), false)
@@ -491,6 +510,12 @@ impl DeliveryId {
     #[must_use]
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
+    }
+
+    /// The id whose digest is `bytes` (an id the inbox kept as hex, given back to a worker).
+    #[cfg(feature = "inbox")]
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
     }
 
     /// This id within the keys found under `key_id`. The length written first is one no

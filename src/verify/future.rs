@@ -531,7 +531,7 @@ impl<S> Decision<S> {
                     }
                 }
                 verified.attach_body(body.bytes());
-                #[cfg(feature = "metrics")]
+                #[cfg(any(feature = "metrics", feature = "inbox"))]
                 verified.verified_by(&self.verdicts.scheme);
                 tracing::debug!(
                     target: "tower_webhook",
