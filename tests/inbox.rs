@@ -5,7 +5,8 @@
 //! killed with SIGKILL right after its 2xx, leaving nothing lost; 1,000 deliveries with
 //! duplicates and concurrent copies through 2 receivers and 2 workers, each processed once;
 //! a poison delivery dead-lettered, re-queued and processed; shutdown releasing what is in
-//! flight; and the senders' deadlines as their docs give them.
+//! flight; the senders' deadlines as their docs give them; and, on a real Redis, the aborted
+//! worker and the 1,000 deliveries again.
 
 #![cfg(all(feature = "sqlite", feature = "axum", feature = "json"))]
 
@@ -406,7 +407,13 @@ async fn a_failing_or_slow_store_is_503_with_retry_after() {
 async fn a_worker_aborted_mid_handler_leaves_the_delivery_to_another() {
     let db = temp_db("abort");
     let path = db.path();
-    let store: Arc<dyn InboxStore> = Arc::new(SqliteInbox::open(&path).unwrap());
+    let open = || -> Arc<dyn InboxStore> { Arc::new(SqliteInbox::open(&path).unwrap()) };
+    aborted_worker(open(), open()).await;
+}
+
+/// A worker whose task is aborted mid-handler, on `store`; then another, on `other` (its own
+/// connection), takes the delivery once the claim lapses.
+async fn aborted_worker(store: Arc<dyn InboxStore>, other: Arc<dyn InboxStore>) {
     let addr = serve(Arc::clone(&store)).await;
     let (status, _, _) = send(addr, stripe(&event(7))).await;
     assert_eq!(status, StatusCode::ACCEPTED);
@@ -428,11 +435,12 @@ async fn a_worker_aborted_mid_handler_leaves_the_delivery_to_another() {
     first.abort();
     assert!(first.await.unwrap_err().is_cancelled());
 
-    // Another worker, on its own connection to the file, takes it once the claim lapses.
+    // Workers sharing a store share its visibility timeout: Redis's XAUTOCLAIM takes an
+    // entry idle for the claimer's timeout, SQLite one past the first claimer's.
     let work = Work::default();
-    let other: Arc<dyn InboxStore> = Arc::new(SqliteInbox::open(&path).unwrap());
     let second = tokio::spawn(
         Worker::new(other, work.router())
+            .visibility_timeout(Duration::from_secs(1))
             .poll_interval(Duration::from_millis(10))
             .run(std::future::pending()),
     );
@@ -551,10 +559,16 @@ async fn a_process_killed_right_after_its_2xx_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_receivers_two_workers_a_thousand_deliveries_each_processed_once() {
-    const N: usize = 1_000;
     let db = temp_db("thousand");
     let path = db.path();
-    let open = || -> Arc<dyn InboxStore> { Arc::new(SqliteInbox::open(&path).unwrap()) };
+    thousand(|| -> Arc<dyn InboxStore> { Arc::new(SqliteInbox::open(&path).unwrap()) }).await;
+}
+
+/// 1,000 deliveries, each sent to both receivers at once and every tenth a third time,
+/// through two receivers and two workers, each on its own connection from `open`: each
+/// processed once.
+async fn thousand(open: impl Fn() -> Arc<dyn InboxStore>) {
+    const N: usize = 1_000;
     let receivers = [serve(open()).await, serve(open()).await];
     let work = Work::default();
     let workers: Vec<_> = (0..2)
@@ -777,5 +791,44 @@ fn senders_that_reply_inline_are_refused_by_the_inbox() {
             assert_eq!(refused.preset(), preset.name());
             assert!(refused.to_string().contains("answer it inline"));
         }
+    }
+}
+
+#[cfg(feature = "redis")]
+mod redis_inbox;
+
+/// The same two, on a real Redis (the Redis inbox's store contract is in
+/// `tests/inbox_redis.rs`): a worker aborted mid-handler, and 1,000 deliveries through two
+/// receivers and two workers, each processed once.
+#[cfg(feature = "redis")]
+mod on_redis {
+    use super::*;
+    use tower_webhook::inbox::RedisInbox;
+
+    async fn connect(url: &str, name: &str) -> Arc<dyn InboxStore> {
+        Arc::new(RedisInbox::connect(url).await.unwrap().name(name))
+    }
+
+    #[tokio::test]
+    async fn a_worker_aborted_mid_handler_leaves_the_delivery_to_another_on_redis() {
+        let Some(redis) = super::redis_inbox::Redis::start("inbox::on_redis::aborted") else {
+            return;
+        };
+        let url = redis.url();
+        aborted_worker(connect(&url, "abort").await, connect(&url, "abort").await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_receivers_two_workers_a_thousand_deliveries_each_processed_once_on_redis() {
+        let Some(redis) = super::redis_inbox::Redis::start("inbox::on_redis::thousand") else {
+            return;
+        };
+        let url = redis.url();
+        let mut stores = Vec::new();
+        for _ in 0..5 {
+            stores.push(connect(&url, "thousand").await);
+        }
+        let stores = Mutex::new(stores);
+        thousand(|| stores.lock().unwrap().pop().unwrap()).await;
     }
 }

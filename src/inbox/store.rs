@@ -268,7 +268,9 @@ pub trait InboxStore: Send + Sync + 'static {
 
     /// Up to `max` deliveries for `consumer`: due ones first by age, and ones another
     /// consumer claimed more than `visibility` ago and did not finish. Each is invisible to
-    /// others for `visibility`.
+    /// others for `visibility`. Workers sharing a store should share one visibility timeout:
+    /// a store may measure a lapsed claim by the claimer's (Redis's `XAUTOCLAIM`) or by the
+    /// first claimer's (SQLite).
     fn claim<'a>(
         &'a self,
         consumer: &'a str,

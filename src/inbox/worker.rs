@@ -188,7 +188,8 @@ impl<S> Worker<S> {
     /// clamped to 1 s..=1 h. Also the longest a call of the service may take: the worker
     /// stops waiting at that point and retries it, since another worker may already have
     /// taken it. Set it well above your handler's slowest call; a handler that runs longer
-    /// risks being processed twice.
+    /// risks being processed twice. Give every worker of one store the same timeout: Redis
+    /// takes over a claim idle for the *taker's* timeout.
     #[must_use]
     pub fn visibility_timeout(mut self, timeout: Duration) -> Self {
         self.visibility = timeout.clamp(VISIBILITY_RANGE.0, VISIBILITY_RANGE.1);
