@@ -721,35 +721,37 @@ fn deadlines_match_the_senders_docs() {
         ("slack", Some(3)),
         // https://developers.zoom.us/docs/api/webhooks/ ("within 3 seconds")
         ("zoom", Some(3)),
-        // https://discord.com/developers/docs/interactions/receiving-and-responding ("within 3 seconds")
+        // https://discord.com/developers/docs/events/webhook-events#responding-to-events ("204 … within 3 seconds")
         ("discord", Some(3)),
         // https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks ("within 3 seconds")
         ("microsoft_graph", Some(3)),
         // https://developer.okta.com/docs/concepts/event-hooks/ ("3 seconds")
         ("okta", Some(3)),
-        // https://shopify.dev/docs/apps/build/webhooks/troubleshooting-webhooks ("five-second timeout")
+        // https://shopify.dev/docs/apps/webhooks/best-practices (5 s for the whole request)
         ("shopify", Some(5)),
         // https://developer.paddle.com/webhooks/respond-to-webhooks ("within five seconds")
         ("paddle", Some(5)),
-        // https://linear.app/developers/webhooks ("within 5 seconds")
+        // https://developers.linear.app/docs/graphql/webhooks ("takes longer than 5s to respond")
         ("linear", Some(5)),
-        // https://developer.xero.com/documentation/guides/webhooks/overview/ ("within 5 seconds")
+        // https://developer.xero.com/documentation/webhooks/configuring-your-server (5 s)
         ("xero", Some(5)),
         // https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-outgoing-webhook ("5 seconds")
         ("microsoft_teams", Some(5)),
         // https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks ("within 10 seconds")
         ("github", Some(10)),
-        // https://developer.squareup.com/docs/webhooks/step3validate ("within 10 seconds")
+        // https://developer.squareup.com/docs/webhooks-api/delivery-sla ("responding within 10 seconds with an HTTP 2xx")
         ("square", Some(10)),
         // https://developers.asana.com/docs/webhooks-guide ("within 10 seconds")
         ("asana", Some(10)),
-        // https://docs.svix.com/receiving/introduction ("15 seconds"), for Svix's senders
+        // https://docs.svix.com/retries ("15s with Svix"), for Svix's senders
         ("standard_webhooks", Some(15)),
         ("standard_webhooks_v1a", Some(15)),
         ("clerk", Some(15)),
         ("resend", Some(15)),
         // https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides (15 s default)
         ("twilio", Some(15)),
+        // https://developers.strava.com/docs/webhooks/ (events acknowledged "within 2 seconds")
+        ("strava", Some(2)),
         // Stripe documents no number, only "quickly".
         ("stripe", None),
     ];

@@ -206,7 +206,7 @@ impl Preset {
     /// where its docs say; `None` where they do not. A handler that may take longer belongs
     /// behind an [inbox](crate::inbox), which answers as soon as the delivery is stored.
     ///
-    /// From each sender's docs: Slack, Zoom, Discord, Microsoft Graph and Okta 3 s; Shopify,
+    /// From each sender's docs: Strava 2 s; Slack, Zoom, Discord, Microsoft Graph and Okta 3 s; Shopify,
     /// Paddle, Linear, Xero and Microsoft Teams 5 s; GitHub, Square and Asana 10 s; Svix
     /// (Standard Webhooks and the senders that deliver through Svix: Clerk, Resend) and
     /// Twilio 15 s.
@@ -221,6 +221,7 @@ impl Preset {
     #[must_use]
     pub fn deadline(&self) -> Option<std::time::Duration> {
         let seconds = match self.name {
+            "strava" => 2,
             "slack" | "zoom" | "discord" | "microsoft_graph" | "okta" => 3,
             "shopify" | "paddle" | "linear" | "xero" | "microsoft_teams" => 5,
             "github" | "square" | "asana" => 10,
