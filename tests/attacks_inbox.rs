@@ -170,15 +170,6 @@ async fn sqlite_github_copies_of_a_dead_letter_are_duplicates() {
 
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "broke: RedisInbox keeps only a delivery's own id (HEXISTS on the deliveries hash) \
-            past id_ttl, which runs from the append; a dead letter (kept until requeued) or a \
-            retry pending past id_ttl loses its other ids' keys, so a captured GitHub copy \
-            with a new X-GitHub-Delivery (a new first id, the signature id expired) is stored \
-            as a new delivery and processed besides the requeued one, under another \
-            idempotency key. Fix idea: have DEAD_LETTER/RETRY PERSIST (or re-arm) the \
-            delivery's `id:` keys (their names are in the record's delivery_ids, same hash \
-            tag), and COMPLETE re-arm them with id_ttl from completion, as SqliteInbox's \
-            retention counts from the finish; a Lua change with a cluster test, not tiny"]
 async fn redis_github_copies_of_a_dead_letter_are_duplicates() {
     use tower_webhook::inbox::RedisInbox;
     let Some(redis) = redis_inbox::Redis::start("redis_github_copies_of_a_dead_letter") else {
@@ -187,16 +178,20 @@ async fn redis_github_copies_of_a_dead_letter_are_duplicates() {
     let name = "attack-dead";
     let store = RedisInbox::connect(&redis.url()).await.unwrap().name(name);
     let port = redis.port;
-    // Emulates the id TTL (7 days unless set) passing while the dead letter waits: every
-    // `id:` key expires, as Redis would expire them.
+    // Where the id TTL (7 days unless set) would have passed while the dead letter waits:
+    // no `id:` key of a dead delivery may expire at all (their TTL starts when it completes).
     let expire = async move || {
         let keys = redis_inbox::redis_cli(port, &["--scan", "--pattern", "{attack-dead}:id:*"]);
         let keys: Vec<&str> = keys.lines().filter(|key| !key.is_empty()).collect();
         assert!(!keys.is_empty(), "the delivery's ids are kept as keys");
         for key in keys {
-            redis_inbox::redis_cli(port, &["PEXPIRE", key, "1"]);
+            let ttl = redis_inbox::redis_cli(port, &["PTTL", key]);
+            assert_eq!(
+                ttl.trim(),
+                "-1",
+                "{key} would expire while its delivery is dead"
+            );
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     };
     github_copies_of_a_dead_letter(Arc::new(store), expire).await;
 }

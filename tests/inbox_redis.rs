@@ -193,3 +193,50 @@ async fn with_appendfsync_always_nothing_acknowledged_is_lost_when_redis_is_kill
         );
     }
 }
+
+/// A delivery's ids never expire while it waits (pending, retried or dead, however long),
+/// and expire `id_ttl` after it is completed: what a captured copy under a new first id
+/// finds, and what Redis's memory holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_expire_only_once_their_delivery_is_completed() {
+    let Some(redis) = Redis::start("ids_expire_only_once_their_delivery_is_completed") else {
+        return;
+    };
+    let (a, _) = stores(&redis, "ttl").await;
+    let a = a.id_ttl(Duration::from_secs(3600));
+    let ttls = || {
+        let keys = redis_inbox::redis_cli(redis.port, &["--scan", "--pattern", "{ttl}:id:*"]);
+        let keys: Vec<String> = keys
+            .lines()
+            .filter(|k| !k.is_empty())
+            .map(Into::into)
+            .collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        keys.iter()
+            .map(|key| {
+                redis_inbox::redis_cli(redis.port, &["PTTL", key])
+                    .trim()
+                    .parse::<i64>()
+                    .unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        a.append(&delivery(&["first", "second"], "{}"))
+            .await
+            .unwrap(),
+        Appended::New
+    );
+    assert_eq!(ttls(), [-1, -1], "kept while pending");
+    let claimed = a.claim("w", 1, Duration::from_secs(60)).await.unwrap();
+    a.retry(&claimed[0], Duration::ZERO, "later").await.unwrap();
+    assert_eq!(ttls(), [-1, -1], "kept while retried");
+    let claimed = a.claim("w", 1, Duration::from_secs(60)).await.unwrap();
+    a.complete(&claimed[0]).await.unwrap();
+    assert!(
+        ttls()
+            .iter()
+            .all(|ttl| (3_000_000..=3_600_000).contains(ttl)),
+        "an hour from completion"
+    );
+}

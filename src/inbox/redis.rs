@@ -22,15 +22,18 @@ const MOST_AT_ONCE: usize = 1024;
 /// is known; one script, so a crash or a concurrent copy cannot split the check from the
 /// write, and the AOF records its effects as one transaction.
 ///
+/// The ids are kept with no expiry while the delivery is pending, retried or dead: a copy
+/// under a new first id must find them however long it waits. `COMPLETE` starts their TTL.
+///
 /// KEYS: stream, pending, deliveries, attempts, then one `id:` key per id.
-/// ARGV: delivery id, record, received at (ms), id TTL (ms).
+/// ARGV: delivery id, record, received at (ms).
 const APPEND: &str = r"
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 0 end
 for i = 5, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
 end
 for i = 5, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[4])
+  redis.call('SET', KEYS[i], ARGV[1])
 end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[1], 0)
@@ -97,9 +100,15 @@ return out
 /// keys stay until their TTL, so a copy is a duplicate. Whichever claim finishes first wins;
 /// a lease is not checked, because the work is done either way.
 ///
-/// KEYS: stream, delayed, pending, deliveries, attempts, leases, dead, errors.
-/// ARGV: group, entry, delivery id.
+/// Its ids are remembered for the id TTL from now, as SQLite counts retention from the end
+/// of processing.
+///
+/// KEYS: stream, delayed, pending, deliveries, attempts, leases, dead, errors, then one
+/// `id:` key per id. ARGV: group, entry, delivery id, id TTL (ms).
 const COMPLETE: &str = r"
+for i = 9, #KEYS do
+  redis.call('PEXPIRE', KEYS[i], ARGV[4])
+end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[3])
@@ -217,7 +226,7 @@ return {redis.call('ZCARD', KEYS[1]), tonumber(oldest[2] or '-1'), redis.call('Z
 /// | `{name}:delayed` | sorted set of retries, by when they are due; claims move due ones back to the stream |
 /// | `{name}:dead` | sorted set of dead letters, by when they died; `{name}:errors` their last errors |
 /// | `{name}:attempts`, `{name}:leases` | hashes: attempts per delivery, and each claim's token |
-/// | `{name}:id:<id>` | one per delivery id, with a TTL ([`id_ttl`](Self::id_ttl), 7 days): a copy under any id is a duplicate |
+/// | `{name}:id:<id>` | one per delivery id, kept while the delivery is pending or dead and for [`id_ttl`](Self::id_ttl) (7 days) after it is completed: a copy under any id is a duplicate |
 ///
 /// An append is one script (check every id, set them, store the delivery, `XADD`), so two
 /// receivers given the same delivery at once store it once, and a crash cannot keep half.
@@ -384,9 +393,9 @@ impl RedisInbox {
         self
     }
 
-    /// How long a delivery's ids are remembered after it was appended, so that a sender's
+    /// How long a delivery's ids are remembered after it was completed, so that a sender's
     /// retry is a duplicate (default 7 days, clamped to 1 minute..=365 days). While a
-    /// delivery is pending or dead, its own id stays a duplicate whatever this is.
+    /// delivery is pending, retried or dead, every id of it is remembered, however long.
     ///
     /// ```
     /// # async fn run(store: tower_webhook::inbox::RedisInbox) {
@@ -491,8 +500,7 @@ impl InboxStore for RedisInbox {
             invocation
                 .arg(&delivery.id)
                 .arg(record::encode(delivery))
-                .arg(delivery.received_at_ms)
-                .arg(millis(self.id_ttl));
+                .arg(delivery.received_at_ms);
             let stored: i64 = invocation
                 .invoke_async(&mut self.connection.clone())
                 .await
@@ -559,8 +567,8 @@ impl InboxStore for RedisInbox {
     fn complete<'a>(&'a self, claimed: &'a Claimed) -> InboxFuture<'a, ()> {
         Box::pin(async move {
             let keys = &self.keys;
-            self.scripts
-                .complete
+            let mut invocation = self.scripts.complete.prepare_invoke();
+            invocation
                 .key(&keys.stream)
                 .key(&keys.delayed)
                 .key(&keys.pending)
@@ -568,10 +576,21 @@ impl InboxStore for RedisInbox {
                 .key(&keys.attempts)
                 .key(&keys.leases)
                 .key(&keys.dead)
-                .key(&keys.errors)
+                .key(&keys.errors);
+            let delivery = &claimed.delivery;
+            invocation.key(keys.id(&delivery.id));
+            for id in delivery
+                .delivery_ids
+                .iter()
+                .filter(|id| **id != delivery.id)
+            {
+                invocation.key(keys.id(id));
+            }
+            invocation
                 .arg(GROUP)
                 .arg(entry_of(&claimed.token))
-                .arg(&claimed.delivery.id)
+                .arg(&delivery.id)
+                .arg(millis(self.id_ttl))
                 .invoke_async::<i64>(&mut self.connection.clone())
                 .await
                 .map(drop)
