@@ -257,14 +257,6 @@ async fn a_re_signed_retry_or_a_respelled_copy_is_one_delivery() {
 /// The sender's re-signed retry (captured: Stripe retries an attempt that got no 2xx, e.g.
 /// an append that timed out but completed) resent under another spelling of the tenant.
 #[tokio::test]
-#[ignore = "broke: a Stripe retry re-signed with a new timestamp, resent to /t/Acme instead \
-            of /t/acme, is stored as a second delivery (and processed twice, under two \
-            IdempotencyKeys). Its event id is scoped by the tenant name as spelled, and its \
-            unscoped signature id is new (new timestamp), so none of its ids was seen. Not \
-            inbox-specific: Verified::delivery_ids, so the replay guard is open the same way. \
-            Fix idea: scope event ids by the key that verified (e.g. a MAC of the scheme name \
-            under that key, or a canonical tenant id returned by the resolver in FoundKeys) \
-            instead of the name's spelling; a design change in scheme/verified.rs"]
 async fn a_re_signed_retry_respelled_is_one_delivery() {
     let db = TempDb::new("respelled-retry");
     let (app, store, first, retry) = stripe_tenant_receiver(&db);

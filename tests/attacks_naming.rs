@@ -408,6 +408,63 @@ mod tenants {
         assert_eq!(guarded.calls(), 1);
     }
 
+    /// The sender's retry, re-signed with a new timestamp (so a new signature), resent under
+    /// another spelling of the tenant: named by its event id within the key's scope tag,
+    /// which every spelling shares, it is the same delivery. For Standard Webhooks' signed
+    /// message id too. (Found by the inbox's attack review: tests/attacks_inbox.rs.)
+    #[tokio::test]
+    async fn a_re_signed_retry_under_another_spelling_is_a_duplicate() {
+        let guarded = Guarded::at("/t/{tenant}", presets::stripe(case_insensitive()));
+        let event = r#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
+        let sign = |t: u64| {
+            presets::stripe("whsec_acme").sign_message(&Message::new(event.as_bytes()).timestamp(t))
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert_eq!(
+            guarded.send_to("/t/acme", &sign(now - 60), event).await,
+            PROCESSED
+        );
+        assert_eq!(
+            guarded.send_to("/t/Acme", &sign(now), event).await,
+            DUPLICATE
+        );
+        assert_eq!(guarded.calls(), 1);
+        // Another tenant's key signing acme's event id names it within its own scope.
+        let evil = presets::stripe("whsec_evil").sign_message(&Message::new(event.as_bytes()));
+        assert_eq!(guarded.send_to("/t/evil", &evil, event).await, PROCESSED);
+        assert_eq!(guarded.calls(), 2);
+
+        const ACME: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let source =
+            KeyResolver::from_fn(KeyName::path("/t/{tenant}"), |tenant: String| async move {
+                let found = tenant
+                    .eq_ignore_ascii_case("acme")
+                    .then(|| FoundKeys::new(ACME));
+                Ok::<_, KeyError>(found)
+            });
+        let guarded = Guarded::at("/t/{tenant}", presets::standard_webhooks(source).unwrap());
+        let body = r#"{"type":"invoice.paid"}"#;
+        let sign = |t: u64| {
+            presets::standard_webhooks(ACME).unwrap().sign_message(
+                &Message::new(body.as_bytes())
+                    .id("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")
+                    .timestamp(t),
+            )
+        };
+        assert_eq!(
+            guarded.send_to("/t/acme", &sign(now - 60), body).await,
+            PROCESSED
+        );
+        assert_eq!(
+            guarded.send_to("/t/ACME", &sign(now), body).await,
+            DUPLICATE
+        );
+        assert_eq!(guarded.calls(), 1);
+    }
+
     /// A tenant who holds its own secret (a customer of a multi-tenant app) signs as many
     /// deliveries as it likes; with one bounded `MemoryStore` for every tenant they push
     /// another tenant's records out, and that tenant's captured delivery is new again.

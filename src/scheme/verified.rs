@@ -37,6 +37,11 @@ pub struct Verified {
     /// A handshake's message MACed under the key that verified the request (Zoom's answer),
     /// computed by the verifier, which holds that key. (Boxed, as `also` is.)
     answer_mac: Option<Box<Tag>>,
+    /// With keys resolved per request: a tag per key of the set that verified the request,
+    /// which only those keys make and which every spelling of the tenant's name shares. The
+    /// sender's event or message id is also named within each, so a re-signed retry resent
+    /// under another spelling of the name is still a duplicate.
+    scopes: Option<Box<[Tag]>>,
     /// The name of the layer's scheme, for the replay guard's metrics and the inbox.
     #[cfg(any(feature = "metrics", feature = "inbox"))]
     scheme: Option<Arc<str>>,
@@ -99,6 +104,7 @@ impl Verified {
             delivery: None,
             also: None,
             answer_mac: None,
+            scopes: None,
             #[cfg(any(feature = "metrics", feature = "inbox"))]
             scheme: None,
         }
@@ -128,6 +134,7 @@ impl Verified {
             delivery: None,
             also: None,
             answer_mac: None,
+            scopes: None,
             #[cfg(any(feature = "metrics", feature = "inbox"))]
             scheme: None,
         }
@@ -143,6 +150,7 @@ impl Verified {
             delivery: Some(Delivery::Scoped(id)),
             also: None,
             answer_mac: None,
+            scopes: None,
             scheme: Some(scheme),
         }
     }
@@ -190,6 +198,7 @@ impl Verified {
             }),
             also: None,
             answer_mac: None,
+            scopes: None,
             #[cfg(any(feature = "metrics", feature = "inbox"))]
             scheme: None,
         }
@@ -210,6 +219,7 @@ impl Verified {
             delivery: Some(Delivery::Message { namespace, id }),
             also: None,
             answer_mac: None,
+            scopes: None,
             #[cfg(any(feature = "metrics", feature = "inbox"))]
             scheme: None,
         }
@@ -265,6 +275,12 @@ impl Verified {
     #[cfg(feature = "json")]
     pub(crate) fn answer_mac(&self) -> Option<&[u8]> {
         self.answer_mac.as_deref().map(Tag::as_slice)
+    }
+
+    /// The same marker, with the scope tags of the keys that verified it.
+    pub(crate) fn with_scopes(mut self, scopes: Option<Box<[Tag]>>) -> Self {
+        self.scopes = scopes;
+        self
     }
 
     /// Keeps the verified body where the event id is read from it (a cheap `Bytes` clone).
@@ -332,6 +348,17 @@ impl Verified {
     /// [`delivery_id`](Self::delivery_id), and whether it is the signature's name (no event
     /// id in the body named the delivery).
     fn primary(&self) -> Option<(DeliveryId, bool)> {
+        // Already scoped when the inbox kept it.
+        #[cfg(feature = "inbox")]
+        if let Some(Delivery::Scoped(id)) = &self.delivery {
+            return Some((*id, false));
+        }
+        let (id, by_signature) = self.unscoped_primary()?;
+        Some((self.scoped(id), by_signature))
+    }
+
+    /// [`primary`](Self::primary) before it is scoped to the keys' name.
+    fn unscoped_primary(&self) -> Option<(DeliveryId, bool)> {
         let (id, by_signature) = match self.delivery.as_ref()? {
             #[cfg(feature = "inbox")]
             Delivery::Scoped(id) => return Some((*id, false)),
@@ -353,7 +380,7 @@ impl Verified {
                 |id| (id, false),
             ),
         };
-        Some((self.scoped(id), by_signature))
+        Some((id, by_signature))
     }
 
     /// `id` within the keys this delivery was verified with, if they were resolved per
@@ -386,7 +413,11 @@ impl Verified {
     /// the tenant's keys under several names (a lookup that ignores case) would otherwise
     /// let a captured copy resent under another spelling look new. (Two tenants given the
     /// same key are not apart anyway, since a delivery to one verifies for the other:
-    /// identical signed bytes under it are one delivery for both.)
+    /// identical signed bytes under it are one delivery for both.) For the same reason, an
+    /// HMAC scheme's event or message id is also named within a tag each of the tenant's
+    /// keys makes of a fixed label: the sender's retry, re-signed with a new timestamp and
+    /// resent under another spelling, is still a duplicate, and another tenant's keys make
+    /// other tags.
     ///
     /// ```
     /// use tower_webhook::{scheme::DeliveryId, Verified};
@@ -434,6 +465,31 @@ impl Verified {
                     .chain(more)
                     .map(|tag| DeliveryId::derive(namespace, tag.as_slice()));
                 ids.extend(unscoped);
+            }
+        }
+        // The sender's own names for it (an event or message id), also within each key's
+        // scope tag: the same for every spelling of the tenant's name, and for no other
+        // tenant's keys.
+        if let Some(scopes) = &self.scopes {
+            let header_event = match &self.delivery {
+                Some(Delivery::Signature {
+                    namespace,
+                    event: Some(Event::Unsigned(id)),
+                    ..
+                }) => Some(event_id(namespace, id)),
+                _ => None,
+            };
+            let sender_named = self
+                .unscoped_primary()
+                .filter(|(_, by_signature)| !by_signature)
+                .map(|(id, _)| id);
+            for name in header_event.into_iter().chain(sender_named) {
+                for scope in scopes.iter() {
+                    let id = name.within_scope(scope);
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
             }
         }
         ids.extend(self.also.as_deref().filter(|also| !ids.contains(also)));
@@ -520,6 +576,18 @@ impl DeliveryId {
 
     /// This id within the keys found under `key_id`. The length written first is one no
     /// namespace can have, so the result never equals an id [`derive`](Self::derive) makes.
+    /// This id within a key's scope tag, in a domain of its own (never equal to an id
+    /// within a name).
+    fn within_scope(self, scope: &Tag) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update((u64::MAX - 1).to_be_bytes());
+        hash.update((scope.as_slice().len() as u64).to_be_bytes());
+        hash.update(scope.as_slice());
+        hash.update(self.0);
+        Self(hash.finalize().into())
+    }
+
     fn within_key(self, key_id: &str) -> Self {
         use sha2::{Digest, Sha256};
         let mut hash = Sha256::new();

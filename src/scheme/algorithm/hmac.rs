@@ -182,6 +182,17 @@ impl sealed::Algorithm for Hmac {
         self.state(Claimed::Many(claimed))
     }
 
+    fn scope_tags(&self) -> Vec<Tag> {
+        std::iter::once(&self.primary)
+            .chain(&self.rotated)
+            .map(|key| {
+                let mut mac = key.clone();
+                mac.update(b"tower-webhook/delivery-scope");
+                mac.finalize()
+            })
+            .collect()
+    }
+
     fn mac_under(&self, index: usize, message: &[u8]) -> Option<Tag> {
         let mut mac = std::iter::once(&self.primary)
             .chain(&self.rotated)

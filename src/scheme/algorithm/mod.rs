@@ -92,6 +92,12 @@ pub(crate) mod sealed {
             Ok((index, tag, Vec::new()))
         }
 
+        /// A tag per key, which only that key makes, naming the keys a request was verified
+        /// with whatever name they were found under; empty for algorithms that do not MAC.
+        fn scope_tags(&self) -> Vec<Tag> {
+            Vec::new()
+        }
+
         /// `message` MACed under the key at `index`, for a handshake answered with a MAC
         /// (Zoom's); `None` for algorithms that do not MAC.
         fn mac_under(&self, index: usize, message: &[u8]) -> Option<Tag> {

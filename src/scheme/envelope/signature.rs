@@ -860,6 +860,13 @@ impl<A: Algorithm> SignatureScheme<A> {
             }),
             None => None,
         };
+        // With keys resolved per request, and a name the sender gives the delivery.
+        let scopes = key_id
+            .as_ref()
+            .filter(|_| self.event_id.is_some() || head.id.is_some())
+            .map(|_| A::scope_tags(keys))
+            .filter(|tags| !tags.is_empty())
+            .map(Vec::into_boxed_slice);
         let body_timestamp = self.body_timestamp.as_ref().map(|spec| BodyTimestampCheck {
             spec: Arc::clone(spec),
             tolerance: self.tolerance.duration(),
@@ -875,6 +882,7 @@ impl<A: Algorithm> SignatureScheme<A> {
             body_timestamp,
             json_object_body: self.json_object_body,
             low_bytes: self.low_bytes.then(LowBytes::default),
+            scopes,
             #[cfg(feature = "json")]
             answer: self
                 .handshake
@@ -964,6 +972,8 @@ pub struct SignatureVerifier<A: Algorithm> {
     json_object_body: bool,
     /// The body's UTF-8 decoded into the low bytes the sender signed, where it signs those.
     low_bytes: Option<LowBytes>,
+    /// The scope tags of the keys resolved for the request (see `Verified::delivery_ids`).
+    scopes: Option<Box<[Tag]>>,
     /// The keys, kept for a handshake answered with a MAC under the one that verifies.
     #[cfg(feature = "json")]
     answer: Option<KeyedAnswer<A>>,
@@ -1035,6 +1045,7 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
                 self.event,
             ),
         };
+        let verified = verified.with_scopes(self.scopes);
         #[cfg(feature = "json")]
         let verified = match answer_mac {
             Some(mac) => verified.with_answer_mac(mac),
