@@ -41,7 +41,7 @@ pub struct Verified {
     /// which only those keys make and which every spelling of the tenant's name shares. The
     /// sender's event or message id is also named within each, so a re-signed retry resent
     /// under another spelling of the name is still a duplicate.
-    scopes: Option<Box<[Tag]>>,
+    scopes: Option<Arc<[Tag]>>,
     /// The name of the layer's scheme, for the replay guard's metrics and the inbox.
     #[cfg(any(feature = "metrics", feature = "inbox"))]
     scheme: Option<Arc<str>>,
@@ -278,7 +278,7 @@ impl Verified {
     }
 
     /// The same marker, with the scope tags of the keys that verified it.
-    pub(crate) fn with_scopes(mut self, scopes: Option<Box<[Tag]>>) -> Self {
+    pub(crate) fn with_scopes(mut self, scopes: Option<Arc<[Tag]>>) -> Self {
         self.scopes = scopes;
         self
     }

@@ -1,7 +1,7 @@
 //! [`HmacScheme`]: an HMAC (SHA-256, or SHA-1 with the `sha1` feature) under shared
 //! secrets. Its signing side, [`HmacScheme::sign_message`], lives in [`crate::sign`].
 
-use std::fmt;
+use std::{fmt, sync::Arc};
 
 use hmac::{Hmac as HmacOf, Mac as _};
 use sha2::Sha256;
@@ -122,6 +122,16 @@ pub struct Hmac {
     primary: KeyedMac,
     /// Older secrets still accepted, in the order given.
     rotated: Vec<KeyedMac>,
+    /// Each key's scope tag, in key order, made once (see `scope_tags`).
+    scopes: Arc<[Tag]>,
+}
+
+/// The tag a key makes of a fixed label: what names the keys a request was verified with,
+/// whatever name they were found under.
+fn scope_of(key: &KeyedMac) -> Tag {
+    let mut mac = key.clone();
+    mac.update(b"tower-webhook/delivery-scope");
+    mac.finalize()
 }
 
 /// The per-request state of [`Hmac`]: one running MAC per secret, and the claimed MACs.
@@ -176,21 +186,20 @@ impl sealed::Algorithm for Hmac {
     fn merge(&mut self, other: Self) {
         self.rotated.push(other.primary);
         self.rotated.extend(other.rotated);
+        self.scopes = self
+            .scopes
+            .iter()
+            .chain(other.scopes.iter())
+            .cloned()
+            .collect();
     }
 
     fn start(&self, claimed: Vec<Tag>) -> Result<HmacState, Rejection> {
         self.state(Claimed::Many(claimed))
     }
 
-    fn scope_tags(&self) -> Vec<Tag> {
-        std::iter::once(&self.primary)
-            .chain(&self.rotated)
-            .map(|key| {
-                let mut mac = key.clone();
-                mac.update(b"tower-webhook/delivery-scope");
-                mac.finalize()
-            })
-            .collect()
+    fn scope_tags(&self) -> Option<Arc<[Tag]>> {
+        Some(Arc::clone(&self.scopes))
     }
 
     fn mac_under(&self, index: usize, message: &[u8]) -> Option<Tag> {
@@ -358,6 +367,12 @@ impl HmacScheme {
     pub fn also_accept(mut self, secret: impl AsRef<[u8]>) -> Self {
         let keys = self.keys.fixed_mut();
         let key = keys.primary.same_algorithm(secret.as_ref());
+        keys.scopes = keys
+            .scopes
+            .iter()
+            .cloned()
+            .chain([scope_of(&key)])
+            .collect();
         keys.rotated.push(key);
         self
     }
@@ -404,8 +419,10 @@ impl Hmac {
         if secret.is_empty() {
             return Err(InvalidKey::expected("a non-empty HMAC secret"));
         }
+        let primary = mac(secret);
         Ok(Self {
-            primary: mac(secret),
+            scopes: Arc::from([scope_of(&primary)]),
+            primary,
             rotated: Vec::new(),
         })
     }

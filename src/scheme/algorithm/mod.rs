@@ -94,8 +94,8 @@ pub(crate) mod sealed {
 
         /// A tag per key, which only that key makes, naming the keys a request was verified
         /// with whatever name they were found under; empty for algorithms that do not MAC.
-        fn scope_tags(&self) -> Vec<Tag> {
-            Vec::new()
+        fn scope_tags(&self) -> Option<std::sync::Arc<[Tag]>> {
+            None
         }
 
         /// `message` MACed under the key at `index`, for a handshake answered with a MAC

@@ -864,9 +864,7 @@ impl<A: Algorithm> SignatureScheme<A> {
         let scopes = key_id
             .as_ref()
             .filter(|_| self.event_id.is_some() || head.id.is_some())
-            .map(|_| A::scope_tags(keys))
-            .filter(|tags| !tags.is_empty())
-            .map(Vec::into_boxed_slice);
+            .and_then(|_| A::scope_tags(keys));
         let body_timestamp = self.body_timestamp.as_ref().map(|spec| BodyTimestampCheck {
             spec: Arc::clone(spec),
             tolerance: self.tolerance.duration(),
@@ -973,7 +971,7 @@ pub struct SignatureVerifier<A: Algorithm> {
     /// The body's UTF-8 decoded into the low bytes the sender signed, where it signs those.
     low_bytes: Option<LowBytes>,
     /// The scope tags of the keys resolved for the request (see `Verified::delivery_ids`).
-    scopes: Option<Box<[Tag]>>,
+    scopes: Option<Arc<[Tag]>>,
     /// The keys, kept for a handshake answered with a MAC under the one that verifies.
     #[cfg(feature = "json")]
     answer: Option<KeyedAnswer<A>>,
