@@ -305,7 +305,7 @@ fn format_ns(ns: u64) -> String {
     let ns = ns as f64;
     if ns < 1e4 {
         format!("{ns:.0} ns")
-    } else if ns < 1e7 {
+    } else if ns < 1e6 {
         format!("{:.1} µs", ns / 1e3)
     } else {
         format!("{:.2} ms", ns / 1e6)
