@@ -886,9 +886,11 @@ impl<A: Algorithm> SignatureScheme<A> {
                 .handshake
                 .as_ref()
                 .filter(|handshake| handshake.is_keyed())
-                .map(|handshake| KeyedAnswer {
-                    keys: keys.clone(),
-                    handshake: handshake.clone(),
+                .map(|handshake| {
+                    Box::new(KeyedAnswer {
+                        keys: keys.clone(),
+                        handshake: handshake.clone(),
+                    })
                 }),
         })
     }
@@ -973,8 +975,9 @@ pub struct SignatureVerifier<A: Algorithm> {
     /// The scope tags of the keys resolved for the request (see `Verified::delivery_ids`).
     scopes: Option<Arc<[Tag]>>,
     /// The keys, kept for a handshake answered with a MAC under the one that verifies.
+    /// (Boxed: only Zoom's verifiers have one, and every verifier is moved with the future.)
     #[cfg(feature = "json")]
-    answer: Option<KeyedAnswer<A>>,
+    answer: Option<Box<KeyedAnswer<A>>>,
 }
 
 /// What a verifier keeps to answer a keyed handshake (Zoom's): the keys and the handshake.
