@@ -263,11 +263,10 @@ impl Verified {
         self
     }
 
-    /// The same marker, with a handshake's message MACed under the key that verified it.
+    /// Records a handshake's message MACed under the key that verified it.
     #[cfg(feature = "json")]
-    pub(crate) fn with_answer_mac(mut self, mac: Tag) -> Self {
+    pub(crate) fn set_answer_mac(&mut self, mac: Tag) {
         self.answer_mac = Some(Box::new(mac));
-        self
     }
 
     /// A handshake's message MACed under the key that verified the request, where the
@@ -277,10 +276,9 @@ impl Verified {
         self.answer_mac.as_deref().map(Tag::as_slice)
     }
 
-    /// The same marker, with the scope tags of the keys that verified it.
-    pub(crate) fn with_scopes(mut self, scopes: Option<Arc<[Tag]>>) -> Self {
+    /// Records the scope tags of the keys that verified it.
+    pub(crate) fn set_scopes(&mut self, scopes: Option<Arc<[Tag]>>) {
         self.scopes = scopes;
-        self
     }
 
     /// Keeps the verified body where the event id is read from it (a cheap `Bytes` clone).

@@ -19,7 +19,7 @@ use super::{
     WebhookSignatureLayer,
 };
 #[cfg(feature = "json")]
-use crate::handshake::{Handshake, HandshakeMode};
+use crate::handshake::HandshakeMode;
 use crate::{
     body::{BufferedBody, ResponseBody},
     keys::Start,
@@ -117,24 +117,32 @@ where
         let config = &*self.config;
         let verdicts = &config.verdicts;
         let peer = config.peer_source.peer_addr(&parts);
-        let verifying = match check_policy(config, &parts, peer) {
-            #[cfg(feature = "json")]
-            Start::Ready(Ok(Policy::Handshake(handshake))) => {
-                if verdicts.handshake_mode == HandshakeMode::Answer && !handshake.reads_body() {
-                    verdicts.answered(&handshake, peer, None);
-                    return ResponseFuture::answer(handshake.answer_unsigned(&parts, &[]));
-                }
-                Verifying::Handshake(handshake)
-            }
-            Start::Ready(Err(rejection)) if verdicts.answers_before_body(&rejection) => {
+        let verifying = match check_allowlist(config, peer) {
+            Err(rejection) if verdicts.answers_before_body(&rejection) => {
                 return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None));
             }
-            Start::Ready(Ok(Policy::Verify(verifier))) => Verifying::Ready(Ok(verifier)),
-            Start::Ready(Err(rejection)) => Verifying::Ready(Err(rejection)),
-            Start::Resolving(lookup) => Verifying::Resolving {
-                lookup,
-                scheme: Arc::clone(&config.scheme) as Arc<dyn Resume<Sch::Verifier>>,
-            },
+            Err(rejection) => Verifying::Ready(Err(rejection)),
+            Ok(()) => 'start: {
+                // After the allowlist: a sender's handshake comes from its addresses too.
+                #[cfg(feature = "json")]
+                if let Some(handshake) = verdicts.unsigned_handshake(&parts) {
+                    if verdicts.handshake_mode == HandshakeMode::Answer && !handshake.reads_body() {
+                        verdicts.answered(handshake, peer, None);
+                        return ResponseFuture::answer(handshake.answer_unsigned(&parts, &[]));
+                    }
+                    break 'start Verifying::Handshake(handshake.clone());
+                }
+                match config.scheme.start(&parts) {
+                    Start::Ready(Err(rejection)) if verdicts.answers_before_body(&rejection) => {
+                        return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None));
+                    }
+                    Start::Ready(verifier) => Verifying::Ready(verifier),
+                    Start::Resolving(lookup) => Verifying::Resolving {
+                        lookup,
+                        scheme: Arc::clone(&config.scheme) as Arc<dyn Resume<Sch::Verifier>>,
+                    },
+                }
+            }
         };
         // Anyone can send an unsigned handshake: its body is held to a few KiB.
         #[cfg(feature = "json")]
@@ -184,44 +192,21 @@ where
 
 /// The address and the signature header(s), decided before a body byte is read, in that
 /// order: a request from the wrong address never costs a key lookup.
-/// What a request that passed the allowlist is: one to verify, or a sender's unsigned
-/// handshake.
-enum Policy<V> {
-    Verify(V),
-    #[cfg(feature = "json")]
-    Handshake(Handshake),
-}
-
-fn check_policy<Sch: Scheme>(
-    config: &Config<Sch>,
-    parts: &Parts,
-    peer: Option<IpAddr>,
-) -> Start<Policy<Sch::Verifier>> {
+/// Whether the allowlist, if any, lets `peer` through. Fails closed: an allowlist that
+/// cannot place a request does not pass it.
+fn check_allowlist<Sch>(config: &Config<Sch>, peer: Option<IpAddr>) -> Result<(), Rejection> {
     if let Some(allowlist) = &config.allowlist {
-        // Fail closed: an allowlist that cannot place a request does not pass it.
         let Some(peer) = peer else {
             warn_once_unknown_peer(config);
-            return Start::Ready(Err(Rejection::UnknownPeer));
+            return Err(Rejection::UnknownPeer);
         };
         if !allowlist.contains(peer) {
-            return Start::Ready(Err(Rejection::AddressNotAllowed(peer)));
+            return Err(Rejection::AddressNotAllowed(peer));
         }
     }
-    // After the allowlist: a sender's handshake comes from the sender's addresses too.
-    #[cfg(feature = "json")]
-    if let Some(handshake) = config.verdicts.unsigned_handshake(parts) {
-        return Start::Ready(Ok(Policy::Handshake(handshake.clone())));
-    }
-    match config.scheme.start(parts) {
-        Start::Ready(verifier) => Start::Ready(verifier.map(Policy::Verify)),
-        Start::Resolving(lookup) => Start::Resolving(lookup),
-    }
+    Ok(())
 }
 
-/// Says once per layer, at WARN, that its allowlist cannot place requests: a server that
-/// never records the address (axum's `ConnectInfo` without the `axum` feature, or without
-/// `into_make_service_with_connect_info`) refuses every request, and one event among many
-/// rejections is easy to miss.
 fn warn_once_unknown_peer<Sch>(config: &Config<Sch>) {
     let warned = &config.unknown_peer_warned;
     if !warned.load(Ordering::Relaxed) && !warned.swap(true, Ordering::Relaxed) {
