@@ -709,7 +709,7 @@ mod tests {
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         assert_eq!(response.into_body(), "");
         assert_eq!(calls.load(Ordering::SeqCst), 0);
-        let stored = store.0.lock().unwrap();
+        let stored = store.appended.lock().unwrap();
         assert_eq!(stored.len(), 1);
         let delivery = &stored[0];
         assert_eq!(delivery.body().as_ref(), b"{\"a\":1}");
@@ -736,7 +736,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::ACCEPTED);
-        assert_eq!(store.0.lock().unwrap()[0].body().as_ref(), b"abcdef");
+        assert_eq!(store.appended.lock().unwrap()[0].body().as_ref(), b"abcdef");
 
         let (service, _) = inbox(InboxLayer::new(store.clone()).max_body_size(5));
         let response = service
@@ -754,7 +754,11 @@ mod tests {
             StatusCode::PAYLOAD_TOO_LARGE,
             "by its size hint"
         );
-        assert_eq!(store.0.lock().unwrap().len(), 1, "nothing more stored");
+        assert_eq!(
+            store.appended.lock().unwrap().len(),
+            1,
+            "nothing more stored"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 0);
     }
 
@@ -797,12 +801,12 @@ mod tests {
             "inner"
         );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        assert!(store.0.lock().unwrap().is_empty());
+        assert!(store.appended.lock().unwrap().is_empty());
     }
 
     #[test]
     fn the_append_timeout_is_clamped() {
-        let store: Arc<dyn InboxStore> = Arc::new(super::super::tests::Failing);
+        let store: Arc<dyn InboxStore> = Arc::new(super::super::tests::Recording::failing());
         let layer = InboxLayer::new(Arc::clone(&store)).append_timeout(Duration::ZERO);
         assert_eq!(layer.config.timeout, Duration::from_millis(10));
         let layer = InboxLayer::new(store).append_timeout(Duration::from_secs(3600));
@@ -811,7 +815,7 @@ mod tests {
 
     #[test]
     fn kept_headers_are_deduplicated_and_bounded() {
-        let store: Arc<dyn InboxStore> = Arc::new(super::super::tests::Failing);
+        let store: Arc<dyn InboxStore> = Arc::new(super::super::tests::Recording::failing());
         let names: Vec<String> = (0..100).map(|i| format!("x-h{i}")).collect();
         let layer = InboxLayer::new(Arc::clone(&store)).keep_headers(&names);
         assert_eq!(layer.config.keep.len(), MAX_KEPT_HEADERS);

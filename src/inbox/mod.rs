@@ -124,16 +124,30 @@ pub(crate) mod tests {
 
     use super::*;
 
-    /// A store whose every call fails.
-    pub(crate) struct Failing;
-
-    /// A store that keeps what is appended, in memory, and fails everything else.
+    /// A store that keeps what is appended, in memory, and fails everything else; or, made
+    /// with [`failing`](Self::failing), whose every call fails.
     #[derive(Default)]
-    pub(crate) struct Recording(pub(crate) std::sync::Mutex<Vec<Delivery>>);
+    pub(crate) struct Recording {
+        pub(crate) appended: std::sync::Mutex<Vec<Delivery>>,
+        down: bool,
+    }
+
+    impl Recording {
+        /// A store whose every call fails.
+        pub(crate) fn failing() -> Self {
+            Self {
+                appended: std::sync::Mutex::default(),
+                down: true,
+            }
+        }
+    }
 
     impl InboxStore for Recording {
         fn append<'a>(&'a self, delivery: &'a Delivery) -> InboxFuture<'a, Appended> {
-            self.0.lock().unwrap().push(delivery.clone());
+            if self.down {
+                return failed();
+            }
+            self.appended.lock().unwrap().push(delivery.clone());
             Box::pin(std::future::ready(Ok(Appended::New)))
         }
         fn claim<'a>(&'a self, _: &'a str, _: usize, _: Duration) -> InboxFuture<'a, Vec<Claimed>> {
@@ -164,35 +178,5 @@ pub(crate) mod tests {
 
     fn failed<'a, T: Send + 'a>() -> InboxFuture<'a, T> {
         Box::pin(std::future::ready(Err(InboxError::new("down"))))
-    }
-
-    impl InboxStore for Failing {
-        fn append<'a>(&'a self, _: &'a Delivery) -> InboxFuture<'a, Appended> {
-            failed()
-        }
-        fn claim<'a>(&'a self, _: &'a str, _: usize, _: Duration) -> InboxFuture<'a, Vec<Claimed>> {
-            failed()
-        }
-        fn complete<'a>(&'a self, _: &'a Claimed) -> InboxFuture<'a, ()> {
-            failed()
-        }
-        fn retry<'a>(&'a self, _: &'a Claimed, _: Duration, _: &'a str) -> InboxFuture<'a, ()> {
-            failed()
-        }
-        fn dead_letter<'a>(&'a self, _: &'a Claimed, _: &'a str) -> InboxFuture<'a, ()> {
-            failed()
-        }
-        fn release<'a>(&'a self, _: &'a Claimed) -> InboxFuture<'a, ()> {
-            failed()
-        }
-        fn dead_letters<'a>(&'a self, _: usize) -> InboxFuture<'a, Vec<DeadLetter>> {
-            failed()
-        }
-        fn requeue<'a>(&'a self, _: &'a str) -> InboxFuture<'a, bool> {
-            failed()
-        }
-        fn stats(&self) -> InboxFuture<'_, InboxStats> {
-            failed()
-        }
     }
 }

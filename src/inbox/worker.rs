@@ -535,7 +535,7 @@ mod tests {
     use super::*;
 
     fn worker() -> Worker<()> {
-        Worker::new(Arc::new(super::super::tests::Failing), ())
+        Worker::new(Arc::new(super::super::tests::Recording::failing()), ())
     }
 
     #[test]
