@@ -461,6 +461,18 @@ impl Keys {
     fn id(&self, id: &str) -> String {
         format!("{}id:{id}", self.tag)
     }
+
+    /// The `id:` key of every id of `delivery`, its own first.
+    fn ids_of<'a>(&'a self, delivery: &'a Delivery) -> impl Iterator<Item = String> + 'a {
+        std::iter::once(&delivery.id)
+            .chain(
+                delivery
+                    .delivery_ids
+                    .iter()
+                    .filter(|id| **id != delivery.id),
+            )
+            .map(|id| self.id(id))
+    }
 }
 
 /// `duration` in whole milliseconds, at least 1 (`PX 0` is an error) and at most 2^50, so
@@ -488,14 +500,9 @@ impl InboxStore for RedisInbox {
                 .key(&keys.stream)
                 .key(&keys.pending)
                 .key(&keys.deliveries)
-                .key(&keys.attempts)
-                .key(keys.id(&delivery.id));
-            for id in delivery
-                .delivery_ids
-                .iter()
-                .filter(|id| **id != delivery.id)
-            {
-                invocation.key(keys.id(id));
+                .key(&keys.attempts);
+            for key in keys.ids_of(delivery) {
+                invocation.key(key);
             }
             invocation
                 .arg(&delivery.id)
@@ -578,13 +585,8 @@ impl InboxStore for RedisInbox {
                 .key(&keys.dead)
                 .key(&keys.errors);
             let delivery = &claimed.delivery;
-            invocation.key(keys.id(&delivery.id));
-            for id in delivery
-                .delivery_ids
-                .iter()
-                .filter(|id| **id != delivery.id)
-            {
-                invocation.key(keys.id(id));
+            for key in keys.ids_of(delivery) {
+                invocation.key(key);
             }
             invocation
                 .arg(GROUP)
