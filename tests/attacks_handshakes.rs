@@ -7,14 +7,10 @@
 mod support;
 
 use std::{
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
+    sync::{atomic::Ordering, Arc},
     time::Duration,
 };
 
-use axum::{routing::any, Extension, Router};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -23,46 +19,14 @@ use http_body_util::Full;
 use sha2::Sha256;
 use tower::ServiceExt as _;
 use tower_webhook::{
-    handshake::{CaptureInto, Handshake, HandshakeMode, HandshakeRequest},
+    handshake::{CaptureInto, Handshake, HandshakeMode},
     keys::{FoundKeys, KeyName, KeyResolver, ReloadableKeys},
     presets,
-    scheme::Scheme,
     testing::TestSender,
     HmacScheme, Rejection, WebhookSignatureLayer,
 };
 
-/// Counts the handler's calls: what the attacker wants above zero.
-#[derive(Clone, Default)]
-struct Calls(Arc<AtomicUsize>);
-
-impl Calls {
-    fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// `/` and `/t/{tenant}`, every method, behind `layer`; the handler says whether it saw a
-/// handshake marker.
-async fn serve<Sch: Scheme>(
-    layer: WebhookSignatureLayer<Sch>,
-    calls: &Calls,
-) -> std::net::SocketAddr {
-    let counter = Arc::clone(&calls.0);
-    let handler = move |handshake: Option<Extension<HandshakeRequest>>| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async move {
-            match handshake {
-                Some(Extension(handshake)) => format!("handler saw {}", handshake.name()),
-                None => "handler".to_owned(),
-            }
-        }
-    };
-    let app = Router::new()
-        .route("/", any(handler.clone()))
-        .route("/t/{tenant}", any(handler))
-        .layer(layer);
-    support::serve_axum(app).await
-}
+use support::handshake::{serve, Calls};
 
 fn request(method: &str, uri: &str, body: &str) -> Request<Full<Bytes>> {
     Request::builder()

@@ -5,62 +5,22 @@
 
 mod support;
 
-use std::{
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
-use axum::{routing::any, Extension, Router};
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
 use sha2::Sha256;
 use tower_webhook::{
-    handshake::{
-        CaptureInto, CapturedSecret, Handshake, HandshakeMode, HandshakeRequest, SinkError,
-    },
+    handshake::{CaptureInto, CapturedSecret, Handshake, HandshakeMode, SinkError},
     keys::{FoundKeys, KeyName, KeyResolver, ReloadableKeys},
     presets,
-    scheme::Scheme,
     testing::TestSender,
     HmacScheme, WebhookSignatureLayer,
 };
 
-/// A route's handler that counts its calls: a handshake the layer answers never reaches it.
-#[derive(Clone, Default)]
-struct Calls(Arc<AtomicUsize>);
-
-impl Calls {
-    fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// One route at `/`, every method, behind `layer`.
-async fn serve<Sch: Scheme>(
-    layer: WebhookSignatureLayer<Sch>,
-    calls: &Calls,
-) -> std::net::SocketAddr {
-    let counter = Arc::clone(&calls.0);
-    let handler = move |handshake: Option<Extension<HandshakeRequest>>| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async move {
-            match handshake {
-                Some(Extension(handshake)) => format!("handler saw {}", handshake.name()),
-                None => "handler".to_owned(),
-            }
-        }
-    };
-    let app = Router::new()
-        .route("/", any(handler.clone()))
-        .route("/t/{tenant}", any(handler))
-        .layer(layer);
-    support::serve_axum(app).await
-}
+use support::handshake::{serve, Calls};
 
 fn full(request: Request<Bytes>) -> Request<Full<Bytes>> {
     request.map(Full::new)

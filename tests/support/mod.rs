@@ -15,6 +15,9 @@ use std::{
     task::{Context, Poll},
 };
 
+#[cfg(all(feature = "axum", feature = "json"))]
+pub mod handshake;
+
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
