@@ -16,6 +16,7 @@
 
 #[cfg(feature = "redis")]
 mod redis_inbox;
+mod support;
 
 use std::{
     path::PathBuf,
@@ -172,7 +173,8 @@ async fn sqlite_github_copies_of_a_dead_letter_are_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_github_copies_of_a_dead_letter_are_duplicates() {
     use tower_webhook::inbox::RedisInbox;
-    let Some(redis) = redis_inbox::Redis::start("redis_github_copies_of_a_dead_letter") else {
+    let Some(redis) = support::redis_server::Redis::start("redis_github_copies_of_a_dead_letter")
+    else {
         return;
     };
     let name = "attack-dead";
@@ -181,11 +183,12 @@ async fn redis_github_copies_of_a_dead_letter_are_duplicates() {
     // Where the id TTL (7 days unless set) would have passed while the dead letter waits:
     // no `id:` key of a dead delivery may expire at all (their TTL starts when it completes).
     let expire = async move || {
-        let keys = redis_inbox::redis_cli(port, &["--scan", "--pattern", "{attack-dead}:id:*"]);
+        let keys =
+            support::redis_server::redis_cli(port, &["--scan", "--pattern", "{attack-dead}:id:*"]);
         let keys: Vec<&str> = keys.lines().filter(|key| !key.is_empty()).collect();
         assert!(!keys.is_empty(), "the delivery's ids are kept as keys");
         for key in keys {
-            let ttl = redis_inbox::redis_cli(port, &["PTTL", key]);
+            let ttl = support::redis_server::redis_cli(port, &["PTTL", key]);
             assert_eq!(
                 ttl.trim(),
                 "-1",

@@ -813,7 +813,8 @@ mod on_redis {
 
     #[tokio::test]
     async fn a_worker_aborted_mid_handler_leaves_the_delivery_to_another_on_redis() {
-        let Some(redis) = super::redis_inbox::Redis::start("inbox::on_redis::aborted") else {
+        let Some(redis) = super::support::redis_server::Redis::start("inbox::on_redis::aborted")
+        else {
             return;
         };
         let url = redis.url();
@@ -822,7 +823,8 @@ mod on_redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_receivers_two_workers_a_thousand_deliveries_each_processed_once_on_redis() {
-        let Some(redis) = super::redis_inbox::Redis::start("inbox::on_redis::thousand") else {
+        let Some(redis) = super::support::redis_server::Redis::start("inbox::on_redis::thousand")
+        else {
             return;
         };
         let url = redis.url();

@@ -8,6 +8,7 @@
 #![cfg(all(feature = "inbox", feature = "redis"))]
 
 mod redis_inbox;
+mod support;
 
 use std::{
     collections::HashSet,
@@ -18,7 +19,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use redis_inbox::{delivery, pair, Redis};
+use redis_inbox::{delivery, pair};
+use support::redis_server::{redis_cli, Redis};
 use tower_webhook::inbox::{Appended, InboxStore, RedisInbox};
 
 /// Two stores, as two processes would have, on one inbox named for the test.
@@ -205,7 +207,7 @@ async fn ids_expire_only_once_their_delivery_is_completed() {
     let (a, _) = stores(&redis, "ttl").await;
     let a = a.id_ttl(Duration::from_secs(3600));
     let ttls = || {
-        let keys = redis_inbox::redis_cli(redis.port, &["--scan", "--pattern", "{ttl}:id:*"]);
+        let keys = redis_cli(redis.port, &["--scan", "--pattern", "{ttl}:id:*"]);
         let keys: Vec<String> = keys
             .lines()
             .filter(|k| !k.is_empty())
@@ -214,7 +216,7 @@ async fn ids_expire_only_once_their_delivery_is_completed() {
         assert_eq!(keys.len(), 2, "{keys:?}");
         keys.iter()
             .map(|key| {
-                redis_inbox::redis_cli(redis.port, &["PTTL", key])
+                redis_cli(redis.port, &["PTTL", key])
                     .trim()
                     .parse::<i64>()
                     .unwrap()

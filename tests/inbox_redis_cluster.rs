@@ -6,10 +6,12 @@
 #![cfg(all(feature = "inbox", feature = "redis"))]
 
 mod redis_inbox;
+mod support;
 
 use std::collections::{HashMap, HashSet};
 
-use redis_inbox::{pair, redis_cli, Cluster};
+use redis_inbox::pair;
+use support::redis_server::{redis_cli, Cluster};
 use tower_webhook::inbox::RedisInbox;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,8 +9,7 @@
 mod support;
 
 use std::{
-    net::{SocketAddr, TcpListener, TcpStream},
-    process::{Child, Command, Stdio},
+    net::{SocketAddr, TcpStream},
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc,
@@ -22,8 +21,8 @@ use axum::{routing::post, Router};
 use bytes::Bytes;
 use http::StatusCode;
 use support::{
-    is_duplicate, is_processed, resend, retry_until_processed, send, send_concurrently,
-    signed_attempt, stripe_delivery, unix_now,
+    is_duplicate, is_processed, redis_server::Redis, resend, retry_until_processed, send,
+    send_concurrently, signed_attempt, stripe_delivery, unix_now,
 };
 use tower_webhook::{
     presets,
@@ -32,70 +31,6 @@ use tower_webhook::{
 };
 
 const SECRET: &str = "whsec_redis_replay_test";
-
-/// A `redis-server` on a free loopback port, stopped when dropped.
-struct Redis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Redis {
-    /// Starts one, or returns `None` (after printing why) if `redis-server` is not installed.
-    fn start(test: &str) -> Option<Self> {
-        if Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_err()
-        {
-            eprintln!(
-                "SKIPPED {test}: `redis-server` is not installed (Debian: apt-get install redis-server); .ci/run installs it"
-            );
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = Self { port, child: None };
-        redis.spawn();
-        Some(redis)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 #[derive(Clone, Default)]
 struct Handler {
@@ -225,7 +160,7 @@ async fn the_guard_recovers_when_redis_restarts_under_a_running_server() {
         &send(closed, stripe_delivery(SECRET, r#"{"id":"evt_before"}"#)).await
     ));
 
-    redis.stop();
+    redis.crash();
     // Down: fail closed answers 503 without calling the handler; fail open processes.
     let calls = handler.calls();
     let (status, _, body) = send(closed, stripe_delivery(SECRET, r#"{"id":"evt_down"}"#)).await;

@@ -7,19 +7,21 @@
 mod support;
 
 use std::{
-    net::{SocketAddr, TcpListener, TcpStream},
-    path::PathBuf,
-    process::{Child, Command, Stdio},
+    net::SocketAddr,
+    process::Command,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use axum::{routing::post, Router};
 use bytes::Bytes;
-use support::{is_duplicate, is_processed, send, send_concurrently, signed_attempt, unix_now};
+use support::{
+    is_duplicate, is_processed, redis_server::Cluster, send, send_concurrently, signed_attempt,
+    unix_now,
+};
 use tower_webhook::{
     presets,
     replay::{RedisStore, ReplayGuardLayer},
@@ -27,127 +29,6 @@ use tower_webhook::{
 };
 
 const SECRET: &str = "whsec_cluster_test";
-
-/// Three cluster masters, stopped and their files removed when dropped.
-struct Cluster {
-    ports: Vec<u16>,
-    children: Vec<Child>,
-    dir: PathBuf,
-}
-
-/// A free port whose cluster bus port (+10000) is free too.
-fn free_port() -> u16 {
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
-            return port;
-        }
-    }
-}
-
-impl Cluster {
-    fn start(test: &str) -> Option<Self> {
-        let installed = |tool: &str| {
-            Command::new(tool)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .status()
-                .is_ok()
-        };
-        if !installed("redis-server") || !installed("redis-cli") {
-            eprintln!(
-                "SKIPPED {test}: `redis-server` and `redis-cli` are not installed (Debian: apt-get install redis-server); .ci/run installs them"
-            );
-            return None;
-        }
-        let dir =
-            std::env::temp_dir().join(format!("tower-webhook-cluster-{}", std::process::id()));
-        let mut cluster = Self {
-            ports: Vec::new(),
-            children: Vec::new(),
-            dir,
-        };
-        for _ in 0..3 {
-            let port = free_port();
-            let dir = cluster.dir.join(port.to_string());
-            std::fs::create_dir_all(&dir).unwrap();
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(&dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            cluster.children.push(child);
-            cluster.ports.push(port);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        for port in &cluster.ports {
-            while TcpStream::connect(("127.0.0.1", *port)).is_err() {
-                assert!(Instant::now() < deadline, "redis-server did not start");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let nodes: Vec<String> = cluster
-            .ports
-            .iter()
-            .map(|port| format!("127.0.0.1:{port}"))
-            .collect();
-        let created = Command::new("redis-cli")
-            .arg("--cluster")
-            .arg("create")
-            .args(&nodes)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(created.success(), "redis-cli --cluster create failed");
-        // Every node must see the whole cluster before clients load the slot map.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        for port in &cluster.ports {
-            loop {
-                let info = Command::new("redis-cli")
-                    .args(["-p", &port.to_string(), "cluster", "info"])
-                    .output()
-                    .unwrap();
-                if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "the cluster did not become ready"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        Some(cluster)
-    }
-
-    fn urls(&self) -> Vec<String> {
-        self.ports
-            .iter()
-            .map(|port| format!("redis://127.0.0.1:{port}/"))
-            .collect()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// A server with its own layers and its own cluster connection, as a separate instance.
 async fn instance(cluster: &Cluster, calls: &Arc<AtomicUsize>) -> SocketAddr {

@@ -17,6 +17,7 @@ use std::{
 
 #[cfg(all(feature = "axum", feature = "json"))]
 pub mod handshake;
+pub mod redis_server;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
