@@ -35,13 +35,6 @@ fn stripe(body: &'static str) -> Request<Full<Bytes>> {
     request
 }
 
-/// The value of the sample `name{labels}` in a Prometheus text scrape.
-fn sample(scrape: &str, series: &str) -> Option<f64> {
-    scrape
-        .lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-}
-
 #[tokio::test]
 async fn appends_attempts_retries_dead_letters_and_depth_are_counted_and_scraped() {
     let prometheus = PrometheusBuilder::new().install_recorder().unwrap();
@@ -118,7 +111,7 @@ async fn appends_attempts_retries_dead_letters_and_depth_are_counted_and_scraped
     let scrape = String::from_utf8(scrape.to_vec()).unwrap();
     let expect = |series: &str, value: f64| {
         assert_eq!(
-            sample(&scrape, series),
+            support::prometheus_sample(&scrape, series),
             Some(value),
             "{series} in\n{scrape}"
         );

@@ -37,13 +37,6 @@ fn delivery(path: &str, body: &'static str, signed: bool) -> Request<Full<Bytes>
     request
 }
 
-/// The value of the sample `name{labels}` in a Prometheus text scrape.
-fn sample(scrape: &str, series: &str) -> Option<f64> {
-    scrape
-        .lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-}
-
 #[tokio::test]
 async fn requests_bodies_timings_budget_and_replays_are_counted_and_scraped() {
     // As examples/metrics.rs configures it: histograms with buckets, not summaries.
@@ -121,7 +114,7 @@ async fn requests_bodies_timings_budget_and_replays_are_counted_and_scraped() {
     let scrape = String::from_utf8(scrape.to_vec()).unwrap();
     let expect = |series: &str, value: f64| {
         assert_eq!(
-            sample(&scrape, series),
+            support::prometheus_sample(&scrape, series),
             Some(value),
             "{series} in\n{scrape}"
         );

@@ -644,3 +644,10 @@ where
     });
     addr
 }
+
+/// The value of the sample `name{labels}` in a Prometheus text scrape.
+pub fn prometheus_sample(scrape: &str, series: &str) -> Option<f64> {
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+}
