@@ -183,30 +183,21 @@ impl Kind {
         };
         let challenge = match self {
             Self::Meta(token) => {
-                if param(&query, "hub.mode") != Some("subscribe") {
-                    return bad_challenge().into();
-                }
-                if !param(&query, "hub.verify_token").is_some_and(|given| token.matches(given)) {
-                    if token.0.is_none() {
-                        warn_unset(self.name(), "Handshake::meta(verify_token)");
+                return match hub_challenge(token, &query) {
+                    Ok(challenge) => text(challenge).into(),
+                    Err(refusal) => {
+                        if token.0.is_none() && matches!(refusal, HubRefusal::WrongToken) {
+                            warn_unset(self.name(), "Handshake::meta(verify_token)");
+                        }
+                        refusal.into()
                     }
-                    return refused(StatusCode::FORBIDDEN, "verify token mismatch\n").into();
-                }
-                param(&query, "hub.challenge")
+                };
             }
             // Strava's answer is JSON: `{"hub.challenge": …}`.
             Self::Strava(token) => {
-                if param(&query, "hub.mode") != Some("subscribe") {
-                    return bad_challenge().into();
-                }
-                if !param(&query, "hub.verify_token").is_some_and(|given| token.matches(given)) {
-                    return refused(StatusCode::FORBIDDEN, "verify token mismatch\n").into();
-                }
-                return match param(&query, "hub.challenge") {
-                    Some(challenge) if echoable(challenge) => {
-                        json(&json!({ "hub.challenge": challenge })).into()
-                    }
-                    _ => bad_challenge().into(),
+                return match hub_challenge(token, &query) {
+                    Ok(challenge) => json(&json!({ "hub.challenge": challenge })).into(),
+                    Err(refusal) => refusal.into(),
                 };
             }
             Self::Dropbox => param(&query, "challenge"),
@@ -399,6 +390,42 @@ impl Kind {
         };
         Some(answer.into())
     }
+}
+
+/// Why a hub verification request (Meta's, Strava's) is refused.
+enum HubRefusal {
+    /// Another shape, or a challenge that may not be echoed: 400.
+    BadChallenge,
+    /// Another verify token: 403.
+    WrongToken,
+}
+
+impl From<HubRefusal> for Answer {
+    fn from(refusal: HubRefusal) -> Self {
+        match refusal {
+            HubRefusal::BadChallenge => bad_challenge().into(),
+            HubRefusal::WrongToken => {
+                refused(StatusCode::FORBIDDEN, "verify token mismatch\n").into()
+            }
+        }
+    }
+}
+
+/// The `hub.challenge` of a `hub.mode=subscribe` verification request whose
+/// `hub.verify_token` is `token` (Meta's and Strava's), or why it is refused.
+fn hub_challenge<'q>(
+    token: &VerifyToken,
+    query: &'q [(String, String)],
+) -> Result<&'q str, HubRefusal> {
+    if param(query, "hub.mode") != Some("subscribe") {
+        return Err(HubRefusal::BadChallenge);
+    }
+    if !param(query, "hub.verify_token").is_some_and(|given| token.matches(given)) {
+        return Err(HubRefusal::WrongToken);
+    }
+    param(query, "hub.challenge")
+        .filter(|challenge| echoable(challenge))
+        .ok_or(HubRefusal::BadChallenge)
 }
 
 /// Hands `secret` to `sink`, then answers with `answered` (given the secret as a header
