@@ -261,6 +261,32 @@ async fn bounded<T>(mut call: StoreFuture<'_, T>, limit: Duration) -> Result<T, 
     call.await
 }
 
+/// One `store_timeout` shared by the calls of one step (completing or releasing every key of
+/// a delivery), measured on tokio's clock.
+struct Budget {
+    #[cfg(feature = "tokio")]
+    started: tokio::time::Instant,
+    limit: Duration,
+}
+
+impl Budget {
+    fn new(limit: Duration) -> Self {
+        Self {
+            #[cfg(feature = "tokio")]
+            started: tokio::time::Instant::now(),
+            limit,
+        }
+    }
+
+    /// What is left of it.
+    fn left(&self) -> Duration {
+        #[cfg(feature = "tokio")]
+        return self.limit.saturating_sub(self.started.elapsed());
+        #[cfg(not(feature = "tokio"))]
+        self.limit
+    }
+}
+
 /// A store call that did not answer within the guard's `store_timeout`.
 #[cfg(feature = "tokio")]
 #[derive(Debug)]
@@ -296,10 +322,12 @@ impl<St: ReplayStore> Claims<St> {
     }
 
     /// Forgets every key still claimed, so a retry is processed; the first error, if any.
+    /// All the keys share one timeout: a store that hangs costs one, not one per key.
     async fn release(&mut self) -> Result<(), StoreError> {
+        let budget = Budget::new(self.timeout);
         let mut outcome = Ok(());
         for key in std::mem::take(&mut self.keys) {
-            let released = bounded(self.store.release(&key, &self.token), self.timeout).await;
+            let released = bounded(self.store.release(&key, &self.token), budget.left()).await;
             outcome = outcome.and(released);
         }
         outcome
@@ -310,11 +338,13 @@ impl<St: ReplayStore> Claims<St> {
     /// A delivery the handler processed but the store did not record as done would be
     /// processed again by a retry once its claim lapses, so keys that fail are tried again in
     /// the background (feature `tokio`) for as long as the claim (`claim_ttl`) protects them.
+    /// All the keys share one timeout, as for `release`.
     async fn complete(&mut self, ttl: Duration, claim_ttl: Duration) -> Result<(), StoreError> {
+        let budget = Budget::new(self.timeout);
         let mut outcome = Ok(());
         let mut failed = Vec::new();
         for key in std::mem::take(&mut self.keys) {
-            if let Err(error) = bounded(self.store.complete(&key, ttl), self.timeout).await {
+            if let Err(error) = bounded(self.store.complete(&key, ttl), budget.left()).await {
                 failed.push(key);
                 outcome = outcome.and(Err(error));
             }
