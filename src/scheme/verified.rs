@@ -37,10 +37,11 @@ pub struct Verified {
     /// A handshake's message MACed under the key that verified the request (Zoom's answer),
     /// computed by the verifier, which holds that key. (Boxed, as `also` is.)
     answer_mac: Option<Box<Tag>>,
-    /// With keys resolved per request: a tag per key of the set that verified the request,
-    /// which only those keys make and which every spelling of the tenant's name shares. The
-    /// sender's event or message id is also named within each, so a re-signed retry resent
-    /// under another spelling of the name is still a duplicate.
+    /// A tag per key of the set that verified the request, which only those keys make and
+    /// which every route holding them shares (fixed, or resolved per request under any
+    /// spelling of the tenant's name). The sender's event or message id is also named within
+    /// each, so a re-signed retry resent under another spelling or to another route with the
+    /// same keys is still a duplicate.
     scopes: Option<Arc<[Tag]>>,
     /// The name of the layer's scheme, for the replay guard's metrics and the inbox.
     #[cfg(any(feature = "metrics", feature = "inbox"))]
@@ -412,10 +413,10 @@ impl Verified {
     /// let a captured copy resent under another spelling look new. (Two tenants given the
     /// same key are not apart anyway, since a delivery to one verifies for the other:
     /// identical signed bytes under it are one delivery for both.) For the same reason, an
-    /// HMAC scheme's event or message id is also named within a tag each of the tenant's
-    /// keys makes of a fixed label: the sender's retry, re-signed with a new timestamp and
-    /// resent under another spelling, is still a duplicate, and another tenant's keys make
-    /// other tags.
+    /// HMAC scheme's event or message id is also named within a tag each of its keys makes
+    /// of a fixed label: the sender's retry, re-signed with a new timestamp and resent under
+    /// another spelling (or to a route holding the same keys fixed), is still a duplicate,
+    /// and other keys make other tags.
     ///
     /// ```
     /// use tower_webhook::{scheme::DeliveryId, Verified};
@@ -576,7 +577,7 @@ impl DeliveryId {
     /// namespace can have, so the result never equals an id [`derive`](Self::derive) makes.
     /// This id within a key's scope tag, in a domain of its own (never equal to an id
     /// within a name).
-    fn within_scope(self, scope: &Tag) -> Self {
+    pub(crate) fn within_scope(self, scope: &Tag) -> Self {
         use sha2::{Digest, Sha256};
         let mut hash = Sha256::new();
         hash.update((u64::MAX - 1).to_be_bytes());

@@ -860,11 +860,11 @@ impl<A: Algorithm> SignatureScheme<A> {
             }),
             None => None,
         };
-        // With keys resolved per request, and a name the sender gives the delivery.
-        let scopes = key_id
-            .as_ref()
-            .filter(|_| self.event_id.is_some() || head.id.is_some())
-            .and_then(|_| A::scope_tags(keys));
+        // Where the sender names the delivery: also within the keys' tags, which every route
+        // holding the same keys shares, fixed or resolved per request under any spelling.
+        let scopes = (self.event_id.is_some() || head.id.is_some())
+            .then(|| A::scope_tags(keys))
+            .flatten();
         let body_timestamp = self.body_timestamp.as_ref().map(|spec| BodyTimestampCheck {
             spec: Arc::clone(spec),
             tolerance: self.tolerance.duration(),
@@ -1090,7 +1090,10 @@ mod tests {
         let verified = verifier.finish(b"{}").unwrap();
         let id = DeliveryId::derive("acme", b"msg_1");
         assert_eq!(verified.delivery_id(), Some(id));
-        assert_eq!(verified.delivery_ids(), vec![id]);
+        // And within the key's scope tag, which a route holding the key per tenant shares.
+        let keys = crate::scheme::Hmac::sha256(b"k").unwrap();
+        let tag = sealed::Algorithm::scope_tags(&keys).unwrap();
+        assert_eq!(verified.delivery_ids(), vec![id, id.within_scope(&tag[0])]);
     }
 
     #[test]
