@@ -16,6 +16,8 @@
 //! batches of requests through the layer and through the by-hand service in interleaved
 //! rounds (so both see the same machine load), at 256 B to 1 MiB, and prints the best round
 //! of each and their ratio as a table (README, "Performance").
+//! `TOWER_WEBHOOK_RATIOS=small` measures only 256 B and 1 KiB, and only the floor, by hand
+//! and the layer: a quick check while changing the layer's fixed cost.
 //!
 //! `TOWER_WEBHOOK_PROFILE=<layer|by_hand|...>:<bytes>:<count>` runs one contender `count`
 //! times and exits, for a profiler: `valgrind --tool=callgrind --toggle-collect='*send_all*'`
@@ -574,8 +576,16 @@ mod ratios {
         }
     }
 
+    fn small_only() -> bool {
+        std::env::var("TOWER_WEBHOOK_RATIOS").is_ok_and(|only| only == "small")
+    }
+
     fn names() -> Vec<&'static str> {
-        let mut names = vec!["floor", "by_hand", "layer", "replay"];
+        let mut names = vec!["floor", "by_hand", "layer"];
+        if small_only() {
+            return names;
+        }
+        names.push("replay");
         if cfg!(feature = "keys") {
             names.push("cached_tenant");
         }
@@ -596,7 +606,12 @@ mod ratios {
         let names = names();
         println!("| body | {} | layer / by hand |", names.join(" | "));
         println!("|---|{}---|", "---|".repeat(names.len()));
-        for (size, label) in RATIO_SIZES {
+        let sizes = if small_only() {
+            &RATIO_SIZES[..2]
+        } else {
+            &RATIO_SIZES[..]
+        };
+        for &(size, label) in sizes {
             let body = body_of(size);
             let mut contenders: Vec<_> = names.iter().map(|name| contender(name, &body)).collect();
             // About 1 ms of work a batch at the floor's speed: short batches, many rounds,

@@ -32,7 +32,8 @@ use pin_project_lite::pin_project;
 pub struct BufferedBody {
     data: Bytes,
     data_sent: bool,
-    trailers: Option<HeaderMap>,
+    /// Boxed: rare, and 96 bytes inline would be moved with every request.
+    trailers: Option<Box<HeaderMap>>,
 }
 
 impl BufferedBody {
@@ -46,7 +47,7 @@ impl BufferedBody {
         }
     }
 
-    pub(crate) fn with_trailers(data: Bytes, trailers: Option<HeaderMap>) -> Self {
+    pub(crate) fn with_trailers(data: Bytes, trailers: Option<Box<HeaderMap>>) -> Self {
         Self {
             data,
             data_sent: false,
@@ -81,7 +82,7 @@ impl Body for BufferedBody {
                 return Poll::Ready(Some(Ok(Frame::data(self.data.clone()))));
             }
         }
-        Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(t))))
+        Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(*t))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -209,14 +210,14 @@ impl Buffer {
         }
     }
 
-    /// The gathered body, exactly as it arrived.
-    pub(crate) fn into_body(self) -> BufferedBody {
-        let data = match self.data {
+    /// The gathered body, exactly as it arrived, taken in place: the buffer is left empty.
+    pub(crate) fn take_body(&mut self) -> BufferedBody {
+        let data = match std::mem::replace(&mut self.data, Data::Empty) {
             Data::Empty => Bytes::new(),
             Data::One(first) => first,
             Data::Owned(all) => Bytes::from(all),
         };
-        BufferedBody::with_trailers(data, self.trailers.map(|t| *t))
+        BufferedBody::with_trailers(data, self.trailers.take())
     }
 }
 
@@ -364,7 +365,7 @@ mod tests {
         let mut buffer = Buffer::new(100);
         buffer.push(frame.clone(), |_| true).unwrap();
         assert_eq!(buffer.held(), 100);
-        let out = buffer.into_body().bytes().clone();
+        let out = buffer.take_body().bytes().clone();
         assert_eq!(out.as_ptr(), frame.as_ptr());
     }
 
@@ -378,7 +379,7 @@ mod tests {
             "twice the first frame, then the whole declared length"
         );
         assert!(matches!(&buffer.data, Data::Owned(all) if all.capacity() == 10));
-        assert_eq!(buffer.into_body().bytes().clone(), "abcdefghij");
+        assert_eq!(buffer.take_body().bytes().clone(), "abcdefghij");
     }
 
     #[test]
@@ -393,7 +394,7 @@ mod tests {
                 .unwrap();
         }
         assert!(buffer.held() <= 40_000, "{} held", buffer.held());
-        assert_eq!(buffer.into_body().bytes().len(), 20_000);
+        assert_eq!(buffer.take_body().bytes().len(), 20_000);
     }
 
     #[test]
@@ -415,7 +416,7 @@ mod tests {
         );
         let mut buffer = Buffer::new(4);
         fill(&mut buffer, &[b"abc", b"de", b"fghij"]);
-        assert_eq!(buffer.into_body().bytes().clone(), "abcdefghij");
+        assert_eq!(buffer.take_body().bytes().clone(), "abcdefghij");
     }
 
     #[test]
@@ -434,19 +435,20 @@ mod tests {
         let mut buffer = Buffer::new(1000);
         buffer.push(frame.clone(), |_| true).unwrap();
         assert!(matches!(&buffer.data, Data::Owned(all) if all.capacity() == 200));
-        assert_ne!(buffer.into_body().bytes().as_ptr(), frame.as_ptr());
+        assert_ne!(buffer.take_body().bytes().as_ptr(), frame.as_ptr());
     }
 
     #[test]
     fn empty_buffer_is_empty_bytes() {
-        assert!(Buffer::new(0).into_body().bytes().is_empty());
+        assert!(Buffer::new(0).take_body().bytes().is_empty());
     }
 
     #[tokio::test]
     async fn yields_the_bytes_once_then_trailers() {
         let mut trailers = HeaderMap::new();
         trailers.insert("x-checksum", "abc".parse().unwrap());
-        let mut body = BufferedBody::with_trailers(Bytes::from_static(b"abc"), Some(trailers));
+        let mut body =
+            BufferedBody::with_trailers(Bytes::from_static(b"abc"), Some(Box::new(trailers)));
         assert!(!body.is_end_stream());
         let first = body.frame().await.unwrap().unwrap();
         assert_eq!(first.into_data().unwrap(), "abc");

@@ -106,11 +106,11 @@ where
                     };
                     let Outgoing {
                         parts,
-                        buffer,
+                        mut buffer,
                         mut inner,
                         signer,
                     } = outgoing;
-                    let body = buffer.into_body();
+                    let body = buffer.take_body();
                     let signed =
                         signer.sign_request(Request::from_parts(parts, body.bytes().clone()))?;
                     let (parts, bytes) = signed.into_parts();

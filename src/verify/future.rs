@@ -32,63 +32,74 @@ const FRAMES_PER_POLL: usize = 64;
 
 pin_project! {
     /// The response future of [`WebhookSignature`](crate::verify::WebhookSignature).
+    ///
+    /// The request's state stays where it is from step to step (it is hundreds of bytes,
+    /// copied on every move): only the verifier and the request handed on are moved.
     pub struct ResponseFuture<F, S, B, V> {
+        // The request's body, read to its end before the inner service is called.
         #[pin]
-        state: State<F, S, B, V>,
+        body: B,
+        // The inner service's future, once it is called.
+        #[pin]
+        calling: Option<F>,
+        step: Step,
+        // What the request carries while it is read and verified, kept until the inner
+        // service has answered: its reservation holds the body's bytes in the budget.
+        reading: Option<Reading<S, V>>,
     }
 }
 
-pin_project! {
-    #[project = StateProj]
-    enum State<F, S, B, V> {
-        Reading {
-            #[pin]
-            body: B,
-            reading: Option<Reading<S, V>>,
-        },
-        Concluding {
-            verdict: VerdictFuture,
-            decision: Option<Decision<S>>,
-        },
-        Calling {
-            #[pin]
-            future: F,
-            // The body's bytes stay reserved until the inner service has answered.
-            reservation: Option<Reservation>,
-        },
-        Answered {
-            response: Option<Response<Bytes>>,
-        },
-        // A handshake's answer that waits on something (a key lookup, a secret stored).
-        Answering {
-            future: Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>,
-        },
+/// Where a [`ResponseFuture`] is.
+enum Step {
+    Reading,
+    /// Waiting for the verdict (a key the body names being fetched).
+    Concluding(VerdictFuture),
+    Calling,
+    Answered(Option<Response<Bytes>>),
+    /// A handshake's answer that waits on something (a key lookup, a secret stored).
+    #[cfg(feature = "json")]
+    Answering(Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>),
+    Done,
+}
+
+impl Step {
+    #[cfg(feature = "json")]
+    fn answer(answer: Answer) -> Self {
+        match answer {
+            Answer::Now(response) => Step::Answered(Some(response)),
+            Answer::Later(future) => Step::Answering(future),
+        }
     }
 }
 
 impl<F, S, B, V> ResponseFuture<F, S, B, V> {
+    #[inline]
     pub(crate) fn reading(body: B, reading: Reading<S, V>) -> Self {
         Self {
-            state: State::Reading {
-                body,
-                reading: Some(reading),
-            },
+            body,
+            calling: None,
+            step: Step::Reading,
+            reading: Some(reading),
         }
     }
 
-    pub(crate) fn rejected(response: Response<Bytes>) -> Self {
+    pub(crate) fn rejected(body: B, response: Response<Bytes>) -> Self {
         Self {
-            state: State::Answered {
-                response: Some(response),
-            },
+            body,
+            calling: None,
+            step: Step::Answered(Some(response)),
+            reading: None,
         }
     }
 
     /// A handshake answered by the layer.
     #[cfg(feature = "json")]
-    pub(crate) fn answer(answer: Answer) -> Self {
+    pub(crate) fn answer(body: B, answer: Answer) -> Self {
         Self {
-            state: State::answer(answer),
+            body,
+            calling: None,
+            step: Step::answer(answer),
+            reading: None,
         }
     }
 }
@@ -106,47 +117,49 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
-            let next = match this.state.as_mut().project() {
-                StateProj::Calling {
-                    future,
-                    reservation,
-                } => {
+            match this.step {
+                Step::Calling => {
+                    let Some(future) = this.calling.as_mut().as_pin_mut() else {
+                        polled_after_completion()
+                    };
                     let response = ready!(future.poll(cx));
-                    reservation.take();
+                    *this.step = Step::Done;
+                    this.calling.set(None);
+                    // The body's bytes were reserved until now.
+                    *this.reading = None;
                     return Poll::Ready(response.map(|response| response.map(ResponseBody::inner)));
                 }
-                StateProj::Answered { response } => {
+                Step::Answered(response) => {
                     let Some(response) = response.take() else {
                         polled_after_completion()
                     };
+                    *this.step = Step::Done;
                     return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
                 }
-                StateProj::Answering { future } => {
+                #[cfg(feature = "json")]
+                Step::Answering(future) => {
                     let response = ready!(future.as_mut().poll(cx));
+                    *this.step = Step::Done;
                     return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
                 }
-                StateProj::Reading { body, reading } => {
-                    let progress = match reading.as_mut() {
-                        Some(state) => ready!(state.poll_read(body, cx)),
-                        None => polled_after_completion(),
-                    };
-                    let Some(state) = reading.take() else {
+                Step::Reading => {
+                    let Some(reading) = this.reading.as_mut() else {
                         polled_after_completion()
                     };
-                    match progress {
-                        Ok(()) => state.finish(),
-                        Err(rejection) => State::rejected(state.reject(&rejection)),
-                    }
+                    *this.step = match ready!(reading.poll_read(this.body.as_mut(), cx)) {
+                        Ok(()) => reading.finish(this.calling.as_mut()),
+                        Err(rejection) => Step::Answered(Some(reading.reject(&rejection))),
+                    };
                 }
-                StateProj::Concluding { verdict, decision } => {
+                Step::Concluding(verdict) => {
                     let verdict = ready!(verdict.as_mut().poll(cx));
-                    let Some(decision) = decision.take() else {
+                    let Some(reading) = this.reading.as_mut() else {
                         polled_after_completion()
                     };
-                    decision.decide(verdict)
+                    *this.step = reading.decide(verdict, this.calling.as_mut());
                 }
-            };
-            this.state.set(next);
+                Step::Done => polled_after_completion(),
+            }
         }
     }
 }
@@ -164,36 +177,6 @@ impl<F, S, B, V> fmt::Debug for ResponseFuture<F, S, B, V> {
 )]
 pub(crate) fn polled_after_completion() -> ! {
     panic!("tower-webhook future polled after completion")
-}
-
-impl<F, S, B, V> State<F, S, B, V> {
-    /// Calls the inner service with the request, keeping its body's bytes reserved. Each
-    /// step out of `Reading` builds the next state directly, with no intermediate value:
-    /// the request and the verifier are hundreds of bytes, copied on every move.
-    fn call(mut inner: S, request: Request<BufferedBody>, reservation: Reservation) -> Self
-    where
-        S: Service<Request<BufferedBody>, Future = F>,
-    {
-        State::Calling {
-            future: inner.call(request),
-            reservation: Some(reservation),
-        }
-    }
-
-    /// Answers with this response.
-    fn rejected(response: Response<Bytes>) -> Self {
-        State::Answered {
-            response: Some(response),
-        }
-    }
-
-    #[cfg(feature = "json")]
-    fn answer(answer: Answer) -> Self {
-        match answer {
-            Answer::Now(response) => State::rejected(response),
-            Answer::Later(future) => State::Answering { future },
-        }
-    }
 }
 
 /// What the request head says about the body's length, checked before it is read.
@@ -227,6 +210,8 @@ pub(crate) enum Verifying<V> {
         lookup: KeyFuture,
         scheme: Arc<dyn Resume<V>>,
     },
+    /// Taken to reach the verdict.
+    Taken,
 }
 
 /// Makes the verifier once the keys are found: [`Scheme::verifier_with`], without naming the
@@ -241,9 +226,10 @@ impl<Sch: Scheme> Resume<Sch::Verifier> for Sch {
     }
 }
 
-/// Everything a request carries while its body is read.
+/// Everything a request carries while its body is read and verified.
 pub(crate) struct Reading<S, V> {
-    parts: Parts,
+    /// The request's head, until it is handed on.
+    parts: Option<Parts>,
     verifier: Verifying<V>,
     inner: S,
     length: Length,
@@ -264,6 +250,10 @@ pub(crate) struct Reading<S, V> {
     /// Whether the verifier holds decoy keys (the request named no known keys): it does the
     /// work a wrong signature would, and its verdict is always `UnknownKey`.
     decoy: bool,
+    /// The body read, while the verdict is awaited.
+    read: Option<BufferedBody>,
+    /// The tenant whose keys were found, taken with the verifier, for a rejection's event.
+    key_id: Option<Arc<str>>,
 }
 
 impl<S, V: Verifier> Reading<S, V> {
@@ -282,7 +272,7 @@ impl<S, V: Verifier> Reading<S, V> {
             deadline,
         } = bounds;
         Self {
-            parts,
+            parts: Some(parts),
             verifier,
             inner,
             received: 0,
@@ -296,6 +286,16 @@ impl<S, V: Verifier> Reading<S, V> {
             found_under: None,
             keep_trailers,
             decoy: false,
+            read: None,
+            key_id: None,
+        }
+    }
+
+    /// The request's head, which is there until the request is handed on.
+    fn parts(&self) -> &Parts {
+        match &self.parts {
+            Some(parts) => parts,
+            None => polled_after_completion(),
         }
     }
 
@@ -330,7 +330,11 @@ impl<S, V: Verifier> Reading<S, V> {
                     self.found_under = Some(Arc::clone(keys.shared_id()));
                 }
             }
-            let mut verifier = found.and_then(|keys| scheme.resume(&self.parts, &keys));
+            let parts = match &self.parts {
+                Some(parts) => parts,
+                None => polled_after_completion(),
+            };
+            let mut verifier = found.and_then(|keys| scheme.resume(parts, &keys));
             if self.decoy {
                 // What the decoy keys made of the head is what any name's keys of this scheme
                 // make of it (a signature of the wrong length for the algorithm): answered
@@ -434,13 +438,13 @@ impl<S, V: Verifier> Reading<S, V> {
     /// The verdict: call the inner service with the request, or answer with a rejection, or
     /// wait for a key first. In report-only mode a failed request goes on too, marked
     /// [`Unverified`].
-    fn finish<F, B>(self) -> State<F, S, B, V>
+    fn finish<F>(&mut self, calling: Pin<&mut Option<F>>) -> Step
     where
         S: Service<Request<BufferedBody>, Future = F>,
     {
         let key_id = self.key_id();
-        let body = self.buffer.into_body();
-        let verdict = match self.verifier {
+        let body = self.buffer.take_body();
+        let verdict = match std::mem::replace(&mut self.verifier, Verifying::Taken) {
             Verifying::Ready(Ok(verifier)) if self.decoy => {
                 // The work is done (the verifier was fed the body) and the verdict dropped.
                 drop(verifier.finish_later(body.bytes()));
@@ -458,74 +462,65 @@ impl<S, V: Verifier> Reading<S, V> {
             Verifying::Handshake(handshake) => {
                 if self.verdicts.handshake_mode == HandshakeMode::Answer {
                     self.verdicts.answered(&handshake, self.peer, None);
-                    return State::answer(handshake.answer_unsigned(&self.parts, body.bytes()));
+                    return Step::answer(handshake.answer_unsigned(self.parts(), body.bytes()));
                 }
-                let mut parts = self.parts;
+                let mut parts = self.take_parts();
                 parts.extensions.remove::<Verified>();
                 parts.extensions.remove::<Unverified>();
                 parts.extensions.insert(handshake.request(false));
-                return State::call(
-                    self.inner,
-                    Request::from_parts(parts, body),
-                    self.reservation,
-                );
+                return self.call(calling, parts, body);
             }
-            // Not reached: the body is read only once the keys are in.
-            Verifying::Resolving { .. } => Finish::Ready(Err(Rejection::KeySourceUnavailable)),
+            // Not reached: the body is read only once the keys are in, and verified once.
+            Verifying::Resolving { .. } | Verifying::Taken => {
+                Finish::Ready(Err(Rejection::KeySourceUnavailable))
+            }
         };
-        let decision = Decision {
-            parts: self.parts,
-            body,
-            inner: self.inner,
-            reservation: self.reservation,
-            started: self.started,
-            verdicts: self.verdicts,
-            peer: self.peer,
-            key_id,
-        };
+        self.key_id = key_id;
         match verdict {
-            Finish::Ready(verdict) => decision.decide(verdict),
-            Finish::Waiting(verdict) => State::Concluding {
-                verdict,
-                decision: Some(decision),
-            },
+            Finish::Ready(verdict) => self.decide_on(verdict, body, calling),
+            Finish::Waiting(verdict) => {
+                self.read = Some(body);
+                Step::Concluding(verdict)
+            }
         }
     }
-}
 
-/// A read request waiting for its verdict.
-pub(crate) struct Decision<S> {
-    parts: Parts,
-    body: BufferedBody,
-    inner: S,
-    reservation: Reservation,
-    started: metrics::Started,
-    verdicts: Arc<Verdicts>,
-    peer: Option<IpAddr>,
-    /// The tenant whose keys were found, for the event of a rejection.
-    key_id: Option<Arc<str>>,
-}
-
-impl<S> Decision<S> {
-    fn decide<F, B, V>(self, verdict: Result<Verified, Rejection>) -> State<F, S, B, V>
+    /// The awaited verdict on the body read.
+    fn decide<F>(
+        &mut self,
+        verdict: Result<Verified, Rejection>,
+        calling: Pin<&mut Option<F>>,
+    ) -> Step
     where
         S: Service<Request<BufferedBody>, Future = F>,
     {
-        let body = self.body;
-        let mut parts = self.parts;
+        let body = self.read.take().unwrap_or_default();
+        self.decide_on(verdict, body, calling)
+    }
+
+    fn decide_on<F>(
+        &mut self,
+        verdict: Result<Verified, Rejection>,
+        body: BufferedBody,
+        calling: Pin<&mut Option<F>>,
+    ) -> Step
+    where
+        S: Service<Request<BufferedBody>, Future = F>,
+    {
         match verdict {
             Ok(mut verified) => {
+                let mut handshake_request = None;
                 #[cfg(feature = "json")]
                 if let Some(handshake) = &self.verdicts.handshake {
-                    let answer = handshake.answer_signed(&parts, body.bytes(), &verified);
+                    let answer = handshake.answer_signed(self.parts(), body.bytes(), &verified);
                     match (self.verdicts.handshake_mode, answer) {
                         (HandshakeMode::Answer, Some(answer)) => {
                             self.verdicts
                                 .answered(handshake, self.peer, self.key_id.as_deref());
-                            return State::answer(answer);
+                            return Step::answer(answer);
                         }
                         (HandshakeMode::Handler, Some(_)) => {
-                            parts.extensions.insert(handshake.request(true));
+                            handshake_request = Some(handshake.request(true));
                         }
                         _ => {}
                     }
@@ -541,32 +536,54 @@ impl<S> Decision<S> {
                     "webhook verified"
                 );
                 metrics::verified(&self.verdicts.scheme, body.bytes().len(), self.started);
+                let mut parts = self.take_parts();
+                if let Some(request) = handshake_request {
+                    parts.extensions.insert(request);
+                }
                 // This layer's verdict is the one the inner service sees: not a report-only
                 // failure of a layer further out.
                 parts.extensions.remove::<Unverified>();
                 parts.extensions.insert(verified);
+                self.call(calling, parts, body)
             }
             Err(rejection) if self.verdicts.passes(&rejection) => {
                 self.verdicts
                     .report(&rejection, self.peer, self.key_id.as_deref());
                 // Nor a `Verified` of a layer further out (another sender's, another route's):
                 // `Webhook<T>` and `Extension<Verified>` would take it for this layer's.
+                let mut parts = self.take_parts();
                 parts.extensions.remove::<Verified>();
                 parts.extensions.insert(Unverified::from(&rejection));
+                self.call(calling, parts, body)
             }
-            Err(rejection) => {
-                return State::rejected(self.verdicts.reject(
-                    &rejection,
-                    self.peer,
-                    self.key_id.as_deref(),
-                ));
-            }
+            Err(rejection) => Step::Answered(Some(self.verdicts.reject(
+                &rejection,
+                self.peer,
+                self.key_id.as_deref(),
+            ))),
         }
-        State::call(
-            self.inner,
-            Request::from_parts(parts, body),
-            self.reservation,
-        )
+    }
+
+    fn take_parts(&mut self) -> Parts {
+        match self.parts.take() {
+            Some(parts) => parts,
+            None => polled_after_completion(),
+        }
+    }
+
+    /// Calls the inner service (the instance that was driven ready) with the request, its
+    /// future made in place.
+    fn call<F>(
+        &mut self,
+        mut calling: Pin<&mut Option<F>>,
+        parts: Parts,
+        body: BufferedBody,
+    ) -> Step
+    where
+        S: Service<Request<BufferedBody>, Future = F>,
+    {
+        calling.set(Some(self.inner.call(Request::from_parts(parts, body))));
+        Step::Calling
     }
 }
 

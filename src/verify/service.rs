@@ -119,7 +119,7 @@ where
         let peer = config.peer_source.peer_addr(&parts);
         let verifying = match check_allowlist(config, peer) {
             Err(rejection) if verdicts.answers_before_body(&rejection) => {
-                return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None));
+                return ResponseFuture::rejected(body, verdicts.reject(&rejection, peer, None));
             }
             Err(rejection) => Verifying::Ready(Err(rejection)),
             Ok(()) => 'start: {
@@ -128,13 +128,19 @@ where
                 if let Some(handshake) = verdicts.unsigned_handshake(&parts) {
                     if verdicts.handshake_mode == HandshakeMode::Answer && !handshake.reads_body() {
                         verdicts.answered(handshake, peer, None);
-                        return ResponseFuture::answer(handshake.answer_unsigned(&parts, &[]));
+                        return ResponseFuture::answer(
+                            body,
+                            handshake.answer_unsigned(&parts, &[]),
+                        );
                     }
                     break 'start Verifying::Handshake(handshake.clone());
                 }
                 match config.scheme.start(&parts) {
                     Start::Ready(Err(rejection)) if verdicts.answers_before_body(&rejection) => {
-                        return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None));
+                        return ResponseFuture::rejected(
+                            body,
+                            verdicts.reject(&rejection, peer, None),
+                        );
                     }
                     Start::Ready(verifier) => Verifying::Ready(verifier),
                     Start::Resolving(lookup) => Verifying::Resolving {
@@ -157,7 +163,7 @@ where
         let length = match check_length(limit, &parts, &body) {
             Ok(length) => length,
             Err(rejection) => {
-                return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None))
+                return ResponseFuture::rejected(body, verdicts.reject(&rejection, peer, None))
             }
         };
         // A share of the budget all requests share, charged as the body's bytes arrive:
@@ -165,7 +171,7 @@ where
         // declared length the budget could not hold now is answered at once.
         let Some(reservation) = config.budget.open(length.expected) else {
             let rejection = Rejection::BodyBudgetExhausted;
-            return ResponseFuture::rejected(verdicts.reject(&rejection, peer, None));
+            return ResponseFuture::rejected(body, verdicts.reject(&rejection, peer, None));
         };
         // The body is read before `inner` is called: take the instance that was driven ready
         // and leave a clone, so back-pressure holds.
