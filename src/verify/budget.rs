@@ -119,28 +119,81 @@ impl BodyBudget {
     /// ```
     #[must_use]
     pub fn try_reserve(&self, bytes: usize) -> Option<Reservation> {
-        let mut reservation = Reservation {
-            shared: Arc::clone(&self.shared),
-            bytes: 0,
-            large: false,
-        };
-        reservation.grow(bytes).then_some(reservation)
+        let mut share = Share::default();
+        share.grow(self, bytes).then(|| Reservation {
+            budget: self.clone(),
+            share,
+        })
     }
 
     /// A share for a request's body, empty until its bytes arrive, if the budget could hold
     /// its `expected` length (its `Content-Length`) now; a body that declares more than
-    /// [`SMALL_BODY`] is large from the start.
-    pub(crate) fn open(&self, expected: Option<usize>) -> Option<Reservation> {
-        let large = expected.is_some_and(|bytes| bytes > SMALL_BODY);
-        let reservation = Reservation {
-            shared: Arc::clone(&self.shared),
+    /// [`SMALL_BODY`] is large from the start. Its holder gives it back with
+    /// [`Share::release`]: it holds no reference to the budget, so opening one costs no
+    /// reference count.
+    pub(crate) fn open(&self, expected: Option<usize>) -> Option<Share> {
+        let share = Share {
             bytes: 0,
-            large,
+            large: expected.is_some_and(|bytes| bytes > SMALL_BODY),
         };
-        let room = reservation
-            .cap(expected.unwrap_or(0))
+        let room = share
+            .cap(self, expected.unwrap_or(0))
             .saturating_sub(self.in_use());
-        (expected.unwrap_or(0) <= room).then_some(reservation)
+        (expected.unwrap_or(0) <= room).then_some(share)
+    }
+}
+
+/// Bytes held from a [`BodyBudget`] by whoever holds the budget too: a [`Reservation`], or a
+/// request's state (which holds the budget through its layer's shared settings).
+#[derive(Debug, Default)]
+pub(crate) struct Share {
+    bytes: usize,
+    /// Kept out of the small bodies' eighth whatever its size so far: its body declared more.
+    large: bool,
+}
+
+impl Share {
+    /// Takes `more` bytes as well from `budget`; `false`, taking nothing, if it has no room.
+    fn grow(&mut self, budget: &BodyBudget, more: usize) -> bool {
+        let Some(wanted) = self.bytes.checked_add(more) else {
+            return false;
+        };
+        let cap = self.cap(budget, wanted);
+        // One compare-and-swap: no lock, and never more than the cap, however many race.
+        let taken = budget
+            .shared
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(more).filter(|&after| after <= cap)
+            })
+            .is_ok();
+        if taken {
+            self.bytes = wanted;
+        }
+        taken
+    }
+
+    /// Grows the share to `bytes` in all, if it holds fewer.
+    pub(crate) fn grow_to(&mut self, budget: &BodyBudget, bytes: usize) -> bool {
+        bytes <= self.bytes || self.grow(budget, bytes - self.bytes)
+    }
+
+    /// Gives every byte back to `budget`, the one it was taken from.
+    pub(crate) fn release(&mut self, budget: &BodyBudget) {
+        let bytes = std::mem::take(&mut self.bytes);
+        if bytes > 0 {
+            budget.shared.used.fetch_sub(bytes, Ordering::AcqRel);
+        }
+    }
+
+    /// How much of the budget may be in use once this share holds `bytes`.
+    fn cap(&self, budget: &BodyBudget, bytes: usize) -> usize {
+        let shared = &*budget.shared;
+        if bytes <= SMALL_BODY && !self.large {
+            shared.total
+        } else {
+            shared.total - shared.small_reserve
+        }
     }
 }
 
@@ -162,10 +215,8 @@ impl fmt::Debug for BodyBudget {
 
 /// Bytes reserved from a [`BodyBudget`], given back when this is dropped.
 pub struct Reservation {
-    shared: Arc<Shared>,
-    bytes: usize,
-    /// Kept out of the small bodies' eighth whatever its size so far: its body declared more.
-    large: bool,
+    budget: BodyBudget,
+    share: Share,
 }
 
 impl Reservation {
@@ -182,56 +233,26 @@ impl Reservation {
     /// ```
     #[must_use]
     pub fn grow(&mut self, more: usize) -> bool {
-        let Some(wanted) = self.bytes.checked_add(more) else {
-            return false;
-        };
-        let shared = &*self.shared;
-        let cap = self.cap(wanted);
-        // One compare-and-swap: no lock, and never more than the cap, however many race.
-        let reserved = shared
-            .used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(more).filter(|&after| after <= cap)
-            })
-            .is_ok();
-        if reserved {
-            self.bytes = wanted;
-        }
-        reserved
-    }
-
-    /// Grows the reservation to `bytes` in all, if it holds fewer.
-    pub(crate) fn grow_to(&mut self, bytes: usize) -> bool {
-        bytes <= self.bytes || self.grow(bytes - self.bytes)
-    }
-
-    /// How much of the budget may be in use once this reservation holds `bytes`.
-    fn cap(&self, bytes: usize) -> usize {
-        let shared = &*self.shared;
-        if bytes <= SMALL_BODY && !self.large {
-            shared.total
-        } else {
-            shared.total - shared.small_reserve
-        }
+        self.share.grow(&self.budget, more)
     }
 
     /// The bytes this reservation holds.
     #[must_use]
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.share.bytes
     }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        self.shared.used.fetch_sub(self.bytes, Ordering::AcqRel);
+        self.share.release(&self.budget);
     }
 }
 
 impl fmt::Debug for Reservation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reservation")
-            .field("bytes", &self.bytes)
+            .field("bytes", &self.share.bytes)
             .finish()
     }
 }
@@ -291,13 +312,16 @@ mod tests {
         let mut declared_large = budget.open(Some(SMALL_BODY + 1)).unwrap();
         let _held = budget.try_reserve(7 * SMALL_BODY - 10).unwrap();
         assert!(
-            !declared_large.grow_to(100),
+            !declared_large.grow_to(&budget, 100),
             "a body that declared more than the small size cannot use the kept eighth"
         );
         let mut small = budget.open(Some(SMALL_BODY)).unwrap();
-        assert!(small.grow_to(SMALL_BODY), "a small one can");
-        assert!(small.grow_to(10), "growing to less is a no-op");
-        assert_eq!(small.bytes(), SMALL_BODY);
+        assert!(small.grow_to(&budget, SMALL_BODY), "a small one can");
+        assert!(small.grow_to(&budget, 10), "growing to less is a no-op");
+        assert_eq!(small.bytes, SMALL_BODY);
+        small.release(&budget);
+        declared_large.release(&budget);
+        assert_eq!(budget.in_use(), 7 * SMALL_BODY - 10, "both given back");
         drop(shares);
     }
 

@@ -15,7 +15,7 @@ use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{budget::Reservation, deadline::BodyDeadline, verdicts::Verdicts};
+use super::{budget::Share, deadline::BodyDeadline, verdicts::Verdicts};
 #[cfg(feature = "json")]
 use crate::handshake::{Answer, Handshake, HandshakeMode};
 use crate::{
@@ -193,7 +193,7 @@ pub(crate) struct Length {
 /// What bounds a request's body: its length, its share of the budget, its read deadline.
 pub(crate) struct Bounds {
     pub(crate) length: Length,
-    pub(crate) reservation: Reservation,
+    pub(crate) share: Share,
     pub(crate) deadline: BodyDeadline,
 }
 
@@ -235,8 +235,9 @@ pub(crate) struct Reading<S, V> {
     length: Length,
     received: usize,
     buffer: Buffer,
-    /// The body's share of the budget, grown as its bytes arrive.
-    reservation: Reservation,
+    /// The body's share of the budget (`verdicts.budget`), grown as its bytes arrive, given
+    /// back when this is dropped.
+    share: Share,
     deadline: BodyDeadline,
     /// When the head arrived, for the verification time.
     started: metrics::Started,
@@ -256,6 +257,12 @@ pub(crate) struct Reading<S, V> {
     key_id: Option<Arc<str>>,
 }
 
+impl<S, V> Drop for Reading<S, V> {
+    fn drop(&mut self) {
+        self.share.release(&self.verdicts.budget);
+    }
+}
+
 impl<S, V: Verifier> Reading<S, V> {
     pub(crate) fn new(
         parts: Parts,
@@ -268,7 +275,7 @@ impl<S, V: Verifier> Reading<S, V> {
     ) -> Self {
         let Bounds {
             length,
-            reservation,
+            share,
             deadline,
         } = bounds;
         Self {
@@ -278,7 +285,7 @@ impl<S, V: Verifier> Reading<S, V> {
             received: 0,
             buffer: Buffer::new(length.expected.unwrap_or(length.limit)),
             length,
-            reservation,
+            share,
             deadline,
             started: metrics::Started::now(),
             verdicts,
@@ -370,6 +377,11 @@ impl<S, V: Verifier> Reading<S, V> {
             if let Err(rejection) = result {
                 return Poll::Ready(Err(rejection));
             }
+            // A body that knows it has ended (hyper's, after its `Content-Length`) is not
+            // polled once more only to say so.
+            if body.is_end_stream() {
+                return Poll::Ready(self.check_declared(true));
+            }
         }
         // A body that is always ready (endless empty frames) meets its deadline too.
         if self.deadline.passed(cx) {
@@ -400,9 +412,9 @@ impl<S, V: Verifier> Reading<S, V> {
                     // The budget is charged for the memory the buffer holds, not the bytes
                     // counted: they differ by up to twice, and by far more for tiny frames
                     // that would each keep a read buffer alive.
-                    let reservation = &mut self.reservation;
+                    let (share, budget) = (&mut self.share, &self.verdicts.budget);
                     self.buffer
-                        .push(chunk, |held| reservation.grow_to(held))
+                        .push(chunk, |held| share.grow_to(budget, held))
                         .map_err(|_| Rejection::BodyBudgetExhausted)?;
                 }
             }

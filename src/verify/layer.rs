@@ -105,7 +105,6 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
                 scheme: Arc::new(scheme),
                 allowlist: None,
                 max_body_size: DEFAULT_MAX_BODY_SIZE,
-                budget: BodyBudget::default(),
                 body_timeout: cfg!(feature = "tokio").then_some(DEFAULT_BODY_TIMEOUT),
                 peer_source: Arc::new(ConnectionPeer),
                 keep_trailers: false,
@@ -173,7 +172,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     /// ```
     #[must_use]
     pub fn body_budget(mut self, budget: BodyBudget) -> Self {
-        self.config.budget = budget;
+        Arc::make_mut(&mut self.config.verdicts).budget = budget;
         self
     }
 
@@ -397,7 +396,6 @@ pub(crate) struct Config<Sch> {
     pub(crate) verdicts: Arc<Verdicts>,
     pub(crate) allowlist: Option<Arc<IpAllowlist>>,
     pub(crate) max_body_size: usize,
-    pub(crate) budget: BodyBudget,
     /// How long a body may take once it keeps a request waiting; `None` without a timer.
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) peer_source: Arc<dyn PeerSource>,
@@ -414,7 +412,6 @@ impl<Sch> Clone for Config<Sch> {
             verdicts: Arc::clone(&self.verdicts),
             allowlist: self.allowlist.clone(),
             max_body_size: self.max_body_size,
-            budget: self.budget.clone(),
             body_timeout: self.body_timeout,
             peer_source: Arc::clone(&self.peer_source),
             keep_trailers: self.keep_trailers,
@@ -429,7 +426,7 @@ impl<Sch: fmt::Debug> fmt::Debug for Config<Sch> {
             .field("scheme", &self.scheme)
             .field("allowlist", &self.allowlist)
             .field("max_body_size", &self.max_body_size)
-            .field("budget", &self.budget)
+            .field("budget", &self.verdicts.budget)
             .field("body_timeout", &self.body_timeout)
             .field("report_only", &self.verdicts.report_only)
             .field("keep_trailers", &self.keep_trailers)

@@ -169,7 +169,7 @@ where
         // A share of the budget all requests share, charged as the body's bytes arrive:
         // a request that declares a body and sends nothing holds none of it. One whose
         // declared length the budget could not hold now is answered at once.
-        let Some(reservation) = config.budget.open(length.expected) else {
+        let Some(share) = verdicts.budget.open(length.expected) else {
             let rejection = Rejection::BodyBudgetExhausted;
             return ResponseFuture::rejected(body, verdicts.reject(&rejection, peer, None));
         };
@@ -185,7 +185,7 @@ where
                 inner,
                 Bounds {
                     length,
-                    reservation,
+                    share,
                     deadline: BodyDeadline::new(config.body_timeout),
                 },
                 Arc::clone(verdicts),

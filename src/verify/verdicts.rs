@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::Response;
 
+use super::budget::BodyBudget;
 #[cfg(feature = "json")]
 use crate::handshake::{Handshake, HandshakeMode};
 use crate::{metrics, rejection::Rejection};
@@ -37,6 +38,9 @@ pub(crate) const UNKNOWN_PEER_HINT: &str = "no peer address in the request's ext
 #[derive(Clone)]
 pub(crate) struct Verdicts {
     pub(crate) scheme: Arc<str>,
+    /// The budget the layer's request bodies are charged to: here, where each request's
+    /// state holds it, so a request takes no reference of its own.
+    pub(crate) budget: BodyBudget,
     pub(crate) report_only: bool,
     pub(crate) respond: Respond,
     /// The scheme's handshake, and what to do with it.
@@ -50,6 +54,7 @@ impl Verdicts {
     pub(crate) fn new(scheme: &str) -> Self {
         Self {
             scheme: Arc::from(scheme),
+            budget: BodyBudget::default(),
             report_only: false,
             respond: Arc::new(Rejection::to_response),
             #[cfg(feature = "json")]
