@@ -449,9 +449,14 @@ mod ratios {
             self.0.batch(count)
         }
         fn send(&mut self, batch: Vec<Request<Frames>>) {
-            let mut service =
-                service_fn(|request| async move { Ok::<_, Infallible>(by_hand(request).await) });
-            send_all(&mut service, batch, |status| status == StatusCode::OK);
+            // A response, as any service a server runs answers with (and as the layer's
+            // inner service does).
+            let mut service = service_fn(|request| async move {
+                let mut response = Response::new(String::new());
+                *response.status_mut() = by_hand(request).await;
+                Ok::<_, Infallible>(response)
+            });
+            send_all(&mut service, batch, ok);
         }
     }
 

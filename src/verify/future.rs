@@ -15,12 +15,18 @@ use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{budget::Share, deadline::BodyDeadline, verdicts::Verdicts};
+use super::{
+    budget::Share,
+    deadline::BodyDeadline,
+    layer::Config,
+    service::{check_allowlist, check_length},
+    verdicts::Verdicts,
+};
 #[cfg(feature = "json")]
 use crate::handshake::{Answer, Handshake, HandshakeMode};
 use crate::{
     body::{Buffer, BufferedBody, ResponseBody},
-    keys::{KeyFuture, ResolvedKeys},
+    keys::{ResolvedKeys, Start},
     metrics,
     rejection::{BoxError, Rejection, Unverified},
     scheme::{Finish, Scheme, VerdictFuture, Verified, Verifier},
@@ -55,7 +61,8 @@ enum Step {
     /// Waiting for the verdict (a key the body names being fetched).
     Concluding(VerdictFuture),
     Calling,
-    Answered(Option<Response<Bytes>>),
+    /// Boxed: rare, and 144 bytes inline would be moved with every request's future.
+    Answered(Option<Box<Response<Bytes>>>),
     /// A handshake's answer that waits on something (a key lookup, a secret stored).
     #[cfg(feature = "json")]
     Answering(Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>),
@@ -66,28 +73,116 @@ impl Step {
     #[cfg(feature = "json")]
     fn answer(answer: Answer) -> Self {
         match answer {
-            Answer::Now(response) => Step::Answered(Some(response)),
+            Answer::Now(response) => Step::Answered(Some(Box::new(response))),
             Answer::Later(future) => Step::Answering(future),
         }
     }
 }
 
-impl<F, S, B, V> ResponseFuture<F, S, B, V> {
-    #[inline]
-    pub(crate) fn reading(body: B, reading: Reading<S, V>) -> Self {
+impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
+    /// Checks what can be checked before a body byte is read, in this order: the address
+    /// (a request from the wrong one never costs a key lookup), a sender's unsigned
+    /// handshake, the signature header(s), the declared length, the budget. Then reads.
+    ///
+    /// The future is built in one piece where it is returned, the verifier in it as the
+    /// scheme made it: each move of the request's head or the verifier copies hundreds of
+    /// bytes.
+    pub(crate) fn start<Sch>(config: &Config<Sch>, ready: &mut S, request: Request<B>) -> Self
+    where
+        Sch: Scheme<Verifier = V>,
+        S: Clone,
+    {
+        let (parts, body) = request.into_parts();
+        let verdicts = &config.verdicts;
+        let peer = config.peer_source.peer_addr(&parts);
+        let verifying = match check_allowlist(config, peer) {
+            Err(rejection) if verdicts.answers_before_body(&rejection) => {
+                return Self::rejected(body, verdicts.reject(&rejection, peer, None));
+            }
+            Err(rejection) => Verifying::refused(rejection),
+            Ok(()) => 'start: {
+                // After the allowlist: a sender's handshake comes from its addresses too.
+                #[cfg(feature = "json")]
+                if let Some(handshake) = verdicts.unsigned_handshake(&parts) {
+                    if verdicts.handshake_mode == HandshakeMode::Answer && !handshake.reads_body() {
+                        verdicts.answered(handshake, peer, None);
+                        return Self::answer(body, handshake.answer_unsigned(&parts, &[]));
+                    }
+                    let mut verifying = Verifying::refused(Rejection::MissingSignature);
+                    verifying.handshake = Some(handshake.clone());
+                    break 'start verifying;
+                }
+                let start = config.scheme.start(&parts);
+                let resume = match &start {
+                    Start::Ready(Err(rejection)) if verdicts.answers_before_body(rejection) => {
+                        return Self::rejected(body, verdicts.reject(rejection, peer, None));
+                    }
+                    Start::Ready(_) => None,
+                    Start::Resolving(_) => Some(Arc::clone(&config.scheme) as Arc<dyn Resume<V>>),
+                };
+                Verifying {
+                    start,
+                    resume,
+                    #[cfg(feature = "json")]
+                    handshake: None,
+                }
+            }
+        };
+        // Anyone can send an unsigned handshake: its body is held to a few KiB.
+        #[cfg(feature = "json")]
+        let limit = match &verifying.handshake {
+            Some(_) => crate::handshake::MAX_HANDSHAKE_BODY.min(config.max_body_size),
+            None => config.max_body_size,
+        };
+        #[cfg(not(feature = "json"))]
+        let limit = config.max_body_size;
+        let length = match check_length(limit, &parts, &body) {
+            Ok(length) => length,
+            Err(rejection) => return Self::rejected(body, verdicts.reject(&rejection, peer, None)),
+        };
+        // A share of the budget all requests share, charged as the body's bytes arrive:
+        // a request that declares a body and sends nothing holds none of it. One whose
+        // declared length the budget could not hold now is answered at once.
+        let Some(share) = verdicts.budget.open(length.expected) else {
+            let rejection = Rejection::BodyBudgetExhausted;
+            return Self::rejected(body, verdicts.reject(&rejection, peer, None));
+        };
+        // The body is read before `inner` is called: take the instance that was driven ready
+        // and leave a clone, so back-pressure holds.
+        let clone = ready.clone();
+        let inner = std::mem::replace(ready, clone);
         Self {
             body,
             calling: None,
             step: Step::Reading,
-            reading: Some(reading),
+            reading: Some(Reading {
+                parts: Some(parts),
+                verifier: verifying,
+                inner,
+                received: 0,
+                buffer: Buffer::new(length.expected.unwrap_or(length.limit)),
+                length,
+                share,
+                deadline: BodyDeadline::new(config.body_timeout),
+                started: metrics::Started::now(),
+                verdicts: Arc::clone(verdicts),
+                peer,
+                found_under: None,
+                keep_trailers: config.keep_trailers,
+                decoy: false,
+                read: None,
+                key_id: None,
+            }),
         }
     }
+}
 
+impl<F, S, B, V> ResponseFuture<F, S, B, V> {
     pub(crate) fn rejected(body: B, response: Response<Bytes>) -> Self {
         Self {
             body,
             calling: None,
-            step: Step::Answered(Some(response)),
+            step: Step::Answered(Some(Box::new(response))),
             reading: None,
         }
     }
@@ -134,7 +229,7 @@ where
                         polled_after_completion()
                     };
                     *this.step = Step::Done;
-                    return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
+                    return Poll::Ready(Ok((*response).map(ResponseBody::rejected)));
                 }
                 #[cfg(feature = "json")]
                 Step::Answering(future) => {
@@ -148,7 +243,9 @@ where
                     };
                     *this.step = match ready!(reading.poll_read(this.body.as_mut(), cx)) {
                         Ok(()) => reading.finish(this.calling.as_mut()),
-                        Err(rejection) => Step::Answered(Some(reading.reject(&rejection))),
+                        Err(rejection) => {
+                            Step::Answered(Some(Box::new(reading.reject(&rejection))))
+                        }
                     };
                 }
                 Step::Concluding(verdict) => {
@@ -190,28 +287,50 @@ pub(crate) struct Length {
     pub(crate) expected: Option<usize>,
 }
 
-/// What bounds a request's body: its length, its share of the budget, its read deadline.
-pub(crate) struct Bounds {
-    pub(crate) length: Length,
-    pub(crate) share: Share,
-    pub(crate) deadline: BodyDeadline,
+/// A request's verifier: as the scheme started it (made, or its keys being looked up), then
+/// fed the body.
+pub(crate) struct Verifying<V> {
+    /// The verifier, or the policy failure that report-only mode lets through to be reported
+    /// once the body is read; `Start::Ready(Err(_))` too once the verdict is taken. Held as
+    /// the scheme returned it, so it is not moved from one wrapper to another.
+    pub(crate) start: Start<V>,
+    /// What makes the verifier once looked-up keys arrive: the scheme.
+    pub(crate) resume: Option<Arc<dyn Resume<V>>>,
+    /// A sender's unsigned handshake, read, not verified: passed to the handler, or answered.
+    #[cfg(feature = "json")]
+    pub(crate) handshake: Option<Handshake>,
 }
 
-/// Where a request's verifier is: made, or waiting for its keys.
-pub(crate) enum Verifying<V> {
-    /// The verifier, or the policy failure that report-only mode lets through to be reported
-    /// once the body is read.
-    Ready(Result<V, Rejection>),
-    /// A sender's unsigned handshake, passed to the handler: read, not verified.
-    #[cfg(feature = "json")]
-    Handshake(Handshake),
-    /// The keys are being looked up; then `scheme` makes the verifier.
-    Resolving {
-        lookup: KeyFuture,
-        scheme: Arc<dyn Resume<V>>,
-    },
-    /// Taken to reach the verdict.
-    Taken,
+impl<V> Verifying<V> {
+    /// No verifier: the request was refused before its body, in report-only mode.
+    pub(crate) fn refused(rejection: Rejection) -> Self {
+        Self {
+            start: Start::Ready(Err(rejection)),
+            resume: None,
+            #[cfg(feature = "json")]
+            handshake: None,
+        }
+    }
+
+    /// The verifier, if it was made.
+    fn ready(&mut self) -> Option<&mut V> {
+        match &mut self.start {
+            Start::Ready(Ok(verifier)) => Some(verifier),
+            _ => None,
+        }
+    }
+
+    /// Takes the verifier (or what stands for it) to reach the verdict.
+    fn take(&mut self) -> Result<V, Rejection> {
+        match std::mem::replace(
+            &mut self.start,
+            Start::Ready(Err(Rejection::KeySourceUnavailable)),
+        ) {
+            Start::Ready(verifier) => verifier,
+            // Not reached: the body is read only once the keys are in.
+            Start::Resolving(_) => Err(Rejection::KeySourceUnavailable),
+        }
+    }
 }
 
 /// Makes the verifier once the keys are found: [`Scheme::verifier_with`], without naming the
@@ -264,40 +383,6 @@ impl<S, V> Drop for Reading<S, V> {
 }
 
 impl<S, V: Verifier> Reading<S, V> {
-    pub(crate) fn new(
-        parts: Parts,
-        verifier: Verifying<V>,
-        inner: S,
-        bounds: Bounds,
-        verdicts: Arc<Verdicts>,
-        peer: Option<IpAddr>,
-        keep_trailers: bool,
-    ) -> Self {
-        let Bounds {
-            length,
-            share,
-            deadline,
-        } = bounds;
-        Self {
-            parts: Some(parts),
-            verifier,
-            inner,
-            received: 0,
-            buffer: Buffer::new(length.expected.unwrap_or(length.limit)),
-            length,
-            share,
-            deadline,
-            started: metrics::Started::now(),
-            verdicts,
-            peer,
-            found_under: None,
-            keep_trailers,
-            decoy: false,
-            read: None,
-            key_id: None,
-        }
-    }
-
     /// The request's head, which is there until the request is handed on.
     fn parts(&self) -> &Parts {
         match &self.parts {
@@ -308,12 +393,10 @@ impl<S, V: Verifier> Reading<S, V> {
 
     /// The tenant whose keys were found, once they were, for the rejection's event.
     fn key_id(&self) -> Option<Arc<str>> {
-        match &self.verifier {
+        match &self.verifier.start {
             // Decoy keys are another tenant's: never named.
             _ if self.decoy => None,
-            Verifying::Ready(Ok(verifier)) => {
-                verifier.key_id().or_else(|| self.found_under.clone())
-            }
+            Start::Ready(Ok(verifier)) => verifier.key_id().or_else(|| self.found_under.clone()),
             _ => self.found_under.clone(),
         }
     }
@@ -329,7 +412,7 @@ impl<S, V: Verifier> Reading<S, V> {
         B: Body,
         B::Error: Into<BoxError>,
     {
-        if let Verifying::Resolving { lookup, scheme } = &mut self.verifier {
+        if let Start::Resolving(lookup) = &mut self.verifier.start {
             let found = ready!(lookup.as_mut().poll(cx));
             self.decoy = matches!(&found, Ok(keys) if keys.is_decoy());
             if let Ok(keys) = &found {
@@ -341,7 +424,10 @@ impl<S, V: Verifier> Reading<S, V> {
                 Some(parts) => parts,
                 None => polled_after_completion(),
             };
-            let mut verifier = found.and_then(|keys| scheme.resume(parts, &keys));
+            let mut verifier = found.and_then(|keys| match &self.verifier.resume {
+                Some(scheme) => scheme.resume(parts, &keys),
+                None => Err(Rejection::KeySourceUnavailable),
+            });
             if self.decoy {
                 // What the decoy keys made of the head is what any name's keys of this scheme
                 // make of it (a signature of the wrong length for the algorithm): answered
@@ -359,7 +445,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 Err(rejection) if self.verdicts.answers_before_body(&rejection) => {
                     return Poll::Ready(Err(rejection));
                 }
-                verifier => self.verifier = Verifying::Ready(verifier),
+                verifier => self.verifier.start = Start::Ready(verifier),
             }
         }
         for _ in 0..FRAMES_PER_POLL {
@@ -406,7 +492,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 if len > 0 {
                     // Zero-copy when the frame's data is already `Bytes`.
                     let chunk = data.copy_to_bytes(len);
-                    if let Verifying::Ready(Ok(verifier)) = &mut self.verifier {
+                    if let Some(verifier) = self.verifier.ready() {
                         verifier.update(&chunk);
                     }
                     // The budget is charged for the memory the buffer holds, not the bytes
@@ -456,36 +542,31 @@ impl<S, V: Verifier> Reading<S, V> {
     {
         let key_id = self.key_id();
         let body = self.buffer.take_body();
-        let verdict = match std::mem::replace(&mut self.verifier, Verifying::Taken) {
-            Verifying::Ready(Ok(verifier)) if self.decoy => {
+        #[cfg(feature = "json")]
+        if let Some(handshake) = self.verifier.handshake.take() {
+            // A body that is not the handshake's (Notion's is one exact shape): refused, or
+            // reported, as any unsigned request, in every mode.
+            if !handshake.body_matches(body.bytes()) {
+                return self.decide_on(Err(Rejection::MissingSignature), body, calling);
+            }
+            if self.verdicts.handshake_mode == HandshakeMode::Answer {
+                self.verdicts.answered(&handshake, self.peer, None);
+                return Step::answer(handshake.answer_unsigned(self.parts(), body.bytes()));
+            }
+            let mut parts = self.take_parts();
+            parts.extensions.remove::<Verified>();
+            parts.extensions.remove::<Unverified>();
+            parts.extensions.insert(handshake.request(false));
+            return self.call(calling, parts, body);
+        }
+        let verdict = match self.verifier.take() {
+            Ok(verifier) if self.decoy => {
                 // The work is done (the verifier was fed the body) and the verdict dropped.
                 drop(verifier.finish_later(body.bytes()));
                 Finish::Ready(Err(Rejection::UnknownKey))
             }
-            Verifying::Ready(Ok(verifier)) => verifier.finish_later(body.bytes()),
-            Verifying::Ready(Err(rejection)) => Finish::Ready(Err(rejection)),
-            // A body that is not the handshake's (Notion's is one exact shape): refused, or
-            // reported, as any unsigned request, in every mode.
-            #[cfg(feature = "json")]
-            Verifying::Handshake(handshake) if !handshake.body_matches(body.bytes()) => {
-                Finish::Ready(Err(Rejection::MissingSignature))
-            }
-            #[cfg(feature = "json")]
-            Verifying::Handshake(handshake) => {
-                if self.verdicts.handshake_mode == HandshakeMode::Answer {
-                    self.verdicts.answered(&handshake, self.peer, None);
-                    return Step::answer(handshake.answer_unsigned(self.parts(), body.bytes()));
-                }
-                let mut parts = self.take_parts();
-                parts.extensions.remove::<Verified>();
-                parts.extensions.remove::<Unverified>();
-                parts.extensions.insert(handshake.request(false));
-                return self.call(calling, parts, body);
-            }
-            // Not reached: the body is read only once the keys are in, and verified once.
-            Verifying::Resolving { .. } | Verifying::Taken => {
-                Finish::Ready(Err(Rejection::KeySourceUnavailable))
-            }
+            Ok(verifier) => verifier.finish_later(body.bytes()),
+            Err(rejection) => Finish::Ready(Err(rejection)),
         };
         self.key_id = key_id;
         match verdict {
@@ -568,11 +649,11 @@ impl<S, V: Verifier> Reading<S, V> {
                 parts.extensions.insert(Unverified::from(&rejection));
                 self.call(calling, parts, body)
             }
-            Err(rejection) => Step::Answered(Some(self.verdicts.reject(
+            Err(rejection) => Step::Answered(Some(Box::new(self.verdicts.reject(
                 &rejection,
                 self.peer,
                 self.key_id.as_deref(),
-            ))),
+            )))),
         }
     }
 

@@ -12,17 +12,13 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::{
-    deadline::BodyDeadline,
-    future::{Bounds, Length, Reading, ResponseFuture, Resume, Verifying},
+    future::{Length, ResponseFuture},
     layer::Config,
     verdicts::UNKNOWN_PEER_HINT,
     WebhookSignatureLayer,
 };
-#[cfg(feature = "json")]
-use crate::handshake::HandshakeMode;
 use crate::{
     body::{BufferedBody, ResponseBody},
-    keys::Start,
     rejection::{BoxError, Rejection},
     scheme::Scheme,
 };
@@ -113,86 +109,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let (parts, body) = request.into_parts();
-        let config = &*self.config;
-        let verdicts = &config.verdicts;
-        let peer = config.peer_source.peer_addr(&parts);
-        let verifying = match check_allowlist(config, peer) {
-            Err(rejection) if verdicts.answers_before_body(&rejection) => {
-                return ResponseFuture::rejected(body, verdicts.reject(&rejection, peer, None));
-            }
-            Err(rejection) => Verifying::Ready(Err(rejection)),
-            Ok(()) => 'start: {
-                // After the allowlist: a sender's handshake comes from its addresses too.
-                #[cfg(feature = "json")]
-                if let Some(handshake) = verdicts.unsigned_handshake(&parts) {
-                    if verdicts.handshake_mode == HandshakeMode::Answer && !handshake.reads_body() {
-                        verdicts.answered(handshake, peer, None);
-                        return ResponseFuture::answer(
-                            body,
-                            handshake.answer_unsigned(&parts, &[]),
-                        );
-                    }
-                    break 'start Verifying::Handshake(handshake.clone());
-                }
-                match config.scheme.start(&parts) {
-                    Start::Ready(Err(rejection)) if verdicts.answers_before_body(&rejection) => {
-                        return ResponseFuture::rejected(
-                            body,
-                            verdicts.reject(&rejection, peer, None),
-                        );
-                    }
-                    Start::Ready(verifier) => Verifying::Ready(verifier),
-                    Start::Resolving(lookup) => Verifying::Resolving {
-                        lookup,
-                        scheme: Arc::clone(&config.scheme) as Arc<dyn Resume<Sch::Verifier>>,
-                    },
-                }
-            }
-        };
-        // Anyone can send an unsigned handshake: its body is held to a few KiB.
-        #[cfg(feature = "json")]
-        let limit = match &verifying {
-            Verifying::Handshake(_) => {
-                crate::handshake::MAX_HANDSHAKE_BODY.min(config.max_body_size)
-            }
-            _ => config.max_body_size,
-        };
-        #[cfg(not(feature = "json"))]
-        let limit = config.max_body_size;
-        let length = match check_length(limit, &parts, &body) {
-            Ok(length) => length,
-            Err(rejection) => {
-                return ResponseFuture::rejected(body, verdicts.reject(&rejection, peer, None))
-            }
-        };
-        // A share of the budget all requests share, charged as the body's bytes arrive:
-        // a request that declares a body and sends nothing holds none of it. One whose
-        // declared length the budget could not hold now is answered at once.
-        let Some(share) = verdicts.budget.open(length.expected) else {
-            let rejection = Rejection::BodyBudgetExhausted;
-            return ResponseFuture::rejected(body, verdicts.reject(&rejection, peer, None));
-        };
-        // The body is read before `inner` is called: take the instance that was driven ready
-        // and leave a clone, so back-pressure holds.
-        let ready = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, ready);
-        ResponseFuture::reading(
-            body,
-            Reading::new(
-                parts,
-                verifying,
-                inner,
-                Bounds {
-                    length,
-                    share,
-                    deadline: BodyDeadline::new(config.body_timeout),
-                },
-                Arc::clone(verdicts),
-                peer,
-                config.keep_trailers,
-            ),
-        )
+        ResponseFuture::start(&self.config, &mut self.inner, request)
     }
 }
 
@@ -200,7 +117,10 @@ where
 /// order: a request from the wrong address never costs a key lookup.
 /// Whether the allowlist, if any, lets `peer` through. Fails closed: an allowlist that
 /// cannot place a request does not pass it.
-fn check_allowlist<Sch>(config: &Config<Sch>, peer: Option<IpAddr>) -> Result<(), Rejection> {
+pub(super) fn check_allowlist<Sch>(
+    config: &Config<Sch>,
+    peer: Option<IpAddr>,
+) -> Result<(), Rejection> {
     if let Some(allowlist) = &config.allowlist {
         let Some(peer) = peer else {
             warn_once_unknown_peer(config);
@@ -226,7 +146,11 @@ fn warn_once_unknown_peer<Sch>(config: &Config<Sch>) {
 }
 
 /// The declared length against the limit, before a body byte is read.
-fn check_length<B: Body>(limit: usize, parts: &Parts, body: &B) -> Result<Length, Rejection> {
+pub(super) fn check_length<B: Body>(
+    limit: usize,
+    parts: &Parts,
+    body: &B,
+) -> Result<Length, Rejection> {
     let declared = declared_length(&parts.headers)?;
     let hint = body.size_hint();
     let over = |n: u64| usize::try_from(n).map_or(true, |n| n > limit);
