@@ -15,7 +15,8 @@
 //! `cargo bench --bench verify --features keys -- ratios` runs none of the above: it sends
 //! batches of requests through the layer and through the by-hand service in interleaved
 //! rounds (so both see the same machine load), at 256 B to 1 MiB, and prints the best round
-//! of each and their ratio as a table (README, "Performance").
+//! of each, their ratio, and the median of the two's ratio within each round (which a change
+//! in load between rounds does not move) as a table (`guide::performance`).
 //! `TOWER_WEBHOOK_RATIOS=small` measures only 256 B and 1 KiB, and only the floor, by hand
 //! and the layer, in four times as many rounds: a check while changing the layer's fixed
 //! cost.
@@ -615,8 +616,11 @@ mod ratios {
 
     pub(super) fn run_all() {
         let names = names();
-        println!("| body | {} | layer / by hand |", names.join(" | "));
-        println!("|---|{}---|", "---|".repeat(names.len()));
+        println!(
+            "| body | {} | layer / by hand, best rounds | layer / by hand, median round |",
+            names.join(" | ")
+        );
+        println!("|---|{}---|---|", "---|".repeat(names.len()));
         let sizes = if small_only() {
             &RATIO_SIZES[..2]
         } else {
@@ -629,26 +633,35 @@ mod ratios {
             // so the best round of each is one the machine's other work left alone.
             let count = ((1 << 20) / size.max(1)).clamp(2, 4096);
             let mut best = vec![f64::INFINITY; contenders.len()];
+            // The layer against by hand within each round: the two ran moments apart, so a
+            // change in the machine's load between rounds cancels out.
+            let mut ratios = Vec::new();
             let rounds = if small_only() { 4 * ROUNDS } else { ROUNDS };
             for round in 0..=rounds {
+                let mut this_round = vec![0.0; contenders.len()];
                 // A different contender goes first each round.
                 for k in 0..contenders.len() {
                     let i = (k + round) % contenders.len();
                     let batch = contenders[i].batch(count);
                     let started = Instant::now();
                     contenders[i].send(batch);
-                    let ns = started.elapsed().as_nanos() as f64 / count as f64;
-                    // Round 0 warms up.
-                    if round > 0 {
-                        best[i] = best[i].min(ns);
+                    this_round[i] = started.elapsed().as_nanos() as f64 / count as f64;
+                }
+                // Round 0 warms up.
+                if round > 0 {
+                    for (best, ns) in best.iter_mut().zip(&this_round) {
+                        *best = best.min(*ns);
                     }
+                    ratios.push(this_round[2] / this_round[1]);
                 }
             }
+            ratios.sort_by(f64::total_cmp);
             let cells: Vec<_> = best.iter().map(|&ns| format_ns(ns)).collect();
             println!(
-                "| {label} | {} | **{:.2}** |",
+                "| {label} | {} | {:.2} | **{:.2}** |",
                 cells.join(" | "),
-                best[2] / best[1]
+                best[2] / best[1],
+                ratios[ratios.len() / 2]
             );
         }
     }

@@ -94,10 +94,11 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
     {
         let (parts, body) = request.into_parts();
         let verdicts = &config.verdicts;
-        let peer = config.peer_source.peer_addr(&parts);
-        let verifying = match check_allowlist(config, peer) {
+        // Read again for a rejection's event only: most requests never need it.
+        let peer = |parts: &Parts| verdicts.peer(parts);
+        let verifying = match check_allowlist(config, &parts) {
             Err(rejection) if verdicts.answers_before_body(&rejection) => {
-                return Self::rejected(body, verdicts.reject(&rejection, peer, None));
+                return Self::rejected(body, verdicts.reject(&rejection, peer(&parts), None));
             }
             Err(rejection) => Verifying::refused(rejection),
             Ok(()) => 'start: {
@@ -105,7 +106,7 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
                 #[cfg(feature = "json")]
                 if let Some(handshake) = verdicts.unsigned_handshake(&parts) {
                     if verdicts.handshake_mode == HandshakeMode::Answer && !handshake.reads_body() {
-                        verdicts.answered(handshake, peer, None);
+                        verdicts.answered(handshake, peer(&parts), None);
                         return Self::answer(body, handshake.answer_unsigned(&parts, &[]));
                     }
                     let mut verifying = Verifying::refused(Rejection::MissingSignature);
@@ -115,7 +116,10 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
                 let start = config.scheme.start(&parts);
                 let resume = match &start {
                     Start::Ready(Err(rejection)) if verdicts.answers_before_body(rejection) => {
-                        return Self::rejected(body, verdicts.reject(rejection, peer, None));
+                        return Self::rejected(
+                            body,
+                            verdicts.reject(rejection, peer(&parts), None),
+                        );
                     }
                     Start::Ready(_) => None,
                     Start::Resolving(_) => Some(Arc::clone(&config.scheme) as Arc<dyn Resume<V>>),
@@ -138,14 +142,16 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
         let limit = config.max_body_size;
         let length = match check_length(limit, &parts, &body) {
             Ok(length) => length,
-            Err(rejection) => return Self::rejected(body, verdicts.reject(&rejection, peer, None)),
+            Err(rejection) => {
+                return Self::rejected(body, verdicts.reject(&rejection, peer(&parts), None));
+            }
         };
         // A share of the budget all requests share, charged as the body's bytes arrive:
         // a request that declares a body and sends nothing holds none of it. One whose
         // declared length the budget could not hold now is answered at once.
         let Some(share) = verdicts.budget.open(length.expected) else {
             let rejection = Rejection::BodyBudgetExhausted;
-            return Self::rejected(body, verdicts.reject(&rejection, peer, None));
+            return Self::rejected(body, verdicts.reject(&rejection, peer(&parts), None));
         };
         // The body is read before `inner` is called: take the instance that was driven ready
         // and leave a clone, so back-pressure holds.
@@ -166,7 +172,6 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
                 deadline: BodyDeadline::new(config.body_timeout),
                 started: metrics::Started::now(),
                 verdicts: Arc::clone(verdicts),
-                peer,
                 found_under: None,
                 keep_trailers: config.keep_trailers,
                 decoy: false,
@@ -361,7 +366,6 @@ pub(crate) struct Reading<S, V> {
     /// When the head arrived, for the verification time.
     started: metrics::Started,
     verdicts: Arc<Verdicts>,
-    peer: Option<IpAddr>,
     /// The name keys were found under when the verifier could not be made from them, so
     /// the rejection still names the tenant.
     found_under: Option<Arc<str>>,
@@ -383,6 +387,14 @@ impl<S, V> Drop for Reading<S, V> {
 }
 
 impl<S, V: Verifier> Reading<S, V> {
+    /// The address the request came from, as the peer source says, for an event: read
+    /// only when one is made.
+    fn peer(&self) -> Option<IpAddr> {
+        self.parts
+            .as_ref()
+            .and_then(|parts| self.verdicts.peer(parts))
+    }
+
     /// The request's head, which is there until the request is handed on.
     fn parts(&self) -> &Parts {
         match &self.parts {
@@ -530,7 +542,7 @@ impl<S, V: Verifier> Reading<S, V> {
 
     fn reject(&self, rejection: &Rejection) -> Response<Bytes> {
         self.verdicts
-            .reject(rejection, self.peer, self.key_id().as_deref())
+            .reject(rejection, self.peer(), self.key_id().as_deref())
     }
 
     /// The verdict: call the inner service with the request, or answer with a rejection, or
@@ -550,7 +562,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 return self.decide_on(Err(Rejection::MissingSignature), body, calling);
             }
             if self.verdicts.handshake_mode == HandshakeMode::Answer {
-                self.verdicts.answered(&handshake, self.peer, None);
+                self.verdicts.answered(&handshake, self.peer(), None);
                 return Step::answer(handshake.answer_unsigned(self.parts(), body.bytes()));
             }
             let mut parts = self.take_parts();
@@ -609,7 +621,7 @@ impl<S, V: Verifier> Reading<S, V> {
                     match (self.verdicts.handshake_mode, answer) {
                         (HandshakeMode::Answer, Some(answer)) => {
                             self.verdicts
-                                .answered(handshake, self.peer, self.key_id.as_deref());
+                                .answered(handshake, self.peer(), self.key_id.as_deref());
                             return Step::answer(answer);
                         }
                         (HandshakeMode::Handler, Some(_)) => {
@@ -634,14 +646,17 @@ impl<S, V: Verifier> Reading<S, V> {
                     parts.extensions.insert(request);
                 }
                 // This layer's verdict is the one the inner service sees: not a report-only
-                // failure of a layer further out.
-                parts.extensions.remove::<Unverified>();
+                // failure of a layer further out. (A request with no extension, as a bare
+                // hyper request has, has none to remove: not even looked for.)
+                if !parts.extensions.is_empty() {
+                    parts.extensions.remove::<Unverified>();
+                }
                 parts.extensions.insert(verified);
                 self.call(calling, parts, body)
             }
             Err(rejection) if self.verdicts.passes(&rejection) => {
                 self.verdicts
-                    .report(&rejection, self.peer, self.key_id.as_deref());
+                    .report(&rejection, self.peer(), self.key_id.as_deref());
                 // Nor a `Verified` of a layer further out (another sender's, another route's):
                 // `Webhook<T>` and `Extension<Verified>` would take it for this layer's.
                 let mut parts = self.take_parts();
@@ -651,7 +666,7 @@ impl<S, V: Verifier> Reading<S, V> {
             }
             Err(rejection) => Step::Answered(Some(Box::new(self.verdicts.reject(
                 &rejection,
-                self.peer,
+                self.peer(),
                 self.key_id.as_deref(),
             )))),
         }

@@ -15,12 +15,7 @@ use super::{
 };
 #[cfg(feature = "json")]
 use crate::handshake::{Handshake, HandshakeMode};
-use crate::{
-    allowlist::IpAllowlist,
-    peer::{ConnectionPeer, PeerSource},
-    rejection::Rejection,
-    scheme::Scheme,
-};
+use crate::{allowlist::IpAllowlist, peer::PeerSource, rejection::Rejection, scheme::Scheme};
 
 /// The body size limit when none is set: 2 MiB, the same as axum's default.
 pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
@@ -106,7 +101,6 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
                 allowlist: None,
                 max_body_size: DEFAULT_MAX_BODY_SIZE,
                 body_timeout: cfg!(feature = "tokio").then_some(DEFAULT_BODY_TIMEOUT),
-                peer_source: Arc::new(ConnectionPeer),
                 keep_trailers: false,
                 unknown_peer_warned: Arc::new(AtomicBool::new(false)),
             },
@@ -116,7 +110,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     /// Only accept requests whose peer address is in `allowlist`; answer others, and requests
     /// whose peer address is unknown, with `403` before reading their body.
     ///
-    /// The peer address comes from the [`PeerSource`], by default [`ConnectionPeer`]: with
+    /// The peer address comes from the [`PeerSource`], by default [`ConnectionPeer`](crate::peer::ConnectionPeer): with
     /// axum, enable tower-webhook's **`axum` cargo feature** and serve with
     /// `into_make_service_with_connect_info::<SocketAddr>()`; with tonic, the `tonic`
     /// feature; with plain hyper, insert a [`PeerAddr`](crate::peer::PeerAddr) extension.
@@ -204,7 +198,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     }
 
     /// Where the peer address checked against the allowlist comes from. Default:
-    /// [`ConnectionPeer`].
+    /// [`ConnectionPeer`](crate::peer::ConnectionPeer).
     ///
     /// ```
     /// use std::net::IpAddr;
@@ -216,7 +210,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     /// ```
     #[must_use]
     pub fn peer_source(mut self, source: impl PeerSource) -> Self {
-        self.config.peer_source = Arc::new(source);
+        Arc::make_mut(&mut self.config.verdicts).peer_source = Arc::new(source);
         self
     }
 
@@ -398,7 +392,6 @@ pub(crate) struct Config<Sch> {
     pub(crate) max_body_size: usize,
     /// How long a body may take once it keeps a request waiting; `None` without a timer.
     pub(crate) body_timeout: Option<Duration>,
-    pub(crate) peer_source: Arc<dyn PeerSource>,
     /// Whether unsigned trailers reach the inner service.
     pub(crate) keep_trailers: bool,
     /// Whether the layer has said that its allowlist found no peer address.
@@ -413,7 +406,6 @@ impl<Sch> Clone for Config<Sch> {
             allowlist: self.allowlist.clone(),
             max_body_size: self.max_body_size,
             body_timeout: self.body_timeout,
-            peer_source: Arc::clone(&self.peer_source),
             keep_trailers: self.keep_trailers,
             unknown_peer_warned: Arc::clone(&self.unknown_peer_warned),
         }

@@ -2,7 +2,6 @@
 
 use std::{
     fmt,
-    net::IpAddr,
     sync::{atomic::Ordering, Arc},
     task::{Context, Poll},
 };
@@ -117,12 +116,9 @@ where
 /// order: a request from the wrong address never costs a key lookup.
 /// Whether the allowlist, if any, lets `peer` through. Fails closed: an allowlist that
 /// cannot place a request does not pass it.
-pub(super) fn check_allowlist<Sch>(
-    config: &Config<Sch>,
-    peer: Option<IpAddr>,
-) -> Result<(), Rejection> {
+pub(super) fn check_allowlist<Sch>(config: &Config<Sch>, parts: &Parts) -> Result<(), Rejection> {
     if let Some(allowlist) = &config.allowlist {
-        let Some(peer) = peer else {
+        let Some(peer) = config.verdicts.peer(parts) else {
             warn_once_unknown_peer(config);
             return Err(Rejection::UnknownPeer);
         };

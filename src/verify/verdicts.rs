@@ -11,6 +11,7 @@ use http::Response;
 use super::budget::BodyBudget;
 #[cfg(feature = "json")]
 use crate::handshake::{Handshake, HandshakeMode};
+use crate::peer::{ConnectionPeer, PeerSource};
 use crate::{metrics, rejection::Rejection};
 
 /// Turns a rejection into the response sent; see
@@ -41,6 +42,9 @@ pub(crate) struct Verdicts {
     /// The budget the layer's request bodies are charged to: here, where each request's
     /// state holds it, so a request takes no reference of its own.
     pub(crate) budget: BodyBudget,
+    /// Where a request's peer address comes from, read only when something needs it (the
+    /// allowlist, a rejection's event).
+    pub(crate) peer_source: Arc<dyn PeerSource>,
     pub(crate) report_only: bool,
     pub(crate) respond: Respond,
     /// The scheme's handshake, and what to do with it.
@@ -55,6 +59,7 @@ impl Verdicts {
         Self {
             scheme: Arc::from(scheme),
             budget: BodyBudget::default(),
+            peer_source: Arc::new(ConnectionPeer),
             report_only: false,
             respond: Arc::new(Rejection::to_response),
             #[cfg(feature = "json")]
@@ -62,6 +67,11 @@ impl Verdicts {
             #[cfg(feature = "json")]
             handshake_mode: HandshakeMode::Answer,
         }
+    }
+
+    /// The address `parts` came from, as the peer source says.
+    pub(crate) fn peer(&self, parts: &Parts) -> Option<IpAddr> {
+        self.peer_source.peer_addr(parts)
     }
 
     /// The handshake whose unsigned request `parts` is, unless handshakes are off.
