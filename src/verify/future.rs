@@ -565,11 +565,11 @@ impl<S, V: Verifier> Reading<S, V> {
                 self.verdicts.answered(&handshake, self.peer(), None);
                 return Step::answer(handshake.answer_unsigned(self.parts(), body.bytes()));
             }
-            let mut parts = self.take_parts();
-            parts.extensions.remove::<Verified>();
-            parts.extensions.remove::<Unverified>();
-            parts.extensions.insert(handshake.request(false));
-            return self.call(calling, parts, body);
+            let extensions = &mut self.parts_mut().extensions;
+            extensions.remove::<Verified>();
+            extensions.remove::<Unverified>();
+            extensions.insert(handshake.request(false));
+            return self.call(calling, body);
         }
         let verdict = match self.verifier.take() {
             Ok(verifier) if self.decoy => {
@@ -641,28 +641,29 @@ impl<S, V: Verifier> Reading<S, V> {
                     "webhook verified"
                 );
                 metrics::verified(&self.verdicts.scheme, body.bytes().len(), self.started);
-                let mut parts = self.take_parts();
+                // Marked in place: the head is moved once, into the request handed on.
+                let extensions = &mut self.parts_mut().extensions;
                 if let Some(request) = handshake_request {
-                    parts.extensions.insert(request);
+                    extensions.insert(request);
                 }
                 // This layer's verdict is the one the inner service sees: not a report-only
                 // failure of a layer further out. (A request with no extension, as a bare
                 // hyper request has, has none to remove: not even looked for.)
-                if !parts.extensions.is_empty() {
-                    parts.extensions.remove::<Unverified>();
+                if !extensions.is_empty() {
+                    extensions.remove::<Unverified>();
                 }
-                parts.extensions.insert(verified);
-                self.call(calling, parts, body)
+                extensions.insert(verified);
+                self.call(calling, body)
             }
             Err(rejection) if self.verdicts.passes(&rejection) => {
                 self.verdicts
                     .report(&rejection, self.peer(), self.key_id.as_deref());
                 // Nor a `Verified` of a layer further out (another sender's, another route's):
                 // `Webhook<T>` and `Extension<Verified>` would take it for this layer's.
-                let mut parts = self.take_parts();
-                parts.extensions.remove::<Verified>();
-                parts.extensions.insert(Unverified::from(&rejection));
-                self.call(calling, parts, body)
+                let extensions = &mut self.parts_mut().extensions;
+                extensions.remove::<Verified>();
+                extensions.insert(Unverified::from(&rejection));
+                self.call(calling, body)
             }
             Err(rejection) => Step::Answered(Some(Box::new(self.verdicts.reject(
                 &rejection,
@@ -672,24 +673,22 @@ impl<S, V: Verifier> Reading<S, V> {
         }
     }
 
-    fn take_parts(&mut self) -> Parts {
-        match self.parts.take() {
+    fn parts_mut(&mut self) -> &mut Parts {
+        match &mut self.parts {
             Some(parts) => parts,
             None => polled_after_completion(),
         }
     }
 
-    /// Calls the inner service (the instance that was driven ready) with the request, its
-    /// future made in place.
-    fn call<F>(
-        &mut self,
-        mut calling: Pin<&mut Option<F>>,
-        parts: Parts,
-        body: BufferedBody,
-    ) -> Step
+    /// Calls the inner service (the instance that was driven ready) with the request's head
+    /// and `body`.
+    fn call<F>(&mut self, mut calling: Pin<&mut Option<F>>, body: BufferedBody) -> Step
     where
         S: Service<Request<BufferedBody>, Future = F>,
     {
+        let Some(parts) = self.parts.take() else {
+            polled_after_completion()
+        };
         calling.set(Some(self.inner.call(Request::from_parts(parts, body))));
         Step::Calling
     }
