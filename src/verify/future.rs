@@ -234,12 +234,15 @@ where
                         polled_after_completion()
                     };
                     *this.step = Step::Done;
+                    // The body's bytes come back now, not when the caller drops the future.
+                    *this.reading = None;
                     return Poll::Ready(Ok((*response).map(ResponseBody::rejected)));
                 }
                 #[cfg(feature = "json")]
                 Step::Answering(future) => {
                     let response = ready!(future.as_mut().poll(cx));
                     *this.step = Step::Done;
+                    *this.reading = None;
                     return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
                 }
                 Step::Reading => {
@@ -725,5 +728,95 @@ mod tests {
             .unwrap()
             .to_bytes();
         assert_eq!(body.as_ref(), b"(false, true)");
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use std::{collections::VecDeque, convert::Infallible, pin::pin};
+
+    use tower::{service_fn, Layer as _, Service as _};
+
+    use super::*;
+    use crate::{presets, verify::BodyBudget, WebhookSignatureLayer};
+
+    /// A body of these frames, one a poll, of no known length.
+    struct Frames(VecDeque<&'static [u8]>);
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Ready(
+                self.0
+                    .pop_front()
+                    .map(|part| Ok(Frame::data(Bytes::from_static(part)))),
+            )
+        }
+    }
+
+    fn frames(parts: &[&'static [u8]]) -> Frames {
+        Frames(parts.iter().copied().collect())
+    }
+
+    fn poll_once<T>(future: Pin<&mut impl Future<Output = T>>) -> Poll<T> {
+        future.poll(&mut Context::from_waker(std::task::Waker::noop()))
+    }
+
+    /// A body refused once some of it is held gives its bytes back as soon as the answer is
+    /// ready, and a verified one once the inner service has answered: not only when the
+    /// caller drops the finished future.
+    #[test]
+    fn the_budget_comes_back_when_the_answer_is_ready() {
+        let budget = BodyBudget::new(1 << 20);
+        let scheme = presets::loopwise("secret");
+        let signature = scheme.sign(b"first second");
+        let inner = service_fn(|_: Request<BufferedBody>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+        let mut service = WebhookSignatureLayer::new(scheme)
+            .body_budget(budget.clone())
+            .max_body_size(8)
+            .layer(inner);
+        let request = Request::post("/")
+            .header("loopwise-webhook-signature", &signature)
+            .body(frames(&[b"first", b" second"]))
+            .unwrap();
+        let mut future = pin!(service.call(request));
+        let Poll::Ready(Ok(response)) = poll_once(future.as_mut()) else {
+            panic!("an always-ready body is answered in one poll")
+        };
+        assert_eq!(response.status(), 413);
+        assert_eq!(
+            budget.in_use(),
+            0,
+            "given back before the future is dropped"
+        );
+
+        let scheme = presets::loopwise("secret");
+        let inner = service_fn(|_: Request<BufferedBody>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+        let mut service = WebhookSignatureLayer::new(scheme)
+            .body_budget(budget.clone())
+            .layer(inner);
+        let request = Request::post("/")
+            .header("loopwise-webhook-signature", &signature)
+            .body(frames(&[b"first", b" second"]))
+            .unwrap();
+        let mut future = pin!(service.call(request));
+        let Poll::Ready(Ok(response)) = poll_once(future.as_mut()) else {
+            panic!("an always-ready body is answered in one poll")
+        };
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            budget.in_use(),
+            0,
+            "given back before the future is dropped"
+        );
     }
 }
