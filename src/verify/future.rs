@@ -1,4 +1,5 @@
-//! [`ResponseFuture`]: reads and verifies the body, then calls the inner service.
+//! [`ResponseFuture`]: checks the request's head, reads and verifies the body, then calls the
+//! inner service.
 
 use std::{
     fmt,

@@ -1,4 +1,5 @@
-//! [`WebhookSignature`]: the service; checks what it can before reading, then starts the future.
+//! [`WebhookSignature`]: the service, and the checks its future makes before reading a body
+//! (the allowlist, the declared length).
 
 use std::{
     fmt,
@@ -112,10 +113,9 @@ where
     }
 }
 
-/// The address and the signature header(s), decided before a body byte is read, in that
-/// order: a request from the wrong address never costs a key lookup.
-/// Whether the allowlist, if any, lets `peer` through. Fails closed: an allowlist that
-/// cannot place a request does not pass it.
+/// Whether the allowlist, if any, lets the request's peer through. Fails closed: an
+/// allowlist that cannot place a request does not pass it. Checked first, so a request from
+/// the wrong address never costs a key lookup.
 pub(super) fn check_allowlist<Sch>(config: &Config<Sch>, parts: &Parts) -> Result<(), Rejection> {
     if let Some(allowlist) = &config.allowlist {
         let Some(peer) = config.verdicts.peer(parts) else {
