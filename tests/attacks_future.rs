@@ -759,3 +759,147 @@ async fn an_http2_flood_of_every_ending_leaves_the_budget_at_zero() {
     }
     assert_eq!(settle(&budget, 0).await, 0, "every share given back");
 }
+
+/// A signed body's share is held while the handler runs (the body is in memory until then),
+/// and comes back when something outside drops the request: a timeout layer in front, or an
+/// HTTP/2 client resetting the stream while the handler is still working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_dropped_while_the_handler_runs_gives_its_share_back() {
+    let _serial = SERIAL.lock().await;
+    let budget = BodyBudget::new(4 * 1024 * KIB);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counting = Arc::clone(&calls);
+    let app = Router::new().route(
+        "/hook",
+        post(move |_: Bytes| {
+            counting.fetch_add(1, Ordering::SeqCst);
+            async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "too late"
+            }
+        })
+        .layer::<_, Infallible>(
+            WebhookSignatureLayer::new(presets::loopwise(KEY)).body_budget(budget.clone()),
+        )
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_millis(500),
+        )),
+    );
+    let addr = support::serve_axum(app).await;
+    let body = vec![b'x'; 20 * KIB];
+    let request = [
+        h1_head(Some(body.len()), &signed_pairs(&body), ""),
+        body.clone(),
+    ]
+    .concat();
+    let answer = exchange(addr, &request).await;
+    assert_eq!(answer.map(|a| a.0), Some(504));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(settle(&budget, 0).await, 0, "the timeout dropped it");
+
+    let (sender, connection) = h2_connect(addr).await;
+    let (mut frames, stream_body) = channel();
+    let pairs = signed_pairs(&body);
+    let stream = tokio::spawn(h2_status(sender, h2_request(stream_body, &pairs, None)));
+    frames.send_data(Bytes::from(body.clone())).await.unwrap();
+    drop(frames);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while calls.load(Ordering::SeqCst) < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "verified and handed on");
+    assert!(
+        reaches(&budget, body.len()).await,
+        "held while the handler runs"
+    );
+    stream.abort();
+    connection.abort();
+    assert_eq!(settle(&budget, 0).await, 0, "the client went away");
+}
+
+/// A route nested in two layers: the outer one's marker never survives the inner one's
+/// verdict. An outer `Verified` is gone when the inner layer reports a failure or passes an
+/// unsigned handshake; and an outer layer's handshake marker is gone when the inner layer
+/// verifies a delivery: otherwise a captured genuine delivery replayed with
+/// `?validationToken=x` would reach the handler as a verified handshake, which the inbox
+/// hands on without storing or deduplicating it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outer_layers_marker_never_survives_the_inner_verdict() {
+    use axum::Extension;
+    use tower_webhook::handshake::{Handshake, HandshakeMode, HandshakeRequest};
+
+    let _serial = SERIAL.lock().await;
+    let marks = |verified: Option<Extension<Verified>>,
+                 unverified: Option<Extension<Unverified>>,
+                 handshake: Option<Extension<HandshakeRequest>>| async move {
+        format!(
+            "verified={} unverified={} handshake={}",
+            verified.is_some(),
+            unverified.is_some(),
+            handshake.map_or("none", |Extension(h)| h.name())
+        )
+    };
+    let graph = |key: &str| {
+        WebhookSignatureLayer::new(presets::loopwise(key))
+            .handshake(Handshake::microsoft_graph())
+            .handshakes(HandshakeMode::Handler)
+    };
+    let nested = |outer, inner| {
+        Router::new().route(
+            "/hook",
+            post(marks)
+                .layer::<_, Infallible>(inner)
+                .layer::<_, Infallible>(outer),
+        )
+    };
+    let send = |addr: SocketAddr, path: &str| {
+        let legit = LEGIT.as_bytes();
+        let mut head = h1_head(Some(legit.len()), &signed_pairs(legit), "");
+        let line = format!("POST {path} HTTP/1.1");
+        head.splice(..b"POST /hook HTTP/1.1".len(), line.into_bytes());
+        let request = [head, legit.to_vec()].concat();
+        async move {
+            let (status, body) = exchange(addr, &request).await.unwrap();
+            (status, String::from_utf8(body).unwrap())
+        }
+    };
+    let ok = |marks: &str| (200, marks.to_owned());
+
+    // Outer verifies; inner fails in report-only mode.
+    let addr = support::serve_axum(nested(
+        WebhookSignatureLayer::new(presets::loopwise(KEY)),
+        WebhookSignatureLayer::new(presets::loopwise("other")).report_only(),
+    ))
+    .await;
+    assert_eq!(
+        send(addr, "/hook").await,
+        ok("verified=false unverified=true handshake=none")
+    );
+
+    // Outer verifies; inner takes it for its unsigned handshake.
+    let addr = support::serve_axum(nested(
+        WebhookSignatureLayer::new(presets::loopwise(KEY)),
+        graph("other"),
+    ))
+    .await;
+    assert_eq!(
+        send(addr, "/hook?validationToken=x").await,
+        ok("verified=false unverified=false handshake=microsoft_graph_validation")
+    );
+
+    // Outer (report-only) takes it for its unsigned handshake; inner verifies a delivery.
+    let addr = support::serve_axum(nested(
+        graph("other").report_only(),
+        WebhookSignatureLayer::new(presets::loopwise(KEY)),
+    ))
+    .await;
+    assert_eq!(
+        send(addr, "/hook").await,
+        ok("verified=true unverified=false handshake=none")
+    );
+    assert_eq!(
+        send(addr, "/hook?validationToken=x").await,
+        ok("verified=true unverified=false handshake=none")
+    );
+}
