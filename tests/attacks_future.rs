@@ -903,3 +903,68 @@ async fn an_outer_layers_marker_never_survives_the_inner_verdict() {
         ok("verified=true unverified=false handshake=none")
     );
 }
+
+/// Request-smuggling framings of a captured, correctly signed delivery over HTTP/1.1.
+///
+/// With both `Transfer-Encoding: chunked` and a `Content-Length`, hyper decodes the chunks,
+/// drops the `Content-Length` before the layer sees the head, and closes the connection
+/// after answering (RFC 9112, section 6.1): the layer cannot refuse what it never sees, but
+/// the handler gets exactly the signed bytes once, and a request smuggled behind them on the
+/// same connection is never read. A transfer coding other than `chunked` is refused before
+/// the layer. Nothing is held afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smuggling_framings_of_a_signed_delivery_never_reach_the_handler_twice() {
+    let _serial = SERIAL.lock().await;
+    let budget = BodyBudget::default();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let addr = support::serve_axum(route(
+        WebhookSignatureLayer::new(presets::loopwise(KEY)).body_budget(budget.clone()),
+        &calls,
+    ))
+    .await;
+    let legit = LEGIT.as_bytes();
+    let pairs = signed_pairs(legit);
+    let chunked_body = chunked(legit, 8, "");
+    let smuggled = [h1_head(Some(legit.len()), &pairs, ""), legit.to_vec()].concat();
+    for (i, length) in [5, legit.len(), chunked_body.len()].into_iter().enumerate() {
+        let extra = format!("content-length: {length}\r\n");
+        let request = [
+            h1_head(None, &pairs, &extra),
+            chunked_body.clone(),
+            smuggled.clone(),
+        ]
+        .concat();
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(&request).await.unwrap();
+        let patience = Duration::from_secs(5);
+        let first = read_response(&mut stream, patience).await;
+        assert_eq!(
+            first,
+            Some((200, format!("{} ", legit.len()).into_bytes())),
+            "{length}"
+        );
+        let second = read_response(&mut stream, patience).await;
+        assert_eq!(
+            second, None,
+            "content-length {length}: the connection is closed"
+        );
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            i + 1,
+            "the smuggled one never ran"
+        );
+    }
+    for extra in [
+        "transfer-encoding: identity\r\n",
+        "transfer-encoding: gzip, chunked\r\n",
+    ] {
+        let request = [h1_head(Some(legit.len()), &pairs, extra), legit.to_vec()].concat();
+        let answer = exchange(addr, &request).await;
+        assert!(
+            matches!(answer, None | Some((400 | 501, _))),
+            "{extra}: {answer:?}"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(settle(&budget, 0).await, 0);
+}
