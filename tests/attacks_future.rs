@@ -313,7 +313,7 @@ async fn a_body_that_ends_early_hands_on_only_what_was_verified() {
         1,
         "not polled once it said it ended"
     );
-    let reached = reached.lock().unwrap();
+    let reached = std::mem::take(&mut *reached.lock().unwrap());
     assert_eq!(reached.len(), 1);
     assert_eq!(reached[0].0.as_ref(), LEGIT.as_bytes());
     assert!(reached[0].1, "marked verified");
@@ -338,7 +338,8 @@ async fn trailers_after_the_data_are_read_when_the_body_has_not_ended() {
         usize::MAX,
     );
     let request = request_of(body, &signed_pairs(LEGIT.as_bytes()), Some(LEGIT.len()));
-    let reached: Arc<std::sync::Mutex<Option<(Bytes, Option<HeaderMap>)>>> = Arc::default();
+    type Trailed = Option<(Bytes, Option<HeaderMap>)>;
+    let reached: Arc<std::sync::Mutex<Trailed>> = Arc::default();
     let seen = Arc::clone(&reached);
     let inner = tower::service_fn(move |request: Request<BufferedBody>| {
         let seen = Arc::clone(&seen);
