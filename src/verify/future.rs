@@ -24,7 +24,7 @@ use super::{
     verdicts::Verdicts,
 };
 #[cfg(feature = "json")]
-use crate::handshake::{Answer, Handshake, HandshakeMode};
+use crate::handshake::{Answer, Handshake, HandshakeMode, HandshakeRequest};
 use crate::{
     body::{Buffer, BufferedBody, ResponseBody},
     keys::{ResolvedKeys, Start},
@@ -647,14 +647,18 @@ impl<S, V: Verifier> Reading<S, V> {
                 metrics::verified(&self.verdicts.scheme, body.bytes().len(), self.started);
                 // Marked in place: the head is moved once, into the request handed on.
                 let extensions = &mut self.parts_mut().extensions;
-                if let Some(request) = handshake_request {
-                    extensions.insert(request);
-                }
                 // This layer's verdict is the one the inner service sees: not a report-only
-                // failure of a layer further out. (A request with no extension, as a bare
-                // hyper request has, has none to remove: not even looked for.)
+                // failure of a layer further out, nor its handshake marker (a genuine
+                // delivery replayed with that handshake's query would pass as a verified
+                // handshake, which the inbox neither stores nor deduplicates). A request
+                // with no extension, as a bare hyper request has, has none to remove.
                 if !extensions.is_empty() {
                     extensions.remove::<Unverified>();
+                    #[cfg(feature = "json")]
+                    extensions.remove::<HandshakeRequest>();
+                }
+                if let Some(request) = handshake_request {
+                    extensions.insert(request);
                 }
                 extensions.insert(verified);
                 self.call(calling, body)
@@ -666,6 +670,8 @@ impl<S, V: Verifier> Reading<S, V> {
                 // `Webhook<T>` and `Extension<Verified>` would take it for this layer's.
                 let extensions = &mut self.parts_mut().extensions;
                 extensions.remove::<Verified>();
+                #[cfg(feature = "json")]
+                extensions.remove::<HandshakeRequest>();
                 extensions.insert(Unverified::from(&rejection));
                 self.call(calling, body)
             }
@@ -729,6 +735,45 @@ mod tests {
             .unwrap()
             .to_bytes();
         assert_eq!(body.as_ref(), b"(false, true)");
+    }
+
+    /// A layer further out that took the request for its handshake leaves a marker the inbox
+    /// trusts; this layer's verdict, verified or reported, replaces it.
+    #[cfg(feature = "json")]
+    #[tokio::test]
+    async fn this_layers_verdict_removes_an_outer_handshake_marker() {
+        use crate::handshake::HandshakeRequest;
+
+        for report_only in [false, true] {
+            let inner = service_fn(|request: Request<BufferedBody>| async move {
+                let marked = request.extensions().get::<HandshakeRequest>().is_some();
+                Ok::<_, Infallible>(Response::new(format!("{marked}")))
+            });
+            let scheme = presets::loopwise("secret");
+            let signature = scheme.sign(b"{}");
+            let mut layer = WebhookSignatureLayer::new(scheme);
+            if report_only {
+                layer = layer.report_only();
+            }
+            let mut request = Request::post("/")
+                .header(
+                    "loopwise-webhook-signature",
+                    if report_only { "00" } else { &signature },
+                )
+                .body(String::from("{}"))
+                .unwrap();
+            request.extensions_mut().insert(HandshakeRequest::for_tests(
+                "microsoft_graph_validation",
+                false,
+            ));
+            let response = layer.layer(inner).oneshot(request).await.unwrap();
+            assert_eq!(response.status(), 200);
+            let body = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            assert_eq!(body.as_ref(), b"false", "report_only: {report_only}");
+        }
     }
 }
 
