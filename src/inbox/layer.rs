@@ -256,11 +256,13 @@ impl InboxLayer {
     /// The largest body the inbox reads back when a router wrapped the signature layer's
     /// body in its own type (two axum `route_layer` calls; one `route_layer` of a
     /// `ServiceBuilder` holding both layers avoids the copy): 2 MiB unless set, as the
-    /// signature layer's [`max_body_size`](crate::WebhookSignatureLayer::max_body_size).
-    /// Keep it at least that: a larger verified body is answered 413 and not stored.
+    /// signature layer's [`max_body_size`](crate::WebhookSignatureLayer::max_body_size), and
+    /// at most 1 GiB as that is. Keep it at least that: a larger verified body is answered
+    /// 413 and not stored.
     #[must_use]
     pub fn max_body_size(mut self, limit: usize) -> Self {
-        Arc::make_mut(&mut self.config).max_body_size = limit;
+        Arc::make_mut(&mut self.config).max_body_size =
+            limit.min(crate::verify::LARGEST_MAX_BODY_SIZE);
         self
     }
 
@@ -811,6 +813,13 @@ mod tests {
         assert_eq!(layer.config.timeout, Duration::from_millis(10));
         let layer = InboxLayer::new(store).append_timeout(Duration::from_secs(3600));
         assert_eq!(layer.config.timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_body_size_limit_is_clamped_as_the_signature_layers_is() {
+        let store: Arc<dyn InboxStore> = Arc::new(super::super::tests::Recording::failing());
+        let layer = InboxLayer::new(store).max_body_size(usize::MAX);
+        assert_eq!(layer.config.max_body_size, 1 << 30);
     }
 
     #[test]

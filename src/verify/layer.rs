@@ -20,6 +20,10 @@ use crate::{allowlist::IpAllowlist, peer::PeerSource, rejection::Rejection, sche
 /// The body size limit when none is set: 2 MiB, the same as axum's default.
 pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
 
+/// The largest body size limit that can be set: 1 GiB. Every body is held in memory whole
+/// while it is verified; no sender sends webhooks anywhere near this.
+pub(crate) const LARGEST_MAX_BODY_SIZE: usize = 1 << 30;
+
 /// A [`Layer`] that verifies webhook signatures before the inner service sees the request.
 ///
 /// For each request, in this order, the layer:
@@ -132,7 +136,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     }
 
     /// The largest body accepted, in bytes; larger ones get `413`. Default:
-    /// [`DEFAULT_MAX_BODY_SIZE`] (2 MiB).
+    /// [`DEFAULT_MAX_BODY_SIZE`] (2 MiB); at most 1 GiB (a larger limit is taken as 1 GiB).
     ///
     /// The whole body is held in memory while it is verified, so this bounds the memory one
     /// request can take.
@@ -144,7 +148,7 @@ impl<Sch: Scheme> WebhookSignatureLayer<Sch> {
     /// ```
     #[must_use]
     pub fn max_body_size(mut self, limit: usize) -> Self {
-        self.config.max_body_size = limit;
+        self.config.max_body_size = limit.min(LARGEST_MAX_BODY_SIZE);
         self
     }
 
@@ -423,5 +427,24 @@ impl<Sch: fmt::Debug> fmt::Debug for Config<Sch> {
             .field("report_only", &self.verdicts.report_only)
             .field("keep_trailers", &self.keep_trailers)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presets;
+
+    #[test]
+    fn the_body_size_limit_is_clamped() {
+        let layer = WebhookSignatureLayer::new(presets::loopwise("secret"));
+        assert_eq!(layer.config.max_body_size, DEFAULT_MAX_BODY_SIZE);
+        let layer = layer.max_body_size(usize::MAX);
+        assert_eq!(layer.config.max_body_size, 1 << 30);
+        let layer = layer.max_body_size(0);
+        assert_eq!(
+            layer.config.max_body_size, 0,
+            "no body at all is a limit one may want"
+        );
     }
 }

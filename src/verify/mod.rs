@@ -12,6 +12,8 @@ mod layer;
 mod service;
 mod verdicts;
 
+#[cfg(feature = "inbox")]
+pub(crate) use self::layer::LARGEST_MAX_BODY_SIZE;
 pub use self::{
     budget::{BodyBudget, Reservation, DEFAULT_BODY_BUDGET, SMALL_BODY},
     deadline::DEFAULT_BODY_TIMEOUT,
