@@ -184,7 +184,7 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
 }
 
 impl<F, S, B, V> ResponseFuture<F, S, B, V> {
-    pub(crate) fn rejected(body: B, response: Response<Bytes>) -> Self {
+    fn rejected(body: B, response: Response<Bytes>) -> Self {
         Self {
             body,
             calling: None,
@@ -195,7 +195,7 @@ impl<F, S, B, V> ResponseFuture<F, S, B, V> {
 
     /// A handshake answered by the layer.
     #[cfg(feature = "json")]
-    pub(crate) fn answer(body: B, answer: Answer) -> Self {
+    fn answer(body: B, answer: Answer) -> Self {
         Self {
             body,
             calling: None,
@@ -298,21 +298,21 @@ pub(crate) struct Length {
 
 /// A request's verifier: as the scheme started it (made, or its keys being looked up), then
 /// fed the body.
-pub(crate) struct Verifying<V> {
+struct Verifying<V> {
     /// The verifier, or the policy failure that report-only mode lets through to be reported
     /// once the body is read; `Start::Ready(Err(_))` too once the verdict is taken. Held as
     /// the scheme returned it, so it is not moved from one wrapper to another.
-    pub(crate) start: Start<V>,
+    start: Start<V>,
     /// What makes the verifier once looked-up keys arrive: the scheme.
-    pub(crate) resume: Option<Arc<dyn Resume<V>>>,
+    resume: Option<Arc<dyn Resume<V>>>,
     /// A sender's unsigned handshake, read, not verified: passed to the handler, or answered.
     #[cfg(feature = "json")]
-    pub(crate) handshake: Option<Handshake>,
+    handshake: Option<Handshake>,
 }
 
 impl<V> Verifying<V> {
     /// No verifier: the request was refused before its body, in report-only mode.
-    pub(crate) fn refused(rejection: Rejection) -> Self {
+    fn refused(rejection: Rejection) -> Self {
         Self {
             start: Start::Ready(Err(rejection)),
             resume: None,
@@ -344,7 +344,7 @@ impl<V> Verifying<V> {
 
 /// Makes the verifier once the keys are found: [`Scheme::verifier_with`], without naming the
 /// scheme's type in the future's.
-pub(crate) trait Resume<V>: Send + Sync {
+trait Resume<V>: Send + Sync {
     fn resume(&self, request: &Parts, keys: &ResolvedKeys) -> Result<V, Rejection>;
 }
 
@@ -355,7 +355,7 @@ impl<Sch: Scheme> Resume<Sch::Verifier> for Sch {
 }
 
 /// Everything a request carries while its body is read and verified.
-pub(crate) struct Reading<S, V> {
+struct Reading<S, V> {
     /// The request's head, until it is handed on.
     parts: Option<Parts>,
     verifier: Verifying<V>,
