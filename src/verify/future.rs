@@ -97,45 +97,44 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
         let verdicts = &config.verdicts;
         // Read again for a rejection's event only: most requests never need it.
         let peer = |parts: &Parts| verdicts.peer(parts);
-        let verifying = match check_allowlist(config, &parts) {
+        // Each piece of the verifier is its own local, put together only in the future: a
+        // value built in one place and moved to another is copied, and the verifier is
+        // hundreds of bytes.
+        #[cfg(feature = "json")]
+        let mut handshake = None;
+        let mut by_scheme = false;
+        let start = match check_allowlist(config, &parts) {
             Err(rejection) if verdicts.answers_before_body(&rejection) => {
                 return Self::rejected(body, verdicts.reject(&rejection, peer(&parts), None));
             }
-            Err(rejection) => Verifying::refused(rejection),
+            Err(rejection) => Start::Ready(Err(rejection)),
             Ok(()) => 'start: {
                 // After the allowlist: a sender's handshake comes from its addresses too.
                 #[cfg(feature = "json")]
-                if let Some(handshake) = verdicts.unsigned_handshake(&parts) {
-                    if verdicts.handshake_mode == HandshakeMode::Answer && !handshake.reads_body() {
-                        verdicts.answered(handshake, peer(&parts), None);
-                        return Self::answer(body, handshake.answer_unsigned(&parts, &[]));
+                if let Some(unsigned) = verdicts.unsigned_handshake(&parts) {
+                    if verdicts.handshake_mode == HandshakeMode::Answer && !unsigned.reads_body() {
+                        verdicts.answered(unsigned, peer(&parts), None);
+                        return Self::answer(body, unsigned.answer_unsigned(&parts, &[]));
                     }
-                    let mut verifying = Verifying::refused(Rejection::MissingSignature);
-                    verifying.handshake = Some(handshake.clone());
-                    break 'start verifying;
+                    handshake = Some(unsigned.clone());
+                    break 'start Start::Ready(Err(Rejection::MissingSignature));
                 }
-                let start = config.scheme.start(&parts);
-                let resume = match &start {
-                    Start::Ready(Err(rejection)) if verdicts.answers_before_body(rejection) => {
-                        return Self::rejected(
-                            body,
-                            verdicts.reject(rejection, peer(&parts), None),
-                        );
-                    }
-                    Start::Ready(_) => None,
-                    Start::Resolving(_) => Some(Arc::clone(&config.scheme) as Arc<dyn Resume<V>>),
-                };
-                Verifying {
-                    start,
-                    resume,
-                    #[cfg(feature = "json")]
-                    handshake: None,
-                }
+                by_scheme = true;
+                config.scheme.start(&parts)
             }
+        };
+        let resume = match &start {
+            Start::Ready(Err(rejection))
+                if by_scheme && verdicts.answers_before_body(rejection) =>
+            {
+                return Self::rejected(body, verdicts.reject(rejection, peer(&parts), None));
+            }
+            Start::Ready(_) => None,
+            Start::Resolving(_) => Some(Arc::clone(&config.scheme) as Arc<dyn Resume<V>>),
         };
         // Anyone can send an unsigned handshake: its body is held to a few KiB.
         #[cfg(feature = "json")]
-        let limit = match &verifying.handshake {
+        let limit = match &handshake {
             Some(_) => crate::handshake::MAX_HANDSHAKE_BODY.min(config.max_body_size),
             None => config.max_body_size,
         };
@@ -158,21 +157,30 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
         // and leave a clone, so back-pressure holds.
         let clone = ready.clone();
         let inner = std::mem::replace(ready, clone);
+        let buffer = Buffer::new(length.expected.unwrap_or(length.limit));
+        let deadline = BodyDeadline::new(config.body_timeout);
+        let started = metrics::Started::now();
+        let verdicts = Arc::clone(verdicts);
         Self {
             body,
             calling: None,
             step: Step::Reading,
             reading: Some(Reading {
                 parts: Some(parts),
-                verifier: verifying,
+                verifier: Verifying {
+                    start,
+                    resume,
+                    #[cfg(feature = "json")]
+                    handshake,
+                },
                 inner,
                 received: 0,
-                buffer: Buffer::new(length.expected.unwrap_or(length.limit)),
+                buffer,
                 length,
                 share,
-                deadline: BodyDeadline::new(config.body_timeout),
-                started: metrics::Started::now(),
-                verdicts: Arc::clone(verdicts),
+                deadline,
+                started,
+                verdicts,
                 found_under: None,
                 keep_trailers: config.keep_trailers,
                 decoy: false,
@@ -311,16 +319,6 @@ struct Verifying<V> {
 }
 
 impl<V> Verifying<V> {
-    /// No verifier: the request was refused before its body, in report-only mode.
-    fn refused(rejection: Rejection) -> Self {
-        Self {
-            start: Start::Ready(Err(rejection)),
-            resume: None,
-            #[cfg(feature = "json")]
-            handshake: None,
-        }
-    }
-
     /// The verifier, if it was made.
     fn ready(&mut self) -> Option<&mut V> {
         match &mut self.start {
