@@ -327,16 +327,13 @@ impl<V> Verifying<V> {
         }
     }
 
-    /// Takes the verifier (or what stands for it) to reach the verdict.
-    fn take(&mut self) -> Result<V, Rejection> {
-        match std::mem::replace(
+    /// Takes the verifier (or what stands for it) to reach the verdict: as it is held, so
+    /// the verifier is moved once, into `finish_later`.
+    fn take(&mut self) -> Start<V> {
+        std::mem::replace(
             &mut self.start,
             Start::Ready(Err(Rejection::KeySourceUnavailable)),
-        ) {
-            Start::Ready(verifier) => verifier,
-            // Not reached: the body is read only once the keys are in.
-            Start::Resolving(_) => Err(Rejection::KeySourceUnavailable),
-        }
+        )
     }
 }
 
@@ -574,13 +571,15 @@ impl<S, V: Verifier> Reading<S, V> {
             return self.call(calling, body);
         }
         let verdict = match self.verifier.take() {
-            Ok(verifier) if self.decoy => {
+            Start::Ready(Ok(verifier)) if self.decoy => {
                 // The work is done (the verifier was fed the body) and the verdict dropped.
                 drop(verifier.finish_later(body.bytes()));
                 Finish::Ready(Err(Rejection::UnknownKey))
             }
-            Ok(verifier) => verifier.finish_later(body.bytes()),
-            Err(rejection) => Finish::Ready(Err(rejection)),
+            Start::Ready(Ok(verifier)) => verifier.finish_later(body.bytes()),
+            Start::Ready(Err(rejection)) => Finish::Ready(Err(rejection)),
+            // Not reached: the body is read only once the keys are in.
+            Start::Resolving(_) => Finish::Ready(Err(Rejection::KeySourceUnavailable)),
         };
         self.key_id = key_id;
         match verdict {
