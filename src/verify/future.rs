@@ -693,6 +693,9 @@ impl<S, V: Verifier> Reading<S, V> {
     where
         S: Service<Request<BufferedBody>, Future = F>,
     {
+        // Emptied first (it is empty: this is the one call), so nothing is dropped between
+        // taking the head and writing the inner future: the head is moved once, into it.
+        calling.set(None);
         let Some(parts) = self.parts.take() else {
             polled_after_completion()
         };
