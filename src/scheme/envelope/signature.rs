@@ -737,6 +737,33 @@ impl Claimed {
     }
 }
 
+/// What [`SignatureScheme::verifier_from`] makes: the verifier or the rejection, as
+/// [`Scheme::verifier`] returns them or as [`Scheme::start`] does.
+trait Made<V> {
+    fn made(verifier: V) -> Self;
+    fn refused(rejection: Rejection) -> Self;
+}
+
+impl<V> Made<V> for Result<V, Rejection> {
+    fn made(verifier: V) -> Self {
+        Ok(verifier)
+    }
+
+    fn refused(rejection: Rejection) -> Self {
+        Err(rejection)
+    }
+}
+
+impl<V> Made<V> for Start<V> {
+    fn made(verifier: V) -> Self {
+        Start::Ready(Ok(verifier))
+    }
+
+    fn refused(rejection: Rejection) -> Self {
+        Start::Ready(Err(rejection))
+    }
+}
+
 /// What the request head says, checked before any key is needed: the claimed signatures,
 /// and the signed timestamp (within the tolerance) and id.
 struct Head<'a> {
@@ -839,14 +866,18 @@ impl<A: Algorithm> SignatureScheme<A> {
         Ok(())
     }
 
-    /// The verifier of a checked head under `keys`, fed the signed prefix.
-    fn verifier_from(
+    /// The verifier of a checked head under `keys`, fed the signed prefix, as `O`: built
+    /// where the caller returns it (the verifier is hundreds of bytes, copied on each move).
+    fn verifier_from<O: Made<SignatureVerifier<A>>>(
         &self,
         head: Head<'_>,
         keys: &A,
         key_id: Option<Arc<str>>,
-    ) -> Result<SignatureVerifier<A>, Rejection> {
-        let mut state = head.claimed.start(keys)?;
+    ) -> O {
+        let mut state = match head.claimed.start(keys) {
+            Ok(state) => state,
+            Err(rejection) => return O::refused(rejection),
+        };
         let (timestamp, id) = (
             head.timestamp.unwrap_or_default(),
             head.id.map(HeaderValue::as_bytes).unwrap_or_default(),
@@ -878,28 +909,34 @@ impl<A: Algorithm> SignatureScheme<A> {
             tolerance: self.tolerance.duration(),
             clock: Arc::clone(&self.clock),
         });
-        Ok(SignatureVerifier {
+        #[cfg(feature = "json")]
+        let answer = self
+            .handshake
+            .as_ref()
+            .filter(|handshake| handshake.is_keyed())
+            .map(|handshake| {
+                Box::new(KeyedAnswer {
+                    keys: keys.clone(),
+                    handshake: handshake.clone(),
+                })
+            });
+        let (message_id, name) = (head.id.cloned(), self.name.clone());
+        let low_bytes = self.low_bytes.then(LowBytes::default);
+        // Every field made above, none in the literal: a call between the state and the
+        // literal would keep LLVM from building the state in place.
+        O::made(SignatureVerifier {
             state,
             suffix,
-            message_id: head.id.cloned(),
+            message_id,
             event,
-            name: self.name.clone(),
+            name,
             key_id,
             body_timestamp,
             json_object_body: self.json_object_body,
-            low_bytes: self.low_bytes.then(LowBytes::default),
+            low_bytes,
             scopes,
             #[cfg(feature = "json")]
-            answer: self
-                .handshake
-                .as_ref()
-                .filter(|handshake| handshake.is_keyed())
-                .map(|handshake| {
-                    Box::new(KeyedAnswer {
-                        keys: keys.clone(),
-                        handshake: handshake.clone(),
-                    })
-                }),
+            answer,
         })
     }
 }
@@ -932,7 +969,7 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
             Err(rejection) => return Start::Ready(Err(rejection)),
         };
         self.keys
-            .start(request, |keys, id| self.verifier_from(head, keys, id))
+            .start_with(request, |keys, id| self.verifier_from(head, keys, id))
     }
 
     fn verifier_with(
