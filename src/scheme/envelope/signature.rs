@@ -724,13 +724,16 @@ impl Claimed {
     }
 
     /// Starts `keys` checking these signatures (at least one).
-    fn start<A: Algorithm>(self, keys: &A) -> Result<A::State, Rejection> {
-        match self.first {
+    /// Taken from where they lie: the head is not moved to start (it is bigger than `memcpy`
+    /// is written inline for).
+    fn start<A: Algorithm>(&mut self, keys: &A) -> Result<A::State, Rejection> {
+        let distinct = self.distinct();
+        match self.first.take() {
             Some(first) if self.more.is_empty() => keys.start_one(first),
             first => {
-                let mut all = Vec::with_capacity(self.distinct());
+                let mut all = Vec::with_capacity(distinct);
                 all.extend(first);
-                all.extend(self.more);
+                all.append(&mut self.more);
                 keys.start(all)
             }
         }
@@ -870,7 +873,7 @@ impl<A: Algorithm> SignatureScheme<A> {
     /// where the caller returns it (the verifier is hundreds of bytes, copied on each move).
     fn verifier_from<O: Made<SignatureVerifier<A>>>(
         &self,
-        head: Head<'_>,
+        head: &mut Head<'_>,
         keys: &A,
         key_id: Option<Arc<str>>,
     ) -> O {
@@ -957,15 +960,17 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
     /// none without a lookup, and answers [`Rejection::KeySourceUnavailable`]; the layer
     /// calls [`start`](Scheme::start) instead.
     fn verifier(&self, request: &Parts) -> Result<SignatureVerifier<A>, Rejection> {
-        let head = self.head(request)?;
+        let mut head = self.head(request)?;
         let keys = self.keys.fixed().ok_or(Rejection::KeySourceUnavailable)?;
-        self.verifier_from(head, keys, None)
+        self.verifier_from(&mut head, keys, None)
     }
 
     fn start(&self, request: &Parts) -> Start<SignatureVerifier<A>> {
         // The head first: a request without a well-formed, fresh signature costs no lookup.
-        let head = match self.head(request) {
-            Ok(head) => head,
+        // Borrowed where `head` returned it, not moved out of the `Result`.
+        let mut checked = self.head(request);
+        let head = match checked {
+            Ok(ref mut head) => head,
             Err(rejection) => return Start::Ready(Err(rejection)),
         };
         self.keys
@@ -978,7 +983,8 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
         keys: &ResolvedKeys,
     ) -> Result<SignatureVerifier<A>, Rejection> {
         let set = keys.get::<A>().ok_or(Rejection::KeySourceUnavailable)?;
-        self.verifier_from(self.head(request)?, set, Some(Arc::clone(keys.shared_id())))
+        let mut head = self.head(request)?;
+        self.verifier_from(&mut head, set, Some(Arc::clone(keys.shared_id())))
     }
 }
 
