@@ -877,8 +877,10 @@ impl<A: Algorithm> SignatureScheme<A> {
         keys: &A,
         key_id: Option<Arc<str>>,
     ) -> O {
-        let mut state = match head.claimed.start(keys) {
-            Ok(state) => state,
+        // Fed where it lies, and moved once, into the verifier.
+        let mut started = head.claimed.start(keys);
+        let state = match started {
+            Ok(ref mut state) => state,
             Err(rejection) => return O::refused(rejection),
         };
         let (timestamp, id) = (
@@ -886,7 +888,7 @@ impl<A: Algorithm> SignatureScheme<A> {
             head.id.map(HeaderValue::as_bytes).unwrap_or_default(),
         );
         for piece in self.payload.pieces() {
-            A::update(&mut state, piece.bytes(timestamp, id));
+            A::update(state, piece.bytes(timestamp, id));
         }
         let mut suffix = Vec::new();
         for piece in self.payload.suffix() {
@@ -927,6 +929,11 @@ impl<A: Algorithm> SignatureScheme<A> {
         let low_bytes = self.low_bytes.then(LowBytes::default);
         // Every field made above, none in the literal: a call between the state and the
         // literal would keep LLVM from building the state in place.
+        // `started` is `Ok` here: its `Err` was returned above.
+        let state = match started {
+            Ok(state) => state,
+            Err(rejection) => return O::refused(rejection),
+        };
         O::made(SignatureVerifier {
             state,
             suffix,
