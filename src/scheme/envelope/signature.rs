@@ -17,7 +17,7 @@ use crate::scheme::{
     envelope::payload::{Piece, SignedPayload},
     envelope::timestamp::{TimestampFormat, Tolerance},
     event_id::{header_id, BodyFields, EventIdSource},
-    verified::Event,
+    verified::{Event, KeyMarks},
     DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::{
@@ -1083,7 +1083,15 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
             let message = answer.handshake.keyed_message(body)?;
             A::mac_under(&answer.keys, index, message.as_bytes())
         });
-        let mut verified = match self.message_id {
+        let marks = KeyMarks {
+            scopes: self.scopes,
+            #[cfg(feature = "json")]
+            answer_mac: answer_mac.map(Box::new),
+            #[cfg(not(feature = "json"))]
+            answer_mac: None,
+        };
+        // Each marker made where it is returned: `Verified` is a few hundred bytes.
+        match self.message_id {
             // The signed message id, scoped to the tenant (a tenant may sign any id); and,
             // with keys resolved per request, the signature, which only this tenant's key
             // makes, unscoped: a source that finds the tenant's keys under another spelling
@@ -1091,28 +1099,28 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
             Some(id) if self.key_id.is_some() => {
                 let signature_name =
                     DeliveryId::derive(&format!("{}#signature", self.name), signature.as_slice());
-                Verified::with_message_id(index, self.key_id, self.name, id)
-                    .also_named(signature_name)
+                Ok(
+                    Verified::with_message_id(index, self.key_id, self.name, id, marks)
+                        .also_named(signature_name),
+                )
             }
-            Some(id) => Verified::with_message_id(index, self.key_id, self.name, id),
-            None => Verified::signed(
+            Some(id) => Ok(Verified::with_message_id(
+                index,
+                self.key_id,
+                self.name,
+                id,
+                marks,
+            )),
+            None => Ok(Verified::signed(
                 index,
                 self.key_id,
                 self.name,
                 signature,
                 under_other_keys,
                 self.event,
-            ),
-        };
-        // Set in place: `Verified` is a few hundred bytes, and most requests have neither.
-        if self.scopes.is_some() {
-            verified.set_scopes(self.scopes);
+                marks,
+            )),
         }
-        #[cfg(feature = "json")]
-        if let Some(mac) = answer_mac {
-            verified.set_answer_mac(mac);
-        }
-        Ok(verified)
     }
 }
 
