@@ -167,12 +167,10 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
             step: Step::Reading,
             reading: Some(Reading {
                 parts: Some(parts),
-                verifier: Verifying {
-                    start,
-                    resume,
-                    #[cfg(feature = "json")]
-                    handshake,
-                },
+                verifier: start,
+                resume,
+                #[cfg(feature = "json")]
+                handshake,
                 inner,
                 received: 0,
                 buffer,
@@ -304,39 +302,6 @@ pub(crate) struct Length {
     pub(crate) expected: Option<usize>,
 }
 
-/// A request's verifier: as the scheme started it (made, or its keys being looked up), then
-/// fed the body.
-struct Verifying<V> {
-    /// The verifier, or the policy failure that report-only mode lets through to be reported
-    /// once the body is read; `Start::Ready(Err(_))` too once the verdict is taken. Held as
-    /// the scheme returned it, so it is not moved from one wrapper to another.
-    start: Start<V>,
-    /// What makes the verifier once looked-up keys arrive: the scheme.
-    resume: Option<Arc<dyn Resume<V>>>,
-    /// A sender's unsigned handshake, read, not verified: passed to the handler, or answered.
-    #[cfg(feature = "json")]
-    handshake: Option<Handshake>,
-}
-
-impl<V> Verifying<V> {
-    /// The verifier, if it was made.
-    fn ready(&mut self) -> Option<&mut V> {
-        match &mut self.start {
-            Start::Ready(Ok(verifier)) => Some(verifier),
-            _ => None,
-        }
-    }
-
-    /// Takes the verifier (or what stands for it) to reach the verdict: as it is held, so
-    /// the verifier is moved once, into `finish_later`.
-    fn take(&mut self) -> Start<V> {
-        std::mem::replace(
-            &mut self.start,
-            Start::Ready(Err(Rejection::KeySourceUnavailable)),
-        )
-    }
-}
-
 /// Makes the verifier once the keys are found: [`Scheme::verifier_with`], without naming the
 /// scheme's type in the future's.
 trait Resume<V>: Send + Sync {
@@ -353,7 +318,17 @@ impl<Sch: Scheme> Resume<Sch::Verifier> for Sch {
 struct Reading<S, V> {
     /// The request's head, until it is handed on.
     parts: Option<Parts>,
-    verifier: Verifying<V>,
+    /// The verifier as the scheme started it (made, or its keys being looked up), then fed
+    /// the body; or the policy failure that report-only mode lets through to be reported
+    /// once the body is read; `Start::Ready(Err(_))` too once the verdict is taken. Held as
+    /// the scheme returned it, and here rather than in a struct of its own, so it is moved
+    /// once, into the future.
+    verifier: Start<V>,
+    /// What makes the verifier once looked-up keys arrive: the scheme.
+    resume: Option<Arc<dyn Resume<V>>>,
+    /// A sender's unsigned handshake, read, not verified: passed to the handler, or answered.
+    #[cfg(feature = "json")]
+    handshake: Option<Handshake>,
     inner: S,
     length: Length,
     received: usize,
@@ -404,7 +379,7 @@ impl<S, V: Verifier> Reading<S, V> {
 
     /// The tenant whose keys were found, once they were, for the rejection's event.
     fn key_id(&self) -> Option<Arc<str>> {
-        match &self.verifier.start {
+        match &self.verifier {
             // Decoy keys are another tenant's: never named.
             _ if self.decoy => None,
             Start::Ready(Ok(verifier)) => verifier.key_id().or_else(|| self.found_under.clone()),
@@ -423,7 +398,7 @@ impl<S, V: Verifier> Reading<S, V> {
         B: Body,
         B::Error: Into<BoxError>,
     {
-        if let Start::Resolving(lookup) = &mut self.verifier.start {
+        if let Start::Resolving(lookup) = &mut self.verifier {
             let found = ready!(lookup.as_mut().poll(cx));
             self.decoy = matches!(&found, Ok(keys) if keys.is_decoy());
             if let Ok(keys) = &found {
@@ -435,7 +410,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 Some(parts) => parts,
                 None => polled_after_completion(),
             };
-            let mut verifier = found.and_then(|keys| match &self.verifier.resume {
+            let mut verifier = found.and_then(|keys| match &self.resume {
                 Some(scheme) => scheme.resume(parts, &keys),
                 None => Err(Rejection::KeySourceUnavailable),
             });
@@ -456,7 +431,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 Err(rejection) if self.verdicts.answers_before_body(&rejection) => {
                     return Poll::Ready(Err(rejection));
                 }
-                verifier => self.verifier.start = Start::Ready(verifier),
+                verifier => self.verifier = Start::Ready(verifier),
             }
         }
         for _ in 0..FRAMES_PER_POLL {
@@ -503,7 +478,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 if len > 0 {
                     // Zero-copy when the frame's data is already `Bytes`.
                     let chunk = data.copy_to_bytes(len);
-                    if let Some(verifier) = self.verifier.ready() {
+                    if let Start::Ready(Ok(verifier)) = &mut self.verifier {
                         verifier.update(&chunk);
                     }
                     // The budget is charged for the memory the buffer holds, not the bytes
@@ -554,7 +529,7 @@ impl<S, V: Verifier> Reading<S, V> {
         let key_id = self.key_id();
         let body = self.buffer.take_body();
         #[cfg(feature = "json")]
-        if let Some(handshake) = self.verifier.handshake.take() {
+        if let Some(handshake) = self.handshake.take() {
             // A body that is not the handshake's (Notion's is one exact shape): refused, or
             // reported, as any unsigned request, in every mode.
             if !handshake.body_matches(body.bytes()) {
@@ -570,7 +545,12 @@ impl<S, V: Verifier> Reading<S, V> {
             extensions.insert(handshake.request(false));
             return self.call(calling, body);
         }
-        let verdict = match self.verifier.take() {
+        // Taken as it is held, so the verifier is moved once, into `finish_later`.
+        let taken = std::mem::replace(
+            &mut self.verifier,
+            Start::Ready(Err(Rejection::KeySourceUnavailable)),
+        );
+        let verdict = match taken {
             Start::Ready(Ok(verifier)) if self.decoy => {
                 // The work is done (the verifier was fed the body) and the verdict dropped.
                 drop(verifier.finish_later(body.bytes()));
