@@ -183,19 +183,29 @@ impl<K: KeySet> KeySlot<K> {
     /// Starts on `request`, whose head the scheme has checked: at once with the fixed keys
     /// or cached ones (`verifier` makes the verifier from them and the name they were found
     /// under), or with the lookup to wait for.
-    #[cfg_attr(not(feature = "keys"), expect(unused_variables))]
     pub(crate) fn start<V>(
         &self,
         request: &http::request::Parts,
         verifier: impl FnOnce(&K, Option<Arc<str>>) -> Result<V, Rejection>,
     ) -> Start<V> {
+        self.start_with(request, |keys, id| Start::Ready(verifier(keys, id)))
+    }
+
+    /// As [`start`](Self::start), with `verifier` making the `Start` itself: returned as it
+    /// is, the verifier is built where the caller keeps it rather than moved out of a
+    /// `Result` into a `Start`.
+    #[cfg_attr(not(feature = "keys"), expect(unused_variables))]
+    pub(crate) fn start_with<V>(
+        &self,
+        request: &http::request::Parts,
+        verifier: impl FnOnce(&K, Option<Arc<str>>) -> Start<V>,
+    ) -> Start<V> {
         match self {
-            Self::Fixed(keys) => Start::Ready(verifier(keys, None)),
+            Self::Fixed(keys) => verifier(keys, None),
             #[cfg(feature = "keys")]
             Self::Resolved(resolver) => match resolver::Resolver::resolve(resolver, request) {
-                Resolution::Ready(found) => {
-                    Start::Ready(found.and_then(|(keys, id)| verifier(&keys, Some(id))))
-                }
+                Resolution::Ready(Ok((keys, id))) => verifier(&keys, Some(id)),
+                Resolution::Ready(Err(rejection)) => Start::Ready(Err(rejection)),
                 Resolution::Pending(lookup) => Start::Resolving(lookup),
             },
         }

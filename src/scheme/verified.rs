@@ -48,6 +48,16 @@ pub struct Verified {
     scheme: Option<Arc<str>>,
 }
 
+/// What a signature verifier adds to the marker it makes, given to its constructor so the
+/// marker is built in one step (it is a few hundred bytes, copied on each move).
+#[derive(Default)]
+pub(crate) struct KeyMarks {
+    /// The scope tags of the keys that verified it (see `Verified::delivery_ids`).
+    pub(crate) scopes: Option<Arc<[Tag]>>,
+    /// A handshake's message MACed under the key that verified it.
+    pub(crate) answer_mac: Option<Box<Tag>>,
+}
+
 /// What names a verified request's delivery, kept as it came so the digest is computed only
 /// if something asks for it (a replay guard), not on every request.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -186,6 +196,7 @@ impl Verified {
         signature: Tag,
         more_names: Vec<Tag>,
         event: Option<Event>,
+        marks: KeyMarks,
     ) -> Self {
         Self {
             key_index: index,
@@ -198,8 +209,8 @@ impl Verified {
                 event,
             }),
             also: None,
-            answer_mac: None,
-            scopes: None,
+            answer_mac: marks.answer_mac,
+            scopes: marks.scopes,
             #[cfg(any(feature = "metrics", feature = "inbox"))]
             scheme: None,
         }
@@ -213,14 +224,15 @@ impl Verified {
         key_id: Option<Arc<str>>,
         namespace: Cow<'static, str>,
         id: HeaderValue,
+        marks: KeyMarks,
     ) -> Self {
         Self {
             key_index: index,
             key_id,
             delivery: Some(Delivery::Message { namespace, id }),
             also: None,
-            answer_mac: None,
-            scopes: None,
+            answer_mac: marks.answer_mac,
+            scopes: marks.scopes,
             #[cfg(any(feature = "metrics", feature = "inbox"))]
             scheme: None,
         }
@@ -264,22 +276,11 @@ impl Verified {
         self
     }
 
-    /// Records a handshake's message MACed under the key that verified it.
-    #[cfg(feature = "json")]
-    pub(crate) fn set_answer_mac(&mut self, mac: Tag) {
-        self.answer_mac = Some(Box::new(mac));
-    }
-
     /// A handshake's message MACed under the key that verified the request, where the
     /// scheme's handshake asks for one (Zoom's `encryptedToken`).
     #[cfg(feature = "json")]
     pub(crate) fn answer_mac(&self) -> Option<&[u8]> {
         self.answer_mac.as_deref().map(Tag::as_slice)
-    }
-
-    /// Records the scope tags of the keys that verified it.
-    pub(crate) fn set_scopes(&mut self, scopes: Option<Arc<[Tag]>>) {
-        self.scopes = scopes;
     }
 
     /// Keeps the verified body where the event id is read from it (a cheap `Bytes` clone).

@@ -97,45 +97,44 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
         let verdicts = &config.verdicts;
         // Read again for a rejection's event only: most requests never need it.
         let peer = |parts: &Parts| verdicts.peer(parts);
-        let verifying = match check_allowlist(config, &parts) {
+        // Each piece of the verifier is its own local, put together only in the future: a
+        // value built in one place and moved to another is copied, and the verifier is
+        // hundreds of bytes.
+        #[cfg(feature = "json")]
+        let mut handshake = None;
+        let mut by_scheme = false;
+        let start = match check_allowlist(config, &parts) {
             Err(rejection) if verdicts.answers_before_body(&rejection) => {
                 return Self::rejected(body, verdicts.reject(&rejection, peer(&parts), None));
             }
-            Err(rejection) => Verifying::refused(rejection),
+            Err(rejection) => Start::Ready(Err(rejection)),
             Ok(()) => 'start: {
                 // After the allowlist: a sender's handshake comes from its addresses too.
                 #[cfg(feature = "json")]
-                if let Some(handshake) = verdicts.unsigned_handshake(&parts) {
-                    if verdicts.handshake_mode == HandshakeMode::Answer && !handshake.reads_body() {
-                        verdicts.answered(handshake, peer(&parts), None);
-                        return Self::answer(body, handshake.answer_unsigned(&parts, &[]));
+                if let Some(unsigned) = verdicts.unsigned_handshake(&parts) {
+                    if verdicts.handshake_mode == HandshakeMode::Answer && !unsigned.reads_body() {
+                        verdicts.answered(unsigned, peer(&parts), None);
+                        return Self::answer(body, unsigned.answer_unsigned(&parts, &[]));
                     }
-                    let mut verifying = Verifying::refused(Rejection::MissingSignature);
-                    verifying.handshake = Some(handshake.clone());
-                    break 'start verifying;
+                    handshake = Some(unsigned.clone());
+                    break 'start Start::Ready(Err(Rejection::MissingSignature));
                 }
-                let start = config.scheme.start(&parts);
-                let resume = match &start {
-                    Start::Ready(Err(rejection)) if verdicts.answers_before_body(rejection) => {
-                        return Self::rejected(
-                            body,
-                            verdicts.reject(rejection, peer(&parts), None),
-                        );
-                    }
-                    Start::Ready(_) => None,
-                    Start::Resolving(_) => Some(Arc::clone(&config.scheme) as Arc<dyn Resume<V>>),
-                };
-                Verifying {
-                    start,
-                    resume,
-                    #[cfg(feature = "json")]
-                    handshake: None,
-                }
+                by_scheme = true;
+                config.scheme.start(&parts)
             }
+        };
+        let resume = match &start {
+            Start::Ready(Err(rejection))
+                if by_scheme && verdicts.answers_before_body(rejection) =>
+            {
+                return Self::rejected(body, verdicts.reject(rejection, peer(&parts), None));
+            }
+            Start::Ready(_) => None,
+            Start::Resolving(_) => Some(Arc::clone(&config.scheme) as Arc<dyn Resume<V>>),
         };
         // Anyone can send an unsigned handshake: its body is held to a few KiB.
         #[cfg(feature = "json")]
-        let limit = match &verifying.handshake {
+        let limit = match &handshake {
             Some(_) => crate::handshake::MAX_HANDSHAKE_BODY.min(config.max_body_size),
             None => config.max_body_size,
         };
@@ -158,21 +157,28 @@ impl<F, S, B: Body, V: Verifier> ResponseFuture<F, S, B, V> {
         // and leave a clone, so back-pressure holds.
         let clone = ready.clone();
         let inner = std::mem::replace(ready, clone);
+        let buffer = Buffer::new(length.expected.unwrap_or(length.limit));
+        let deadline = BodyDeadline::new(config.body_timeout);
+        let started = metrics::Started::now();
+        let verdicts = Arc::clone(verdicts);
         Self {
             body,
             calling: None,
             step: Step::Reading,
             reading: Some(Reading {
                 parts: Some(parts),
-                verifier: verifying,
+                verifier: start,
+                resume,
+                #[cfg(feature = "json")]
+                handshake,
                 inner,
                 received: 0,
-                buffer: Buffer::new(length.expected.unwrap_or(length.limit)),
+                buffer,
                 length,
                 share,
-                deadline: BodyDeadline::new(config.body_timeout),
-                started: metrics::Started::now(),
-                verdicts: Arc::clone(verdicts),
+                deadline,
+                started,
+                verdicts,
                 found_under: None,
                 keep_trailers: config.keep_trailers,
                 decoy: false,
@@ -296,52 +302,6 @@ pub(crate) struct Length {
     pub(crate) expected: Option<usize>,
 }
 
-/// A request's verifier: as the scheme started it (made, or its keys being looked up), then
-/// fed the body.
-struct Verifying<V> {
-    /// The verifier, or the policy failure that report-only mode lets through to be reported
-    /// once the body is read; `Start::Ready(Err(_))` too once the verdict is taken. Held as
-    /// the scheme returned it, so it is not moved from one wrapper to another.
-    start: Start<V>,
-    /// What makes the verifier once looked-up keys arrive: the scheme.
-    resume: Option<Arc<dyn Resume<V>>>,
-    /// A sender's unsigned handshake, read, not verified: passed to the handler, or answered.
-    #[cfg(feature = "json")]
-    handshake: Option<Handshake>,
-}
-
-impl<V> Verifying<V> {
-    /// No verifier: the request was refused before its body, in report-only mode.
-    fn refused(rejection: Rejection) -> Self {
-        Self {
-            start: Start::Ready(Err(rejection)),
-            resume: None,
-            #[cfg(feature = "json")]
-            handshake: None,
-        }
-    }
-
-    /// The verifier, if it was made.
-    fn ready(&mut self) -> Option<&mut V> {
-        match &mut self.start {
-            Start::Ready(Ok(verifier)) => Some(verifier),
-            _ => None,
-        }
-    }
-
-    /// Takes the verifier (or what stands for it) to reach the verdict.
-    fn take(&mut self) -> Result<V, Rejection> {
-        match std::mem::replace(
-            &mut self.start,
-            Start::Ready(Err(Rejection::KeySourceUnavailable)),
-        ) {
-            Start::Ready(verifier) => verifier,
-            // Not reached: the body is read only once the keys are in.
-            Start::Resolving(_) => Err(Rejection::KeySourceUnavailable),
-        }
-    }
-}
-
 /// Makes the verifier once the keys are found: [`Scheme::verifier_with`], without naming the
 /// scheme's type in the future's.
 trait Resume<V>: Send + Sync {
@@ -358,7 +318,17 @@ impl<Sch: Scheme> Resume<Sch::Verifier> for Sch {
 struct Reading<S, V> {
     /// The request's head, until it is handed on.
     parts: Option<Parts>,
-    verifier: Verifying<V>,
+    /// The verifier as the scheme started it (made, or its keys being looked up), then fed
+    /// the body; or the policy failure that report-only mode lets through to be reported
+    /// once the body is read; `Start::Ready(Err(_))` too once the verdict is taken. Held as
+    /// the scheme returned it, and here rather than in a struct of its own, so it is moved
+    /// once, into the future.
+    verifier: Start<V>,
+    /// What makes the verifier once looked-up keys arrive: the scheme.
+    resume: Option<Arc<dyn Resume<V>>>,
+    /// A sender's unsigned handshake, read, not verified: passed to the handler, or answered.
+    #[cfg(feature = "json")]
+    handshake: Option<Handshake>,
     inner: S,
     length: Length,
     received: usize,
@@ -409,7 +379,7 @@ impl<S, V: Verifier> Reading<S, V> {
 
     /// The tenant whose keys were found, once they were, for the rejection's event.
     fn key_id(&self) -> Option<Arc<str>> {
-        match &self.verifier.start {
+        match &self.verifier {
             // Decoy keys are another tenant's: never named.
             _ if self.decoy => None,
             Start::Ready(Ok(verifier)) => verifier.key_id().or_else(|| self.found_under.clone()),
@@ -428,7 +398,7 @@ impl<S, V: Verifier> Reading<S, V> {
         B: Body,
         B::Error: Into<BoxError>,
     {
-        if let Start::Resolving(lookup) = &mut self.verifier.start {
+        if let Start::Resolving(lookup) = &mut self.verifier {
             let found = ready!(lookup.as_mut().poll(cx));
             self.decoy = matches!(&found, Ok(keys) if keys.is_decoy());
             if let Ok(keys) = &found {
@@ -440,7 +410,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 Some(parts) => parts,
                 None => polled_after_completion(),
             };
-            let mut verifier = found.and_then(|keys| match &self.verifier.resume {
+            let mut verifier = found.and_then(|keys| match &self.resume {
                 Some(scheme) => scheme.resume(parts, &keys),
                 None => Err(Rejection::KeySourceUnavailable),
             });
@@ -461,7 +431,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 Err(rejection) if self.verdicts.answers_before_body(&rejection) => {
                     return Poll::Ready(Err(rejection));
                 }
-                verifier => self.verifier.start = Start::Ready(verifier),
+                verifier => self.verifier = Start::Ready(verifier),
             }
         }
         for _ in 0..FRAMES_PER_POLL {
@@ -508,7 +478,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 if len > 0 {
                     // Zero-copy when the frame's data is already `Bytes`.
                     let chunk = data.copy_to_bytes(len);
-                    if let Some(verifier) = self.verifier.ready() {
+                    if let Start::Ready(Ok(verifier)) = &mut self.verifier {
                         verifier.update(&chunk);
                     }
                     // The budget is charged for the memory the buffer holds, not the bytes
@@ -559,7 +529,7 @@ impl<S, V: Verifier> Reading<S, V> {
         let key_id = self.key_id();
         let body = self.buffer.take_body();
         #[cfg(feature = "json")]
-        if let Some(handshake) = self.verifier.handshake.take() {
+        if let Some(handshake) = self.handshake.take() {
             // A body that is not the handshake's (Notion's is one exact shape): refused, or
             // reported, as any unsigned request, in every mode.
             if !handshake.body_matches(body.bytes()) {
@@ -575,14 +545,21 @@ impl<S, V: Verifier> Reading<S, V> {
             extensions.insert(handshake.request(false));
             return self.call(calling, body);
         }
-        let verdict = match self.verifier.take() {
-            Ok(verifier) if self.decoy => {
+        // Taken as it is held, so the verifier is moved once, into `finish_later`.
+        let taken = std::mem::replace(
+            &mut self.verifier,
+            Start::Ready(Err(Rejection::KeySourceUnavailable)),
+        );
+        let verdict = match taken {
+            Start::Ready(Ok(verifier)) if self.decoy => {
                 // The work is done (the verifier was fed the body) and the verdict dropped.
                 drop(verifier.finish_later(body.bytes()));
                 Finish::Ready(Err(Rejection::UnknownKey))
             }
-            Ok(verifier) => verifier.finish_later(body.bytes()),
-            Err(rejection) => Finish::Ready(Err(rejection)),
+            Start::Ready(Ok(verifier)) => verifier.finish_later(body.bytes()),
+            Start::Ready(Err(rejection)) => Finish::Ready(Err(rejection)),
+            // Not reached: the body is read only once the keys are in.
+            Start::Resolving(_) => Finish::Ready(Err(Rejection::KeySourceUnavailable)),
         };
         self.key_id = key_id;
         match verdict {
@@ -696,6 +673,9 @@ impl<S, V: Verifier> Reading<S, V> {
     where
         S: Service<Request<BufferedBody>, Future = F>,
     {
+        // Emptied first (it is empty: this is the one call), so nothing is dropped between
+        // taking the head and writing the inner future: the head is moved once, into it.
+        calling.set(None);
         let Some(parts) = self.parts.take() else {
             polled_after_completion()
         };

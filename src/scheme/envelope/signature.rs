@@ -17,7 +17,7 @@ use crate::scheme::{
     envelope::payload::{Piece, SignedPayload},
     envelope::timestamp::{TimestampFormat, Tolerance},
     event_id::{header_id, BodyFields, EventIdSource},
-    verified::Event,
+    verified::{Event, KeyMarks},
     DeliveryId, Scheme, Verified, Verifier,
 };
 use crate::{
@@ -724,16 +724,46 @@ impl Claimed {
     }
 
     /// Starts `keys` checking these signatures (at least one).
-    fn start<A: Algorithm>(self, keys: &A) -> Result<A::State, Rejection> {
-        match self.first {
+    /// Taken from where they lie: the head is not moved to start (it is bigger than `memcpy`
+    /// is written inline for).
+    fn start<A: Algorithm>(&mut self, keys: &A) -> Result<A::State, Rejection> {
+        let distinct = self.distinct();
+        match self.first.take() {
             Some(first) if self.more.is_empty() => keys.start_one(first),
             first => {
-                let mut all = Vec::with_capacity(self.distinct());
+                let mut all = Vec::with_capacity(distinct);
                 all.extend(first);
-                all.extend(self.more);
+                all.append(&mut self.more);
                 keys.start(all)
             }
         }
+    }
+}
+
+/// What [`SignatureScheme::verifier_from`] makes: the verifier or the rejection, as
+/// [`Scheme::verifier`] returns them or as [`Scheme::start`] does.
+trait Made<V> {
+    fn made(verifier: V) -> Self;
+    fn refused(rejection: Rejection) -> Self;
+}
+
+impl<V> Made<V> for Result<V, Rejection> {
+    fn made(verifier: V) -> Self {
+        Ok(verifier)
+    }
+
+    fn refused(rejection: Rejection) -> Self {
+        Err(rejection)
+    }
+}
+
+impl<V> Made<V> for Start<V> {
+    fn made(verifier: V) -> Self {
+        Start::Ready(Ok(verifier))
+    }
+
+    fn refused(rejection: Rejection) -> Self {
+        Start::Ready(Err(rejection))
     }
 }
 
@@ -839,20 +869,26 @@ impl<A: Algorithm> SignatureScheme<A> {
         Ok(())
     }
 
-    /// The verifier of a checked head under `keys`, fed the signed prefix.
-    fn verifier_from(
+    /// The verifier of a checked head under `keys`, fed the signed prefix, as `O`: built
+    /// where the caller returns it (the verifier is hundreds of bytes, copied on each move).
+    fn verifier_from<O: Made<SignatureVerifier<A>>>(
         &self,
-        head: Head<'_>,
+        head: &mut Head<'_>,
         keys: &A,
         key_id: Option<Arc<str>>,
-    ) -> Result<SignatureVerifier<A>, Rejection> {
-        let mut state = head.claimed.start(keys)?;
+    ) -> O {
+        // Fed where it lies, and moved once, into the verifier.
+        let mut started = head.claimed.start(keys);
+        let state = match started {
+            Ok(ref mut state) => state,
+            Err(rejection) => return O::refused(rejection),
+        };
         let (timestamp, id) = (
             head.timestamp.unwrap_or_default(),
             head.id.map(HeaderValue::as_bytes).unwrap_or_default(),
         );
         for piece in self.payload.pieces() {
-            A::update(&mut state, piece.bytes(timestamp, id));
+            A::update(state, piece.bytes(timestamp, id));
         }
         let mut suffix = Vec::new();
         for piece in self.payload.suffix() {
@@ -878,28 +914,39 @@ impl<A: Algorithm> SignatureScheme<A> {
             tolerance: self.tolerance.duration(),
             clock: Arc::clone(&self.clock),
         });
-        Ok(SignatureVerifier {
+        #[cfg(feature = "json")]
+        let answer = self
+            .handshake
+            .as_ref()
+            .filter(|handshake| handshake.is_keyed())
+            .map(|handshake| {
+                Box::new(KeyedAnswer {
+                    keys: keys.clone(),
+                    handshake: handshake.clone(),
+                })
+            });
+        let (message_id, name) = (head.id.cloned(), self.name.clone());
+        let low_bytes = self.low_bytes.then(LowBytes::default);
+        // Every field made above, none in the literal: a call between the state and the
+        // literal would keep LLVM from building the state in place.
+        // `started` is `Ok` here: its `Err` was returned above.
+        let state = match started {
+            Ok(state) => state,
+            Err(rejection) => return O::refused(rejection),
+        };
+        O::made(SignatureVerifier {
             state,
             suffix,
-            message_id: head.id.cloned(),
+            message_id,
             event,
-            name: self.name.clone(),
+            name,
             key_id,
             body_timestamp,
             json_object_body: self.json_object_body,
-            low_bytes: self.low_bytes.then(LowBytes::default),
+            low_bytes,
             scopes,
             #[cfg(feature = "json")]
-            answer: self
-                .handshake
-                .as_ref()
-                .filter(|handshake| handshake.is_keyed())
-                .map(|handshake| {
-                    Box::new(KeyedAnswer {
-                        keys: keys.clone(),
-                        handshake: handshake.clone(),
-                    })
-                }),
+            answer,
         })
     }
 }
@@ -920,19 +967,21 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
     /// none without a lookup, and answers [`Rejection::KeySourceUnavailable`]; the layer
     /// calls [`start`](Scheme::start) instead.
     fn verifier(&self, request: &Parts) -> Result<SignatureVerifier<A>, Rejection> {
-        let head = self.head(request)?;
+        let mut head = self.head(request)?;
         let keys = self.keys.fixed().ok_or(Rejection::KeySourceUnavailable)?;
-        self.verifier_from(head, keys, None)
+        self.verifier_from(&mut head, keys, None)
     }
 
     fn start(&self, request: &Parts) -> Start<SignatureVerifier<A>> {
         // The head first: a request without a well-formed, fresh signature costs no lookup.
-        let head = match self.head(request) {
-            Ok(head) => head,
+        // Borrowed where `head` returned it, not moved out of the `Result`.
+        let mut checked = self.head(request);
+        let head = match checked {
+            Ok(ref mut head) => head,
             Err(rejection) => return Start::Ready(Err(rejection)),
         };
         self.keys
-            .start(request, |keys, id| self.verifier_from(head, keys, id))
+            .start_with(request, |keys, id| self.verifier_from(head, keys, id))
     }
 
     fn verifier_with(
@@ -941,7 +990,8 @@ impl<A: Algorithm> Scheme for SignatureScheme<A> {
         keys: &ResolvedKeys,
     ) -> Result<SignatureVerifier<A>, Rejection> {
         let set = keys.get::<A>().ok_or(Rejection::KeySourceUnavailable)?;
-        self.verifier_from(self.head(request)?, set, Some(Arc::clone(keys.shared_id())))
+        let mut head = self.head(request)?;
+        self.verifier_from(&mut head, set, Some(Arc::clone(keys.shared_id())))
     }
 }
 
@@ -1033,7 +1083,15 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
             let message = answer.handshake.keyed_message(body)?;
             A::mac_under(&answer.keys, index, message.as_bytes())
         });
-        let mut verified = match self.message_id {
+        let marks = KeyMarks {
+            scopes: self.scopes,
+            #[cfg(feature = "json")]
+            answer_mac: answer_mac.map(Box::new),
+            #[cfg(not(feature = "json"))]
+            answer_mac: None,
+        };
+        // Each marker made where it is returned: `Verified` is a few hundred bytes.
+        match self.message_id {
             // The signed message id, scoped to the tenant (a tenant may sign any id); and,
             // with keys resolved per request, the signature, which only this tenant's key
             // makes, unscoped: a source that finds the tenant's keys under another spelling
@@ -1041,28 +1099,28 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
             Some(id) if self.key_id.is_some() => {
                 let signature_name =
                     DeliveryId::derive(&format!("{}#signature", self.name), signature.as_slice());
-                Verified::with_message_id(index, self.key_id, self.name, id)
-                    .also_named(signature_name)
+                Ok(
+                    Verified::with_message_id(index, self.key_id, self.name, id, marks)
+                        .also_named(signature_name),
+                )
             }
-            Some(id) => Verified::with_message_id(index, self.key_id, self.name, id),
-            None => Verified::signed(
+            Some(id) => Ok(Verified::with_message_id(
+                index,
+                self.key_id,
+                self.name,
+                id,
+                marks,
+            )),
+            None => Ok(Verified::signed(
                 index,
                 self.key_id,
                 self.name,
                 signature,
                 under_other_keys,
                 self.event,
-            ),
-        };
-        // Set in place: `Verified` is a few hundred bytes, and most requests have neither.
-        if self.scopes.is_some() {
-            verified.set_scopes(self.scopes);
+                marks,
+            )),
         }
-        #[cfg(feature = "json")]
-        if let Some(mac) = answer_mac {
-            verified.set_answer_mac(mac);
-        }
-        Ok(verified)
     }
 }
 
