@@ -764,7 +764,11 @@ mod budget_tests {
     use tower::{service_fn, Layer as _, Service as _};
 
     use super::*;
-    use crate::{presets, verify::BodyBudget, WebhookSignatureLayer};
+    use crate::{
+        presets,
+        verify::{BodyBudget, DEFAULT_MAX_BODY_SIZE},
+        WebhookSignatureLayer,
+    };
 
     /// A body of these frames, one a poll, of no known length.
     struct Frames(VecDeque<&'static [u8]>);
@@ -799,50 +803,30 @@ mod budget_tests {
     #[test]
     fn the_budget_comes_back_when_the_answer_is_ready() {
         let budget = BodyBudget::new(1 << 20);
-        let scheme = presets::loopwise("secret");
-        let signature = scheme.sign(b"first second");
-        let inner = service_fn(|_: Request<BufferedBody>| async {
-            Ok::<_, Infallible>(Response::new(String::new()))
-        });
-        let mut service = WebhookSignatureLayer::new(scheme)
-            .body_budget(budget.clone())
-            .max_body_size(8)
-            .layer(inner);
-        let request = Request::post("/")
-            .header("loopwise-webhook-signature", &signature)
-            .body(frames(&[b"first", b" second"]))
-            .unwrap();
-        let mut future = pin!(service.call(request));
-        let Poll::Ready(Ok(response)) = poll_once(future.as_mut()) else {
-            panic!("an always-ready body is answered in one poll")
-        };
-        assert_eq!(response.status(), 413);
-        assert_eq!(
-            budget.in_use(),
-            0,
-            "given back before the future is dropped"
-        );
-
-        let scheme = presets::loopwise("secret");
-        let inner = service_fn(|_: Request<BufferedBody>| async {
-            Ok::<_, Infallible>(Response::new(String::new()))
-        });
-        let mut service = WebhookSignatureLayer::new(scheme)
-            .body_budget(budget.clone())
-            .layer(inner);
-        let request = Request::post("/")
-            .header("loopwise-webhook-signature", &signature)
-            .body(frames(&[b"first", b" second"]))
-            .unwrap();
-        let mut future = pin!(service.call(request));
-        let Poll::Ready(Ok(response)) = poll_once(future.as_mut()) else {
-            panic!("an always-ready body is answered in one poll")
-        };
-        assert_eq!(response.status(), 200);
-        assert_eq!(
-            budget.in_use(),
-            0,
-            "given back before the future is dropped"
-        );
+        let signature = presets::loopwise("secret").sign(b"first second");
+        // Refused past the limit once the first frame is held, then verified whole.
+        for (max_body_size, status) in [(8, 413), (DEFAULT_MAX_BODY_SIZE, 200)] {
+            let inner = service_fn(|_: Request<BufferedBody>| async {
+                Ok::<_, Infallible>(Response::new(String::new()))
+            });
+            let mut service = WebhookSignatureLayer::new(presets::loopwise("secret"))
+                .body_budget(budget.clone())
+                .max_body_size(max_body_size)
+                .layer(inner);
+            let request = Request::post("/")
+                .header("loopwise-webhook-signature", &signature)
+                .body(frames(&[b"first", b" second"]))
+                .unwrap();
+            let mut future = pin!(service.call(request));
+            let Poll::Ready(Ok(response)) = poll_once(future.as_mut()) else {
+                panic!("an always-ready body is answered in one poll")
+            };
+            assert_eq!(response.status(), status);
+            assert_eq!(
+                budget.in_use(),
+                0,
+                "{status}: given back before the future is dropped"
+            );
+        }
     }
 }
