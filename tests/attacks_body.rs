@@ -637,36 +637,6 @@ async fn a_body_of_endless_empty_frames_still_meets_its_deadline() {
 // Attacks that fail: kept so they keep failing.
 // ---------------------------------------------------------------------------------------
 
-/// Reads one whole HTTP/1.1 response (status and body, by its `Content-Length`), or `None`
-/// if the connection closed or stayed silent for `patience`.
-async fn read_response(stream: &mut TcpStream, patience: Duration) -> Option<(u16, Vec<u8>)> {
-    tokio::time::timeout(patience, async {
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            if stream.read(&mut byte).await.ok()? == 0 {
-                return None;
-            }
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).ok()?;
-        let status = head.get(9..12)?.parse().ok()?;
-        let length = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = vec![0u8; length];
-        stream.read_exact(&mut body).await.ok()?;
-        Some((status, body))
-    })
-    .await
-    .ok()?
-}
-
 /// Tries to leak a reservation: every way a request can end (client gone mid-body, past the
 /// limit, at the deadline, an HTTP/2 stream reset by the client or by h2 for sending past its
 /// length, a report-only request whose handler panics, pipelined requests with bytes past the
@@ -767,7 +737,7 @@ async fn every_way_a_request_ends_gives_its_share_back() {
     let head = h1_head(b"", Some(100), false, "").replace("/hook", "/panic");
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&[b'x'; 100]).await.unwrap();
-    let answer = read_response(&mut stream, Duration::from_secs(5)).await;
+    let answer = support::read_response(&mut stream, Duration::from_secs(5)).await;
     assert_eq!(answer.map(|a| a.0), Some(500));
     assert_eq!(panics.load(Ordering::SeqCst), 1);
     assert_eq!(settle(&budget, 0).await, 0, "the handler panicked");
@@ -783,16 +753,16 @@ async fn every_way_a_request_ends_gives_its_share_back() {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(&pipeline).await.unwrap();
     let patience = Duration::from_secs(5);
-    let first = read_response(&mut stream, patience).await.unwrap();
-    let second = read_response(&mut stream, patience).await.unwrap();
-    let third = read_response(&mut stream, patience).await.unwrap();
+    let first = support::read_response(&mut stream, patience).await.unwrap();
+    let second = support::read_response(&mut stream, patience).await.unwrap();
+    let third = support::read_response(&mut stream, patience).await.unwrap();
     assert_eq!(first.0, 401);
     assert_eq!(
         (second.0, second.1),
         (200, LEGIT.len().to_string().into_bytes())
     );
     assert_eq!(third.0, 401);
-    let fourth = read_response(&mut stream, patience).await;
+    let fourth = support::read_response(&mut stream, patience).await;
     assert!(matches!(fourth, None | Some((400, _))), "{fourth:?}");
     assert_eq!(calls.load(Ordering::SeqCst), 1, "only the signed one ran");
     assert_eq!(settle(&budget, 0).await, 0, "pipelined");
@@ -910,7 +880,7 @@ async fn trailers_are_bounded_by_the_server_and_hold_no_budget() {
         request.extend(chunks(LEGIT.as_bytes(), 8, &trailers));
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream.write_all(&request).await.unwrap();
-        read_response(&mut stream, Duration::from_secs(5)).await
+        support::read_response(&mut stream, Duration::from_secs(5)).await
     };
 
     let under = send(trailers(90, 150)).await;
@@ -1002,7 +972,7 @@ async fn one_byte_chunks_cost_about_what_the_server_spends_without_the_layer() {
         let start = cpu_ns();
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream.write_all(&request).await.unwrap();
-        let answer = read_response(&mut stream, Duration::from_secs(30)).await;
+        let answer = support::read_response(&mut stream, Duration::from_secs(30)).await;
         assert_eq!(answer.map(|a| a.0), Some(200));
         cpu_ns() - start
     };
@@ -1147,7 +1117,7 @@ async fn a_body_limit_in_front_leaves_small_chunked_webhooks_small() {
     request.extend(chunks(LEGIT.as_bytes(), 16, ""));
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(&request).await.unwrap();
-    let answer = read_response(&mut stream, Duration::from_secs(5)).await;
+    let answer = support::read_response(&mut stream, Duration::from_secs(5)).await;
     assert_eq!(answer.map(|a| a.0), Some(200), "a small chunked webhook");
     drop(held);
 }

@@ -27,17 +27,13 @@ use std::{
 
 use axum::{extract::Request as AxumRequest, routing::post, Router};
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{HeaderMap, Request, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
-use tower::{Layer as _, ServiceExt as _};
+use tokio::{io::AsyncWriteExt, net::TcpStream};
 use tower_webhook::{
-    body::BufferedBody, presets, rejection::Unverified, sign::Message, verify::BodyBudget,
-    Verified, WebhookSignatureLayer,
+    presets, rejection::Unverified, sign::Message, verify::BodyBudget, Verified,
+    WebhookSignatureLayer,
 };
 
 const KIB: usize = 1024;
@@ -114,41 +110,11 @@ fn chunked(body: &[u8], size: usize, trailers: &str) -> Vec<u8> {
     out
 }
 
-/// Reads one whole HTTP/1.1 response (status and body by `Content-Length`), or `None` if the
-/// connection closed or stayed silent for `patience`.
-async fn read_response(stream: &mut TcpStream, patience: Duration) -> Option<(u16, Vec<u8>)> {
-    tokio::time::timeout(patience, async {
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            if stream.read(&mut byte).await.ok()? == 0 {
-                return None;
-            }
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).ok()?;
-        let status = head.get(9..12)?.parse().ok()?;
-        let length = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = vec![0u8; length];
-        stream.read_exact(&mut body).await.ok()?;
-        Some((status, body))
-    })
-    .await
-    .ok()?
-}
-
 /// Writes `bytes` on a new connection and reads the answer.
 async fn exchange(addr: SocketAddr, bytes: &[u8]) -> Option<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(bytes).await.ok()?;
-    read_response(&mut stream, Duration::from_secs(10)).await
+    support::read_response(&mut stream, Duration::from_secs(10)).await
 }
 
 /// Waits until `budget.in_use()` is `bytes` (the server runs on other tasks), at most 5 s.
@@ -226,33 +192,6 @@ fn data(bytes: &'static [u8]) -> Frame<Bytes> {
     Frame::data(Bytes::from_static(bytes))
 }
 
-/// What reached the inner service, if anything: its body and whether it was marked.
-type Reached = Arc<std::sync::Mutex<Vec<(Bytes, bool, bool)>>>;
-
-async fn through<B>(
-    layer: WebhookSignatureLayer<tower_webhook::HmacScheme>,
-    request: Request<B>,
-) -> (StatusCode, Reached)
-where
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let reached: Reached = Arc::default();
-    let seen = Arc::clone(&reached);
-    let inner = tower::service_fn(move |request: Request<BufferedBody>| {
-        let seen = Arc::clone(&seen);
-        async move {
-            let verified = request.extensions().get::<Verified>().is_some();
-            let unverified = request.extensions().get::<Unverified>().is_some();
-            let body = request.into_body().collect().await.unwrap().to_bytes();
-            seen.lock().unwrap().push((body, verified, unverified));
-            Ok::<_, Infallible>(Response::new(String::new()))
-        }
-    });
-    let response = layer.layer(inner).oneshot(request).await.unwrap();
-    (response.status(), reached)
-}
-
 fn request_of<B>(body: B, pairs: &[(String, String)], length: Option<usize>) -> Request<B> {
     let mut request = Request::post("/hook");
     for (name, value) in pairs {
@@ -276,13 +215,13 @@ async fn a_body_that_ends_before_its_content_length_is_refused_400() {
         if report_only {
             layer = layer.report_only();
         }
-        let (status, reached) = through(layer, request).await;
+        let out = support::run_through(layer, request).await;
         assert_eq!(
-            status,
+            out.status,
             StatusCode::BAD_REQUEST,
             "report_only: {report_only}"
         );
-        assert!(reached.lock().unwrap().is_empty(), "never handed on");
+        assert_eq!(out.recorder.calls(), 0, "never handed on");
     }
 }
 
@@ -291,10 +230,10 @@ async fn a_body_that_ends_before_its_content_length_is_refused_400() {
 async fn a_frame_past_the_content_length_is_refused_400_even_as_the_last() {
     let (body, _) = Lying::new(vec![data(b"{\"a\":1}--smuggled--")], 1);
     let request = request_of(body, &signed_pairs(b"{\"a\":1}"), Some(7));
-    let (status, reached) =
-        through(WebhookSignatureLayer::new(presets::loopwise(KEY)), request).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(reached.lock().unwrap().is_empty());
+    let out =
+        support::run_through(WebhookSignatureLayer::new(presets::loopwise(KEY)), request).await;
+    assert_eq!(out.status, StatusCode::BAD_REQUEST);
+    assert_eq!(out.recorder.calls(), 0);
 }
 
 /// A body (without `Content-Length`) that says it ended after a signed frame, with more left
@@ -305,26 +244,25 @@ async fn a_frame_past_the_content_length_is_refused_400_even_as_the_last() {
 async fn a_body_that_ends_early_hands_on_only_what_was_verified() {
     let (body, polls) = Lying::new(vec![data(LEGIT.as_bytes()), data(b"unsigned")], 1);
     let request = request_of(body, &signed_pairs(LEGIT.as_bytes()), None);
-    let (status, reached) =
-        through(WebhookSignatureLayer::new(presets::loopwise(KEY)), request).await;
-    assert_eq!(status, StatusCode::OK);
+    let out =
+        support::run_through(WebhookSignatureLayer::new(presets::loopwise(KEY)), request).await;
+    assert_eq!(out.status, StatusCode::OK);
     assert_eq!(
         polls.load(Ordering::SeqCst),
         1,
         "not polled once it said it ended"
     );
-    let reached = std::mem::take(&mut *reached.lock().unwrap());
-    assert_eq!(reached.len(), 1);
-    assert_eq!(reached[0].0.as_ref(), LEGIT.as_bytes());
-    assert!(reached[0].1, "marked verified");
+    let seen = out.recorder.only();
+    assert_eq!(seen.body.as_ref(), LEGIT.as_bytes());
+    assert!(seen.verified.is_some(), "marked verified");
 
     let whole = [LEGIT.as_bytes(), b"unsigned"].concat();
     let (body, _) = Lying::new(vec![data(LEGIT.as_bytes()), data(b"unsigned")], 1);
     let request = request_of(body, &signed_pairs(&whole), None);
-    let (status, reached) =
-        through(WebhookSignatureLayer::new(presets::loopwise(KEY)), request).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(reached.lock().unwrap().is_empty());
+    let out =
+        support::run_through(WebhookSignatureLayer::new(presets::loopwise(KEY)), request).await;
+    assert_eq!(out.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(out.recorder.calls(), 0);
 }
 
 /// A body that never says it ended is read to its `None`: trailers after the data reach the
@@ -338,27 +276,16 @@ async fn trailers_after_the_data_are_read_when_the_body_has_not_ended() {
         usize::MAX,
     );
     let request = request_of(body, &signed_pairs(LEGIT.as_bytes()), Some(LEGIT.len()));
-    type Trailed = Option<(Bytes, Option<HeaderMap>)>;
-    let reached: Arc<std::sync::Mutex<Trailed>> = Arc::default();
-    let seen = Arc::clone(&reached);
-    let inner = tower::service_fn(move |request: Request<BufferedBody>| {
-        let seen = Arc::clone(&seen);
-        async move {
-            let collected = request.into_body().collect().await.unwrap();
-            let trailers = collected.trailers().cloned();
-            *seen.lock().unwrap() = Some((collected.to_bytes(), trailers));
-            Ok::<_, Infallible>(Response::new(String::new()))
-        }
-    });
-    let service = WebhookSignatureLayer::new(presets::loopwise(KEY))
-        .keep_trailers()
-        .layer(inner);
-    let response = service.oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let out = support::run_through(
+        WebhookSignatureLayer::new(presets::loopwise(KEY)).keep_trailers(),
+        request,
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::OK);
     assert_eq!(polls.load(Ordering::SeqCst), 3, "data, trailers, end");
-    let (body, trailers) = reached.lock().unwrap().take().unwrap();
-    assert_eq!(body.as_ref(), LEGIT.as_bytes());
-    assert_eq!(trailers.unwrap()["x-checksum"], "abc");
+    let seen = out.recorder.only();
+    assert_eq!(seen.body.as_ref(), LEGIT.as_bytes());
+    assert_eq!(seen.trailers.unwrap()["x-checksum"], "abc");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -461,7 +388,7 @@ async fn h1_request(addr: SocketAddr, ending: Ending) -> Option<u16> {
         }
         _ => {}
     }
-    read_response(&mut stream, patience)
+    support::read_response(&mut stream, patience)
         .await
         .map(|answer| answer.0)
 }
@@ -938,13 +865,13 @@ async fn smuggling_framings_of_a_signed_delivery_never_reach_the_handler_twice()
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream.write_all(&request).await.unwrap();
         let patience = Duration::from_secs(5);
-        let first = read_response(&mut stream, patience).await;
+        let first = support::read_response(&mut stream, patience).await;
         assert_eq!(
             first,
             Some((200, format!("{} ", legit.len()).into_bytes())),
             "{length}"
         );
-        let second = read_response(&mut stream, patience).await;
+        let second = support::read_response(&mut stream, patience).await;
         assert_eq!(
             second, None,
             "content-length {length}: the connection is closed"

@@ -651,3 +651,42 @@ pub fn prometheus_sample(scrape: &str, series: &str) -> Option<f64> {
         .lines()
         .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
 }
+
+/// Reads one whole HTTP/1.1 response (status and body, by its `Content-Length`), or `None`
+/// if the connection closed or stayed silent for `patience`.
+pub async fn read_response(
+    stream: &mut tokio::net::TcpStream,
+    patience: std::time::Duration,
+) -> Option<(u16, Vec<u8>)> {
+    tokio::time::timeout(patience, async {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if tokio::io::AsyncReadExt::read(stream, &mut byte)
+                .await
+                .ok()?
+                == 0
+            {
+                return None;
+            }
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).ok()?;
+        let status = head.get(9..12)?.parse().ok()?;
+        let length = head
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        tokio::io::AsyncReadExt::read_exact(stream, &mut body)
+            .await
+            .ok()?;
+        Some((status, body))
+    })
+    .await
+    .ok()?
+}
