@@ -539,10 +539,8 @@ impl<S, V: Verifier> Reading<S, V> {
                 self.verdicts.answered(&handshake, self.peer(), None);
                 return Step::answer(handshake.answer_unsigned(self.parts(), body.bytes()));
             }
-            let extensions = &mut self.parts_mut().extensions;
-            extensions.remove::<Verified>();
-            extensions.remove::<Unverified>();
-            extensions.insert(handshake.request(false));
+            self.cleared_of_outer_verdicts()
+                .insert(handshake.request(false));
             return self.call(calling, body);
         }
         // Taken as it is held, so the verifier is moved once, into `finish_later`.
@@ -623,17 +621,7 @@ impl<S, V: Verifier> Reading<S, V> {
                 );
                 metrics::verified(&self.verdicts.scheme, body.bytes().len(), self.started);
                 // Marked in place: the head is moved once, into the request handed on.
-                let extensions = &mut self.parts_mut().extensions;
-                // This layer's verdict is the one the inner service sees: not a report-only
-                // failure of a layer further out, nor its handshake marker (a genuine
-                // delivery replayed with that handshake's query would pass as a verified
-                // handshake, which the inbox neither stores nor deduplicates). A request
-                // with no extension, as a bare hyper request has, has none to remove.
-                if !extensions.is_empty() {
-                    extensions.remove::<Unverified>();
-                    #[cfg(feature = "json")]
-                    extensions.remove::<HandshakeRequest>();
-                }
+                let extensions = self.cleared_of_outer_verdicts();
                 if let Some(request) = handshake_request {
                     extensions.insert(request);
                 }
@@ -643,13 +631,8 @@ impl<S, V: Verifier> Reading<S, V> {
             Err(rejection) if self.verdicts.passes(&rejection) => {
                 self.verdicts
                     .report(&rejection, self.peer(), self.key_id.as_deref());
-                // Nor a `Verified` of a layer further out (another sender's, another route's):
-                // `Webhook<T>` and `Extension<Verified>` would take it for this layer's.
-                let extensions = &mut self.parts_mut().extensions;
-                extensions.remove::<Verified>();
-                #[cfg(feature = "json")]
-                extensions.remove::<HandshakeRequest>();
-                extensions.insert(Unverified::from(&rejection));
+                self.cleared_of_outer_verdicts()
+                    .insert(Unverified::from(&rejection));
                 self.call(calling, body)
             }
             Err(rejection) => Step::Answered(Some(Box::new(self.verdicts.reject(
@@ -658,6 +641,24 @@ impl<S, V: Verifier> Reading<S, V> {
                 self.key_id.as_deref(),
             )))),
         }
+    }
+
+    /// The head's extensions, with every verdict a layer further out left removed: its
+    /// `Verified` (another sender's, another route's: `Webhook<T>` and `Extension<Verified>`
+    /// would take it for this layer's), its report-only `Unverified`, and its handshake
+    /// marker (a genuine delivery replayed with that handshake's query would pass as a
+    /// handshake, which the inbox neither stores nor deduplicates). The inner service sees
+    /// only the verdict this layer then inserts. A request with no extension, as a bare hyper
+    /// request is, has none to look for.
+    fn cleared_of_outer_verdicts(&mut self) -> &mut http::Extensions {
+        let extensions = &mut self.parts_mut().extensions;
+        if !extensions.is_empty() {
+            extensions.remove::<Verified>();
+            extensions.remove::<Unverified>();
+            #[cfg(feature = "json")]
+            extensions.remove::<HandshakeRequest>();
+        }
+        extensions
     }
 
     fn parts_mut(&mut self) -> &mut Parts {
