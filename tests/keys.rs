@@ -522,7 +522,7 @@ async fn schemes_that_only_implement_verifier_work_unchanged() {
     struct Pass;
     impl Verifier for Pass {
         fn update(&mut self, _: &[u8]) {}
-        fn finish(self, _: &[u8]) -> Result<Verified, Rejection> {
+        fn finish(&mut self, _: &[u8]) -> Result<Verified, Rejection> {
             Ok(Verified::new(0))
         }
     }

@@ -46,7 +46,7 @@ fn head(headers: &[(&'static str, &str)]) -> http::request::Parts {
 fn finish<V: Verifier>(verifier: Result<V, tower_webhook::Rejection>, body: &[u8]) -> &'static str {
     match verifier {
         Err(rejection) => rejection.reason(),
-        Ok(verifier) => verifier.finish(body).err().map_or("ok", |r| r.reason()),
+        Ok(mut verifier) => verifier.finish(body).err().map_or("ok", |r| r.reason()),
     }
 }
 
@@ -418,7 +418,7 @@ fn sns(broken: u8, rest: &[u8]) {
         ("x-amz-sns-message-type", kind),
         ("x-amz-sns-topic-arn", TOPIC),
     ]);
-    let verifier = scheme.verifier(&parts).unwrap();
+    let mut verifier = scheme.verifier(&parts).unwrap();
     let verdict = match verifier.finish_later(&body) {
         // Dropped unpolled: the certificate is never fetched.
         Finish::Waiting(_lookup) => None,

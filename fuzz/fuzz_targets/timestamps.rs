@@ -48,7 +48,7 @@ fn verdict(scheme: &HmacScheme, headers: &http::HeaderMap) -> Option<&'static st
     let (parts, ()) = request.into_parts();
     let result = scheme
         .verifier(&parts)
-        .and_then(|verifier| verifier.finish(b""));
+        .and_then(|mut verifier| verifier.finish(b""));
     result.err().as_ref().map(Rejection::reason)
 }
 

@@ -152,7 +152,7 @@ impl Scheme for AnyScheme {
 }
 
 /// The [`Verifier`] of an [`AnyScheme`]: the scheme's own verifier, boxed.
-pub struct AnyVerifier(Box<dyn ErasedVerifier>);
+pub struct AnyVerifier(Box<dyn Verifier>);
 
 impl AnyVerifier {
     fn new(verifier: impl Verifier) -> Self {
@@ -166,42 +166,16 @@ impl fmt::Debug for AnyVerifier {
     }
 }
 
-/// The object-safe face of a [`Verifier`]: `finish` takes the box.
-trait ErasedVerifier: Send + 'static {
-    fn update(&mut self, chunk: &[u8]);
-    fn finish(self: Box<Self>, body: &[u8]) -> Result<Verified, Rejection>;
-    fn finish_later(self: Box<Self>, body: &Bytes) -> Finish;
-    fn key_id(&self) -> Option<Arc<str>>;
-}
-
-impl<V: Verifier> ErasedVerifier for V {
-    fn update(&mut self, chunk: &[u8]) {
-        Verifier::update(self, chunk);
-    }
-
-    fn finish(self: Box<Self>, body: &[u8]) -> Result<Verified, Rejection> {
-        Verifier::finish(*self, body)
-    }
-
-    fn finish_later(self: Box<Self>, body: &Bytes) -> Finish {
-        Verifier::finish_later(*self, body)
-    }
-
-    fn key_id(&self) -> Option<Arc<str>> {
-        Verifier::key_id(self)
-    }
-}
-
 impl Verifier for AnyVerifier {
     fn update(&mut self, chunk: &[u8]) {
         self.0.update(chunk);
     }
 
-    fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+    fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
         self.0.finish(body)
     }
 
-    fn finish_later(self, body: &Bytes) -> Finish {
+    fn finish_later(&mut self, body: &Bytes) -> Finish {
         self.0.finish_later(body)
     }
 

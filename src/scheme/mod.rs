@@ -92,7 +92,7 @@ use crate::{
 ///
 /// impl Verifier for TokenOk {
 ///     fn update(&mut self, _chunk: &[u8]) {}
-///     fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
+///     fn finish(&mut self, _body: &[u8]) -> Result<Verified, Rejection> {
 ///         Ok(Verified::new(0))
 ///     }
 /// }
@@ -176,7 +176,11 @@ pub trait Verifier: Send + 'static {
     /// `body` is the whole body, exactly the bytes that were fed, for algorithms that cannot
     /// stream; streaming verifiers ignore it. Return [`Rejection::InvalidSignature`] when the
     /// signature does not match, and compare in constant time.
-    fn finish(self, body: &[u8]) -> Result<Verified, Rejection>;
+    ///
+    /// Called once, on the verifier where the layer holds it (a running MAC is a few hundred
+    /// bytes, which a move would copy); the verifier is dropped after, so it may leave its
+    /// fields spent (`Option::take`, `std::mem::take`).
+    fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection>;
 
     /// The name the keys were resolved under (the tenant, see [`keys`](crate::keys)), if they
     /// were resolved per request; `None` (the default) for fixed keys. The layer names it as
@@ -187,7 +191,7 @@ pub trait Verifier: Send + 'static {
     /// # struct MyVerifier;
     /// # impl Verifier for MyVerifier {
     /// #     fn update(&mut self, _: &[u8]) {}
-    /// #     fn finish(self, _: &[u8]) -> Result<Verified, Rejection> { Ok(Verified::new(0)) }
+    /// #     fn finish(&mut self, _: &[u8]) -> Result<Verified, Rejection> { Ok(Verified::new(0)) }
     /// # }
     /// assert_eq!(MyVerifier.key_id(), None);
     /// ```
@@ -206,17 +210,14 @@ pub trait Verifier: Send + 'static {
     /// # struct MyVerifier;
     /// # impl Verifier for MyVerifier {
     /// #     fn update(&mut self, _: &[u8]) {}
-    /// #     fn finish(self, _: &[u8]) -> Result<tower_webhook::Verified, tower_webhook::Rejection> {
+    /// #     fn finish(&mut self, _: &[u8]) -> Result<tower_webhook::Verified, tower_webhook::Rejection> {
     /// #         Ok(tower_webhook::Verified::new(0))
     /// #     }
     /// # }
     /// let verdict = MyVerifier.finish_later(&Bytes::from_static(b"{}"));
     /// assert!(matches!(verdict, Finish::Ready(Ok(_))));
     /// ```
-    fn finish_later(self, body: &Bytes) -> Finish
-    where
-        Self: Sized,
-    {
+    fn finish_later(&mut self, body: &Bytes) -> Finish {
         Finish::Ready(self.finish(body))
     }
 }

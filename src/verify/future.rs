@@ -543,19 +543,18 @@ impl<S, V: Verifier> Reading<S, V> {
                 .insert(handshake.request(false));
             return self.call(calling, body);
         }
-        // Taken as it is held, so the verifier is moved once, into `finish_later`.
-        let taken = std::mem::replace(
-            &mut self.verifier,
-            Start::Ready(Err(Rejection::KeySourceUnavailable)),
-        );
-        let verdict = match taken {
+        // Finished where it lies: the verifier (hundreds of bytes) is not moved, only spent.
+        let verdict = match &mut self.verifier {
             Start::Ready(Ok(verifier)) if self.decoy => {
                 // The work is done (the verifier was fed the body) and the verdict dropped.
                 drop(verifier.finish_later(body.bytes()));
                 Finish::Ready(Err(Rejection::UnknownKey))
             }
             Start::Ready(Ok(verifier)) => verifier.finish_later(body.bytes()),
-            Start::Ready(Err(rejection)) => Finish::Ready(Err(rejection)),
+            Start::Ready(Err(rejection)) => Finish::Ready(Err(std::mem::replace(
+                rejection,
+                Rejection::KeySourceUnavailable,
+            ))),
             // Not reached: the body is read only once the keys are in.
             Start::Resolving(_) => Finish::Ready(Err(Rejection::KeySourceUnavailable)),
         };

@@ -143,11 +143,10 @@ impl sealed::Algorithm for Ed25519 {
         }
     }
 
-    fn finish(state: Ed25519State) -> Result<(usize, Tag), Rejection> {
+    fn finish(state: &mut Ed25519State) -> Result<(usize, Tag), Rejection> {
         // Public-key verification reveals nothing secret, so stopping at a match is fine.
         // A valid signature has one encoding (dalek refuses a non-canonical scalar).
-        state
-            .streams
+        std::mem::take(&mut state.streams)
             .into_iter()
             .find_map(|(index, tag, stream)| {
                 stream.finalize_and_verify().is_ok().then_some((index, tag))
@@ -159,10 +158,10 @@ impl sealed::Algorithm for Ed25519 {
     /// under two keys while one is rotated sends one delivery, and a copy resent with its
     /// signatures reordered or one dropped keeps a name. Checking every stream costs no more
     /// than a request whose signatures all fail, which the claim caps bound already.
-    fn finish_named(state: Ed25519State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
+    fn finish_named(state: &mut Ed25519State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
         let mut index = None;
         let mut verified = Vec::new();
-        for (key, tag, stream) in state.streams {
+        for (key, tag, stream) in std::mem::take(&mut state.streams) {
             if stream.finalize_and_verify().is_ok() {
                 index = Some(index.map_or(key, |first: usize| first.min(key)));
                 if !verified.contains(&tag) {
@@ -205,7 +204,7 @@ mod tests {
         let named = |claimed: Vec<Tag>| {
             let mut state = keys.start(claimed).unwrap();
             Ed25519::update(&mut state, b"message");
-            Ed25519::finish_named(state).unwrap()
+            Ed25519::finish_named(&mut state).unwrap()
         };
         let (index, first, others) = named(vec![a, b]);
         assert_eq!(index, 0);
@@ -218,7 +217,7 @@ mod tests {
         let mut state = keys.start(vec![b]).unwrap();
         Ed25519::update(&mut state, b"other message");
         assert!(matches!(
-            Ed25519::finish_named(state),
+            Ed25519::finish_named(&mut state),
             Err(Rejection::InvalidSignature)
         ));
     }

@@ -80,16 +80,18 @@ impl KeyedMac {
         }
     }
 
-    pub(crate) fn finalize(self) -> Tag {
+    /// The MAC of everything fed, computed where the state lies (a running MAC is a few
+    /// hundred bytes, copied on each move); the state is left keyed and empty.
+    pub(crate) fn finalize(&mut self) -> Tag {
         let mut tag = Tag::zeroed(self.output_len());
         match self {
             Self::Sha256(mac) => tag
                 .as_mut_slice()
-                .copy_from_slice(&mac.finalize().into_bytes()),
+                .copy_from_slice(&mac.finalize_reset().into_bytes()),
             #[cfg(feature = "sha1")]
             Self::Sha1(mac) => tag
                 .as_mut_slice()
-                .copy_from_slice(&mac.finalize().into_bytes()),
+                .copy_from_slice(&mac.finalize_reset().into_bytes()),
         }
         tag
     }
@@ -98,7 +100,7 @@ impl KeyedMac {
     /// byte-by-byte early exit would tell an attacker how many leading bytes of a forged MAC
     /// are right.
     /// Returns the MAC when it matches.
-    pub(crate) fn matches_any(self, claimed: &[Tag]) -> Option<Tag> {
+    pub(crate) fn matches_any(&mut self, claimed: &[Tag]) -> Option<Tag> {
         let computed = self.finalize();
         equals_any(&computed, claimed).then_some(computed)
     }
@@ -222,10 +224,10 @@ impl sealed::Algorithm for Hmac {
         }
     }
 
-    fn finish(state: HmacState) -> Result<(usize, Tag), Rejection> {
+    fn finish(state: &mut HmacState) -> Result<(usize, Tag), Rejection> {
         let claimed = state.claimed.as_slice();
-        std::iter::once(state.primary)
-            .chain(state.rotated)
+        std::iter::once(&mut state.primary)
+            .chain(&mut state.rotated)
             .enumerate()
             .find_map(|(index, mac)| Some((index, mac.matches_any(claimed)?)))
             .ok_or(Rejection::InvalidSignature)
@@ -233,10 +235,10 @@ impl sealed::Algorithm for Hmac {
 
     /// Every key's MAC is computed anyway: the first key's names the delivery, the others'
     /// name it too, whichever key matched a claimed signature.
-    fn finish_named(state: HmacState) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
-        let claimed = state.claimed.as_slice();
+    fn finish_named(state: &mut HmacState) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
         let first = state.primary.finalize();
-        let others: Vec<Tag> = state.rotated.into_iter().map(KeyedMac::finalize).collect();
+        let others: Vec<Tag> = state.rotated.iter_mut().map(KeyedMac::finalize).collect();
+        let claimed = state.claimed.as_slice();
         let index = std::iter::once(&first)
             .chain(&others)
             .position(|mac| equals_any(mac, claimed))

@@ -78,7 +78,8 @@ pub(crate) mod sealed {
 
         /// Which key verified a claimed signature over everything fed, and that signature in
         /// a canonical form (one encoding per valid signature), to identify the delivery.
-        fn finish(state: Self::State) -> Result<(usize, Tag), Rejection>;
+        /// Finished where the state lies, which is spent after.
+        fn finish(state: &mut Self::State) -> Result<(usize, Tag), Rejection>;
 
         /// As [`finish`](Self::finish), but naming the delivery by what the signed bytes
         /// are under *every* key, not by the signature that happened to verify: which key
@@ -87,7 +88,7 @@ pub(crate) mod sealed {
         /// delivery; a captured copy resent with some signatures dropped or reordered must
         /// keep its name. Algorithms that cannot compute a signature under a key they only
         /// verify with (public keys) name it by the verified signature alone.
-        fn finish_named(state: Self::State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
+        fn finish_named(state: &mut Self::State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
             let (index, tag) = Self::finish(state)?;
             Ok((index, tag, Vec::new()))
         }

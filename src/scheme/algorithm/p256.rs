@@ -135,8 +135,8 @@ impl sealed::Algorithm for EcdsaP256 {
         state.hash.update(data);
     }
 
-    fn finish(state: P256State) -> Result<(usize, Tag), Rejection> {
-        let digest = state.hash.finalize();
+    fn finish(state: &mut P256State) -> Result<(usize, Tag), Rejection> {
+        let digest = state.hash.finalize_reset();
         for (index, key) in state.keys.iter().enumerate() {
             for signature in &state.claimed {
                 if key.verify_prehash(&digest, signature).is_ok() {
@@ -156,8 +156,8 @@ impl sealed::Algorithm for EcdsaP256 {
     /// signing under two keys while one is rotated sends one delivery, and a copy resent
     /// with its signatures reordered or one dropped keeps a name. Checking every pair costs
     /// no more than a request whose signatures all fail, which the claim caps bound.
-    fn finish_named(state: P256State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
-        let digest = state.hash.finalize();
+    fn finish_named(state: &mut P256State) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
+        let digest = state.hash.finalize_reset();
         let mut index = None;
         let mut verified: Vec<Tag> = Vec::new();
         for (key_index, key) in state.keys.iter().enumerate() {

@@ -1060,14 +1060,15 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
         }
     }
 
-    fn finish(mut self, body: &[u8]) -> Result<Verified, Rejection> {
+    fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
         if self.low_bytes.is_some_and(|decoder| !decoder.finished()) {
             return Err(Rejection::MalformedSignature);
         }
         if !self.suffix.is_empty() {
             A::update(&mut self.state, &self.suffix);
         }
-        let (index, signature, under_other_keys) = A::finish_named(self.state)?;
+        // Finished where the verifier lies; what the marker keeps is taken from it.
+        let (index, signature, under_other_keys) = A::finish_named(&mut self.state)?;
         // Only a body the sender signed is parsed: a forged one costs no more than before.
         if let Some(check) = &self.body_timestamp {
             check.check(body)?;
@@ -1079,19 +1080,19 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
             return Err(Rejection::MalformedSignature);
         }
         #[cfg(feature = "json")]
-        let answer_mac = self.answer.and_then(|answer| {
+        let answer_mac = self.answer.take().and_then(|answer| {
             let message = answer.handshake.keyed_message(body)?;
             A::mac_under(&answer.keys, index, message.as_bytes())
         });
         let marks = KeyMarks {
-            scopes: self.scopes,
+            scopes: self.scopes.take(),
             #[cfg(feature = "json")]
             answer_mac: answer_mac.map(Box::new),
             #[cfg(not(feature = "json"))]
             answer_mac: None,
         };
         // Each marker made where it is returned: `Verified` is a few hundred bytes.
-        match self.message_id {
+        match self.message_id.take() {
             // The signed message id, scoped to the tenant (a tenant may sign any id); and,
             // with keys resolved per request, the signature, which only this tenant's key
             // makes, unscoped: a source that finds the tenant's keys under another spelling
@@ -1099,25 +1100,29 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
             Some(id) if self.key_id.is_some() => {
                 let signature_name =
                     DeliveryId::derive(&format!("{}#signature", self.name), signature.as_slice());
-                Ok(
-                    Verified::with_message_id(index, self.key_id, self.name, id, marks)
-                        .also_named(signature_name),
+                Ok(Verified::with_message_id(
+                    index,
+                    self.key_id.take(),
+                    std::mem::take(&mut self.name),
+                    id,
+                    marks,
                 )
+                .also_named(signature_name))
             }
             Some(id) => Ok(Verified::with_message_id(
                 index,
-                self.key_id,
-                self.name,
+                self.key_id.take(),
+                std::mem::take(&mut self.name),
                 id,
                 marks,
             )),
             None => Ok(Verified::signed(
                 index,
-                self.key_id,
-                self.name,
+                self.key_id.take(),
+                std::mem::take(&mut self.name),
                 signature,
                 under_other_keys,
-                self.event,
+                self.event.take(),
                 marks,
             )),
         }

@@ -190,7 +190,7 @@ impl AdyenVerifier {
         }
         let mut state = self.keys.start(vec![claimed])?;
         Hmac::update(&mut state, &signed);
-        let (index, first, others) = Hmac::finish_named(state)?;
+        let (index, first, others) = Hmac::finish_named(&mut state)?;
         Ok((index, [first].into_iter().chain(others).collect()))
     }
 }
@@ -202,7 +202,7 @@ impl Verifier for AdyenVerifier {
 
     fn update(&mut self, _chunk: &[u8]) {}
 
-    fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+    fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
         let notification: Notification<'_> = signed_fields::read(body)?;
         let Items(items) = notification
             .items
@@ -232,7 +232,7 @@ impl Verifier for AdyenVerifier {
         under_other_keys.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
         let mut names = items_signed.into_iter();
         let primary = names.next().ok_or(Rejection::MissingSignature)?;
-        let verified = Verified::keyed(first.unwrap_or_default(), self.key_id);
+        let verified = Verified::keyed(first.unwrap_or_default(), self.key_id.take());
         Ok(verified
             .with_signature(Cow::Borrowed("adyen"), primary)
             .more_names(names.chain(under_other_keys).collect()))
@@ -407,7 +407,7 @@ mod tests {
     fn verify(body: &str) -> Result<usize, &'static str> {
         let scheme = AdyenScheme::new(KEY).unwrap();
         let request = http::Request::post("/").body(()).unwrap().into_parts().0;
-        let verifier = scheme.verifier(&request).map_err(|r| r.reason())?;
+        let mut verifier = scheme.verifier(&request).map_err(|r| r.reason())?;
         verifier
             .finish(body.as_bytes())
             .map(|verified| verified.key_index())
@@ -424,7 +424,7 @@ mod tests {
     fn names(body: &str) -> Result<Vec<crate::scheme::DeliveryId>, &'static str> {
         let scheme = AdyenScheme::new(KEY).unwrap();
         let request = http::Request::post("/").body(()).unwrap().into_parts().0;
-        let verifier = scheme.verifier(&request).map_err(|r| r.reason())?;
+        let mut verifier = scheme.verifier(&request).map_err(|r| r.reason())?;
         verifier
             .finish(body.as_bytes())
             .map(|verified| verified.delivery_ids())

@@ -215,10 +215,11 @@ impl Verifier for ClientStateVerifier {
         self.body.update(chunk);
     }
 
-    fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+    fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
         let index = check(body, &self.secrets)?;
-        let digest = Tag::from_slice(&self.body.finalize());
-        Ok(Verified::keyed(index, self.key_id).with_digest(self.name, digest))
+        let digest = Tag::from_slice(&self.body.finalize_reset());
+        Ok(Verified::keyed(index, self.key_id.take())
+            .with_digest(std::mem::take(&mut self.name), digest))
     }
 }
 

@@ -667,8 +667,8 @@ impl Verifier for JwtVerifier {
         }
     }
 
-    fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
-        let checked = self.0?;
+    fn finish(&mut self, _body: &[u8]) -> Result<Verified, Rejection> {
+        let checked = std::mem::replace(&mut self.0, Err(Rejection::InvalidSignature))?;
         let hash = checked.hash.finalize();
         if !bool::from(hash.as_slice().ct_eq(&checked.claimed)) {
             return Err(Rejection::InvalidSignature);

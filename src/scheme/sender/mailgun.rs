@@ -165,7 +165,7 @@ impl Verifier for MailgunVerifier {
 
     fn update(&mut self, _chunk: &[u8]) {}
 
-    fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+    fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
         let delivery: Delivery<'_> = signed_fields::read(body)?;
         let Object(signed) = delivery.signature.ok_or(Rejection::MissingSignature)?;
         let (Some(timestamp), Some(token), Some(signature)) = (
@@ -187,8 +187,8 @@ impl Verifier for MailgunVerifier {
         let mut state = self.keys.start(vec![claimed])?;
         Hmac::update(&mut state, timestamp.as_bytes());
         Hmac::update(&mut state, token.as_bytes());
-        let (index, signature) = Hmac::finish(state)?;
-        let verified = Verified::keyed(index, self.key_id);
+        let (index, signature) = Hmac::finish(&mut state)?;
+        let verified = Verified::keyed(index, self.key_id.take());
         Ok(verified.with_signature(Cow::Borrowed("mailgun"), signature))
     }
 }
@@ -239,7 +239,7 @@ mod tests {
     fn verify(body: &str) -> Result<usize, &'static str> {
         let scheme = MailgunScheme::new("key").clock(|| UNIX_EPOCH + Duration::from_secs(NOW));
         let request = http::Request::post("/").body(()).unwrap().into_parts().0;
-        let verifier = scheme.verifier(&request).map_err(|r| r.reason())?;
+        let mut verifier = scheme.verifier(&request).map_err(|r| r.reason())?;
         verifier
             .finish(body.as_bytes())
             .map(|verified| verified.key_index())

@@ -317,8 +317,8 @@ impl Verifier for PayPalVerifier {
         self.crc.update(chunk);
     }
 
-    fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
-        let message = format!("{}{}", self.prefix, self.crc.finalize());
+    fn finish(&mut self, _body: &[u8]) -> Result<Verified, Rejection> {
+        let message = format!("{}{}", self.prefix, self.crc.clone().finalize());
         if !self
             .certificate
             .verifies(RsaHash::Sha256, message.as_bytes(), &self.signature)

@@ -422,14 +422,14 @@ impl Verifier for SnsVerifier {
 
     /// The verdict if the certificate is cached; `503` if it would have to be fetched (the
     /// layer calls [`finish_later`](Verifier::finish_later), which fetches it).
-    fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+    fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
         match self.finish_later(&Bytes::copy_from_slice(body)) {
             Finish::Ready(verdict) => verdict,
             Finish::Waiting(_) => Err(Rejection::KeySourceUnavailable),
         }
     }
 
-    fn finish_later(self, body: &Bytes) -> Finish {
+    fn finish_later(&mut self, body: &Bytes) -> Finish {
         let (signed, url) = match self.read(body) {
             Ok(read) => read,
             Err(rejection) => return Finish::Ready(Err(rejection)),

@@ -322,10 +322,10 @@ impl Verifier for TokenVerifier {
         }
     }
 
-    fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
-        let matched = self.0?;
+    fn finish(&mut self, _body: &[u8]) -> Result<Verified, Rejection> {
+        let mut matched = std::mem::replace(&mut self.0, Err(Rejection::InvalidSignature))?;
         let verified = Verified::keyed(matched.index, matched.key_id);
-        let digest = Tag::from_slice(&matched.body.finalize());
+        let digest = Tag::from_slice(&matched.body.finalize_reset());
         Ok(verified
             .with_digest(matched.name, digest)
             .with_event(matched.event))
@@ -395,7 +395,7 @@ mod tests {
     }
 
     fn check(scheme: &TokenScheme, request: &Parts) -> Result<usize, &'static str> {
-        let verifier = scheme.verifier(request).map_err(|r| r.reason())?;
+        let mut verifier = scheme.verifier(request).map_err(|r| r.reason())?;
         let verified = verifier.finish(b"").map_err(|r| r.reason())?;
         Ok(verified.key_index())
     }

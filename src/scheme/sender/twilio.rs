@@ -386,7 +386,7 @@ impl TwilioScheme {
         // The URL is everything signed: decide now, before reading the body.
         let index = self
             .url_macs(tokens, head.path_and_query)
-            .find_map(|(index, mac)| mac.matches_any(&[claimed]).map(|_| index))
+            .find_map(|(index, mut mac)| mac.matches_any(&[claimed]).map(|_| index))
             .ok_or(Rejection::InvalidSignature)?;
         let check = match head.body_sha256 {
             Some(expected) => Check::BodyHash {
@@ -514,22 +514,22 @@ impl Verifier for TwilioVerifier {
         }
     }
 
-    fn finish(self, body: &[u8]) -> Result<Verified, Rejection> {
+    fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
         let claimed = self.claimed;
-        let index = match self.check {
+        let index = match &mut self.check {
             Check::Form {
                 macs,
                 max_parameters,
                 refuse_repeats,
             } => {
-                let params = form_parameters(body, max_parameters, refuse_repeats)?;
-                macs.into_iter()
-                    .find_map(|(index, mut mac)| {
+                let params = form_parameters(body, *max_parameters, *refuse_repeats)?;
+                macs.iter_mut()
+                    .find_map(|(index, mac)| {
                         for (name, value) in &params {
                             mac.update(name.as_bytes());
                             mac.update(value.as_bytes());
                         }
-                        mac.matches_any(&[claimed]).map(|_| index)
+                        mac.matches_any(&[claimed]).map(|_| *index)
                     })
                     .ok_or(Rejection::InvalidSignature)?
             }
@@ -538,21 +538,21 @@ impl Verifier for TwilioVerifier {
                 hash,
                 expected,
             } => {
-                if !bool::from(hash.finalize().as_slice().ct_eq(&expected)) {
+                if !bool::from(hash.finalize_reset().as_slice().ct_eq(expected)) {
                     return Err(Rejection::InvalidSignature);
                 }
-                index
+                *index
             }
             Check::NoBody { index } => {
                 if !body.is_empty() {
                     return Err(Rejection::InvalidSignature);
                 }
-                index
+                *index
             }
         };
-        Ok(Verified::keyed(index, self.key_id)
-            .with_signature(self.name, claimed)
-            .with_event(self.event.map(Event::Unsigned)))
+        Ok(Verified::keyed(index, self.key_id.take())
+            .with_signature(std::mem::take(&mut self.name), claimed)
+            .with_event(self.event.take().map(Event::Unsigned)))
     }
 }
 

@@ -115,9 +115,9 @@ impl Verifier for UnsignedVerifier {
         self.body.update(chunk);
     }
 
-    fn finish(self, _body: &[u8]) -> Result<Verified, Rejection> {
-        let digest = Tag::from_slice(&self.body.finalize());
-        Ok(Verified::keyed(0, None).with_digest(self.name, digest))
+    fn finish(&mut self, _body: &[u8]) -> Result<Verified, Rejection> {
+        let digest = Tag::from_slice(&self.body.finalize_reset());
+        Ok(Verified::keyed(0, None).with_digest(std::mem::take(&mut self.name), digest))
     }
 }
 
