@@ -3,7 +3,12 @@
 
 use std::{fmt, sync::Arc};
 
-use hmac::{Hmac as HmacOf, Mac as _};
+use digest::{
+    core_api::{Buffer, BufferKindUser, FixedOutputCore, UpdateCore},
+    typenum::{IsLess, Le, NonZero, U256},
+    KeyInit, Output,
+};
+use hmac::HmacCore;
 use sha2::Sha256;
 
 use crate::scheme::{
@@ -25,7 +30,7 @@ use crate::{
     clippy::unreachable,
     reason = "HMAC accepts keys of any length (RFC 2104); the error cannot happen"
 )]
-fn keyed<M: hmac::digest::KeyInit>(secret: &[u8]) -> M {
+fn keyed<M: KeyInit>(secret: &[u8]) -> M {
     assert!(
         !secret.is_empty(),
         "tower-webhook: the HMAC secret is empty; is its environment variable set?"
@@ -38,21 +43,62 @@ fn keyed<M: hmac::digest::KeyInit>(secret: &[u8]) -> M {
 
 #[derive(Clone)]
 pub(crate) enum KeyedMac {
-    Sha256(HmacOf<Sha256>),
+    Sha256(Running<HmacCore<Sha256>>),
     #[cfg(feature = "sha1")]
-    Sha1(HmacOf<sha1::Sha1>),
+    Sha1(Running<HmacCore<sha1::Sha1>>),
+}
+
+/// A running MAC: HMAC's core and its block buffer, as `hmac::Hmac` holds them, but apart,
+/// so it is finalized by reference (`Hmac::finalize` takes the MAC by value, and a running
+/// MAC is moved out of the verifier that holds it, a few hundred bytes, to be finalized).
+/// (The bounds are those a block buffer puts on any hash's core.)
+#[derive(Clone)]
+pub(crate) struct Running<C>
+where
+    C: BufferKindUser,
+    C::BlockSize: IsLess<U256>,
+    Le<C::BlockSize, U256>: NonZero,
+{
+    core: C,
+    buffer: Buffer<C>,
+}
+
+impl<C> Running<C>
+where
+    C: BufferKindUser + UpdateCore + FixedOutputCore + KeyInit,
+    C::BlockSize: IsLess<U256>,
+    Le<C::BlockSize, U256>: NonZero,
+{
+    fn keyed(secret: &[u8]) -> Self {
+        Self {
+            core: keyed(secret),
+            buffer: Buffer::<C>::default(),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        let Self { core, buffer } = self;
+        buffer.digest_blocks(data, |blocks| core.update_blocks(blocks));
+    }
+
+    /// The MAC of everything fed; the state is spent after.
+    fn finalize_into(&mut self, tag: &mut [u8]) {
+        let mut output = Output::<C>::default();
+        self.core.finalize_fixed_core(&mut self.buffer, &mut output);
+        tag.copy_from_slice(&output);
+    }
 }
 
 impl KeyedMac {
     /// HMAC-SHA256 under `secret`.
     pub(crate) fn sha256(secret: &[u8]) -> Self {
-        Self::Sha256(keyed(secret))
+        Self::Sha256(Running::keyed(secret))
     }
 
     /// HMAC-SHA1 under `secret`.
     #[cfg(feature = "sha1")]
     pub(crate) fn sha1(secret: &[u8]) -> Self {
-        Self::Sha1(keyed(secret))
+        Self::Sha1(Running::keyed(secret))
     }
 
     /// The same algorithm as `self`, under `secret`.
@@ -81,17 +127,13 @@ impl KeyedMac {
     }
 
     /// The MAC of everything fed, computed where the state lies (a running MAC is a few
-    /// hundred bytes, copied on each move); the state is left keyed and empty.
+    /// hundred bytes, copied on each move); the state is spent after.
     pub(crate) fn finalize(&mut self) -> Tag {
         let mut tag = Tag::zeroed(self.output_len());
         match self {
-            Self::Sha256(mac) => tag
-                .as_mut_slice()
-                .copy_from_slice(&mac.finalize_reset().into_bytes()),
+            Self::Sha256(mac) => mac.finalize_into(tag.as_mut_slice()),
             #[cfg(feature = "sha1")]
-            Self::Sha1(mac) => tag
-                .as_mut_slice()
-                .copy_from_slice(&mac.finalize_reset().into_bytes()),
+            Self::Sha1(mac) => mac.finalize_into(tag.as_mut_slice()),
         }
         tag
     }
