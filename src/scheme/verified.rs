@@ -168,6 +168,7 @@ impl Verified {
 
     /// Records which layer's scheme verified the request (a shared name, not a copy).
     #[cfg(any(feature = "metrics", feature = "inbox"))]
+    #[inline]
     pub(crate) fn verified_by(&mut self, scheme: &Arc<str>) {
         self.scheme = Some(Arc::clone(scheme));
     }
@@ -189,6 +190,7 @@ impl Verified {
     /// by its keyed signature within `namespace`, the signed bytes' MACs under the other keys
     /// (`more_names`, see [`more_names`](Self::more_names)) and the sender's `event` id, if
     /// any: built in one step, since a marker this size is copied on each move.
+    #[inline]
     pub(crate) fn signed(
         index: usize,
         key_id: Option<Arc<str>>,
@@ -219,6 +221,7 @@ impl Verified {
     /// Verified under key `index`, of the keys resolved for `key_id` if they were, and named
     /// by the signed message `id` within `namespace`: [`DeliveryId::derive`]`(namespace, id)`,
     /// when asked for.
+    #[inline]
     pub(crate) fn with_message_id(
         index: usize,
         key_id: Option<Arc<str>>,
@@ -284,6 +287,7 @@ impl Verified {
     }
 
     /// Keeps the verified body where the event id is read from it (a cheap `Bytes` clone).
+    #[inline]
     pub(crate) fn attach_body(&mut self, bytes: &Bytes) {
         if let Some(Delivery::Signature {
             event: Some(Event::Body { body, .. }),

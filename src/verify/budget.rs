@@ -131,6 +131,7 @@ impl BodyBudget {
     /// [`SMALL_BODY`] is large from the start. Its holder gives it back with
     /// [`Share::release`]: it holds no reference to the budget, so opening one costs no
     /// reference count.
+    #[inline]
     pub(crate) fn open(&self, expected: Option<usize>) -> Option<Share> {
         let share = Share {
             bytes: 0,
@@ -154,6 +155,7 @@ pub(crate) struct Share {
 
 impl Share {
     /// Takes `more` bytes as well from `budget`; `false`, taking nothing, if it has no room.
+    #[inline]
     fn grow(&mut self, budget: &BodyBudget, more: usize) -> bool {
         let Some(wanted) = self.bytes.checked_add(more) else {
             return false;
@@ -174,11 +176,13 @@ impl Share {
     }
 
     /// Grows the share to `bytes` in all, if it holds fewer.
+    #[inline]
     pub(crate) fn grow_to(&mut self, budget: &BodyBudget, bytes: usize) -> bool {
         bytes <= self.bytes || self.grow(budget, bytes - self.bytes)
     }
 
     /// Gives every byte back to `budget`, the one it was taken from.
+    #[inline]
     pub(crate) fn release(&mut self, budget: &BodyBudget) {
         let bytes = std::mem::take(&mut self.bytes);
         if bytes > 0 {
@@ -187,6 +191,7 @@ impl Share {
     }
 
     /// How much of the budget may be in use once this share holds `bytes`.
+    #[inline]
     fn cap(&self, budget: &BodyBudget, bytes: usize) -> usize {
         let shared = &*budget.shared;
         if bytes <= SMALL_BODY && !self.large {

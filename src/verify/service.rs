@@ -116,6 +116,7 @@ where
 /// Whether the allowlist, if any, lets the request's peer through. Fails closed: an
 /// allowlist that cannot place a request does not pass it. Checked first, so a request from
 /// the wrong address never costs a key lookup.
+#[inline]
 pub(super) fn check_allowlist<Sch>(config: &Config<Sch>, parts: &Parts) -> Result<(), Rejection> {
     if let Some(allowlist) = &config.allowlist {
         let Some(peer) = config.verdicts.peer(parts) else {
@@ -169,6 +170,7 @@ pub(super) fn check_length<B: Body>(
 
 /// The `Content-Length`, if the request has one. Each value must be plain decimal digits and
 /// all must agree; anything else is a framing ambiguity (request smuggling), answered `400`.
+#[inline]
 fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, Rejection> {
     let mut declared = None;
     for value in headers.get_all(CONTENT_LENGTH) {

@@ -118,6 +118,7 @@ impl KeyedMac {
         }
     }
 
+    #[inline]
     pub(crate) fn update(&mut self, data: &[u8]) {
         match self {
             Self::Sha256(mac) => mac.update(data),
@@ -128,6 +129,7 @@ impl KeyedMac {
 
     /// The MAC of everything fed, computed where the state lies (a running MAC is a few
     /// hundred bytes, copied on each move); the state is spent after.
+    #[inline]
     pub(crate) fn finalize(&mut self) -> Tag {
         let mut tag = Tag::zeroed(self.output_len());
         match self {
@@ -203,6 +205,7 @@ impl Claimed {
 }
 
 impl Hmac {
+    #[inline]
     fn state(&self, claimed: Claimed) -> Result<HmacState, Rejection> {
         let len = self.primary.output_len();
         if claimed
@@ -255,10 +258,12 @@ impl sealed::Algorithm for Hmac {
         Some(mac.finalize())
     }
 
+    #[inline]
     fn start_one(&self, claimed: Tag) -> Result<HmacState, Rejection> {
         self.state(Claimed::One(claimed))
     }
 
+    #[inline]
     fn update(state: &mut HmacState, data: &[u8]) {
         state.primary.update(data);
         for mac in &mut state.rotated {
@@ -277,6 +282,7 @@ impl sealed::Algorithm for Hmac {
 
     /// Every key's MAC is computed anyway: the first key's names the delivery, the others'
     /// name it too, whichever key matched a claimed signature.
+    #[inline]
     fn finish_named(state: &mut HmacState) -> Result<(usize, Tag, Vec<Tag>), Rejection> {
         let first = state.primary.finalize();
         let others: Vec<Tag> = state.rotated.iter_mut().map(KeyedMac::finalize).collect();

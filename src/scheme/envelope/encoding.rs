@@ -127,6 +127,7 @@ impl std::hash::Hash for Tag {
 }
 
 impl Tag {
+    #[inline]
     pub(crate) fn zeroed(len: usize) -> Self {
         Self {
             bytes: [0; MAX_SIGNATURE_LEN],
@@ -135,6 +136,7 @@ impl Tag {
     }
 
     /// A tag holding `bytes` (truncated to the longest signature a tag holds).
+    #[inline]
     pub(crate) fn from_slice(bytes: &[u8]) -> Self {
         let mut tag = Self::zeroed(bytes.len());
         let len = tag.len;
@@ -143,10 +145,12 @@ impl Tag {
         tag
     }
 
+    #[inline]
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or_default()
     }
 
+    #[inline]
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
         self.bytes.get_mut(..self.len).unwrap_or_default()
     }
@@ -157,6 +161,7 @@ impl Tag {
     /// load each: exact chunks, never a copy of a slice of unknown length), then the bytes
     /// left over, all folded before the one constant-time test, where `subtle`'s slice
     /// comparison spends about a dozen instructions a byte, on every request.
+    #[inline]
     pub(crate) fn ct_eq(&self, other: &Self) -> subtle::Choice {
         use subtle::ConstantTimeEq as _;
 

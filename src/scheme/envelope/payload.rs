@@ -60,16 +60,19 @@ impl SignedPayload {
     }
 
     /// What is signed before the body.
+    #[inline]
     pub(crate) fn pieces(&self) -> &[Piece] {
         &self.prefix
     }
 
     /// What is signed after the body.
+    #[inline]
     pub(crate) fn suffix(&self) -> &[Piece] {
         &self.suffix
     }
 
     /// Whether `piece` is signed, before or after the body.
+    #[inline]
     pub(crate) fn needs(&self, piece: &Piece) -> bool {
         self.prefix.contains(piece) || self.suffix.contains(piece)
     }

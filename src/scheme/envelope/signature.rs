@@ -669,6 +669,7 @@ pub(crate) fn find_one<'a, 'n>(
 
 /// `value` after `prefix`. An empty prefix (most senders') compares nothing: no call to
 /// `memcmp` for zero bytes on every request.
+#[inline]
 fn after_prefix<'a>(value: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     if prefix.is_empty() {
         return Some(value);
@@ -710,6 +711,7 @@ struct Claimed {
 }
 
 impl Claimed {
+    #[inline]
     fn push(&mut self, tag: Tag) {
         self.sent += 1;
         match &self.first {
@@ -719,6 +721,7 @@ impl Claimed {
         }
     }
 
+    #[inline]
     fn distinct(&self) -> usize {
         usize::from(self.first.is_some()) + self.more.len()
     }
