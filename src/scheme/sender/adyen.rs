@@ -104,6 +104,7 @@ impl AdyenScheme {
         AdyenVerifier {
             keys: keys.clone(),
             key_id,
+            spent: false,
         }
     }
 }
@@ -154,6 +155,8 @@ impl fmt::Debug for AdyenScheme {
 pub struct AdyenVerifier {
     keys: Hmac,
     key_id: Option<Arc<str>>,
+    /// Whether `finish` was called: the verifier is spent after.
+    spent: bool,
 }
 
 impl AdyenVerifier {
@@ -203,6 +206,11 @@ impl Verifier for AdyenVerifier {
     fn update(&mut self, _chunk: &[u8]) {}
 
     fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
+        // The first verdict took the fields the marker keeps (the name, the tenant): a
+        // second call, on the spent verifier, must not pass with them emptied.
+        if std::mem::replace(&mut self.spent, true) {
+            return Err(Rejection::InvalidSignature);
+        }
         let notification: Notification<'_> = signed_fields::read(body)?;
         let Items(items) = notification
             .items

@@ -83,6 +83,7 @@ impl MailgunScheme {
             key_id,
             tolerance: self.options.tolerance(),
             clock: Arc::clone(self.options.clock()),
+            spent: false,
         }
     }
 }
@@ -156,6 +157,8 @@ pub struct MailgunVerifier {
     key_id: Option<Arc<str>>,
     tolerance: Tolerance,
     clock: Arc<dyn Clock>,
+    /// Whether `finish` was called: the verifier is spent after.
+    spent: bool,
 }
 
 impl Verifier for MailgunVerifier {
@@ -166,6 +169,11 @@ impl Verifier for MailgunVerifier {
     fn update(&mut self, _chunk: &[u8]) {}
 
     fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
+        // The first verdict took the fields the marker keeps (the name, the tenant): a
+        // second call, on the spent verifier, must not pass with them emptied.
+        if std::mem::replace(&mut self.spent, true) {
+            return Err(Rejection::InvalidSignature);
+        }
         let delivery: Delivery<'_> = signed_fields::read(body)?;
         let Object(signed) = delivery.signature.ok_or(Rejection::MissingSignature)?;
         let (Some(timestamp), Some(token), Some(signature)) = (
@@ -244,6 +252,21 @@ mod tests {
             .finish(body.as_bytes())
             .map(|verified| verified.key_index())
             .map_err(|r| r.reason())
+    }
+
+    /// A verdict takes the tenant into the marker: the spent verifier refuses a second
+    /// `finish` rather than passing the same body again without it.
+    #[test]
+    fn a_spent_verifier_refuses_a_second_finish() {
+        let scheme = MailgunScheme::new("key").clock(|| UNIX_EPOCH + Duration::from_secs(NOW));
+        let request = http::Request::post("/").body(()).unwrap().into_parts().0;
+        let mut verifier = scheme.verifier(&request).unwrap();
+        let body = delivery("tok");
+        assert!(verifier.finish(body.as_bytes()).is_ok());
+        assert!(matches!(
+            verifier.finish(body.as_bytes()),
+            Err(Rejection::InvalidSignature)
+        ));
     }
 
     #[test]

@@ -381,6 +381,7 @@ impl TwilioScheme {
                 name,
                 key_id,
                 event: head.event.map(Box::from),
+                spent: false,
             });
         }
         // The URL is everything signed: decide now, before reading the body.
@@ -402,6 +403,7 @@ impl TwilioScheme {
             name,
             key_id,
             event: head.event.map(Box::from),
+            spent: false,
         })
     }
 }
@@ -484,6 +486,8 @@ pub struct TwilioVerifier {
     key_id: Option<Arc<str>>,
     /// The unsigned delivery id, if any.
     event: Option<Box<[u8]>>,
+    /// Whether `finish` was called: the verifier is spent after.
+    spent: bool,
 }
 
 enum Check {
@@ -515,6 +519,11 @@ impl Verifier for TwilioVerifier {
     }
 
     fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
+        // The first verdict took the fields the marker keeps (the name, the tenant): a
+        // second call, on the spent verifier, must not pass with them emptied.
+        if std::mem::replace(&mut self.spent, true) {
+            return Err(Rejection::InvalidSignature);
+        }
         let claimed = self.claimed;
         let index = match &mut self.check {
             Check::Form {

@@ -92,6 +92,7 @@ impl Scheme for UnsignedScheme {
         Ok(UnsignedVerifier {
             body: Sha256::new(),
             name: self.options.name().clone(),
+            spent: false,
         })
     }
 }
@@ -108,6 +109,8 @@ impl fmt::Debug for UnsignedScheme {
 pub struct UnsignedVerifier {
     body: Sha256,
     name: Cow<'static, str>,
+    /// Whether `finish` was called: the verifier is spent after.
+    spent: bool,
 }
 
 impl Verifier for UnsignedVerifier {
@@ -116,6 +119,11 @@ impl Verifier for UnsignedVerifier {
     }
 
     fn finish(&mut self, _body: &[u8]) -> Result<Verified, Rejection> {
+        // The first verdict took the fields the marker keeps (the name, the tenant): a
+        // second call, on the spent verifier, must not pass with them emptied.
+        if std::mem::replace(&mut self.spent, true) {
+            return Err(Rejection::InvalidSignature);
+        }
         let digest = Tag::from_slice(&self.body.finalize_reset());
         Ok(Verified::keyed(0, None).with_digest(std::mem::take(&mut self.name), digest))
     }
@@ -124,5 +132,32 @@ impl Verifier for UnsignedVerifier {
 impl fmt::Debug for UnsignedVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnsignedVerifier").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first verdict takes the scheme's name into the marker: a second `finish` on the
+    /// spent verifier is refused rather than naming the delivery in an empty namespace.
+    #[test]
+    fn a_spent_verifier_refuses_a_second_finish() {
+        let request = http::Request::post("/").body(()).unwrap().into_parts().0;
+        let mut verifier = UnsignedScheme::new()
+            .named("strava")
+            .verifier(&request)
+            .unwrap();
+        verifier.update(b"{}");
+        let first = verifier.finish(b"{}").unwrap();
+        let digest = Sha256::digest(b"{}");
+        assert_eq!(
+            first.delivery_id(),
+            Some(crate::scheme::DeliveryId::derive("strava", &digest))
+        );
+        assert!(matches!(
+            verifier.finish(b"{}"),
+            Err(Rejection::InvalidSignature)
+        ));
     }
 }
