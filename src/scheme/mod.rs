@@ -179,7 +179,8 @@ pub trait Verifier: Send + 'static {
     ///
     /// Called once, on the verifier where the layer holds it (a running MAC is a few hundred
     /// bytes, which a move would copy); the verifier is dropped after, so it may leave its
-    /// fields spent (`Option::take`, `std::mem::take`).
+    /// fields spent (`Option::take`, `std::mem::take`). The crate's verifiers refuse a second
+    /// call with [`Rejection::InvalidSignature`]; yours should fail closed too.
     fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection>;
 
     /// The name the keys were resolved under (the tenant, see [`keys`](crate::keys)), if they

@@ -946,6 +946,7 @@ impl<A: Algorithm> SignatureScheme<A> {
             key_id,
             body_timestamp,
             json_object_body: self.json_object_body,
+            spent: false,
             low_bytes,
             scopes,
             #[cfg(feature = "json")]
@@ -1031,6 +1032,9 @@ pub struct SignatureVerifier<A: Algorithm> {
     body_timestamp: Option<BodyTimestampCheck>,
     /// Whether the verified body must be a JSON object.
     json_object_body: bool,
+    /// Whether `finish` was called: the running MAC is finalized and the marker's fields
+    /// taken, so the verifier is spent.
+    spent: bool,
     /// The body's UTF-8 decoded into the low bytes the sender signed, where it signs those.
     low_bytes: Option<LowBytes>,
     /// The scope tags of the keys resolved for the request (see `Verified::delivery_ids`).
@@ -1064,6 +1068,11 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
     }
 
     fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
+        // Finished once: a second call would compare a spent MAC and name the delivery
+        // without the fields the first verdict took.
+        if std::mem::replace(&mut self.spent, true) {
+            return Err(Rejection::InvalidSignature);
+        }
         if self.low_bytes.is_some_and(|decoder| !decoder.finished()) {
             return Err(Rejection::MalformedSignature);
         }
@@ -1168,6 +1177,44 @@ mod tests {
         let keys = crate::scheme::Hmac::sha256(b"k").unwrap();
         let tag = sealed::Algorithm::scope_tags(&keys).unwrap();
         assert_eq!(verified.delivery_ids(), vec![id, id.within_scope(&tag[0])]);
+    }
+
+    /// A finished verifier's hash is spent (P-256's is reset to the hash of nothing): a
+    /// caller that finishes it again after a refusal must not have the sender's signature of
+    /// an empty body accepted for another body.
+    #[cfg(feature = "p256")]
+    #[test]
+    fn a_spent_verifier_refuses_a_second_finish() {
+        use base64::{engine::general_purpose::STANDARD, Engine as _};
+        use p256::ecdsa::{signature::Signer as _, Signature, SigningKey};
+
+        let key = SigningKey::from_slice(&[5; 32]).unwrap();
+        let point = key.verifying_key().to_encoded_point(false);
+        let der = [
+            hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap(),
+            point.as_bytes().to_vec(),
+        ]
+        .concat();
+        let scheme = crate::scheme::P256Scheme::p256(der)
+            .unwrap()
+            .header("x-signature");
+        let of_nothing: Signature = key.sign(b"");
+        let mut request = http::Request::new(());
+        request.headers_mut().insert(
+            "x-signature",
+            STANDARD.encode(of_nothing.to_der()).parse().unwrap(),
+        );
+        let (parts, ()) = request.into_parts();
+        let mut verifier = scheme.verifier(&parts).unwrap();
+        verifier.update(b"{}");
+        assert!(matches!(
+            verifier.finish(b"{}"),
+            Err(Rejection::InvalidSignature)
+        ));
+        assert!(matches!(
+            verifier.finish(b"{}"),
+            Err(Rejection::InvalidSignature)
+        ));
     }
 
     #[test]
