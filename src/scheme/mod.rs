@@ -246,6 +246,24 @@ impl std::fmt::Debug for Finish {
     }
 }
 
+/// Whether a verifier was finished. `finish` takes what the `Verified` marker keeps (the
+/// tenant, the scheme's name, the event id) and spends the running hash: a second call must
+/// fail closed, not name a delivery without them or check the hash of nothing (a P-256
+/// verifier's, reset, against a sender's signature of an empty body).
+#[derive(Default)]
+pub(crate) struct Spent(bool);
+
+impl Spent {
+    /// `Ok` the first time; [`Rejection::InvalidSignature`] after.
+    #[inline]
+    pub(crate) fn spend(&mut self) -> Result<(), Rejection> {
+        if std::mem::replace(&mut self.0, true) {
+            return Err(Rejection::InvalidSignature);
+        }
+        Ok(())
+    }
+}
+
 /// A verdict to wait for: see [`Finish::Waiting`].
 pub type VerdictFuture =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Verified, Rejection>> + Send>>;

@@ -18,7 +18,7 @@ use crate::scheme::{
     envelope::timestamp::{TimestampFormat, Tolerance},
     event_id::{header_id, BodyFields, EventIdSource},
     verified::{Event, KeyMarks},
-    DeliveryId, Scheme, Verified, Verifier,
+    DeliveryId, Scheme, Spent, Verified, Verifier,
 };
 use crate::{
     foundation::{header_name, unix_seconds, Clock, SharedClock, SystemClock},
@@ -946,7 +946,7 @@ impl<A: Algorithm> SignatureScheme<A> {
             key_id,
             body_timestamp,
             json_object_body: self.json_object_body,
-            spent: false,
+            spent: Spent::default(),
             low_bytes,
             scopes,
             #[cfg(feature = "json")]
@@ -1032,9 +1032,7 @@ pub struct SignatureVerifier<A: Algorithm> {
     body_timestamp: Option<BodyTimestampCheck>,
     /// Whether the verified body must be a JSON object.
     json_object_body: bool,
-    /// Whether `finish` was called: the running MAC is finalized and the marker's fields
-    /// taken, so the verifier is spent.
-    spent: bool,
+    spent: Spent,
     /// The body's UTF-8 decoded into the low bytes the sender signed, where it signs those.
     low_bytes: Option<LowBytes>,
     /// The scope tags of the keys resolved for the request (see `Verified::delivery_ids`).
@@ -1068,11 +1066,7 @@ impl<A: Algorithm> Verifier for SignatureVerifier<A> {
     }
 
     fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
-        // Finished once: a second call would compare a spent MAC and name the delivery
-        // without the fields the first verdict took.
-        if std::mem::replace(&mut self.spent, true) {
-            return Err(Rejection::InvalidSignature);
-        }
+        self.spent.spend()?;
         if self.low_bytes.is_some_and(|decoder| !decoder.finished()) {
             return Err(Rejection::MalformedSignature);
         }

@@ -14,7 +14,7 @@ use crate::scheme::{
     algorithm::sealed::Algorithm as _,
     envelope::encoding::{Encoding, Tag},
     sender::signed_fields::{self, Object, Text},
-    InvalidKey, Scheme, Verified, Verifier,
+    InvalidKey, Scheme, Spent, Verified, Verifier,
 };
 use crate::{
     keys::{IntoKeys, KeySlot, ResolvedKeys, Start},
@@ -104,7 +104,7 @@ impl AdyenScheme {
         AdyenVerifier {
             keys: keys.clone(),
             key_id,
-            spent: false,
+            spent: Spent::default(),
         }
     }
 }
@@ -155,8 +155,7 @@ impl fmt::Debug for AdyenScheme {
 pub struct AdyenVerifier {
     keys: Hmac,
     key_id: Option<Arc<str>>,
-    /// Whether `finish` was called: the verifier is spent after.
-    spent: bool,
+    spent: Spent,
 }
 
 impl AdyenVerifier {
@@ -206,11 +205,7 @@ impl Verifier for AdyenVerifier {
     fn update(&mut self, _chunk: &[u8]) {}
 
     fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
-        // The first verdict took the fields the marker keeps (the name, the tenant): a
-        // second call, on the spent verifier, must not pass with them emptied.
-        if std::mem::replace(&mut self.spent, true) {
-            return Err(Rejection::InvalidSignature);
-        }
+        self.spent.spend()?;
         let notification: Notification<'_> = signed_fields::read(body)?;
         let Items(items) = notification
             .items

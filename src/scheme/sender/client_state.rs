@@ -14,7 +14,7 @@ use crate::scheme::{
     envelope::encoding::Tag,
     options::{shared_options, Options},
     sender::{signed_fields::Text, token::Tokens},
-    Scheme, Verified, Verifier,
+    Scheme, Spent, Verified, Verifier,
 };
 use crate::{
     keys::{IntoKeys, KeySlot, ResolvedKeys, Start},
@@ -127,7 +127,7 @@ impl ClientStateScheme {
             key_id,
             name: self.options.name().clone(),
             body: Sha256::new(),
-            spent: false,
+            spent: Spent::default(),
         }
     }
 }
@@ -205,8 +205,7 @@ pub struct ClientStateVerifier {
     key_id: Option<Arc<str>>,
     name: Cow<'static, str>,
     body: Sha256,
-    /// Whether `finish` was called: the verifier is spent after.
-    spent: bool,
+    spent: Spent,
 }
 
 impl Verifier for ClientStateVerifier {
@@ -219,11 +218,7 @@ impl Verifier for ClientStateVerifier {
     }
 
     fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
-        // The first verdict took the fields the marker keeps (the name, the tenant): a
-        // second call, on the spent verifier, must not pass with them emptied.
-        if std::mem::replace(&mut self.spent, true) {
-            return Err(Rejection::InvalidSignature);
-        }
+        self.spent.spend()?;
         let index = check(body, &self.secrets)?;
         let digest = Tag::from_slice(&self.body.finalize_reset());
         Ok(Verified::keyed(index, self.key_id.take())

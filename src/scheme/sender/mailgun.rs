@@ -12,7 +12,7 @@ use crate::scheme::{
     envelope::timestamp::{TimestampFormat, Tolerance},
     options::{shared_options, Options},
     sender::signed_fields::{self, Object, Text},
-    Scheme, Verified, Verifier,
+    Scheme, Spent, Verified, Verifier,
 };
 use crate::{
     foundation::{unix_seconds, Clock},
@@ -83,7 +83,7 @@ impl MailgunScheme {
             key_id,
             tolerance: self.options.tolerance(),
             clock: Arc::clone(self.options.clock()),
-            spent: false,
+            spent: Spent::default(),
         }
     }
 }
@@ -157,8 +157,7 @@ pub struct MailgunVerifier {
     key_id: Option<Arc<str>>,
     tolerance: Tolerance,
     clock: Arc<dyn Clock>,
-    /// Whether `finish` was called: the verifier is spent after.
-    spent: bool,
+    spent: Spent,
 }
 
 impl Verifier for MailgunVerifier {
@@ -169,11 +168,7 @@ impl Verifier for MailgunVerifier {
     fn update(&mut self, _chunk: &[u8]) {}
 
     fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
-        // The first verdict took the fields the marker keeps (the name, the tenant): a
-        // second call, on the spent verifier, must not pass with them emptied.
-        if std::mem::replace(&mut self.spent, true) {
-            return Err(Rejection::InvalidSignature);
-        }
+        self.spent.spend()?;
         let delivery: Delivery<'_> = signed_fields::read(body)?;
         let Object(signed) = delivery.signature.ok_or(Rejection::MissingSignature)?;
         let (Some(timestamp), Some(token), Some(signature)) = (

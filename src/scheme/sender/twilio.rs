@@ -13,7 +13,7 @@ use crate::scheme::{
     envelope::signature::find_one,
     options::{shared_options, Options},
     verified::Event,
-    Scheme, Verified, Verifier,
+    Scheme, Spent, Verified, Verifier,
 };
 use crate::{
     keys::{IntoKeys, KeySet, KeySlot, ResolvedKeys, Start},
@@ -381,7 +381,7 @@ impl TwilioScheme {
                 name,
                 key_id,
                 event: head.event.map(Box::from),
-                spent: false,
+                spent: Spent::default(),
             });
         }
         // The URL is everything signed: decide now, before reading the body.
@@ -403,7 +403,7 @@ impl TwilioScheme {
             name,
             key_id,
             event: head.event.map(Box::from),
-            spent: false,
+            spent: Spent::default(),
         })
     }
 }
@@ -486,8 +486,7 @@ pub struct TwilioVerifier {
     key_id: Option<Arc<str>>,
     /// The unsigned delivery id, if any.
     event: Option<Box<[u8]>>,
-    /// Whether `finish` was called: the verifier is spent after.
-    spent: bool,
+    spent: Spent,
 }
 
 enum Check {
@@ -519,11 +518,7 @@ impl Verifier for TwilioVerifier {
     }
 
     fn finish(&mut self, body: &[u8]) -> Result<Verified, Rejection> {
-        // The first verdict took the fields the marker keeps (the name, the tenant): a
-        // second call, on the spent verifier, must not pass with them emptied.
-        if std::mem::replace(&mut self.spent, true) {
-            return Err(Rejection::InvalidSignature);
-        }
+        self.spent.spend()?;
         let claimed = self.claimed;
         let index = match &mut self.check {
             Check::Form {

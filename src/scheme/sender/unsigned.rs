@@ -11,7 +11,7 @@ use crate::{
     scheme::{
         envelope::encoding::Tag,
         options::{shared_options, Options},
-        Scheme, Verified, Verifier,
+        Scheme, Spent, Verified, Verifier,
     },
 };
 
@@ -92,7 +92,7 @@ impl Scheme for UnsignedScheme {
         Ok(UnsignedVerifier {
             body: Sha256::new(),
             name: self.options.name().clone(),
-            spent: false,
+            spent: Spent::default(),
         })
     }
 }
@@ -109,8 +109,7 @@ impl fmt::Debug for UnsignedScheme {
 pub struct UnsignedVerifier {
     body: Sha256,
     name: Cow<'static, str>,
-    /// Whether `finish` was called: the verifier is spent after.
-    spent: bool,
+    spent: Spent,
 }
 
 impl Verifier for UnsignedVerifier {
@@ -119,11 +118,7 @@ impl Verifier for UnsignedVerifier {
     }
 
     fn finish(&mut self, _body: &[u8]) -> Result<Verified, Rejection> {
-        // The first verdict took the fields the marker keeps (the name, the tenant): a
-        // second call, on the spent verifier, must not pass with them emptied.
-        if std::mem::replace(&mut self.spent, true) {
-            return Err(Rejection::InvalidSignature);
-        }
+        self.spent.spend()?;
         let digest = Tag::from_slice(&self.body.finalize_reset());
         Ok(Verified::keyed(0, None).with_digest(std::mem::take(&mut self.name), digest))
     }
