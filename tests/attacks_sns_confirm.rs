@@ -18,7 +18,6 @@ use std::{
 };
 
 use axum::routing::post;
-use base64::Engine as _;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
@@ -111,39 +110,7 @@ impl SnsHost {
     /// with the certificate on this host.
     fn signed(&self, fields: &[(&str, &str)]) -> Map<String, Value> {
         let pem = vectors()["rsa_signer_pem"].as_str().unwrap().to_owned();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(
-                pem.lines()
-                    .filter(|line| !line.starts_with("-----"))
-                    .collect::<String>(),
-            )
-            .unwrap();
-        let key = ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
-        let canonical: String = fields
-            .iter()
-            .map(|(name, value)| format!("{name}\n{value}\n"))
-            .collect();
-        let mut signature = vec![0; key.public().modulus_len()];
-        key.sign(
-            &ring::signature::RSA_PKCS1_SHA256,
-            &ring::rand::SystemRandom::new(),
-            canonical.as_bytes(),
-            &mut signature,
-        )
-        .unwrap();
-        let mut message: Map<String, Value> = fields
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), Value::from(*value)))
-            .collect();
-        message.insert("SignatureVersion".into(), "2".into());
-        message.insert(
-            "Signature".into(),
-            base64::engine::general_purpose::STANDARD
-                .encode(&signature)
-                .into(),
-        );
-        message.insert("SigningCertURL".into(), self.url(SNS_CERT).into());
-        message
+        support::sns_signed(&pem, fields, &self.url(SNS_CERT))
     }
 
     /// A confirmation (or, with `kind`, an unsubscribe confirmation) as SNS sends one.

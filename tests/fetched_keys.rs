@@ -1198,61 +1198,21 @@ async fn certificate_url_spellings_are_refused_or_normalised_through_a_real_serv
 /// MessageId, SubscribeURL, Timestamp, Token, TopicArn and Type, each name and value on a
 /// line.
 fn signed_confirmation(server: &KeyServer, subscribe_url: &str) -> String {
-    use base64::Engine as _;
     let vectors = vectors();
-    let pem = vectors["rsa_signer_pem"].as_str().unwrap();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(
-            pem.lines()
-                .filter(|line| !line.starts_with("-----"))
-                .collect::<String>(),
-        )
-        .unwrap();
-    let key = ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
     let topic = vectors["sns"]["topic"].as_str().unwrap();
+    let message = format!("You have chosen to subscribe to the topic {topic}.");
     let fields = [
-        (
-            "Message",
-            format!("You have chosen to subscribe to the topic {topic}."),
-        ),
-        (
-            "MessageId",
-            "0f4a6c5e-8f0b-4c58-9a53-1d2f0c3b7a11".to_owned(),
-        ),
-        ("SubscribeURL", subscribe_url.to_owned()),
-        ("Timestamp", "2023-11-14T22:13:20.123Z".to_owned()),
-        ("Token", "2336412f37fb687f5d51e6e241d09c80".to_owned()),
-        ("TopicArn", topic.to_owned()),
-        ("Type", "SubscriptionConfirmation".to_owned()),
+        ("Message", message.as_str()),
+        ("MessageId", "0f4a6c5e-8f0b-4c58-9a53-1d2f0c3b7a11"),
+        ("SubscribeURL", subscribe_url),
+        ("Timestamp", "2023-11-14T22:13:20.123Z"),
+        ("Token", "2336412f37fb687f5d51e6e241d09c80"),
+        ("TopicArn", topic),
+        ("Type", "SubscriptionConfirmation"),
     ];
-    let canonical: String = fields
-        .iter()
-        .map(|(name, value)| format!("{name}\n{value}\n"))
-        .collect();
-    let mut signature = vec![0; key.public().modulus_len()];
-    key.sign(
-        &ring::signature::RSA_PKCS1_SHA256,
-        &ring::rand::SystemRandom::new(),
-        canonical.as_bytes(),
-        &mut signature,
-    )
-    .unwrap();
-    let mut message: serde_json::Map<String, Value> = fields
-        .iter()
-        .map(|(name, value)| ((*name).to_owned(), Value::from(value.as_str())))
-        .collect();
-    message.insert("SignatureVersion".into(), "2".into());
-    message.insert(
-        "Signature".into(),
-        base64::engine::general_purpose::STANDARD
-            .encode(&signature)
-            .into(),
-    );
-    message.insert(
-        "SigningCertURL".into(),
-        format!("https://{}{SNS_CERT}", server.addr).into(),
-    );
-    Value::Object(message).to_string()
+    let pem = vectors["rsa_signer_pem"].as_str().unwrap();
+    let cert_url = format!("https://{}{SNS_CERT}", server.addr);
+    Value::Object(support::sns_signed(pem, &fields, &cert_url)).to_string()
 }
 
 // https://docs.aws.amazon.com/sns/latest/dg/http-subscription-confirmation-json.html ("visit
