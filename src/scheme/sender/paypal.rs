@@ -14,7 +14,7 @@ use crate::scheme::{
     event_id::BodyFields,
     options::{shared_options, Options},
     verified::Event,
-    DeliveryId, Scheme, Verified, Verifier,
+    DeliveryId, Scheme, Spent, Verified, Verifier,
 };
 use crate::{
     keys::{
@@ -154,6 +154,7 @@ impl PayPalScheme {
             signature: head.signature,
             transmission: transmission_id(head.id),
             crc: crc32fast::Hasher::new(),
+            spent: Spent::default(),
         }
     }
 }
@@ -310,6 +311,7 @@ pub struct PayPalVerifier {
     signature: Vec<u8>,
     transmission: DeliveryId,
     crc: crc32fast::Hasher,
+    spent: Spent,
 }
 
 impl Verifier for PayPalVerifier {
@@ -318,6 +320,7 @@ impl Verifier for PayPalVerifier {
     }
 
     fn finish(&mut self, _body: &[u8]) -> Result<Verified, Rejection> {
+        self.spent.spend()?;
         let message = format!("{}{}", self.prefix, self.crc.clone().finalize());
         if !self
             .certificate

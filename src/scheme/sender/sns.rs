@@ -13,7 +13,7 @@ use crate::scheme::{
     envelope::timestamp::TimestampFormat,
     options::{shared_options, Options},
     sender::signed_fields::{self, Text},
-    DeliveryId, Finish, Scheme, Verified, Verifier,
+    DeliveryId, Finish, Scheme, Spent, Verified, Verifier,
 };
 use crate::{
     keys::{
@@ -234,6 +234,7 @@ impl Scheme for SnsScheme {
         Ok(SnsVerifier {
             scheme: self.clone(),
             header_topic_listed,
+            spent: Spent::default(),
         })
     }
 }
@@ -260,6 +261,7 @@ pub struct SnsVerifier {
     scheme: SnsScheme,
     /// Whether the `x-amz-sns-topic-arn` header, if any, names a listed topic.
     header_topic_listed: bool,
+    spent: Spent,
 }
 
 /// What a message signs, and with what.
@@ -430,6 +432,9 @@ impl Verifier for SnsVerifier {
     }
 
     fn finish_later(&mut self, body: &Bytes) -> Finish {
+        if let Err(spent) = self.spent.spend() {
+            return Finish::Ready(Err(spent));
+        }
         let (signed, url) = match self.read(body) {
             Ok(read) => read,
             Err(rejection) => return Finish::Ready(Err(rejection)),
@@ -505,6 +510,7 @@ mod tests {
             scheme: SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
                 .clock(|| std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
             header_topic_listed: true,
+            spent: Spent::default(),
         };
         verifier
             .read(message.to_string().as_bytes())
@@ -579,6 +585,7 @@ mod tests {
             scheme: SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
                 .clock(|| std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
             header_topic_listed: true,
+            spent: Spent::default(),
         };
         assert!(verifier().read(message("").as_bytes()).is_ok());
         for extra in [
@@ -595,5 +602,29 @@ mod tests {
                 "{extra}"
             );
         }
+    }
+
+    /// A message read once either waits for its certificate or is refused; finishing the
+    /// spent verifier again is refused at once, not a second certificate lookup.
+    #[test]
+    fn a_spent_verifier_refuses_a_second_finish() {
+        let message = Bytes::from(format!(
+            r#"{{"Type":"Notification","MessageId":"1","TopicArn":"arn:aws:sns:us-east-1:1:t","Message":"m","Timestamp":"2023-11-14T22:13:20Z","SignatureVersion":"2","Signature":"{}","SigningCertURL":"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem"}}"#,
+            STANDARD.encode([7u8; 256])
+        ));
+        let mut verifier = SnsVerifier {
+            scheme: SnsScheme::new(["arn:aws:sns:us-east-1:1:t"])
+                .clock(|| std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+            header_topic_listed: true,
+            spent: Spent::default(),
+        };
+        assert!(matches!(
+            verifier.finish_later(&message),
+            Finish::Waiting(_)
+        ));
+        assert!(matches!(
+            verifier.finish_later(&message),
+            Finish::Ready(Err(Rejection::InvalidSignature))
+        ));
     }
 }
