@@ -46,33 +46,6 @@ fn post_to(path: &str, headers: http::HeaderMap, body: impl Into<Bytes>) -> Requ
     request
 }
 
-/// Reads one response head from `stream`: its status and `Content-Length`, or `None` if
-/// the server closed the connection or said nothing within `patience`.
-async fn read_head(stream: &mut TcpStream, patience: Duration) -> Option<(u16, usize)> {
-    let read = async {
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            if stream.read(&mut byte).await.ok()? == 0 {
-                return None;
-            }
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).ok()?;
-        let status = head.get(9..12)?.parse().ok()?;
-        let length = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        Some((status, length))
-    };
-    tokio::time::timeout(patience, read).await.ok().flatten()
-}
-
 /// Reads a response body of `length` bytes from `stream`.
 async fn read_body(stream: &mut TcpStream, length: usize) -> Vec<u8> {
     let mut body = vec![0; length];
@@ -193,7 +166,7 @@ mod tenants {
             "0".repeat(64)
         );
         stream.write_all(head.as_bytes()).await.unwrap();
-        let first = read_head(&mut stream, Duration::from_millis(500)).await;
+        let first = support::read_head(&mut stream, Duration::from_millis(500)).await;
         let first_status = first.map(|(status, _)| status);
         let final_head = match first {
             Some((status, length)) if status != 100 => {
@@ -201,7 +174,7 @@ mod tenants {
             }
             _ => {
                 stream.write_all(&[b'x'; 20]).await.unwrap();
-                read_head(&mut stream, Duration::from_secs(5)).await
+                support::read_head(&mut stream, Duration::from_secs(5)).await
             }
         };
         let (status, length) = final_head.expect("a final answer once the body is in");
@@ -306,7 +279,7 @@ async fn unsigned_trailers_of_a_chunked_request_do_not_reach_the_handler() {
         );
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream.write_all(request.as_bytes()).await.unwrap();
-        let (status, length) = read_head(&mut stream, Duration::from_secs(5))
+        let (status, length) = support::read_head(&mut stream, Duration::from_secs(5))
             .await
             .expect("an answer");
         let body = read_body(&mut stream, length).await;

@@ -652,6 +652,15 @@ pub fn prometheus_sample(scrape: &str, series: &str) -> Option<f64> {
         .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
 }
 
+/// Reads one HTTP/1.1 response head from `stream`: its status and `Content-Length` (0 if
+/// none), or `None` if the connection closed or stayed silent for `patience`.
+pub async fn read_head(
+    stream: &mut tokio::net::TcpStream,
+    patience: std::time::Duration,
+) -> Option<(u16, usize)> {
+    tokio::time::timeout(patience, head_of(stream)).await.ok()?
+}
+
 /// Reads one whole HTTP/1.1 response (status and body, by its `Content-Length`), or `None`
 /// if the connection closed or stayed silent for `patience`.
 pub async fn read_response(
@@ -659,28 +668,7 @@ pub async fn read_response(
     patience: std::time::Duration,
 ) -> Option<(u16, Vec<u8>)> {
     tokio::time::timeout(patience, async {
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            if tokio::io::AsyncReadExt::read(stream, &mut byte)
-                .await
-                .ok()?
-                == 0
-            {
-                return None;
-            }
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).ok()?;
-        let status = head.get(9..12)?.parse().ok()?;
-        let length = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
+        let (status, length) = head_of(stream).await?;
         let mut body = vec![0u8; length];
         tokio::io::AsyncReadExt::read_exact(stream, &mut body)
             .await
@@ -689,6 +677,34 @@ pub async fn read_response(
     })
     .await
     .ok()?
+}
+
+/// A response head's status and `Content-Length`, read a byte at a time so nothing after it
+/// is consumed.
+async fn head_of(stream: &mut tokio::net::TcpStream) -> Option<(u16, usize)> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if tokio::io::AsyncReadExt::read(stream, &mut byte)
+            .await
+            .ok()?
+            == 0
+        {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).ok()?;
+    let status = head.get(9..12)?.parse().ok()?;
+    let length = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    Some((status, length))
 }
 
 /// `fields` signed as Amazon SNS signs a message: signature version 2 (SHA256withRSA) over
