@@ -28,7 +28,10 @@
 //! `count` times (in `rounds` batches, printing the best and median nanoseconds a request
 //! when there are several) and exits, for a profiler: `valgrind --tool=callgrind
 //! --toggle-collect='*send_all*'` counts only the requests being sent, not their
-//! construction.
+//! construction. Two more contenders are there only for it: `layer_head`, the layer's `call`
+//! alone (the head checked, the verifier made, the future built and dropped unpolled), and
+//! `drop_request`, a request dropped; the layer's cost before it reads a body is the
+//! difference.
 
 use std::{
     convert::Infallible,
@@ -625,6 +628,34 @@ mod ratios {
         }
     }
 
+    /// The layer's `call` alone: the future is dropped unpolled, with the request in it.
+    fn layer_head(body: &Bytes) -> Through {
+        let signed = Signed::new(body, "/webhook");
+        let mut service = layered(presets::loopwise(KEY));
+        Through {
+            requests: Box::new(move |count| signed.batch(count)),
+            send: Box::new(move |batch| {
+                for request in batch {
+                    run(service.ready()).unwrap();
+                    drop(black_box(service.call(request)));
+                }
+            }),
+        }
+    }
+
+    /// A request dropped: what `layer_head` pays besides the layer.
+    fn drop_request(body: &Bytes) -> Through {
+        let signed = Signed::new(body, "/webhook");
+        Through {
+            requests: Box::new(move |count| signed.batch(count)),
+            send: Box::new(|batch| {
+                for request in batch {
+                    black_box(request);
+                }
+            }),
+        }
+    }
+
     fn contender(name: &str, body: &Bytes) -> Box<dyn Contender> {
         match name {
             "floor" => Box::new(Floor(body.clone())),
@@ -635,6 +666,8 @@ mod ratios {
                 Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap(),
             )),
             "replay" => Box::new(replay_guarded(body)),
+            "layer_head" => Box::new(layer_head(body)),
+            "drop_request" => Box::new(drop_request(body)),
             "standard_webhooks" => Box::new(standard_webhooks(body)),
             #[cfg(feature = "keys")]
             "cached_tenant" => Box::new(cached_tenant(body)),
