@@ -233,13 +233,8 @@ fn public_key_schemes_buffer_the_body_once_too() {
     );
 
     let ec = p256::ecdsa::SigningKey::from_slice(&[5; 32]).unwrap();
-    let point = ec.verifying_key().to_encoded_point(false);
-    let der = [
-        hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap(),
-        point.as_bytes().to_vec(),
-    ]
-    .concat();
-    let scheme = tower_webhook::scheme::P256Scheme::p256(der)
+    let der = p256::pkcs8::EncodePublicKey::to_public_key_der(ec.verifying_key()).unwrap();
+    let scheme = tower_webhook::scheme::P256Scheme::p256(der.as_bytes())
         .unwrap()
         .header("x-signature")
         .timestamp_header("x-timestamp")

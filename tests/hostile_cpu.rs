@@ -513,12 +513,7 @@ mod public_key {
         use p256::ecdsa::{signature::Signer as _, Signature, SigningKey};
 
         let key = SigningKey::from_slice(&[5; 32]).unwrap();
-        let point = key.verifying_key().to_encoded_point(false);
-        let der = [
-            hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap(),
-            point.as_bytes().to_vec(),
-        ]
-        .concat();
+        let der = p256::pkcs8::EncodePublicKey::to_public_key_der(key.verifying_key()).unwrap();
         // SendGrid's header holds one signature; the same algorithm under a header that
         // holds several (Standard Webhooks' layout).
         let scheme = tower_webhook::scheme::P256Scheme::p256(der)

@@ -291,23 +291,12 @@ async fn sendgrid_published_and_computed_vectors_round_trip_and_tampering() {
     // Round trip under a key made here, given as PEM.
     use p256::ecdsa::{signature::Signer as _, Signature, SigningKey as P256Key};
     let signer = P256Key::from_slice(&[5; 32]).unwrap();
-    // SubjectPublicKeyInfo: the fixed id-ecPublicKey/prime256v1 header, then the point.
-    let point = signer.verifying_key().to_encoded_point(false);
-    let der = [
-        hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap(),
-        point.as_bytes().to_vec(),
-    ]
-    .concat();
-    let encoded = STANDARD.encode(der);
-    let lines: Vec<&str> = encoded
-        .as_bytes()
-        .chunks(64)
-        .map(|line| std::str::from_utf8(line).unwrap())
-        .collect();
-    let pem = format!(
-        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-        lines.join("\n")
-    );
+    // As the key's owner would write it: PEM of its SubjectPublicKeyInfo.
+    let pem = p256::pkcs8::EncodePublicKey::to_public_key_pem(
+        signer.verifying_key(),
+        p256::pkcs8::LineEnding::LF,
+    )
+    .unwrap();
     let scheme = presets::sendgrid(&pem).unwrap().clock(at(NOW));
     let signature: Signature = signer.sign(format!("{NOW}{BODY}").as_bytes());
     let encoded = STANDARD.encode(signature.to_der().as_bytes());

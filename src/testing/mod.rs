@@ -461,14 +461,9 @@ impl KeyPair {
             }
             #[cfg(feature = "p256")]
             Self::P256(ref key) => {
-                // X.509 SubjectPublicKeyInfo of an uncompressed P-256 point: the fixed DER
-                // header (id-ecPublicKey, prime256v1, a 66-byte bit string), then the point.
-                const SPKI_HEADER: [u8; 26] = [
-                    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
-                    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-                ];
-                let point = key.verifying_key().to_encoded_point(false);
-                STANDARD.encode([&SPKI_HEADER[..], point.as_bytes()].concat())
+                // The X.509 SubjectPublicKeyInfo DER that SendGrid shows, base64.
+                let der = p256::pkcs8::EncodePublicKey::to_public_key_der(key.verifying_key());
+                STANDARD.encode(der.map(|der| der.into_vec()).unwrap_or_default())
             }
         }
     }

@@ -1180,16 +1180,14 @@ mod tests {
     #[test]
     fn a_spent_verifier_refuses_a_second_finish() {
         use base64::{engine::general_purpose::STANDARD, Engine as _};
-        use p256::ecdsa::{signature::Signer as _, Signature, SigningKey};
+        use p256::{
+            ecdsa::{signature::Signer as _, Signature, SigningKey},
+            pkcs8::EncodePublicKey as _,
+        };
 
         let key = SigningKey::from_slice(&[5; 32]).unwrap();
-        let point = key.verifying_key().to_encoded_point(false);
-        let der = [
-            hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap(),
-            point.as_bytes().to_vec(),
-        ]
-        .concat();
-        let scheme = crate::scheme::P256Scheme::p256(der)
+        let der = key.verifying_key().to_public_key_der().unwrap();
+        let scheme = crate::scheme::P256Scheme::p256(der.as_bytes())
             .unwrap()
             .header("x-signature");
         let of_nothing: Signature = key.sign(b"");
