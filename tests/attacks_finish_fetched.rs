@@ -17,25 +17,23 @@
 mod support;
 
 use std::{
-    collections::HashMap,
     convert::Infallible,
-    net::SocketAddr,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc,
     },
-    time::{Duration, UNIX_EPOCH},
 };
 
 use axum::{routing::post, Router};
 use bytes::Bytes;
-use http::{request::Parts, Request, Response, StatusCode};
+use http::{request::Parts, Request, StatusCode};
 use http_body_util::Full;
 use serde_json::Value;
+use support::sns_host::SnsHost;
 use tower_webhook::{
-    keys::{AllowedHosts, Fetcher, Start},
+    keys::Start,
     replay::{MemoryStore, ReplayGuardLayer},
-    scheme::{DeliveryId, Finish, Scheme, SnsScheme, Verifier},
+    scheme::{DeliveryId, Finish, Scheme, Verifier},
     testing::{KeyHost, TestSender},
     Rejection, Verified, WebhookSignatureLayer,
 };
@@ -163,88 +161,6 @@ async fn spent_fetched_key_verifiers_refuse_a_second_finish() {
     }
 }
 
-fn vectors() -> Value {
-    serde_json::from_str(include_str!("vectors/fetched.json")).unwrap()
-}
-
-const NOW: u64 = 1_700_000_000;
-const SNS_CERT: &str = "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
-
-/// A local HTTPS host serving SNS's signing certificate, counting the requests it is sent.
-struct SnsHost {
-    addr: SocketAddr,
-    ca_pem: String,
-    requests: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-impl SnsHost {
-    async fn start() -> Self {
-        let ca = support::test_ca("attacks_finish_fetched CA");
-        let signer =
-            rcgen::KeyPair::from_pem(vectors()["rsa_signer_pem"].as_str().unwrap()).unwrap();
-        let cert = support::issue_server_certificate(&ca, &["sns.amazonaws.com"], &signer).pem();
-        let requests: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let counted = Arc::clone(&requests);
-        let addr = support::serve_https(&ca, move |request: Request<hyper::body::Incoming>| {
-            let counted = Arc::clone(&counted);
-            let cert = cert.clone();
-            async move {
-                let path = request.uri().path().to_owned();
-                *counted.lock().unwrap().entry(path.clone()).or_default() += 1;
-                let body = if path == SNS_CERT {
-                    cert
-                } else {
-                    String::new()
-                };
-                Response::new(Full::new(Bytes::from(body)))
-            }
-        })
-        .await;
-        Self {
-            addr,
-            ca_pem: ca.pem(),
-            requests,
-        }
-    }
-
-    fn total(&self) -> usize {
-        self.requests.lock().unwrap().values().sum()
-    }
-
-    /// A scheme with a cold certificate cache, trusting this host only.
-    fn scheme(&self) -> SnsScheme {
-        SnsScheme::new([vectors()["sns"]["topic"].as_str().unwrap()])
-            .fetcher(
-                Fetcher::trust_only_pem(&self.ca_pem)
-                    .unwrap()
-                    .timeout(Duration::from_millis(500)),
-            )
-            .certificate_hosts(
-                AllowedHosts::new([format!("127.0.0.1:{}", self.addr.port())]).unwrap(),
-            )
-            .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
-    }
-
-    /// A notification of `message`, signed as SNS signs it, naming this host's certificate.
-    fn notification(&self, message: &str) -> String {
-        let pem = vectors()["rsa_signer_pem"].as_str().unwrap().to_owned();
-        let topic = vectors()["sns"]["topic"].as_str().unwrap().to_owned();
-        let url = format!("https://{}{SNS_CERT}", self.addr);
-        Value::Object(support::sns_signed(
-            &pem,
-            &[
-                ("Message", message),
-                ("MessageId", "5b1f0e6a-7c1d-4f7e-9a3b-2d9c1e0f4a55"),
-                ("Timestamp", "2023-11-14T22:13:20.123Z"),
-                ("TopicArn", &topic),
-                ("Type", "Notification"),
-            ],
-            &url,
-        ))
-        .to_string()
-    }
-}
-
 fn sns_request(body: &str) -> Request<Full<Bytes>> {
     Request::post("/sns")
         .header("x-amz-sns-message-type", "Notification")
@@ -261,9 +177,9 @@ fn sns_request(body: &str) -> Request<Full<Bytes>> {
 /// handler runs once.
 #[tokio::test]
 async fn a_spent_sns_verifier_starts_no_second_certificate_fetch() {
-    let host = SnsHost::start().await;
+    let host = SnsHost::start("attacks_finish_fetched CA").await;
     let scheme = host.scheme();
-    let genuine = Bytes::from(host.notification("order 42 paid"));
+    let genuine = Bytes::from(Value::Object(host.notification("order 42 paid")).to_string());
     let mut tampered: serde_json::Map<String, Value> = serde_json::from_slice(&genuine).unwrap();
     tampered.insert("Message".into(), "order 42 refunded".into());
     let tampered = Bytes::from(Value::Object(tampered).to_string());

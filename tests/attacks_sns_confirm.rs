@@ -8,140 +8,26 @@
 mod support;
 
 use std::{
-    collections::HashMap,
     net::SocketAddr,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc,
     },
-    time::{Duration, UNIX_EPOCH},
 };
 
 use axum::routing::post;
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Request, StatusCode};
 use http_body_util::Full;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use support::sns_host::{topic, SnsHost};
 use tower_webhook::{
-    keys::{AllowedHosts, Fetcher, DEFAULT_FETCH_BURST},
+    keys::{AllowedHosts, DEFAULT_FETCH_BURST},
     scheme::SnsScheme,
     WebhookSignatureLayer,
 };
 
-const NOW: u64 = 1_700_000_000;
-const SNS_CERT: &str = "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
 const CONFIRM: &str = "/?Action=ConfirmSubscription&Token=2336412f37fb687f5d51e6e241d09c80";
-
-fn vectors() -> Value {
-    serde_json::from_str(include_str!("vectors/fetched.json")).unwrap()
-}
-
-fn topic() -> String {
-    vectors()["sns"]["topic"].as_str().unwrap().to_owned()
-}
-
-/// The local HTTPS host playing SNS's: its certificate, and `/` as the `SubscribeURL`.
-struct SnsHost {
-    addr: SocketAddr,
-    ca_pem: String,
-    visits: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-impl SnsHost {
-    async fn start() -> Self {
-        let ca = support::test_ca("attacks_sns_confirm CA");
-        let signer =
-            rcgen::KeyPair::from_pem(vectors()["rsa_signer_pem"].as_str().unwrap()).unwrap();
-        let cert = support::issue_server_certificate(&ca, &["sns.amazonaws.com"], &signer).pem();
-        let visits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let counted = Arc::clone(&visits);
-        let addr = support::serve_https(&ca, move |request: Request<hyper::body::Incoming>| {
-            let counted = Arc::clone(&counted);
-            let cert = cert.clone();
-            async move {
-                let path = request.uri().path().to_owned();
-                *counted.lock().unwrap().entry(path.clone()).or_default() += 1;
-                let body = match path.as_str() {
-                    SNS_CERT => cert,
-                    "/" => "<ConfirmSubscriptionResponse/>".to_owned(),
-                    _ => String::new(),
-                };
-                Response::new(Full::new(Bytes::from(body)))
-            }
-        })
-        .await;
-        Self {
-            addr,
-            ca_pem: ca.pem(),
-            visits,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://{}{path}", self.addr)
-    }
-
-    /// Visits of the `SubscribeURL` (`/`).
-    fn confirmations(&self) -> usize {
-        self.visits.lock().unwrap().get("/").copied().unwrap_or(0)
-    }
-
-    fn total(&self) -> usize {
-        self.visits.lock().unwrap().values().sum()
-    }
-
-    fn scheme(&self) -> SnsScheme {
-        self.scheme_on(AllowedHosts::new([format!("127.0.0.1:{}", self.addr.port())]).unwrap())
-    }
-
-    fn scheme_on(&self, hosts: AllowedHosts) -> SnsScheme {
-        SnsScheme::new([topic()])
-            .fetcher(
-                Fetcher::trust_only_pem(&self.ca_pem)
-                    .unwrap()
-                    .timeout(Duration::from_millis(500)),
-            )
-            .certificate_hosts(hosts)
-            .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
-            .confirm_subscriptions()
-    }
-
-    /// `fields` signed as SNS signs them (version 2, in the order given, which is SNS's),
-    /// with the certificate on this host.
-    fn signed(&self, fields: &[(&str, &str)]) -> Map<String, Value> {
-        let pem = vectors()["rsa_signer_pem"].as_str().unwrap().to_owned();
-        support::sns_signed(&pem, fields, &self.url(SNS_CERT))
-    }
-
-    /// A confirmation (or, with `kind`, an unsubscribe confirmation) as SNS sends one.
-    fn confirmation_of(&self, kind: &str, topic: &str, subscribe_url: &str) -> String {
-        let text = format!("You have chosen to subscribe to the topic {topic}.");
-        Value::Object(self.signed(&[
-            ("Message", &text),
-            ("MessageId", "0f4a6c5e-8f0b-4c58-9a53-1d2f0c3b7a11"),
-            ("SubscribeURL", subscribe_url),
-            ("Timestamp", "2023-11-14T22:13:20.123Z"),
-            ("Token", "2336412f37fb687f5d51e6e241d09c80"),
-            ("TopicArn", topic),
-            ("Type", kind),
-        ]))
-        .to_string()
-    }
-
-    fn confirmation(&self, subscribe_url: &str) -> String {
-        self.confirmation_of("SubscriptionConfirmation", &topic(), subscribe_url)
-    }
-
-    fn notification(&self, message: &str) -> Map<String, Value> {
-        self.signed(&[
-            ("Message", message),
-            ("MessageId", "5b1f0e6a-7c1d-4f7e-9a3b-2d9c1e0f4a55"),
-            ("Timestamp", "2023-11-14T22:13:20.123Z"),
-            ("TopicArn", &topic()),
-            ("Type", "Notification"),
-        ])
-    }
-}
 
 /// A request as SNS sends one: the message type and topic in headers, as SNS sets them
 /// (both unsigned, so an attacker sets them too).
@@ -161,7 +47,8 @@ fn confirmation_request(body: &str) -> Request<Full<Bytes>> {
     request("SubscriptionConfirmation", Some(&topic()), body)
 }
 
-/// A route behind `scheme`'s layer, and how many requests reached its handler.
+/// A route behind `scheme`'s layer, confirming subscriptions, and how many requests reached
+/// its handler.
 async fn serve(scheme: SnsScheme) -> (SocketAddr, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
@@ -169,7 +56,8 @@ async fn serve(scheme: SnsScheme) -> (SocketAddr, Arc<AtomicUsize>) {
         counter.fetch_add(1, Ordering::SeqCst);
         async { "handler" }
     });
-    let app = axum::Router::new().route("/sns", handler.layer(WebhookSignatureLayer::new(scheme)));
+    let layer = WebhookSignatureLayer::new(scheme.confirm_subscriptions());
+    let app = axum::Router::new().route("/sns", handler.layer(layer));
     (support::serve_axum(app).await, calls)
 }
 
@@ -178,7 +66,7 @@ async fn serve(scheme: SnsScheme) -> (SocketAddr, Arc<AtomicUsize>) {
 // and never sees a handshake, so only the fetcher's budget bounds the visits: it must.
 #[tokio::test]
 async fn a_replayed_confirmation_costs_no_more_visits_than_the_fetch_budget() {
-    let host = SnsHost::start().await;
+    let host = SnsHost::start("attacks_sns_confirm CA").await;
     let captured = host.confirmation(&host.url(CONFIRM));
 
     let (addr, calls) = serve(host.scheme()).await;
@@ -194,7 +82,7 @@ async fn a_replayed_confirmation_costs_no_more_visits_than_the_fetch_budget() {
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 
     // All at once, against a fresh layer (and fetcher budget): still within the burst.
-    let fresh = SnsHost::start().await;
+    let fresh = SnsHost::start("attacks_sns_confirm CA").await;
     let captured = fresh.confirmation(&fresh.url(CONFIRM));
     let (addr, calls) = serve(fresh.scheme()).await;
     let copies: Vec<_> = (0..40)
@@ -224,7 +112,7 @@ async fn a_replayed_confirmation_costs_no_more_visits_than_the_fetch_budget() {
 // read `Type` as a `&str`; fixed in src/handshake/kind.rs.)
 #[tokio::test]
 async fn a_confirmation_re_encoded_is_still_answered_by_the_layer() {
-    let host = SnsHost::start().await;
+    let host = SnsHost::start("attacks_sns_confirm CA").await;
     let captured = host.confirmation(&host.url(CONFIRM));
     let plain = "\"Type\":\"SubscriptionConfirmation\"";
     assert!(captured.contains(plain));
@@ -247,7 +135,7 @@ async fn a_confirmation_re_encoded_is_still_answered_by_the_layer() {
 // The same re-encoding of the key only (`"T\u0079pe"`) is read alike by both: held.
 #[tokio::test]
 async fn a_confirmation_with_an_escaped_field_name_is_answered_by_the_layer() {
-    let host = SnsHost::start().await;
+    let host = SnsHost::start("attacks_sns_confirm CA").await;
     let captured = host.confirmation(&host.url(CONFIRM));
     let re_encoded = captured
         .replace("\"Type\":", "\"T\\u0079pe\":")
@@ -267,8 +155,8 @@ async fn a_confirmation_with_an_escaped_field_name_is_answered_by_the_layer() {
 // fetch at all (a fetch attempted elsewhere shows as 503 in this sandbox).
 #[tokio::test]
 async fn subscribe_urls_off_the_allowed_hosts_are_never_visited() {
-    let host = SnsHost::start().await;
-    let port = host.addr.port();
+    let host = SnsHost::start("attacks_sns_confirm CA").await;
+    let port = host.port();
     let hosts = AllowedHosts::new([
         format!("127.0.0.1:{port}"),
         "sns.*.amazonaws.com".to_owned(),
@@ -324,9 +212,9 @@ async fn subscribe_urls_off_the_allowed_hosts_are_never_visited() {
 // host list, so the layer would GET a bucket on S3.
 #[tokio::test]
 async fn a_subscribe_url_on_s3_is_not_visited() {
-    let host = SnsHost::start().await;
+    let host = SnsHost::start("attacks_sns_confirm CA").await;
     let hosts = AllowedHosts::new([
-        format!("127.0.0.1:{}", host.addr.port()),
+        format!("127.0.0.1:{}", host.port()),
         "sns.*.amazonaws.com".to_owned(),
     ])
     .unwrap();
@@ -346,7 +234,7 @@ async fn a_subscribe_url_on_s3_is_not_visited() {
 // confirmation for another topic, with the header naming it, another, or none).
 #[tokio::test]
 async fn a_confirmation_for_another_topic_is_refused_and_not_visited() {
-    let host = SnsHost::start().await;
+    let host = SnsHost::start("attacks_sns_confirm CA").await;
     let other = "arn:aws:sns:us-east-1:123456789012:other";
     let body = host.confirmation_of("SubscriptionConfirmation", other, &host.url(CONFIRM));
     let (addr, calls) = serve(host.scheme()).await;
@@ -365,7 +253,7 @@ async fn a_confirmation_for_another_topic_is_refused_and_not_visited() {
 // SubscribeURL too.
 #[tokio::test]
 async fn only_the_signed_type_makes_a_confirmation() {
-    let host = SnsHost::start().await;
+    let host = SnsHost::start("attacks_sns_confirm CA").await;
     let (addr, calls) = serve(host.scheme()).await;
 
     let mut notification = host.notification("{\"order\":\"ord_1\"}");
@@ -414,7 +302,7 @@ async fn only_the_signed_type_makes_a_confirmation() {
 // Rejection::message gives UnknownKey the text of InvalidSignature for this very reason.
 #[tokio::test]
 async fn the_answer_does_not_tell_which_topics_are_listed() {
-    let host = SnsHost::start().await;
+    let host = SnsHost::start("attacks_sns_confirm CA").await;
     let (addr, _) = serve(host.scheme()).await;
     let unlisted = "arn:aws:sns:us-east-1:123456789012:not-listed";
     let listed = topic();

@@ -18,6 +18,8 @@ use std::{
 #[cfg(all(feature = "axum", feature = "json"))]
 pub mod handshake;
 pub mod redis_server;
+#[cfg(feature = "sns")]
+pub mod sns_host;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
